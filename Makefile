@@ -1,0 +1,69 @@
+# virtio-bridge: top-level build.
+#
+#   make                 module (kmod/virtio_bridge.ko) and build/vbridge
+#   make KERNEL=6.12     ... with the module built against the 6.12 kit
+#   make KDIR=/path      ... against a kernel build tree of your choice
+#   make deps            install the Debian packages the project needs
+#   make check           all tests; ends with "N passed, N failed"
+#   make bench           benchmarks (ratios against peers), not tests
+#   make help            this list and more
+#
+# KDIR defaults to the running kernel's build tree when it exists, else the
+# headers of the default test kernel from the kernel kit
+# (tools/testing/vm/kernel-kit), fetched from Debian on first use.
+
+VERSION := 0.1.0
+
+KIT := tools/testing/vm/kernel-kit
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+
+ifeq ($(origin KERNEL),command line)
+KDIR ?= $(shell $(KIT) -q --print kdir $(KERNEL))
+else ifneq ($(wildcard $(RUNNING_KDIR)/Makefile),)
+KDIR ?= $(RUNNING_KDIR)
+else
+KERNEL ?= 6.1
+KDIR ?= $(shell $(KIT) -q --print kdir $(KERNEL))
+endif
+
+# Extra arguments for kbuild; W=1 is always on.  BTF for modules needs
+# pahole and vmlinux, neither of which a headers package has.
+KBUILD_ARGS := W=1 CONFIG_DEBUG_INFO_BTF_MODULES=
+
+BUILD := build
+
+.PHONY: all module user deps kit check bench clean help
+all: module user
+
+module:
+	@test -n "$(KDIR)" || { echo "make: no kernel build tree (KDIR) and the kernel kit failed" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
+
+# Out-of-tree build of the module for a kit, in build/kmod-KIT (a tree of
+# symlinks to the sources, so builds for several kernels do not collide).
+$(BUILD)/kmod-%/kmod/virtio_bridge.ko: FORCE
+	@mkdir -p $(BUILD)/kmod-$*
+	@cp -rsf $(CURDIR)/Kbuild $(CURDIR)/kmod $(BUILD)/kmod-$*/
+	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* $(KBUILD_ARGS) modules
+
+.PHONY: FORCE
+FORCE:
+
+deps:
+	tools/install-deps.sh
+
+kit:
+	$(KIT) 6.1
+	$(KIT) 6.12
+	$(KIT) selftest-src
+
+include user/user.mk
+include tools/testing/testing.mk
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+	@echo "Test targets: check check-unit check-kselftest (see tools/testing/testing.mk)"

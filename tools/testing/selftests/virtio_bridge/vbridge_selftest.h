@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the virtio_bridge kselftests: loading and unloading the
+ * module under test without modprobe, reading its parameters.
+ *
+ * The module is $VBRIDGE_KO (default /root/virtio_bridge.ko).
+ */
+#ifndef VBRIDGE_SELFTEST_H
+#define VBRIDGE_SELFTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define VBRIDGE_PARAM_DIR "/sys/module/virtio_bridge/parameters/"
+
+static inline const char *vbst_ko_path(void)
+{
+	const char *p = getenv("VBRIDGE_KO");
+
+	return p ? p : "/root/virtio_bridge.ko";
+}
+
+/* insmod with the given parameter string; returns 0 or -errno. */
+static inline int vbst_load(const char *params)
+{
+	int fd = open(vbst_ko_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	if (ret)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* rmmod; returns 0 or -errno (-EWOULDBLOCK/-EBUSY when still in use). */
+static inline int vbst_unload(void)
+{
+	if (syscall(SYS_delete_module, "virtio_bridge", O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
+static inline int vbst_is_loaded(void)
+{
+	return access("/sys/module/virtio_bridge", F_OK) == 0;
+}
+
+/* Read a small sysfs/proc file into buf, trailing newline removed. */
+static inline int vbst_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+static inline int vbst_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* A module parameter's value as text, or "" when unreadable. */
+static inline const char *vbst_param(const char *name, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), VBRIDGE_PARAM_DIR "%s", name);
+	if (vbst_read_file(path, buf, len))
+		buf[0] = '\0';
+	return buf;
+}
+
+#endif

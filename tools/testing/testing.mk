@@ -1,0 +1,68 @@
+# Test build and run targets, included from the top-level Makefile.
+#
+#   make check            everything below, then one summary line
+#   make check-unit       host unit tests (plain and ASan+UBSan)
+#   make check-kselftest  module kselftests in the test VM, each kit
+#   make check-e2e        end-to-end tests in the test VM
+#   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok)
+#
+# tools/testing/run-tests does the running; see its --help.
+
+TEST_KITS ?= 6.1 6.12
+
+# Host unit tests: tools/testing/unit/test_*.c, each its own TAP program.
+UNIT_SRCS := $(sort $(wildcard tools/testing/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tools/testing/unit/%.c=$(BUILD)/unit/%)
+UNIT_ASAN_BINS := $(UNIT_SRCS:tools/testing/unit/%.c=$(BUILD)/asan/unit/%)
+
+$(BUILD)/unit/%: tools/testing/unit/%.c $(BUILD)/libvbridge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Itools/testing/unit $(CFLAGS) -o $@ $< \
+		$(BUILD)/libvbridge.a $(USER_LDLIBS)
+
+$(BUILD)/asan/unit/%: tools/testing/unit/%.c $(BUILD)/asan/libvbridge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itools/testing/unit $(CFLAGS) -o $@ $< \
+		$(BUILD)/asan/libvbridge.a $(USER_LDLIBS)
+
+# Kselftests of the module, built with the kselftest harness taken from
+# Debian's linux-source-6.1 (cached by the kernel kit, never committed).
+SELFTEST_DIR := tools/testing/selftests/virtio_bridge
+SELFTEST_SRCS := $(sort $(wildcard $(SELFTEST_DIR)/*.c))
+SELFTEST_HDRS := $(wildcard $(SELFTEST_DIR)/*.h)
+SELFTEST_BINS := $(SELFTEST_SRCS:$(SELFTEST_DIR)/%.c=$(BUILD)/selftests/%)
+SELFTEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-sign-compare -Ikmod/include/uapi -I$(SELFTEST_DIR)
+
+$(BUILD)/selftest-src.stamp:
+	@mkdir -p $(BUILD)
+	$(KIT) selftest-src
+	@touch $@
+
+$(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/virtio_bridge.h $(BUILD)/selftest-src.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
+		-o $@ $< -lpthread
+
+.PHONY: test-build test-build-unit test-build-vm check check-unit check-kselftest check-e2e vm-shell
+test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
+test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
+	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
+test-build: test-build-unit test-build-vm
+
+check: test-build
+	tools/testing/run-tests --kits "$(TEST_KITS)"
+
+check-unit: test-build-unit
+	tools/testing/run-tests --only unit
+
+check-kselftest: test-build-vm
+	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)"
+
+check-e2e: test-build-vm
+	tools/testing/run-tests --only e2e --kits "$(TEST_KITS)"
+
+vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
+	tools/testing/vm/vm-run -i --kvm -k $(or $(KERNEL),6.1) \
+		-a $(BUILD)/vbridge:/root/vbridge \
+		-a $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko:/root/virtio_bridge.ko

@@ -1,0 +1,45 @@
+# Userspace build, included from the top-level Makefile.
+#
+# Every .c under user/ except main.c goes into build/libvbridge.a, which the
+# vbridge binary and the unit tests link.  build/asan/ holds the same built
+# with AddressSanitizer and UndefinedBehaviorSanitizer.
+
+CC ?= gcc
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	-Iuser -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
+	-MMD -MP
+USER_LDLIBS := $(shell pkg-config --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
+	-lfdt -lpthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+USER_LIB_SRCS := $(filter-out user/main.c,$(shell find user -name '*.c' | sort))
+USER_LIB_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+USER_ASAN_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+
+.PHONY: user
+user: $(BUILD)/vbridge
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libvbridge.a: $(USER_LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/asan/libvbridge.a: $(USER_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/vbridge: $(BUILD)/obj/user/main.o $(BUILD)/libvbridge.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
+
+-include $(USER_LIB_OBJS:.o=.d) $(USER_ASAN_OBJS:.o=.d) $(BUILD)/obj/user/main.d
