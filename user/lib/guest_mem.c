@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "lib/guest_mem.h"
+
+#include <errno.h>
+
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct guest_mem_region *r = &m->region[i];
+		uint64_t off;
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		off = gpa - r->gpa;
+		if (len > r->size - off)
+			return NULL;
+		return r->hva + off;
+	}
+	return NULL;
+}
+
+int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva)
+{
+	unsigned int i;
+
+	if (!size || gpa + size < gpa)
+		return -EINVAL;
+	if (m->nr >= GUEST_MEM_MAX_REGIONS)
+		return -ENOSPC;
+	for (i = 0; i < m->nr; i++) {
+		const struct guest_mem_region *r = &m->region[i];
+
+		if (gpa < r->gpa + r->size && r->gpa < gpa + size)
+			return -EINVAL;
+	}
+	m->region[m->nr].gpa = gpa;
+	m->region[m->nr].size = size;
+	m->region[m->nr].hva = hva;
+	m->nr++;
+	return 0;
+}

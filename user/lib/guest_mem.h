@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The guest's RAM as the host process sees it: a few regions, each a
+ * guest-physical range mapped at a host address.  The VMM maps its memfd;
+ * the device daemon maps the backend node (offset = guest-physical address).
+ *
+ * Every device-model access to guest memory goes through guest_mem_ptr(),
+ * which refuses ranges that are not wholly inside one region.
+ */
+#ifndef VBRIDGE_GUEST_MEM_H
+#define VBRIDGE_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 16
+
+struct guest_mem_region {
+	uint64_t gpa;		/* first guest-physical address */
+	uint64_t size;		/* bytes */
+	uint8_t *hva;		/* where it is mapped in this process */
+};
+
+struct guest_mem {
+	unsigned int nr;
+	struct guest_mem_region region[GUEST_MEM_MAX_REGIONS];
+};
+
+/*
+ * Host pointer to [gpa, gpa + len), or NULL when that range is not wholly
+ * inside one region (including on overflow of gpa + len).  len 0 is valid
+ * when gpa lies inside a region.
+ */
+void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Add a region; returns 0, -ENOSPC (table full) or -EINVAL (overlap, 0 size). */
+int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva);
+
+#endif
