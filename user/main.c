@@ -20,6 +20,7 @@ struct cmd {
 
 /* Subcommands; each lands with its implementation. NULL-terminated. */
 static const struct cmd cmds[] = {
+	{ "run", cmd_run, "boot a Linux guest on KVM (the VMM)" },
 	{ NULL, NULL, NULL },
 };
 

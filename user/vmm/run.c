@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `vbridge run`: options, --help, and the main thread of the VMM. */
+#include "vmm/run.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "lib/log.h"
+#include "lib/opt.h"
+#include "vmm/boot_x86.h"
+#include "vmm/mptable.h"
+#include "vmm/vmm.h"
+
+#define KERNEL_MAX_SIZE		(512ULL << 20)
+#define CONSOLE_ESCAPE		0x01	/* Ctrl-A */
+
+/* Command line the board implies; the user's --params come after it. */
+#define RUN_BASE_CMDLINE	"pci=noacpi"
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_PARAMS,
+	OPT_CPUS,
+	OPT_MEM,
+};
+
+static const struct option run_long_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "params", required_argument, NULL, OPT_PARAMS },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: vbridge run --kernel BZIMAGE [OPTIONS]\n"
+"\n"
+"Boot a Linux guest on KVM (x86_64): a bzImage entered in 64-bit mode,\n"
+"SMP vCPUs, the in-kernel IOAPIC/PIC/PIT, an MP table, minimal ACPI for\n"
+"power-off and reset, a 16550 UART on ttyS0 (the guest console), and a\n"
+"PCI host bridge (configuration ports 0xcf8/0xcfc).\n"
+"\n"
+"Options:\n"
+"  --kernel PATH     the guest kernel, a bzImage with a 64-bit entry\n"
+"                    (boot protocol 2.12 or later). Required.\n"
+"                      --kernel /boot/vmlinuz-6.1.0-26-amd64\n"
+"  --initrd PATH     initial ramdisk, placed as high as the kernel allows\n"
+"                      --initrd initrd.cpio.gz\n"
+"  --params \"...\"    extra kernel command line, after the VMM's own\n"
+"                    (console=ttyS0 " RUN_BASE_CMDLINE "); repeatable\n"
+"                      --params \"rdinit=/init quiet\"\n"
+"  --cpus N          vCPUs, 1..%u [%u]\n"
+"                      --cpus 4\n"
+"  --mem SIZE        guest RAM: K/M/G/T suffix, or a plain number of MiB;\n"
+"                    a multiple of 1 MiB [%llu M]. RAM above 3 GiB goes above\n"
+"                    4 GiB, past the 32-bit PCI hole.\n"
+"                      --mem 2G\n"
+"  -v, --verbose     more messages (twice: every unclaimed access)\n"
+"  -h, --help        this text\n"
+"\n"
+"Console: ttyS0 is connected to standard output and standard input. When\n"
+"standard input is a terminal it is put in raw mode: keys go to the guest;\n"
+"Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
+"\n"
+"The VM ends when the guest powers off or reboots (exit status 0), on\n"
+"SIGINT or SIGTERM (0), or when it crashes: a triple fault or a KVM\n"
+"error prints the vCPU's registers and exits with status 1. Bad options\n"
+"and unusable files exit with status 2.\n"
+"\n"
+"Example:\n"
+"  vbridge run --kernel bzImage --initrd initrd.gz --cpus 2 --mem 1G \\\n"
+"      --params \"rdinit=/bin/sh\"\n",
+		MPTABLE_MAX_CPUS, RUN_DEFAULT_CPUS,
+		(unsigned long long)(RUN_DEFAULT_MEM >> 20));
+}
+
+int run_parse_mem(const char *s, uint64_t *bytes)
+{
+	uint64_t v;
+	const char *p;
+	int err;
+
+	for (p = s; *p && isdigit((unsigned char)*p); p++)
+		;
+	if (*s && !*p) {
+		/* a plain number is MiB */
+		err = opt_parse_u64(s, X86_RAM_MAX >> 20, &v);
+		if (err)
+			return err;
+		*bytes = v << 20;
+		return 0;
+	}
+	return opt_parse_size(s, bytes);
+}
+
+static int run_add_params(struct run_config *cfg, const char *arg)
+{
+	size_t old = cfg->params ? strlen(cfg->params) : 0;
+	char *p = realloc(cfg->params, old + strlen(arg) + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (old)
+		p[old++] = ' ';
+	strcpy(p + old, arg);
+	cfg->params = p;
+	return 0;
+}
+
+int run_parse(int argc, char **argv, struct run_config *cfg)
+{
+	uint64_t v;
+	int opt, err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = RUN_DEFAULT_CPUS;
+	cfg->mem = RUN_DEFAULT_MEM;
+
+	optind = 0;	/* full rescan: cmd_run may be called more than once */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", run_long_options,
+				  NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_PARAMS:
+			if (run_add_params(cfg, optarg)) {
+				log_error("out of memory");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_CPUS:
+			err = opt_parse_u64(optarg, MPTABLE_MAX_CPUS, &v);
+			if (err || v == 0) {
+				log_error("--cpus '%s': give a number of vCPUs from 1 to %u",
+					  optarg, MPTABLE_MAX_CPUS);
+				return EXIT_USAGE;
+			}
+			cfg->cpus = v;
+			break;
+		case OPT_MEM:
+			err = run_parse_mem(optarg, &v);
+			if (err) {
+				log_error("--mem '%s': give a size such as 512M or 2G",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			if (v & ((1ULL << 20) - 1)) {
+				log_error("--mem '%s': must be a multiple of 1 MiB",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			if (v < X86_RAM_MIN || v > X86_RAM_MAX) {
+				log_error("--mem '%s': must be between %llu MiB and %llu GiB",
+					  optarg,
+					  (unsigned long long)(X86_RAM_MIN >> 20),
+					  (unsigned long long)(X86_RAM_MAX >> 30));
+				return EXIT_USAGE;
+			}
+			cfg->mem = v;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			cfg->help = true;
+			return 0;
+		case ':':
+			log_error("option '%s' needs a value (see vbridge run --help)",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			log_error("unknown option '%s' (see vbridge run --help)",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see vbridge run --help)",
+			  argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!cfg->kernel) {
+		log_error("no kernel: give --kernel PATH to a bzImage (see vbridge run --help)");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+void run_config_free(struct run_config *cfg)
+{
+	free(cfg->params);
+	cfg->params = NULL;
+}
+
+/* --- the files the guest boots ------------------------------------------ */
+
+struct run_kernel {
+	uint8_t *img;
+	size_t len;
+	struct bzimage bz;
+	int initrd_fd;
+	uint64_t initrd_size;
+	struct x86_boot_plan plan;
+	char *cmdline;
+};
+
+static int run_read_kernel(const char *path, struct run_kernel *k)
+{
+	char err[200];
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		log_errno("cannot open kernel '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > KERNEL_MAX_SIZE) {
+		log_error("kernel '%s' is not a regular file of at most %llu MiB",
+			  path, KERNEL_MAX_SIZE >> 20);
+		close(fd);
+		return -1;
+	}
+	k->len = st.st_size;
+	k->img = malloc(k->len ? k->len : 1);
+	if (!k->img) {
+		close(fd);
+		return -1;
+	}
+	while (got < k->len) {
+		n = read(fd, k->img + got, k->len - got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			log_errno("cannot read kernel '%s'", path);
+			close(fd);
+			return -1;
+		}
+		got += n;
+	}
+	close(fd);
+	if (bzimage_parse(k->img, k->len, &k->bz, err, sizeof(err))) {
+		log_error("kernel '%s': %s", path, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_open_initrd(const char *path, struct run_kernel *k)
+{
+	struct stat st;
+
+	k->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (k->initrd_fd < 0 || fstat(k->initrd_fd, &st) < 0) {
+		log_errno("cannot open initrd '%s'", path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		log_error("initrd '%s' is not a non-empty regular file", path);
+		return -1;
+	}
+	k->initrd_size = st.st_size;
+	return 0;
+}
+
+static int run_load_initrd(struct vmm *vm, struct run_kernel *k,
+			   const char *path)
+{
+	uint8_t *dst = guest_mem_ptr(&vm->mem, k->plan.initrd_addr,
+				     k->initrd_size);
+	uint64_t got = 0;
+	ssize_t n;
+
+	if (!dst)
+		return -1;
+	while (got < k->initrd_size) {
+		n = pread(k->initrd_fd, dst + got, k->initrd_size - got, got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			log_errno("cannot read initrd '%s'", path);
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+static char *run_cmdline(const struct run_config *cfg, const char *console)
+{
+	size_t len = strlen(RUN_BASE_CMDLINE) + 64 +
+		     (cfg->params ? strlen(cfg->params) : 0);
+	char *s = malloc(len);
+
+	if (!s)
+		return NULL;
+	snprintf(s, len, "%s%s%s%s%s",
+		 console ? "console=" : "", console ? console : "",
+		 console ? " " : "", RUN_BASE_CMDLINE,
+		 cfg->params ? " " : "");
+	if (cfg->params)
+		strcat(s, cfg->params);
+	return s;
+}
+
+/* --- the main thread ------------------------------------------------------ */
+
+struct run_console {
+	struct vmm_uart *uart;	/* the UART fed from standard input, or NULL */
+	int fd;			/* standard input, -1 after EOF */
+	bool tty;		/* in raw mode: restore on exit, handle escapes */
+	bool escape;		/* Ctrl-A seen */
+	struct termios saved;
+};
+
+static void run_console_raw(struct run_console *con)
+{
+	struct termios t;
+
+	if (!isatty(con->fd) || tcgetattr(con->fd, &con->saved) < 0)
+		return;
+	t = con->saved;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST;	/* keep our own messages readable */
+	if (tcsetattr(con->fd, TCSANOW, &t) == 0)
+		con->tty = true;
+}
+
+static void run_console_restore(struct run_console *con)
+{
+	if (con->tty)
+		tcsetattr(con->fd, TCSANOW, &con->saved);
+	con->tty = false;
+}
+
+/* Feed input to the UART; handles the Ctrl-A escapes on a terminal. */
+static void run_console_input(struct vmm *vm, struct run_console *con)
+{
+	uint8_t buf[UART_RX_SIZE], out[UART_RX_SIZE];
+	unsigned int room = uart_rx_room(&con->uart->uart);
+	size_t i, n_out = 0;
+	ssize_t n;
+
+	if (!room)
+		return;
+	/* An escape may expand to two bytes: read at most room / 2 then. */
+	n = read(con->fd, buf, con->tty ? (room + 1) / 2 : room);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		con->fd = -1;	/* EOF: the guest keeps running */
+		return;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		uint8_t c = buf[i];
+
+		if (!con->tty) {
+			out[n_out++] = c;
+		} else if (con->escape) {
+			con->escape = false;
+			if (c == 'x' || c == 'X') {
+				log_info("stopped from the console (Ctrl-A x)");
+				vmm_request_exit(vm, VMM_EXIT_STOPPED);
+				return;
+			}
+			out[n_out++] = CONSOLE_ESCAPE;
+			if (c != CONSOLE_ESCAPE)
+				out[n_out++] = c;
+		} else if (c == CONSOLE_ESCAPE) {
+			con->escape = true;
+		} else {
+			out[n_out++] = c;
+		}
+	}
+	/* room was checked and only this thread fills the FIFO: all fits */
+	uart_rx_push(&con->uart->uart, out, n_out);
+}
+
+static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
+{
+	uint64_t cnt;
+
+	for (;;) {
+		struct pollfd p[4];
+		int n = 0, i_sig, i_in = -1, i_rx = -1;
+
+		p[n].fd = vm->done_efd;
+		p[n++].events = POLLIN;
+		i_sig = n;
+		p[n].fd = sfd;
+		p[n++].events = POLLIN;
+		if (con->uart && con->fd >= 0) {
+			i_rx = n;
+			p[n].fd = vm->rx_efd;
+			p[n++].events = POLLIN;
+			if (uart_rx_room(&con->uart->uart)) {
+				i_in = n;
+				p[n].fd = con->fd;
+				p[n++].events = POLLIN;
+			}
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno("poll");
+			vmm_request_exit(vm, VMM_EXIT_CRASH);
+		}
+		if (vmm_stopping(vm))
+			break;
+		if (p[i_sig].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("stopped by %s", strsignal(si.ssi_signo));
+				vmm_request_exit(vm, VMM_EXIT_STOPPED);
+				break;
+			}
+		}
+		if (i_rx >= 0 && (p[i_rx].revents & POLLIN))
+			if (read(vm->rx_efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+				log_errno("console wakeup");
+		if (i_in >= 0 && (p[i_in].revents & (POLLIN | POLLHUP | POLLERR)))
+			run_console_input(vm, con);
+	}
+	switch (atomic_load(&vm->exit_reason)) {
+	case VMM_EXIT_POWEROFF:
+		log_debug("guest powered off");
+		return EXIT_OK;
+	case VMM_EXIT_RESET:
+		log_debug("guest reset");
+		return EXIT_OK;
+	case VMM_EXIT_STOPPED:
+		return EXIT_OK;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+/* Serial lines of the board.  Without --serial: ttyS0 on the terminal. */
+static int run_setup_serial(struct vmm *vm, struct run_console *con,
+			    const char **console)
+{
+	int err = vmm_add_uart(vm, 1, STDOUT_FILENO, false, true);
+
+	if (err) {
+		log_error("cannot add ttyS0: %s", strerror(-err));
+		return EXIT_FAIL;
+	}
+	con->uart = &vm->uarts[0];
+	*console = "ttyS0";
+	return 0;
+}
+
+static double run_seconds(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_console con = { .fd = STDIN_FILENO };
+	struct run_kernel k = { .initrd_fd = -1 };
+	const char *console = NULL;
+	struct run_config cfg;
+	struct timespec t0;
+	struct vmm vm;
+	sigset_t sigs;
+	char err[240];
+	int ret, sfd = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = run_parse(argc, argv, &cfg);
+	if (ret || cfg.help) {
+		if (cfg.help)
+			run_usage(stdout);
+		run_config_free(&cfg);
+		return ret;
+	}
+	log_set_verbose(cfg.verbose);
+	vmm_init(&vm);
+
+	/* Everything the user can get wrong is checked before KVM is touched. */
+	ret = EXIT_USAGE;
+	if (run_read_kernel(cfg.kernel, &k))
+		goto out;
+	if (cfg.initrd && run_open_initrd(cfg.initrd, &k))
+		goto out;
+	if (run_setup_serial(&vm, &con, &console))
+		goto out;
+	k.cmdline = run_cmdline(&cfg, console);
+	if (!k.cmdline)
+		goto out;
+	{
+		struct x86_layout l;
+
+		if (x86_layout_compute(cfg.mem, &l))
+			goto out;
+		if (x86_boot_plan(&k.bz, &l, k.initrd_size, strlen(k.cmdline),
+				  &k.plan, err, sizeof(err))) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+
+	ret = EXIT_FAIL;
+	if (vmm_ram_create(&vm, cfg.mem))
+		goto out;
+	if (k.initrd_size && run_load_initrd(&vm, &k, cfg.initrd))
+		goto out;
+	if (x86_boot_load(&vm.mem, &k.bz, k.img, &k.plan, &vm.layout,
+			  k.cmdline, VMM_ACPI_ADDR)) {
+		log_error("cannot load the kernel into guest memory");
+		goto out;
+	}
+	if (vmm_kvm_setup(&vm, cfg.cpus))
+		goto out;
+	if (vcpu_boot_regs(&vm.vcpus[0], k.plan.entry, X86_BOOT_ZERO_PAGE))
+		goto out;
+	log_debug("kernel at 0x%llx..0x%llx, initrd at 0x%llx (%llu bytes), command line \"%s\"",
+		  (unsigned long long)k.plan.kernel_addr,
+		  (unsigned long long)k.plan.kernel_end,
+		  (unsigned long long)k.plan.initrd_addr,
+		  (unsigned long long)k.initrd_size, k.cmdline);
+
+	/* SIGINT/SIGTERM are read from a signalfd by this thread only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		log_errno("signalfd");
+		goto out;
+	}
+	free(k.img);
+	k.img = NULL;
+
+	if (con.uart)
+		run_console_raw(&con);
+	log_debug("setup took %.3f s; starting %u vCPU(s)", run_seconds(&t0),
+		  cfg.cpus);
+	if (vmm_start(&vm))
+		goto out;
+	ret = run_loop(&vm, sfd, &con);
+	vmm_stop(&vm);
+	log_debug("VM ran for %.3f s", run_seconds(&t0));
+out:
+	run_console_restore(&con);
+	vmm_destroy(&vm);
+	if (sfd >= 0)
+		close(sfd);
+	if (k.initrd_fd >= 0)
+		close(k.initrd_fd);
+	free(k.img);
+	free(k.cmdline);
+	run_config_free(&cfg);
+	return ret;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Options of `vbridge run` (user/vmm/run.c), split out for the unit tests. */
+#ifndef VBRIDGE_VMM_RUN_H
+#define VBRIDGE_VMM_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RUN_DEFAULT_MEM		(512ULL << 20)
+#define RUN_DEFAULT_CPUS	1
+
+/**
+ * struct run_config - what the command line asked for.
+ * @kernel: bzImage path
+ * @initrd: initrd path or NULL
+ * @params: extra kernel parameters (every --params, space-separated), or
+ *	NULL; owned
+ * @cpus: vCPUs
+ * @mem: guest RAM in bytes
+ * @verbose: -v count
+ * @help: --help was given (nothing else is checked)
+ */
+struct run_config {
+	const char *kernel;
+	const char *initrd;
+	char *params;
+	unsigned int cpus;
+	uint64_t mem;
+	int verbose;
+	bool help;
+};
+
+/*
+ * Parse argv (argv[0] is "run").  Returns 0, or EXIT_USAGE after printing
+ * one line saying what is wrong.  Free with run_config_free() either way.
+ */
+int run_parse(int argc, char **argv, struct run_config *cfg);
+void run_config_free(struct run_config *cfg);
+
+/* Parse a --mem value: "512M", "2G", or a bare number of MiB. */
+int run_parse_mem(const char *s, uint64_t *bytes);
+
+#endif

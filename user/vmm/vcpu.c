@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPUs: creation (CPUID with per-vCPU APIC ids, MSRs, LINT wiring), the
+ * 64-bit boot state of the BSP, and the KVM_RUN loop with its exit
+ * dispatch.
+ */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "vmm/boot_x86.h"
+
+#define VCPU_KICK_SIGNAL	SIGUSR1
+
+#define MSR_IA32_MISC_ENABLE	0x000001a0
+#define MSR_MTRR_DEF_TYPE	0x000002ff
+#define MISC_ENABLE_FAST_STRING	0x1
+#define MTRR_DEF_ENABLE_WB	0x806	/* MTRRs on, default write-back */
+
+#define X86_CR0_PE		0x00000001ULL
+#define X86_CR0_MP		0x00000002ULL
+#define X86_CR0_ET		0x00000010ULL
+#define X86_CR0_NE		0x00000020ULL
+#define X86_CR0_PG		0x80000000ULL
+#define X86_CR4_PAE		0x00000020ULL
+#define EFER_LME		0x00000100ULL
+#define EFER_LMA		0x00000400ULL
+
+#define APIC_LVT0		0x350
+#define APIC_LVT1		0x360
+#define APIC_MODE_NMI		0x400
+#define APIC_MODE_EXTINT	0x700
+
+#define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID_1_EDX_HTT		(1u << 28)
+#define CPUID_80000001_ECX_CMP	(1u << 1)
+
+enum cpu_vendor { VENDOR_OTHER, VENDOR_INTEL, VENDOR_AMD };
+
+static enum cpu_vendor cpuid_vendor(const struct kvm_cpuid2 *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function != 0)
+			continue;
+		/* "GenuineIntel": EBX "Genu"; "AuthenticAMD"/"HygonGenuine" */
+		if (e->ebx == 0x756e6547)
+			return VENDOR_INTEL;
+		if (e->ebx == 0x68747541 || e->ebx == 0x6f677948)
+			return VENDOR_AMD;
+	}
+	return VENDOR_OTHER;
+}
+
+/* Bits needed to number n things (0 for 1). */
+static unsigned int order_bits(unsigned int n)
+{
+	unsigned int b = 0;
+
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+/*
+ * One socket of nr_vcpus single-thread cores; the APIC id of vCPU i is i,
+ * in every leaf that reports one.
+ */
+static void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id,
+			unsigned int nr_vcpus, enum cpu_vendor vendor)
+{
+	unsigned int i, bits = order_bits(nr_vcpus);
+
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 0x1:
+			e->ebx = (e->ebx & 0xffff) | id << 24 |
+				 (nr_vcpus > 255 ? 255 : nr_vcpus) << 16;
+			if (nr_vcpus > 1)
+				e->edx |= CPUID_1_EDX_HTT;
+			else
+				e->edx &= ~CPUID_1_EDX_HTT;
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			break;
+		case 0x4:
+			if (vendor == VENDOR_INTEL && (e->eax & 0x1f)) {
+				e->eax &= ~0xfc000000u;
+				e->eax |= ((nr_vcpus - 1) & 0x3f) << 26;
+			}
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = id;
+			if (e->index == 0) {		/* SMT level */
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = 1 << 8;
+			} else if (e->index == 1) {	/* core level */
+				e->eax = bits;
+				e->ebx = nr_vcpus;
+				e->ecx = 2 << 8 | 1;
+			} else {
+				e->eax = 0;
+				e->ebx = 0;
+				e->ecx = e->index;
+			}
+			break;
+		case 0x80000001:
+			if (vendor == VENDOR_AMD) {
+				if (nr_vcpus > 1)
+					e->ecx |= CPUID_80000001_ECX_CMP;
+				else
+					e->ecx &= ~CPUID_80000001_ECX_CMP;
+			}
+			break;
+		case 0x80000008:
+			if (vendor == VENDOR_AMD) {
+				e->ecx &= ~0xf0ffu;
+				e->ecx |= bits << 12 | ((nr_vcpus - 1) & 0xff);
+			}
+			break;
+		case 0x8000001e:
+			if (vendor == VENDOR_AMD) {
+				e->eax = id;		/* extended APIC id */
+				e->ebx = id & 0xff;	/* core id, 1 thread */
+				e->ecx = 0;		/* node 0, 1 node */
+			}
+			break;
+		}
+	}
+}
+
+void vcpu_cpu_signature(const struct vmm *vm, uint32_t *eax, uint32_t *edx)
+{
+	unsigned int i;
+
+	*eax = 0;
+	*edx = 0;
+	for (i = 0; i < vm->cpuid->nent; i++) {
+		if (vm->cpuid->entries[i].function == 1) {
+			*eax = vm->cpuid->entries[i].eax;
+			*edx = vm->cpuid->entries[i].edx;
+		}
+	}
+}
+
+static int vcpu_set_cpuid(struct vcpu *c)
+{
+	const struct kvm_cpuid2 *base = c->vm->cpuid;
+	size_t sz = sizeof(*base) + base->nent * sizeof(base->entries[0]);
+	struct kvm_cpuid2 *cp = malloc(sz);
+	int ret;
+
+	if (!cp)
+		return -1;
+	memcpy(cp, base, sz);
+	cpuid_patch(cp, c->id, c->vm->nr_vcpus, cpuid_vendor(base));
+	ret = ioctl(c->fd, KVM_SET_CPUID2, cp);
+	if (ret < 0)
+		log_errno("vCPU %u: KVM_SET_CPUID2", c->id);
+	free(cp);
+	return ret < 0 ? -1 : 0;
+}
+
+static int vcpu_set_msrs(struct vcpu *c)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[2];
+	} m = {
+		.hdr.nmsrs = 2,
+		.e = {
+			{ .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
+			{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_ENABLE_WB },
+		},
+	};
+	int n = ioctl(c->fd, KVM_SET_MSRS, &m);
+
+	/* Not fatal: the guest copes with power-on defaults. */
+	if (n != 2)
+		log_debug("vCPU %u: KVM_SET_MSRS set %d of 2 MSRs", c->id, n);
+	return 0;
+}
+
+/* LINT0 takes the 8259 (ExtINT), LINT1 NMIs, as firmware leaves them. */
+static int vcpu_set_lint(struct vcpu *c)
+{
+	struct kvm_lapic_state l;
+	uint32_t *lvt0 = (uint32_t *)&l.regs[APIC_LVT0];
+	uint32_t *lvt1 = (uint32_t *)&l.regs[APIC_LVT1];
+
+	if (ioctl(c->fd, KVM_GET_LAPIC, &l) < 0) {
+		log_errno("vCPU %u: KVM_GET_LAPIC", c->id);
+		return -1;
+	}
+	*lvt0 = (*lvt0 & ~0x700u & ~0x10000u) | APIC_MODE_EXTINT;
+	*lvt1 = (*lvt1 & ~0x700u & ~0x10000u) | APIC_MODE_NMI;
+	if (ioctl(c->fd, KVM_SET_LAPIC, &l) < 0) {
+		log_errno("vCPU %u: KVM_SET_LAPIC", c->id);
+		return -1;
+	}
+	return 0;
+}
+
+static int vcpu_set_fpu(struct vcpu *c)
+{
+	struct kvm_fpu fpu;
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0) {
+		log_errno("vCPU %u: KVM_SET_FPU", c->id);
+		return -1;
+	}
+	return 0;
+}
+
+int vcpu_create(struct vmm *vm, struct vcpu *c, unsigned int id)
+{
+	int sz;
+
+	memset(c, 0, sizeof(*c));
+	c->vm = vm;
+	c->id = id;
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (c->fd < 0) {
+		log_errno("KVM_CREATE_VCPU %u", id);
+		return -1;
+	}
+	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run)) {
+		log_errno("KVM_GET_VCPU_MMAP_SIZE");
+		return -1;
+	}
+	c->run_size = sz;
+	c->run = mmap(NULL, c->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		log_errno("vCPU %u: mmap of kvm_run", id);
+		return -1;
+	}
+	if (vcpu_set_cpuid(c) || vcpu_set_msrs(c) || vcpu_set_lint(c) ||
+	    vcpu_set_fpu(c))
+		return -1;
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *c)
+{
+	if (c->run)
+		munmap(c->run, c->run_size);
+	if (c->fd > 0)
+		close(c->fd);
+	c->run = NULL;
+	c->fd = -1;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type,
+		     bool code64)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->dpl = 0;
+	s->s = 1;
+	s->g = 1;
+	s->l = code64;
+	s->db = !code64;
+}
+
+int vcpu_boot_regs(struct vcpu *c, uint64_t entry, uint64_t zero_page)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0) {
+		log_errno("vCPU %u: KVM_GET_SREGS", c->id);
+		return -1;
+	}
+	seg_flat(&sregs.cs, X86_BOOT_CS, 0xb, true);	/* execute/read, accessed */
+	seg_flat(&sregs.ds, X86_BOOT_DS, 0x3, false);	/* read/write, accessed */
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
+	memset(&sregs.tr, 0, sizeof(sregs.tr));
+	sregs.tr.selector = X86_BOOT_TSS;
+	sregs.tr.limit = 0x67;
+	sregs.tr.type = 0xb;				/* busy 64-bit TSS */
+	sregs.tr.present = 1;
+	sregs.gdt.base = X86_BOOT_GDT;
+	sregs.gdt.limit = 6 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	sregs.cr3 = X86_BOOT_PML4;
+	sregs.cr4 = X86_CR4_PAE;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0) {
+		log_errno("vCPU %u: KVM_SET_SREGS", c->id);
+		return -1;
+	}
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	regs.rip = entry;
+	regs.rsi = zero_page;
+	regs.rsp = X86_BOOT_STACK;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0) {
+		log_errno("vCPU %u: KVM_SET_REGS", c->id);
+		return -1;
+	}
+	return 0;
+}
+
+static void vcpu_dump(struct vcpu *c)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (ioctl(c->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(c->fd, KVM_GET_SREGS, &s) < 0) {
+		log_errno("vCPU %u: cannot read registers", c->id);
+		return;
+	}
+	fprintf(stderr,
+		"vCPU %u registers:\n"
+		" rip %016llx rsp %016llx rflags %016llx\n"
+		" rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		" rsi %016llx rdi %016llx rbp %016llx\n"
+		" r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n"
+		" r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
+		" cs %04x (base %llx, l %u, db %u) ss %04x ds %04x tr %04x\n"
+		" cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n"
+		" efer %016llx gdt %llx/%x idt %llx/%x apic_base %llx\n",
+		c->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
+		r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13,
+		r.r14, r.r15, s.cs.selector, s.cs.base, s.cs.l, s.cs.db,
+		s.ss.selector, s.ds.selector, s.tr.selector, s.cr0, s.cr2,
+		s.cr3, s.cr4, s.efer, s.gdt.base, s.gdt.limit, s.idt.base,
+		s.idt.limit, s.apic_base);
+}
+
+static void vcpu_crash(struct vcpu *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void vcpu_crash(struct vcpu *c, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Only the first failure is worth a dump; the rest are fallout. */
+	if (vmm_stopping(c->vm))
+		return;
+	log_error("vCPU %u: %s", c->id, msg);
+	vcpu_dump(c);
+	vmm_request_exit(c->vm, VMM_EXIT_CRASH);
+}
+
+static void vcpu_exit_io(struct vcpu *c)
+{
+	struct kvm_run *run = c->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned int i;
+
+	for (i = 0; i < run->io.count; i++, data += run->io.size) {
+		struct io_access a = {
+			.addr = run->io.port,
+			.len = run->io.size,
+			.write = run->io.direction == KVM_EXIT_IO_OUT,
+		};
+
+		if (a.write)
+			memcpy(&a.val, data, a.len);
+		io_bus_dispatch(&c->vm->pio, &a);
+		if (!a.write)
+			memcpy(data, &a.val, a.len);
+	}
+}
+
+static void vcpu_exit_mmio(struct vcpu *c)
+{
+	struct kvm_run *run = c->run;
+	struct io_access a = {
+		.addr = run->mmio.phys_addr,
+		.len = run->mmio.len,
+		.write = run->mmio.is_write,
+	};
+
+	if (a.len > 8)
+		return;
+	if (a.write)
+		memcpy(&a.val, run->mmio.data, a.len);
+	if (!io_bus_dispatch(&c->vm->mmio, &a) && log_verbose() > 1)
+		log_debug("vCPU %u: unclaimed MMIO %s of %u bytes at 0x%llx",
+			  c->id, a.write ? "store" : "load", a.len,
+			  (unsigned long long)a.addr);
+	if (!a.write)
+		memcpy(run->mmio.data, &a.val, a.len);
+}
+
+static void vcpu_exit_system_event(struct vcpu *c)
+{
+	switch (c->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vmm_request_exit(c->vm, VMM_EXIT_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vmm_request_exit(c->vm, VMM_EXIT_RESET);
+		break;
+	default:
+		vcpu_crash(c, "guest crashed (KVM system event %u)",
+			   c->run->system_event.type);
+	}
+}
+
+static void vcpu_exit_internal(struct vcpu *c)
+{
+	struct kvm_run *run = c->run;
+	char data[160] = "";
+	unsigned int i, n = run->internal.ndata;
+	size_t len = 0;
+
+	if (n > sizeof(run->internal.data) / sizeof(run->internal.data[0]))
+		n = sizeof(run->internal.data) / sizeof(run->internal.data[0]);
+	for (i = 0; i < n && len < sizeof(data) - 20; i++)
+		len += snprintf(data + len, sizeof(data) - len, " %llx",
+				(unsigned long long)run->internal.data[i]);
+	vcpu_crash(c, "KVM internal error, suberror %u%s%s",
+		   run->internal.suberror,
+		   run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+		   " (instruction emulation failed)" : "", data);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *c = arg;
+	struct kvm_run *run = c->run;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", c->id);
+	pthread_setname_np(pthread_self(), name);
+
+	while (!vmm_stopping(c->vm)) {
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vcpu_crash(c, "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			vcpu_exit_io(c);
+			break;
+		case KVM_EXIT_MMIO:
+			vcpu_exit_mmio(c);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			vcpu_crash(c, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			vcpu_exit_system_event(c);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			vcpu_exit_internal(c);
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			vcpu_crash(c, "KVM could not enter the guest, hardware reason 0x%llx",
+				   (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			break;
+		default:
+			vcpu_crash(c, "unexpected KVM exit reason %u",
+				   run->exit_reason);
+		}
+	}
+	if (log_verbose() > 1 &&
+	    atomic_load(&c->vm->exit_reason) != VMM_EXIT_CRASH)
+		vcpu_dump(c);
+	return NULL;
+}
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;	/* only here to interrupt KVM_RUN */
+}
+
+int vcpu_start(struct vcpu *c)
+{
+	struct sigaction sa;
+	sigset_t set, old;
+	int err;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+
+	/* The vCPU thread takes the kick signal and faults, nothing else. */
+	sigfillset(&set);
+	sigdelset(&set, VCPU_KICK_SIGNAL);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &set, &old);
+	err = pthread_create(&c->thread, NULL, vcpu_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		log_errno("vCPU %u: cannot create its thread", c->id);
+		return -1;
+	}
+	c->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *c)
+{
+	if (!c->started)
+		return;
+	__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(c->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *c)
+{
+	if (!c->started)
+		return;
+	pthread_join(c->thread, NULL);
+	c->started = false;
+}
