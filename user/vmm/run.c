@@ -28,8 +28,6 @@
 #define KERNEL_MAX_SIZE		(512ULL << 20)
 #define CONSOLE_ESCAPE		0x01	/* Ctrl-A */
 
-/* Command line the board implies; the user's --params come after it. */
-#define RUN_BASE_CMDLINE	"pci=noacpi"
 
 enum {
 	OPT_KERNEL = 0x100,
@@ -67,7 +65,7 @@ static void run_usage(FILE *f)
 "  --initrd PATH     initial ramdisk, placed as high as the kernel allows\n"
 "                      --initrd initrd.cpio.gz\n"
 "  --params \"...\"    extra kernel command line, after the VMM's own\n"
-"                    (console=ttyS0 " RUN_BASE_CMDLINE "); repeatable\n"
+"                    (console=ttyS0); repeatable\n"
 "                      --params \"rdinit=/init quiet\"\n"
 "  --cpus N          vCPUs, 1..%u [%u]\n"
 "                      --cpus 4\n"
@@ -315,20 +313,20 @@ static int run_load_initrd(struct vmm *vm, struct run_kernel *k,
 	return 0;
 }
 
+/* The console the serial options imply, then the user's --params. */
 static char *run_cmdline(const struct run_config *cfg, const char *console)
 {
-	size_t len = strlen(RUN_BASE_CMDLINE) + 64 +
-		     (cfg->params ? strlen(cfg->params) : 0);
+	const char *params = cfg->params ? cfg->params : "";
+	size_t len = 64 + strlen(params);
 	char *s = malloc(len);
 
 	if (!s)
 		return NULL;
-	snprintf(s, len, "%s%s%s%s%s",
-		 console ? "console=" : "", console ? console : "",
-		 console ? " " : "", RUN_BASE_CMDLINE,
-		 cfg->params ? " " : "");
-	if (cfg->params)
-		strcat(s, cfg->params);
+	if (console)
+		snprintf(s, len, "console=%s%s%s", console, *params ? " " : "",
+			 params);
+	else
+		snprintf(s, len, "%s", params);
 	return s;
 }
 

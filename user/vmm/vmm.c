@@ -212,6 +212,13 @@ static unsigned int vmm_intx_gsi(unsigned int slot, unsigned int pin)
 static int vmm_firmware_tables(struct vmm *vm)
 {
 	struct acpi_config acpi = {
+		.nr_cpus = vm->nr_vcpus,
+		.lapic_addr = X86_LAPIC_BASE,
+		.ioapic_id = vm->nr_vcpus,
+		.ioapic_addr = X86_IOAPIC_BASE,
+		.pci_mmio_base = X86_PCI_MMIO_BASE,
+		.pci_mmio_size = X86_IOAPIC_BASE - X86_PCI_MMIO_BASE,
+		.intx_gsi = vmm_intx_gsi,
 		.pm1a_evt = POWER_PM_EVT,
 		.pm1a_cnt = POWER_PM_CNT,
 		.reset_port = PCI_X86_RESET_PORT,
