@@ -440,6 +440,15 @@ static void vcpu_dump(struct vcpu *c)
 		log_errno("vCPU %u: cannot read registers", c->id);
 		return;
 	}
+	/*
+	 * On AMD, KVM reinitialises the VMCB when it reports a shutdown:
+	 * what is left is the reset state, not the state at the fault.
+	 */
+	if (c->run->exit_reason == KVM_EXIT_SHUTDOWN && s.cs.selector == 0xf000 &&
+	    r.rip == 0xfff0)
+		fprintf(stderr,
+			"vCPU %u: KVM reset this vCPU when it shut down (AMD SVM does): the registers at the fault are lost; below is the reset state\n",
+			c->id);
 	fprintf(stderr,
 		"vCPU %u registers:\n"
 		" rip %016llx rsp %016llx rflags %016llx\n"

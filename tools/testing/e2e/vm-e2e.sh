@@ -1,0 +1,182 @@
+#!/bin/sh
+# vm-e2e.sh KIT: runs inside the test VM (started by run-e2e through
+# vm-run --kvm) and boots the kit's own kernel as a second-level guest with
+# `vbridge run`, once per scenario.  Every check prints one TAP line; a
+# failing one is followed by the scenario's log tail as "#" comments.
+#
+# Files (put there by run-e2e): /root/vbridge, /root/e2e/bzImage,
+# /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules).
+KIT=${1:-?}
+VBRIDGE=/root/vbridge
+KERNEL=/root/e2e/bzImage
+INITRD=/root/e2e/guest.gz
+OUT=/tmp/e2e
+TIMEOUT=240		# per guest; a hang fails the scenario, not the run
+mkdir -p "$OUT"
+status=0
+
+# Checks this script reports, so run-e2e can tell when some never ran.
+echo "# e2e-expect 19"
+
+ok() { echo "ok - e2e $KIT: $*"; }
+nok() { echo "not ok - e2e $KIT: $*"; status=1; }
+# check COND-STATUS DESCRIPTION [LOG]: one TAP line from a shell status
+check() {
+	if [ "$1" -eq 0 ]; then
+		ok "$2"
+	else
+		nok "$2"
+		[ -n "$3" ] && log_tail "$3"
+	fi
+}
+log_tail() {
+	for f in "$OUT/$1.out" "$OUT/$1.err"; do
+		[ -s "$f" ] || continue
+		echo "# --- last lines of $(basename "$f")"
+		tail -n 25 "$f" | tr -d '\r' | sed 's/^/#   /'
+	done
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+# elapsed START: seconds since START (from now), 1 decimal
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# vm_start NAME ARGS...: start vbridge run in the background.  Its standard
+# input is a FIFO kept open on fd 3 (vm_input writes to it).
+vm_start() {
+	name=$1
+	shift
+	rm -f "$OUT/$name.out" "$OUT/$name.err" "$OUT/$name.in"
+	mkfifo "$OUT/$name.in"
+	exec 3<>"$OUT/$name.in"
+	VM_T0=$(now)
+	"$VBRIDGE" run -v --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
+	VM_PID=$!
+	VM_NAME=$name
+}
+
+# vm_input TEXT: a line to the guest's console
+vm_input() { echo "$1" >&3; }
+
+# vm_await PATTERN: wait until the console shows PATTERN (grep -E);
+# sets VM_SEEN to the seconds it took; fails if vbridge ended first or on
+# timeout.
+vm_await() {
+	while :; do
+		if [ -f "$OUT/$VM_NAME.out" ] &&
+		   tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; then
+			VM_SEEN=$(elapsed "$VM_T0")
+			return 0
+		fi
+		kill -0 "$VM_PID" 2>/dev/null || return 1
+		[ "$(elapsed "$VM_T0" | cut -d. -f1)" -lt "$TIMEOUT" ] || return 1
+		sleep 0.2
+	done
+}
+
+# vm_end: wait for vbridge to exit (killing it after the timeout); sets
+# VM_STATUS (124 when it had to be killed).
+vm_end() {
+	( sleep "$TIMEOUT"; kill -9 "$VM_PID" 2>/dev/null ) &
+	watchdog=$!
+	wait "$VM_PID"
+	VM_STATUS=$?
+	if kill -0 "$watchdog" 2>/dev/null; then
+		kill "$watchdog" 2>/dev/null
+		wait "$watchdog" 2>/dev/null
+	else
+		VM_STATUS=124
+	fi
+	exec 3>&-
+}
+
+# marker NAME: the value after "E2E-NAME " on the console
+marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1; }
+seen() { tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
+said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
+
+# --- scenarios -------------------------------------------------------------
+
+# Boot to init with 4 vCPUs, console both ways, clean kernel, power off.
+scenario_boot() {
+	vm_start boot --cpus 4 --mem 256M --params "quiet vbe2e_read=1"
+	vm_await '^E2E-INIT '; r=$?
+	check $r "boot: the guest reaches init ($VM_SEEN s after vbridge started, guest uptime $(marker INIT) s)" boot
+	check "$([ "$(marker CPUS)" = 0-3 ]; echo $?)" "boot: all 4 vCPUs online (online: $(marker CPUS))" boot
+	if vm_await '^E2E-READY'; then
+		vm_input "hello-from-the-host"
+	fi
+	vm_await '^E2E-END'
+	vm_end
+	seen '^E2E-GOT hello-from-the-host'
+	check $? "boot: ttyS0 carries console output and input both ways" boot
+	seen '^E2E-DMESG-OK'
+	check $? "boot: guest kernel log has no BUG/WARNING/Oops" boot
+	seen 'reboot: Power down'
+	check $? "boot: guest powers off through ACPI S5" boot
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "boot: poweroff ends vbridge with status 0 (got $VM_STATUS)" boot
+	echo "# boot time: init reached $VM_SEEN s after start; VM ran $(sed -n 's/.*VM ran for //p' "$OUT/boot.err")"
+}
+
+# acpi=off: CPUs and interrupts from the MP table; reboot through the i8042.
+scenario_mptable() {
+	vm_start mptable --cpus 3 --mem 256M --params "quiet acpi=off vbe2e_end=reboot"
+	vm_await '^E2E-END'; r=$?
+	check $r "acpi=off: the guest boots from the MP table alone" mptable
+	check "$([ "$(marker CPUS)" = 0-2 ]; echo $?)" "acpi=off: all 3 vCPUs online from the MP table (online: $(marker CPUS))" mptable
+	seen '^E2E-DMESG-OK'
+	check $? "acpi=off: guest kernel log has no BUG/WARNING/Oops" mptable
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "acpi=off: reboot through the i8042 ends vbridge with status 0 (got $VM_STATUS)" mptable
+}
+
+# Guest RAM above 4 GiB (past the PCI hole); reboot through the ACPI reset
+# register, the kernel's default method.
+scenario_high_mem_reboot() {
+	vm_start highmem --cpus 2 --mem 3200M --params "quiet vbe2e_end=reboot"
+	vm_await '^E2E-END'; r=$?
+	check $r "3.1 GiB guest: boots to init" highmem
+	top=$(marker RAMTOP)
+	check "$(case "$top" in 100000000-*) echo 0 ;; *) echo 1 ;; esac)" \
+		"3.1 GiB guest: its top RAM range is above the PCI hole ($top)" highmem
+	vm_end
+	seen 'reboot: Restarting system' && said 'guest reset'
+	check $? "reboot: the ACPI reset register resets the VM" highmem
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "reboot: reboot ends vbridge with status 0 (got $VM_STATUS)" highmem
+}
+
+# A kernel whose first instruction triple-faults: the error path.
+scenario_triple_fault() {
+	vm_start tiny --kernel /root/e2e/triple-fault.img --cpus 2 --mem 64M
+	vm_end
+	check "$([ "$VM_STATUS" = 1 ]; echo $?)" "triple fault: vbridge exits with status 1 (got $VM_STATUS)" tiny
+	# (on AMD, KVM resets the vCPU on shutdown and vbridge says so)
+	said 'vCPU 0: guest triple fault' &&
+		{ said 'rip 0000000001000200' || said 'registers at the fault are lost'; }
+	check $? "triple fault: vCPU 0's registers at the entry point, or why they are lost" tiny
+	check "$([ "$(grep -c 'triple fault' "$OUT/tiny.err")" = 1 ]; echo $?)" \
+		"triple fault: one error; the other vCPU stopped quietly" tiny
+}
+
+# SIGTERM stops a running guest (a spinning one and a halted AP) cleanly.
+scenario_sigterm() {
+	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M
+	sleep 1
+	kill -TERM "$VM_PID"
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "SIGTERM: vbridge stops a spinning guest with status 0 (got $VM_STATUS)" spin
+	said 'stopped by'
+	check $? "SIGTERM: vbridge says why it stopped" spin
+}
+
+run() {
+	t0=$(now)
+	"$@"
+	echo "# $1 took $(elapsed "$t0") s"
+}
+run scenario_triple_fault
+run scenario_sigterm
+run scenario_boot
+run scenario_mptable
+run scenario_high_mem_reboot
+exit $status
