@@ -232,8 +232,11 @@ static int parse_serial(struct device_set *s, const char *arg)
 				sp.console = b;
 			else
 				sp.stdin = b;
+		} else if (val && !*val) {
+			log_error("--serial: %s= needs a value", key);
+			goto bad;
 		} else {
-			log_error("--serial: unknown or empty key '%s' (keys: hardware, type, num, path, console, stdin)",
+			log_error("--serial: unknown key '%s' (keys: hardware, type, num, path, console, stdin)",
 				  key);
 			goto bad;
 		}
@@ -419,7 +422,10 @@ static int parse_cid(struct device_set *s, const char *arg)
 			}
 			continue;
 		}
-		if (!strcmp(key, "uds") && val && *val) {
+		if (!strcmp(key, "uds") && (!val || !*val)) {
+			log_error("--cid: uds= needs a socket path");
+			goto bad;
+		} else if (!strcmp(key, "uds")) {
 			if (strlen(val) + 12 > 108) {
 				log_error("--cid: uds=%s is too long for a Unix socket path",
 					  val);
@@ -702,10 +708,14 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 	for (i = 0; i < n; i++) {
 		unsigned int devfn = first_devfn + 8 * i;
 
-		if (devfn > 0xff || pci_bus_func(bus, devfn)) {
-			log_error("no free PCI slot for %s at %02x.%x (%u devices from slot %u)",
-				  devs[i]->info.name, PCI_SLOT(devfn),
-				  PCI_FUNC(devfn), n, PCI_SLOT(first_devfn));
+		if (devfn > 0xff) {
+			log_error("no PCI slot left for %s: %u devices do not fit from slot %u to slot 31",
+				  devs[i]->info.name, n, PCI_SLOT(first_devfn));
+			goto fail;
+		}
+		if (pci_bus_func(bus, devfn)) {
+			log_error("PCI slot %02x.%x for %s is already taken",
+				  PCI_SLOT(devfn), PCI_FUNC(devfn), devs[i]->info.name);
 			goto fail;
 		}
 	}
