@@ -304,19 +304,29 @@ void vq_unpop(struct virtqueue *vq)
 	vq->last_avail--;
 }
 
-void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+void vq_push_n(struct virtqueue *vq, const uint16_t *heads,
+	       const uint32_t *lens, unsigned int n)
 {
 	struct vring_used_elem *e;
+	unsigned int i;
 
 	pthread_mutex_lock(&vq->lock);
 	if (vq->ready) {
-		e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
-		store32(&e->id, head);
-		store32(&e->len, len);
-		vq->used_idx++;
+		for (i = 0; i < n; i++) {
+			e = &vq->used->ring[(uint16_t)(vq->used_idx + i) &
+					    (vq->size - 1)];
+			store32(&e->id, heads[i]);
+			store32(&e->len, lens[i]);
+		}
+		vq->used_idx += n;
 		store16_release(&vq->used->idx, vq->used_idx);
 	}
 	pthread_mutex_unlock(&vq->lock);
+}
+
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+	vq_push_n(vq, &head, &len, 1);
 }
 
 bool vq_should_signal(struct virtqueue *vq)

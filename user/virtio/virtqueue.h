@@ -126,6 +126,13 @@ void vq_unpop(struct virtqueue *vq);
 /* Put a chain on the used ring; len = bytes written into it. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
+/*
+ * Put n chains on the used ring and publish them with one index update, so
+ * the driver sees all or none (a mergeable receive packet).
+ */
+void vq_push_n(struct virtqueue *vq, const uint16_t *heads,
+	       const uint32_t *lens, unsigned int n);
+
 /* Whether the driver wants an interrupt for what was pushed since the last. */
 bool vq_should_signal(struct virtqueue *vq);
 
