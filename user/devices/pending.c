@@ -3,12 +3,6 @@
 #include "devices/virtio_devs.h"
 #include "lib/log.h"
 
-struct virtio_dev *input_new_evdev(const char *path)
-{
-	log_error("virtio-input is not available in this build yet");
-	return NULL;
-}
-
 struct virtio_dev *vsock_new(uint64_t cid, const char *uds)
 {
 	log_error("virtio-vsock is not available in this build yet");
