@@ -323,6 +323,36 @@ static void test_realize(void)
 	device_set_free(s);
 	pci_bus_free(bus);
 
+	/* vsock (socket in /tmp) and, with CAP_NET_ADMIN, net on a new tap. */
+	bus = pci_bus_new(&vh->host);
+	{
+		char cid[128];
+		char *all[] = { "t", "--cid", cid, "--host_ip", "10.199.78.1",
+				"--mac", "52:54:00:00:00:01" };
+		bool tap_ok = access("/dev/net/tun", R_OK | W_OK) == 0 && geteuid() == 0;
+
+		snprintf(cid, sizeof(cid), "7,uds=/tmp/vbridge-ds-%d.sock", (int)getpid());
+		s = device_set_new();
+		parse_args(s, tap_ok ? 7 : 3, all);
+		TAP_EQ_INT(device_set_realize(s, bus, PCI_DEVFN(1, 0)), 0,
+			   tap_ok ? "realize: vsock and net" : "realize: vsock");
+		TAP_CHECK(pci_bus_func(bus, PCI_DEVFN(tap_ok ? 2 : 1, 0)) &&
+			  !strcmp(pci_func_name(pci_bus_func(bus, PCI_DEVFN(tap_ok ? 2 : 1, 0))),
+				  "virtio-vsock"), "realize: vsock last");
+		if (tap_ok)
+			TAP_CHECK(!strcmp(pci_func_name(pci_bus_func(bus, PCI_DEVFN(1, 0))),
+					  "virtio-net"), "realize: net before vsock");
+		else
+			VT_SKIP("realize: net needs CAP_NET_ADMIN and /dev/net/tun");
+		snprintf(cid, sizeof(cid), "/tmp/vbridge-ds-%d.sock", (int)getpid());
+		TAP_EQ_INT(access(cid, F_OK), 0, "realize: vsock listens on uds=");
+		device_set_start(s);
+		device_set_stop(s);
+		pci_bus_free(bus);
+		device_set_free(s);
+		TAP_CHECK(access(cid, F_OK) != 0, "free: vsock socket removed");
+	}
+
 	free(spec);
 	unlink(img);
 	vt_host_free(vh);
