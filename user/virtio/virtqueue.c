@@ -208,14 +208,20 @@ static int walk_chain(struct virtqueue *vq, uint16_t head, struct vq_buf *b)
 		uint64_t addr;
 		uint32_t len;
 
-		if (++count > vq->size)
-			return vq_fail(vq, "chain at head %u is longer than the queue size %u (loop?)",
-				       head, vq->size);
 		memcpy(&d, &table[idx], sizeof(d));
 		barrier();
 		flags = le16toh(d.flags);
 		addr = le64toh(d.addr);
 		len = le32toh(d.len);
+
+		/*
+		 * Buffer descriptors count against the queue size, the one
+		 * pointing at an indirect table does not (it ends the direct
+		 * chain, so it cannot be part of a loop).
+		 */
+		if (!(flags & VRING_DESC_F_INDIRECT) && ++count > vq->size)
+			return vq_fail(vq, "chain at head %u is longer than the queue size %u (loop?)",
+				       head, vq->size);
 
 		if (flags & VRING_DESC_F_INDIRECT) {
 			if (!vq->indirect)

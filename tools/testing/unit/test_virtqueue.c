@@ -215,6 +215,8 @@ static void test_event_idx(void)
 
 static void test_indirect(void)
 {
+	unsigned int i;
+
 	fresh(false, true);
 	set_desc(IND_GPA, 0, DATA_GPA, 16, VRING_DESC_F_NEXT, 2);
 	set_desc(IND_GPA, 2, DATA_GPA + 0x100, 32, VRING_DESC_F_NEXT, 1);
@@ -262,6 +264,29 @@ static void test_indirect(void)
 	set_desc(DESC_GPA, 0, IND_GPA, 2 * 16, VRING_DESC_F_INDIRECT, 0);
 	publish(0);
 	expect_broken("indirect next beyond the table", "beyond indirect table");
+
+	/* A full queue-size table behind one indirect descriptor is fine. */
+	fresh(false, true);
+	for (i = 0; i < QSZ; i++)
+		set_desc(IND_GPA, i, DATA_GPA, 8, i + 1 < QSZ ? VRING_DESC_F_NEXT : 0, i + 1);
+	set_desc(DESC_GPA, 0, IND_GPA, QSZ * 16, VRING_DESC_F_INDIRECT, 0);
+	publish(0);
+	TAP_EQ_INT(vq_pop(&vq, &buf), 1, "indirect: queue-size entries accepted");
+	TAP_EQ_INT(buf.nr_out, QSZ, "indirect: all of them");
+	fresh(false, true);
+	for (i = 0; i <= QSZ; i++)
+		set_desc(IND_GPA, i, DATA_GPA, 8, i < QSZ ? VRING_DESC_F_NEXT : 0, i + 1);
+	set_desc(DESC_GPA, 0, IND_GPA, (QSZ + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	publish(0);
+	expect_broken("indirect chain of queue size + 1", "longer than the queue size");
+	fresh(false, true);
+	set_desc(IND_GPA, 0, DATA_GPA, 8, 0, 0);
+	for (i = 0; i < QSZ; i++)
+		set_desc(DESC_GPA, i, DATA_GPA, 8, VRING_DESC_F_NEXT, i + 1);
+	set_desc(DESC_GPA, QSZ - 1, IND_GPA, 16, VRING_DESC_F_INDIRECT, 0);
+	publish(0);
+	TAP_EQ_INT(vq_pop(&vq, &buf), 1,
+		   "indirect: queue-size - 1 direct + 1 indirect entry accepted");
 
 	fresh(false, true);
 	set_desc(IND_GPA, 0, DATA_GPA, 8, VRING_DESC_F_NEXT, 1);
