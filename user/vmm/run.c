@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "devices/devices.h"
 #include "lib/log.h"
 #include "lib/opt.h"
 #include "vmm/boot_x86.h"
@@ -37,7 +38,7 @@ enum {
 	OPT_MEM,
 };
 
-static const struct option run_long_options[] = {
+static const struct option run_own_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "params", required_argument, NULL, OPT_PARAMS },
@@ -76,20 +77,28 @@ static void run_usage(FILE *f)
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"
 "  -h, --help        this text\n"
 "\n"
-"Console: ttyS0 is connected to standard output and standard input. When\n"
-"standard input is a terminal it is put in raw mode: keys go to the guest;\n"
-"Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
+"%s"
+"\n"
+"Serial lines: without any --serial, ttyS0 (a 16550 at 0x3f8, IRQ 4) is\n"
+"the console on standard output and input. hardware=serial,num=1..4 are\n"
+"ttyS0..ttyS3 at 0x3f8, 0x2f8, 0x3e8, 0x2e8, for example\n"
+"  --serial hardware=serial,num=1,type=file,path=guest.log,console\n"
+"When a ttyS line reads a terminal, the terminal is put in raw mode: keys\n"
+"go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
 "\n"
 "The VM ends when the guest powers off or reboots (exit status 0), on\n"
 "SIGINT or SIGTERM (0), or when it crashes: a triple fault or a KVM\n"
 "error prints the vCPU's registers and exits with status 1. Bad options\n"
 "and unusable files exit with status 2.\n"
 "\n"
-"Example:\n"
+"Examples:\n"
 "  vbridge run --kernel bzImage --initrd initrd.gz --cpus 2 --mem 1G \\\n"
-"      --params \"rdinit=/bin/sh\"\n",
+"      --params \"rdinit=/bin/sh\"\n"
+"  vbridge run --kernel bzImage --initrd initrd.gz --rwdisk disk.img \\\n"
+"      --serial=hardware=virtio-console,num=1,type=stdout,console,stdin \\\n"
+"      --host_ip 192.168.10.1 --netmask 255.255.255.0 --rng --cid 3\n",
 		MPTABLE_MAX_CPUS, RUN_DEFAULT_CPUS,
-		(unsigned long long)(RUN_DEFAULT_MEM >> 20));
+		(unsigned long long)(RUN_DEFAULT_MEM >> 20), device_set_usage());
 }
 
 int run_parse_mem(const char *s, uint64_t *bytes)
@@ -125,19 +134,55 @@ static int run_add_params(struct run_config *cfg, const char *arg)
 	return 0;
 }
 
+static int run_parse_options(int argc, char **argv, struct run_config *cfg,
+			     const struct option *options);
+
+/* Our options followed by the device set's, as one getopt_long table. */
+static struct option *run_options(void)
+{
+	size_t own = sizeof(run_own_options) / sizeof(run_own_options[0]) - 1;
+	size_t dev = 0;
+	struct option *o;
+
+	while (device_set_long_options[dev].name)
+		dev++;
+	o = calloc(own + dev + 1, sizeof(*o));
+	if (!o)
+		return NULL;
+	memcpy(o, run_own_options, own * sizeof(*o));
+	memcpy(o + own, device_set_long_options, dev * sizeof(*o));
+	return o;
+}
+
 int run_parse(int argc, char **argv, struct run_config *cfg)
 {
-	uint64_t v;
-	int opt, err;
+	struct option *options;
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = RUN_DEFAULT_CPUS;
 	cfg->mem = RUN_DEFAULT_MEM;
+	cfg->devs = device_set_new();
+	options = run_options();
+	if (!cfg->devs || !options) {
+		free(options);
+		log_error("out of memory");
+		return EXIT_USAGE;
+	}
+	ret = run_parse_options(argc, argv, cfg, options);
+	free(options);
+	return ret;
+}
+
+static int run_parse_options(int argc, char **argv, struct run_config *cfg,
+			     const struct option *options)
+{
+	uint64_t v;
+	int opt, err, idx;
 
 	optind = 0;	/* full rescan: cmd_run may be called more than once */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vh", run_long_options,
-				  NULL)) != -1) {
+	while ((idx = -1, opt = getopt_long(argc, argv, ":vh", options, &idx)) != -1) {
 		switch (opt) {
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
@@ -191,10 +236,20 @@ int run_parse(int argc, char **argv, struct run_config *cfg)
 			log_error("option '%s' needs a value (see vbridge run --help)",
 				  argv[optind - 1]);
 			return EXIT_USAGE;
-		default:
+		case '?':
 			log_error("unknown option '%s' (see vbridge run --help)",
 				  argv[optind - 1]);
 			return EXIT_USAGE;
+		default:
+			if (idx >= 0 && !strcmp(options[idx].name, "serial"))
+				cfg->serial_given = true;
+			err = device_set_parse(cfg->devs, opt, optarg);
+			if (err < 0)
+				return EXIT_USAGE;	/* it said why */
+			if (err == 0) {
+				log_error("unhandled option '%s'", argv[optind - 1]);
+				return EXIT_USAGE;
+			}
 		}
 	}
 	if (optind < argc) {
@@ -213,6 +268,9 @@ void run_config_free(struct run_config *cfg)
 {
 	free(cfg->params);
 	cfg->params = NULL;
+	if (cfg->devs)
+		device_set_free(cfg->devs);
+	cfg->devs = NULL;
 }
 
 /* --- the files the guest boots ------------------------------------------ */
@@ -463,18 +521,55 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 	}
 }
 
-/* Serial lines of the board.  Without --serial: ttyS0 on the terminal. */
-static int run_setup_serial(struct vmm *vm, struct run_console *con,
-			    const char **console)
+/*
+ * The board's 16550s: the --serial hardware=serial lines, or, when there
+ * is no --serial at all, ttyS0 as the console on standard output and input.
+ * Returns 0 or -1 after saying what is wrong (a file that cannot be
+ * opened).
+ */
+static int run_setup_serial(struct vmm *vm, const struct run_config *cfg,
+			    struct run_console *con, const char **console)
 {
-	int err = vmm_add_uart(vm, 1, STDOUT_FILENO, false, true);
+	static const struct serial_spec dflt = {
+		.num = 1, .type = SERIAL_STDOUT, .console = true, .stdin = true,
+	};
+	const struct serial_spec *specs;
+	unsigned int n, i;
 
-	if (err) {
-		log_error("cannot add ttyS0: %s", strerror(-err));
-		return EXIT_FAIL;
+	n = device_set_uarts(cfg->devs, &specs);
+	*console = device_set_console(cfg->devs);
+	if (!n && !*console && !cfg->serial_given) {
+		specs = &dflt;
+		n = 1;
+		*console = "ttyS0";
 	}
-	con->uart = &vm->uarts[0];
-	*console = "ttyS0";
+	for (i = 0; i < n; i++) {
+		const struct serial_spec *sp = &specs[i];
+		int fd = -1, err;
+
+		if (sp->type == SERIAL_STDOUT) {
+			fd = STDOUT_FILENO;
+		} else if (sp->type == SERIAL_FILE) {
+			fd = open(sp->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				  0644);
+			if (fd < 0) {
+				log_errno("ttyS%u: cannot open output file '%s' (check --serial path=)",
+					  sp->num - 1, sp->path);
+				return -1;
+			}
+		}
+		err = vmm_add_uart(vm, sp->num, fd, sp->type == SERIAL_FILE,
+				   sp->stdin);
+		if (err) {
+			log_error("ttyS%u: %s", sp->num - 1,
+				  err == -EBUSY ? "given twice" : strerror(-err));
+			if (sp->type == SERIAL_FILE)
+				close(fd);
+			return -1;
+		}
+		if (sp->stdin)
+			con->uart = &vm->uarts[vm->nr_uarts - 1];
+	}
 	return 0;
 }
 
@@ -490,8 +585,10 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_console con = { .fd = STDIN_FILENO };
 	struct run_kernel k = { .initrd_fd = -1 };
+	bool devs_started = false;
 	const char *console = NULL;
 	struct run_config cfg;
+	struct x86_layout l;
 	struct timespec t0;
 	struct vmm vm;
 	sigset_t sigs;
@@ -509,28 +606,32 @@ int cmd_run(int argc, char **argv)
 	log_set_verbose(cfg.verbose);
 	vmm_init(&vm);
 
-	/* Everything the user can get wrong is checked before KVM is touched. */
+	/*
+	 * Everything the user can get wrong (files, sizes, devices) is
+	 * checked before KVM is touched, and exits with status 2.
+	 */
 	ret = EXIT_USAGE;
 	if (run_read_kernel(cfg.kernel, &k))
 		goto out;
 	if (cfg.initrd && run_open_initrd(cfg.initrd, &k))
 		goto out;
-	if (run_setup_serial(&vm, &con, &console))
+	if (run_setup_serial(&vm, &cfg, &con, &console))
 		goto out;
 	k.cmdline = run_cmdline(&cfg, console);
 	if (!k.cmdline)
 		goto out;
-	{
-		struct x86_layout l;
-
-		if (x86_layout_compute(cfg.mem, &l))
-			goto out;
-		if (x86_boot_plan(&k.bz, &l, k.initrd_size, strlen(k.cmdline),
-				  &k.plan, err, sizeof(err))) {
-			log_error("%s", err);
-			goto out;
-		}
+	if (x86_layout_compute(cfg.mem, &l))
+		goto out;
+	if (x86_boot_plan(&k.bz, &l, k.initrd_size, strlen(k.cmdline),
+			  &k.plan, err, sizeof(err))) {
+		log_error("%s", err);
+		goto out;
 	}
+	if (vmm_pci_create(&vm))
+		goto out;
+	/* 00.0 is the host bridge; the devices take slots from 01.0 on. */
+	if (device_set_realize(cfg.devs, vm.bus, PCI_DEVFN(1, 0)))
+		goto out;
 
 	ret = EXIT_FAIL;
 	if (vmm_ram_create(&vm, cfg.mem))
@@ -542,7 +643,7 @@ int cmd_run(int argc, char **argv)
 		log_error("cannot load the kernel into guest memory");
 		goto out;
 	}
-	if (vmm_kvm_setup(&vm, cfg.cpus))
+	if (vmm_kvm_setup(&vm, cfg.cpus) || vmm_pci_attach(&vm))
 		goto out;
 	if (vcpu_boot_regs(&vm.vcpus[0], k.plan.entry, X86_BOOT_ZERO_PAGE))
 		goto out;
@@ -551,8 +652,13 @@ int cmd_run(int argc, char **argv)
 		  (unsigned long long)k.plan.kernel_end,
 		  (unsigned long long)k.plan.initrd_addr,
 		  (unsigned long long)k.initrd_size, k.cmdline);
+	free(k.img);
+	k.img = NULL;
 
-	/* SIGINT/SIGTERM are read from a signalfd by this thread only. */
+	/*
+	 * SIGINT/SIGTERM/SIGHUP are read from a signalfd by this thread only;
+	 * blocked before any device or vCPU thread exists, which inherit it.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -563,9 +669,9 @@ int cmd_run(int argc, char **argv)
 		log_errno("signalfd");
 		goto out;
 	}
-	free(k.img);
-	k.img = NULL;
-
+	if (device_set_start(cfg.devs))
+		goto out;
+	devs_started = true;
 	if (con.uart)
 		run_console_raw(&con);
 	log_debug("setup took %.3f s; starting %u vCPU(s)", run_seconds(&t0),
@@ -573,9 +679,12 @@ int cmd_run(int argc, char **argv)
 	if (vmm_start(&vm))
 		goto out;
 	ret = run_loop(&vm, sfd, &con);
-	vmm_stop(&vm);
 	log_debug("VM ran for %.3f s", run_seconds(&t0));
 out:
+	/* vCPUs first (nothing reaches the devices any more), then devices. */
+	vmm_stop(&vm);
+	if (devs_started)
+		device_set_stop(cfg.devs);
 	run_console_restore(&con);
 	vmm_destroy(&vm);
 	if (sfd >= 0)

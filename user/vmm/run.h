@@ -19,6 +19,8 @@
  * @mem: guest RAM in bytes
  * @verbose: -v count
  * @help: --help was given (nothing else is checked)
+ * @devs: the device options (--serial, --rwdisk, ...); owned
+ * @serial_given: at least one --serial (no default ttyS0 then)
  */
 struct run_config {
 	const char *kernel;
@@ -28,6 +30,8 @@ struct run_config {
 	uint64_t mem;
 	int verbose;
 	bool help;
+	struct device_set *devs;
+	bool serial_given;
 };
 
 /*

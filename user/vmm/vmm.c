@@ -314,6 +314,10 @@ void vmm_destroy(struct vmm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	/* No vCPU runs any more: the functions can go (devices stopped). */
+	if (vm->bus)
+		pci_bus_free(vm->bus);
+	vm->bus = NULL;
 	pci_x86_destroy(&vm->pci);
 	power_destroy(&vm->power);
 	rtc_destroy(&vm->rtc);

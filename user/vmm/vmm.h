@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lib/guest_mem.h"
+#include "pci/pci.h"
 #include "vmm/iobus.h"
 #include "vmm/layout.h"
 #include "vmm/pci_x86.h"
@@ -105,6 +106,8 @@ struct vmm_uart {
  * @rtc: CMOS clock
  * @nr_uarts: UARTs in @uarts
  * @uarts: the board's 16550s
+ * @host: the in-process PCI host the device model sees (host.c)
+ * @bus: PCI bus 0 behind the CF8/CFC host bridge, or NULL
  * @irq_lock: protects @irq_sources
  * @irq_sources: per GSI, the sources (bits) driving it high; the line is
  *	the OR of them, so level-triggered sharers do not undo each other
@@ -129,6 +132,8 @@ struct vmm {
 	struct rtc rtc;
 	unsigned int nr_uarts;
 	struct vmm_uart uarts[VMM_MAX_UARTS];
+	struct pci_host host;
+	struct pci_bus *bus;
 	pthread_mutex_t irq_lock;
 	uint32_t irq_sources[VMM_NR_GSIS];
 	atomic_int exit_reason;
@@ -176,6 +181,15 @@ void vmm_destroy(struct vmm *vm);
  */
 void vmm_irq_set(struct vmm *vm, unsigned int gsi, unsigned int src,
 		 int level);
+
+/*
+ * host.c: PCI bus 0 of the in-process devices.  vmm_pci_create() makes the
+ * bus (the device model realizes its functions on it); vmm_pci_attach(),
+ * after vmm_kvm_setup(), places the BARs as firmware would and routes
+ * configuration cycles, BAR accesses and INTx lines to it.
+ */
+int vmm_pci_create(struct vmm *vm);
+int vmm_pci_attach(struct vmm *vm);
 
 /* Record why the VM ends (first caller wins) and wake the main thread. */
 void vmm_request_exit(struct vmm *vm, enum vmm_exit why);

@@ -2,6 +2,7 @@
 /* Unit tests of `vbridge run` option parsing (user/vmm/run.c). */
 #include <string.h>
 
+#include "devices/devices.h"
 #include "lib/log.h"
 #include "tap.h"
 #include "vmm/run.h"
@@ -54,6 +55,39 @@ static void test_good(void)
 	TAP_EQ_U64(m, 64ULL << 20, "mem 64M value");
 }
 
+/* Device options go to the device set; the serial lines the VMM emulates. */
+static void test_devices(void)
+{
+	const struct serial_spec *sp;
+	struct run_config c;
+
+	TAP_EQ_INT(parse(ARGV("--kernel", "bz"), &c), 0, "no device options");
+	TAP_CHECK(!c.serial_given, "no --serial: the default ttyS0 applies");
+	TAP_EQ_INT(device_set_uarts(c.devs, &sp), 0, "no --serial: no UART lines");
+	run_config_free(&c);
+
+	TAP_EQ_INT(parse(ARGV("--kernel", "bz", "--rng", "--cid", "3",
+			      "--serial", "hardware=serial,num=2,type=sink",
+			      "--serial=hardware=virtio-console,num=1,type=stdout,console,stdin"),
+		   &c), 0, "device options mixed with the VMM's");
+	TAP_CHECK(c.serial_given, "--serial seen");
+	TAP_EQ_INT(device_set_uarts(c.devs, &sp), 1, "one hardware=serial line");
+	TAP_CHECK(sp[0].num == 2 && sp[0].type == SERIAL_SINK,
+		  "the UART line: ttyS1, sink");
+	TAP_CHECK(device_set_console(c.devs) &&
+		  !strcmp(device_set_console(c.devs), "hvc0"),
+		  "the virtio-console is the kernel console: hvc0");
+	run_config_free(&c);
+
+	TAP_EQ_INT(parse(ARGV("--kernel", "bz", "--serial",
+			      "hardware=serial,num=1,type=file,path=/tmp/x,console"), &c),
+		   0, "a ttyS0 console to a file");
+	TAP_CHECK(device_set_console(c.devs) &&
+		  !strcmp(device_set_console(c.devs), "ttyS0"),
+		  "the UART is the kernel console: ttyS0");
+	run_config_free(&c);
+}
+
 static void test_bad(void)
 {
 	const struct {
@@ -74,6 +108,11 @@ static void test_bad(void)
 		{ ARGV("--kernel", "bz", "--frobnicate"), "unknown option" },
 		{ ARGV("--kernel", "bz", "extra"), "stray argument" },
 		{ ARGV("--kernel", "bz", "-x"), "unknown short option" },
+		{ ARGV("--kernel", "bz", "--serial", "hardware=bogus"), "bad --serial hardware" },
+		{ ARGV("--kernel", "bz", "--serial", "hardware=serial,num=5"), "ttyS4 does not exist" },
+		{ ARGV("--kernel", "bz", "--serial"), "--serial without a value" },
+		{ ARGV("--kernel", "bz", "--cid", "2"), "--cid of the host" },
+		{ ARGV("--kernel", "bz", "--rwdisk"), "--rwdisk without a path" },
 	};
 	struct run_config c;
 	unsigned int i;
@@ -91,6 +130,7 @@ int main(void)
 {
 	log_set_prefix("test_run_opts (expected errors)");
 	test_good();
+	test_devices();
 	test_bad();
 	return tap_done();
 }

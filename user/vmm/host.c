@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-process PCI host: how the device model's bus 0 is wired into the
+ * VM.  Configuration cycles arrive through the CF8/CFC host bridge
+ * (pci_x86.c), BAR accesses as MMIO exits in the 32-bit PCI hole, INTx
+ * lines become IOAPIC GSIs (KVM_IRQ_LINE), and queue doorbells become
+ * KVM_IOEVENTFDs so kicks never leave the kernel.
+ */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "lib/log.h"
+
+#define PCI_INTERRUPT_LINE	0x3c
+
+/* set_intx: the slot's pin is a board wire to an IOAPIC pin (GSI). */
+static void host_set_intx(struct pci_host *h, struct pci_func *f, int level)
+{
+	struct vmm *vm = h->priv;
+	unsigned int devfn = pci_func_devfn(f), pin = pci_func_intx_pin(f);
+
+	if (!pin || !PCI_SLOT(devfn))
+		return;
+	/* Slots sharing a GSI are distinct sources: the line is their OR. */
+	vmm_irq_set(vm, pci_x86_intx_gsi(PCI_SLOT(devfn), pin),
+		    PCI_SLOT(devfn), level);
+}
+
+static int host_ioeventfd(struct vmm *vm, uint64_t gpa, unsigned int len,
+			  int efd, uint32_t flags)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa,
+		.len = len,
+		.fd = efd,
+		.flags = flags,
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+static int host_add_doorbell(struct pci_host *h, uint64_t gpa,
+			     unsigned int len, int efd)
+{
+	int err = host_ioeventfd(h->priv, gpa, len, efd, 0);
+
+	if (err)
+		log_debug("KVM_IOEVENTFD at 0x%llx (%u bytes): %s; kicks trap instead",
+			  (unsigned long long)gpa, len, strerror(-err));
+	return err;
+}
+
+static void host_del_doorbell(struct pci_host *h, uint64_t gpa,
+			      unsigned int len, int efd)
+{
+	int err = host_ioeventfd(h->priv, gpa, len, efd,
+				 KVM_IOEVENTFD_FLAG_DEASSIGN);
+
+	if (err)
+		log_debug("KVM_IOEVENTFD deassign at 0x%llx: %s",
+			  (unsigned long long)gpa, strerror(-err));
+}
+
+static const struct pci_host_ops host_ops = {
+	.set_intx = host_set_intx,
+	.add_doorbell = host_add_doorbell,
+	.del_doorbell = host_del_doorbell,
+};
+
+static uint32_t host_cfg_read(void *ctx, unsigned int devfn, unsigned int reg,
+			      unsigned int len)
+{
+	return pci_bus_cfg_read(ctx, devfn, reg, len);
+}
+
+static void host_cfg_write(void *ctx, unsigned int devfn, unsigned int reg,
+			   unsigned int len, uint32_t val)
+{
+	pci_bus_cfg_write(ctx, devfn, reg, len, val);
+}
+
+static const struct pci_cfg_ops host_cfg_ops = {
+	.read = host_cfg_read,
+	.write = host_cfg_write,
+};
+
+/* MMIO in the PCI hole: whatever BAR decodes it, wherever the guest put it. */
+static void host_mmio(void *opaque, struct io_access *a)
+{
+	struct vmm *vm = opaque;
+
+	if (!pci_bus_mmio(vm->bus, a->addr, a->len, a->write, &a->val) &&
+	    log_verbose() > 1)
+		log_debug("unclaimed MMIO %s of %u bytes at 0x%llx in the PCI hole",
+			  a->write ? "store" : "load", a->len,
+			  (unsigned long long)a->addr);
+}
+
+int vmm_pci_create(struct vmm *vm)
+{
+	vm->host.ops = &host_ops;
+	vm->host.mem = &vm->mem;
+	vm->host.priv = vm;
+	vm->bus = pci_bus_new(&vm->host);
+	if (!vm->bus) {
+		log_error("cannot create the PCI bus");
+		return -1;
+	}
+	return 0;
+}
+
+int vmm_pci_attach(struct vmm *vm)
+{
+	unsigned int devfn;
+	int err;
+
+	/* As firmware does: BARs packed into the window, decoding on. */
+	err = pci_bus_assign_bars(vm->bus, X86_PCI_MMIO_BASE, X86_PCI_MMIO_SIZE);
+	if (err) {
+		log_error("the devices' BARs do not fit in the %llu MiB PCI window",
+			  (unsigned long long)(X86_PCI_MMIO_SIZE >> 20));
+		return -1;
+	}
+	/* Interrupt Line tells guests without ACPI or MP routing the GSI. */
+	for (devfn = PCI_DEVFN(1, 0); devfn <= 0xff; devfn++) {
+		struct pci_func *f = pci_bus_func(vm->bus, devfn);
+		unsigned int pin = f ? pci_func_intx_pin(f) : 0;
+
+		if (pin)
+			pci_bus_cfg_write(vm->bus, devfn, PCI_INTERRUPT_LINE, 1,
+					  pci_x86_intx_gsi(PCI_SLOT(devfn), pin));
+	}
+	vm->pci.ops = &host_cfg_ops;
+	vm->pci.ctx = vm->bus;
+	/*
+	 * The whole hole up to the IOAPIC, as the DSDT's _CRS window says:
+	 * the guest may move BARs anywhere in it.
+	 */
+	err = io_bus_add(&vm->mmio, X86_PCI_MMIO_BASE,
+			 X86_IOAPIC_BASE - X86_PCI_MMIO_BASE, host_mmio, vm,
+			 "pci-mmio");
+	if (err) {
+		log_error("cannot claim the PCI MMIO window: %s", strerror(-err));
+		return -1;
+	}
+	return 0;
+}
