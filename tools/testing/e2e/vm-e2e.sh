@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 status=0
 
 # Checks this script reports, so run-e2e can tell when some never ran.
-echo "# e2e-expect 19"
+echo "# e2e-expect 35"
 
 ok() { echo "ok - e2e $KIT: $*"; }
 nok() { echo "not ok - e2e $KIT: $*"; status=1; }
@@ -75,18 +75,21 @@ vm_await() {
 }
 
 # vm_end: wait for vbridge to exit (killing it after the timeout); sets
-# VM_STATUS (124 when it had to be killed).
+# VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
+# watchdog behind, whose sleep would hold vm-run's output pipe open.
 vm_end() {
-	( sleep "$TIMEOUT"; kill -9 "$VM_PID" 2>/dev/null ) &
-	watchdog=$!
+	killed=0
+	while kill -0 "$VM_PID" 2>/dev/null; do
+		if [ "$(elapsed "$VM_T0" | cut -d. -f1)" -ge "$TIMEOUT" ]; then
+			kill -9 "$VM_PID" 2>/dev/null
+			killed=1
+			break
+		fi
+		sleep 0.2
+	done
 	wait "$VM_PID"
 	VM_STATUS=$?
-	if kill -0 "$watchdog" 2>/dev/null; then
-		kill "$watchdog" 2>/dev/null
-		wait "$watchdog" 2>/dev/null
-	else
-		VM_STATUS=124
-	fi
+	[ $killed = 0 ] || VM_STATUS=124
 	exec 3>&-
 }
 
@@ -169,6 +172,98 @@ scenario_sigterm() {
 	check $? "SIGTERM: vbridge says why it stopped" spin
 }
 
+# All six device types at once: console on hvc0, disks, net, rng, input
+# (a host uinput keyboard passed through) and vsock.  The guest's checks
+# (guest-checks/) ask for the host's part with "E2E-WANT ..." lines.
+HELPER=/root/e2e/e2e-helper
+scenario_devices() {
+	disk=$OUT/disk.img ro=$OUT/ro.img
+	dd if=/dev/zero of="$disk" bs=1M count=16 2>/dev/null
+	printf 'vbe2e-host-data!' | dd of="$disk" conv=notrunc 2>/dev/null
+	dd if=/dev/urandom of="$ro" bs=64k count=4 2>/dev/null
+	ro_sum=$(md5sum < "$ro" | cut -d' ' -f1)
+	rm -f "$OUT"/vsock.sock*
+	"$HELPER" tcp-recv 5001 300 > "$OUT/tcp-in.txt" 2>&1 &
+	tcp_pid=$!
+	"$HELPER" uds-listen "$OUT/vsock.sock_5000" 300 > "$OUT/uds-in.txt" 2>&1 &
+	uds_pid=$!
+	rm -f "$OUT/uinput.in"
+	mkfifo "$OUT/uinput.in"
+	exec 4<>"$OUT/uinput.in"
+	"$HELPER" uinput vbe2e-kbd < "$OUT/uinput.in" > "$OUT/uinput.txt" 2>&1 &
+	uinput_pid=$!
+	i=0
+	while ! grep -q /dev/input "$OUT/uinput.txt" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	evdev=$(head -n 1 "$OUT/uinput.txt")
+
+	vm_start devices --cpus 2 --mem 512M \
+		--serial hardware=serial,num=1,type=stdout,console \
+		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
+		--rwdisk "$disk" --disk "$ro" \
+		--host_ip 192.168.77.1 --netmask 255.255.255.0 \
+		--rng --evdev "$evdev" --cid "3,uds=$OUT/vsock.sock" \
+		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
+
+	# Do what the guest asks for, in order, until it is done.
+	handled=0
+	while vm_await '^E2E-(WANT|END)'; do
+		want=$(tr -d '\r' < "$OUT/devices.out" | grep '^E2E-WANT ' | sed -n "$((handled + 1))p")
+		if [ -z "$want" ]; then
+			seen '^E2E-END' && break
+			sleep 0.2
+			continue
+		fi
+		handled=$((handled + 1))
+		set -- $want
+		case "$2" in
+		hvc-line) vm_input "hello-hvc0-from-the-host" ;;
+		key) echo key >&4 ;;
+		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
+		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
+				> "$OUT/uds-out.txt" 2>&1 ;;
+		esac
+	done
+	vm_end
+	exec 4>&-
+	kill $tcp_pid $uds_pid $uinput_pid 2>/dev/null
+	wait $tcp_pid $uds_pid $uinput_pid 2>/dev/null
+
+	gcheck() {	# gcheck NAME DESCRIPTION: the guest's own verdict
+		seen "^E2E-CHECK $1 ok"
+		check $? "devices: $2" devices
+	}
+	check "$(seen '^E2E-CHECK '; echo $?)" "devices: the guest boots with console, disks, net, rng, input and vsock" devices
+	grep -q 'E2E-HVC-HELLO from the guest' "$OUT/hvc0.out" 2>/dev/null
+	check $? "devices: hvc0 output reaches the host's file" devices
+	gcheck hvc-in "hvc0 input from the host's standard input reaches the guest"
+	gcheck blk-read "virtio-blk: the guest reads what the host put on the disk"
+	wrote=$(marker BLK-WROTE)
+	back=$(dd if="$disk" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+	check "$([ -n "$wrote" ] && [ "$wrote" = "$back" ]; echo $?)" \
+		"virtio-blk: 1 MiB written by the guest reads back byte-identical on the host ($back)" devices
+	gcheck blk-ro "virtio-blk: --disk is read-only in the guest and writes are refused"
+	check "$([ "$(md5sum < "$ro" | cut -d' ' -f1)" = "$ro_sum" ]; echo $?)" \
+		"virtio-blk: the read-only image is unchanged" devices
+	gcheck net-ping "virtio-net: the guest pings the host over the tap"
+	sent=$(marker NET-SENT | sed -n 's/^sent //p')
+	got=$(sed -n 's/^received //p' "$OUT/tcp-in.txt")
+	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
+		"virtio-net: TCP guest -> host, bytes and checksum match ($got)" devices
+	sent=$(sed -n 's/^sent //p' "$OUT/tcp-out.txt" 2>/dev/null)
+	got=$(marker NET-RECEIVED | sed -n 's/^received //p')
+	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
+		"virtio-net: TCP host -> guest, bytes and checksum match ($got)" devices
+	gcheck rng "virtio-rng: /dev/hwrng is virtio_rng and gives bytes"
+	gcheck input "virtio-input: a key pressed on a host uinput device arrives in the guest"
+	seen '^E2E-CHECK vsock-out ok' && grep -q '^got hello-host$' "$OUT/uds-in.txt"
+	check $? "virtio-vsock: guest -> host connection carries data both ways" devices
+	seen '^E2E-CHECK vsock-in ok' && grep -q '^pong:hello-guest$' "$OUT/uds-out.txt" 2>/dev/null
+	check $? "virtio-vsock: host -> guest connection carries data both ways" devices
+	seen '^E2E-DMESG-OK'
+	check $? "devices: guest kernel log has no BUG/WARNING/Oops" devices
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
+}
+
 run() {
 	t0=$(now)
 	"$@"
@@ -179,4 +274,5 @@ run scenario_sigterm
 run scenario_boot
 run scenario_mptable
 run scenario_high_mem_reboot
+run scenario_devices
 exit $status

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * e2e-helper: the few things the end-to-end tests need that busybox cannot
+ * do, on either side (built static: the same binary runs in the test VM and
+ * in the second-level guest).
+ *
+ *   uinput NAME                  host: a keyboard NAME; prints its
+ *                                /dev/input/eventN, then presses and
+ *                                releases KEY_A for every line on stdin
+ *   evread NAME SECS             guest: waits for KEY_A from the input
+ *                                device NAME; prints "ready" once it reads
+ *   tcp-send ADDR PORT BYTES SEED
+ *                                sends BYTES pseudo-random bytes, prints
+ *                                "sent BYTES CHECKSUM"
+ *   tcp-recv PORT SECS           accepts one connection, prints "ready"
+ *                                when listening and "received BYTES
+ *                                CHECKSUM" at the end of the stream
+ *   vsock-listen PORT SECS       guest: one AF_VSOCK connection; prints
+ *                                "ready", then "got LINE" and answers
+ *                                "pong:LINE"
+ *   vsock-connect CID PORT MSG   guest: sends MSG, prints the answer
+ *   uds-listen PATH SECS         host: the Unix socket vsock connects to
+ *                                for guest port connections; like
+ *                                vsock-listen
+ *   uds-connect PATH PORT MSG    host: "CONNECT PORT" through the vsock
+ *                                device's Unix socket, then like
+ *                                vsock-connect
+ *
+ * Exit status 0 on success, 1 on failure (with a message), 2 for bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <linux/input.h>
+#include <linux/uinput.h>
+#include <linux/vm_sockets.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "e2e-helper: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static void say(const char *fmt, const char *arg)
+{
+	printf(fmt, arg);
+	fflush(stdout);
+}
+
+/* FNV-1a, 64 bits: the checksum both ends of a transfer print. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Read one line (without the newline) within secs seconds. */
+static int read_line(int fd, char *buf, size_t size, int secs)
+{
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, secs * 1000) <= 0)
+			return -1;
+		r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Wait for one connection on a listening socket, within secs seconds. */
+static int accept_one(int lfd, int secs)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&p, 1, secs * 1000) <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return accept(lfd, NULL, NULL);
+}
+
+/* Answer one "LINE\n" with "pong:LINE\n" and print "got LINE". */
+static int serve_ping(int lfd, int secs)
+{
+	char line[256], reply[300];
+	int fd;
+
+	say("%s\n", "ready");
+	fd = accept_one(lfd, secs);
+	if (fd < 0)
+		return fail("accept");
+	if (read_line(fd, line, sizeof(line), secs))
+		return fail("reading the request");
+	snprintf(reply, sizeof(reply), "pong:%s\n", line);
+	if (write_all(fd, reply, strlen(reply)))
+		return fail("answering");
+	say("got %s\n", line);
+	close(fd);
+	return 0;
+}
+
+/* Send "MSG\n" on a connected socket and print the answer line. */
+static int ping(int fd, const char *msg)
+{
+	char line[300];
+
+	if (write_all(fd, msg, strlen(msg)) || write_all(fd, "\n", 1))
+		return fail("sending");
+	if (read_line(fd, line, sizeof(line), 30))
+		return fail("reading the answer");
+	say("%s\n", line);
+	return 0;
+}
+
+static int cmd_uinput(const char *name)
+{
+	struct uinput_setup us;
+	struct input_event ev[4];
+	char line[64], path[300];
+	struct dirent *d;
+	DIR *dir;
+	int fd, i, found = 0;
+
+	fd = open("/dev/uinput", O_WRONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fail("/dev/uinput");
+	if (ioctl(fd, UI_SET_EVBIT, EV_KEY) || ioctl(fd, UI_SET_KEYBIT, KEY_A))
+		return fail("UI_SET_*BIT");
+	memset(&us, 0, sizeof(us));
+	us.id.bustype = BUS_VIRTUAL;
+	us.id.vendor = 0x1234;
+	us.id.product = 0x5678;
+	snprintf(us.name, sizeof(us.name), "%s", name);
+	if (ioctl(fd, UI_DEV_SETUP, &us) || ioctl(fd, UI_DEV_CREATE))
+		return fail("UI_DEV_CREATE");
+
+	/* Find our node: the event device whose name is ours. */
+	for (i = 0; i < 50 && !found; i++) {
+		dir = opendir("/dev/input");
+		while (dir && (d = readdir(dir))) {
+			char n[UINPUT_MAX_NAME_SIZE] = "";
+			int efd;
+
+			if (strncmp(d->d_name, "event", 5))
+				continue;
+			snprintf(path, sizeof(path), "/dev/input/%s", d->d_name);
+			efd = open(path, O_RDONLY);
+			if (efd < 0)
+				continue;
+			if (ioctl(efd, EVIOCGNAME(sizeof(n) - 1), n) >= 0 &&
+			    !strcmp(n, name))
+				found = 1;
+			close(efd);
+			if (found)
+				break;
+		}
+		if (dir)
+			closedir(dir);
+		if (!found)
+			usleep(100000);
+	}
+	if (!found) {
+		errno = ENOENT;
+		return fail("finding the new event node");
+	}
+	say("%s\n", path);
+
+	while (fgets(line, sizeof(line), stdin)) {
+		memset(ev, 0, sizeof(ev));
+		ev[0].type = EV_KEY; ev[0].code = KEY_A; ev[0].value = 1;
+		ev[1].type = EV_SYN; ev[1].code = SYN_REPORT;
+		ev[2].type = EV_KEY; ev[2].code = KEY_A; ev[2].value = 0;
+		ev[3].type = EV_SYN; ev[3].code = SYN_REPORT;
+		if (write_all(fd, ev, sizeof(ev)))
+			return fail("writing events");
+		say("%s\n", "sent");
+	}
+	ioctl(fd, UI_DEV_DESTROY);
+	close(fd);
+	return 0;
+}
+
+static int cmd_evread(const char *name, int secs)
+{
+	char path[300], n[256];
+	struct input_event ev;
+	time_t end = time(NULL) + secs;
+	int fd = -1, i;
+
+	for (i = 0; i < 64 && fd < 0; i++) {
+		snprintf(path, sizeof(path), "/dev/input/event%d", i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		memset(n, 0, sizeof(n));
+		if (ioctl(fd, EVIOCGNAME(sizeof(n) - 1), n) < 0 || strcmp(n, name)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		errno = ENOENT;
+		return fail("no input device with that name");
+	}
+	say("ready %s\n", path);
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if (read(fd, &ev, sizeof(ev)) != sizeof(ev))
+			return fail("reading an event");
+		if (ev.type == EV_KEY && ev.code == KEY_A && ev.value == 1) {
+			say("%s\n", "key-a");
+			return 0;
+		}
+	}
+	errno = ETIMEDOUT;
+	return fail("no KEY_A");
+}
+
+static int cmd_tcp_send(const char *addr, int port, long bytes,
+			unsigned long seed)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	uint64_t h = FNV_INIT, x = seed | 1;
+	uint8_t buf[4096];
+	long left = bytes;
+	char out[64];
+	int fd;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		errno = EINVAL;
+		return fail(addr);
+	}
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail("connect");
+	while (left > 0) {
+		size_t n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), i;
+
+		for (i = 0; i < n; i++) {	/* xorshift64 */
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		h = fnv(h, buf, n);
+		if (write_all(fd, buf, n))
+			return fail("send");
+		left -= n;
+	}
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)	/* until the peer closes */
+		;
+	snprintf(out, sizeof(out), "sent %ld %016llx", bytes,
+		 (unsigned long long)h);
+	say("%s\n", out);
+	close(fd);
+	return 0;
+}
+
+static int cmd_tcp_recv(int port, int secs)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET, .sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_ANY),
+	};
+	uint64_t h = FNV_INIT;
+	uint8_t buf[4096];
+	long total = 0;
+	char out[64];
+	int lfd, fd, one = 1;
+	ssize_t n;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0)
+		return fail("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return fail("listen");
+	say("%s\n", "ready");
+	fd = accept_one(lfd, secs);
+	if (fd < 0)
+		return fail("accept");
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		h = fnv(h, buf, n);
+		total += n;
+	}
+	if (n < 0)
+		return fail("receive");
+	snprintf(out, sizeof(out), "received %ld %016llx", total,
+		 (unsigned long long)h);
+	say("%s\n", out);
+	close(fd);
+	close(lfd);
+	return 0;
+}
+
+static int cmd_vsock_listen(int port, int secs)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY,
+	};
+	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 1))
+		return fail("vsock listen");
+	return serve_ping(lfd, secs);
+}
+
+static int cmd_vsock_connect(int cid, int port, const char *msg)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail("vsock connect");
+	return ping(fd, msg);
+}
+
+static int uds_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+static int cmd_uds_listen(const char *path, int secs)
+{
+	struct sockaddr_un sa;
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	unlink(path);
+	if (lfd < 0 || uds_addr(path, &sa) ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return fail(path);
+	return serve_ping(lfd, secs);
+}
+
+static int cmd_uds_connect(const char *path, int port, const char *msg)
+{
+	char line[128];
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0 || uds_addr(path, &sa) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail(path);
+	snprintf(line, sizeof(line), "CONNECT %d\n", port);
+	if (write_all(fd, line, strlen(line)))
+		return fail("CONNECT");
+	if (read_line(fd, line, sizeof(line), 30) || strncmp(line, "OK ", 3)) {
+		errno = ECONNREFUSED;
+		return fail("no OK after CONNECT");
+	}
+	return ping(fd, msg);
+}
+
+int main(int argc, char **argv)
+{
+	const char *c = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(c, "uinput") && argc == 3)
+		return cmd_uinput(argv[2]);
+	if (!strcmp(c, "evread") && argc == 4)
+		return cmd_evread(argv[2], atoi(argv[3]));
+	if (!strcmp(c, "tcp-send") && argc == 6)
+		return cmd_tcp_send(argv[2], atoi(argv[3]), atol(argv[4]),
+				    strtoul(argv[5], NULL, 0));
+	if (!strcmp(c, "tcp-recv") && argc == 4)
+		return cmd_tcp_recv(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(c, "vsock-listen") && argc == 4)
+		return cmd_vsock_listen(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(c, "vsock-connect") && argc == 5)
+		return cmd_vsock_connect(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (!strcmp(c, "uds-listen") && argc == 4)
+		return cmd_uds_listen(argv[2], atoi(argv[3]));
+	if (!strcmp(c, "uds-connect") && argc == 5)
+		return cmd_uds_connect(argv[2], atoi(argv[3]), argv[4]);
+	fprintf(stderr, "usage: see the comment at the top of e2e-helper.c\n");
+	return 2;
+}
