@@ -546,14 +546,15 @@ static void vcpu_exit_system_event(struct vcpu *c)
 static void vcpu_exit_internal(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
-	char data[160] = "";
+	char data[200] = "";
 	unsigned int i, n = run->internal.ndata;
 	size_t len = 0;
 
 	if (n > sizeof(run->internal.data) / sizeof(run->internal.data[0]))
 		n = sizeof(run->internal.data) / sizeof(run->internal.data[0]);
-	for (i = 0; i < n && len < sizeof(data) - 20; i++)
-		len += snprintf(data + len, sizeof(data) - len, " %llx",
+	for (i = 0; i < n && len < sizeof(data) - 24; i++)
+		len += snprintf(data + len, sizeof(data) - len, "%s0x%llx",
+				i ? " " : "; data ",
 				(unsigned long long)run->internal.data[i]);
 	vcpu_crash(c, "KVM internal error, suberror %u%s%s",
 		   run->internal.suberror,

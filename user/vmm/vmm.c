@@ -62,22 +62,30 @@ void vmm_request_exit(struct vmm *vm, enum vmm_exit why)
 			log_errno("cannot wake the main thread");
 }
 
+int vmm_irq_update(uint32_t *sources, unsigned int src, int level)
+{
+	uint32_t before = *sources;
+
+	if (src >= 32)
+		return -1;
+	if (level)
+		*sources |= 1u << src;
+	else
+		*sources &= ~(1u << src);
+	return !before == !*sources ? -1 : !!*sources;
+}
+
 void vmm_irq_set(struct vmm *vm, unsigned int gsi, unsigned int src,
 		 int level)
 {
-	uint32_t before, after;
+	int line;
 
-	if (gsi >= VMM_NR_GSIS || src >= 32)
+	if (gsi >= VMM_NR_GSIS)
 		return;
 	pthread_mutex_lock(&vm->irq_lock);
-	before = vm->irq_sources[gsi];
-	if (level)
-		vm->irq_sources[gsi] |= 1u << src;
-	else
-		vm->irq_sources[gsi] &= ~(1u << src);
-	after = vm->irq_sources[gsi];
-	if (!before != !after)
-		kvm_irq_line(vm, gsi, !!after);
+	line = vmm_irq_update(&vm->irq_sources[gsi], src, level);
+	if (line >= 0)
+		kvm_irq_line(vm, gsi, line);
 	pthread_mutex_unlock(&vm->irq_lock);
 }
 

@@ -181,6 +181,11 @@ void vmm_destroy(struct vmm *vm);
  */
 void vmm_irq_set(struct vmm *vm, unsigned int gsi, unsigned int src,
 		 int level);
+/*
+ * The bookkeeping of vmm_irq_set() on a sources mask: returns the line's
+ * new level when it changes, -1 when it does not.
+ */
+int vmm_irq_update(uint32_t *sources, unsigned int src, int level);
 
 /*
  * host.c: PCI bus 0 of the in-process devices.  vmm_pci_create() makes the

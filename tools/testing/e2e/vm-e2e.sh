@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 status=0
 
 # Checks this script reports, so run-e2e can tell when some never ran.
-echo "# e2e-expect 35"
+echo "# e2e-expect 37"
 
 ok() { echo "ok - e2e $KIT: $*"; }
 nok() { echo "not ok - e2e $KIT: $*"; status=1; }
@@ -161,6 +161,15 @@ scenario_triple_fault() {
 		"triple fault: one error; the other vCPU stopped quietly" tiny
 }
 
+# Executing from the PCI hole: KVM cannot emulate the fetch.
+scenario_internal_error() {
+	vm_start mmio --kernel /root/e2e/mmio-jump.img --cpus 1 --mem 64M
+	vm_end
+	check "$([ "$VM_STATUS" = 1 ]; echo $?)" "KVM internal error: vbridge exits with status 1 (got $VM_STATUS)" mmio
+	said 'KVM internal error' && said ' rip [0-9a-f]{16}'
+	check $? "KVM internal error: the error says so and dumps the vCPU registers" mmio
+}
+
 # SIGTERM stops a running guest (a spinning one and a halted AP) cleanly.
 scenario_sigterm() {
 	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M
@@ -270,6 +279,7 @@ run() {
 	echo "# $1 took $(elapsed "$t0") s"
 }
 run scenario_triple_fault
+run scenario_internal_error
 run scenario_sigterm
 run scenario_boot
 run scenario_mptable

@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "vmm/pci_x86.h"
+#include "vmm/vmm.h"
 
 /* A fake bus that records the last access and answers a pattern. */
 static struct {
@@ -156,10 +157,26 @@ static void test_intx(void)
 	TAP_CHECK(hits[16] && hits[23], "INTx: all pins used");
 }
 
+/* Slots sharing a GSI: the line is the OR of their levels. */
+static void test_shared_line(void)
+{
+	uint32_t src = 0;
+
+	TAP_EQ_INT(vmm_irq_update(&src, 1, 1), 1, "shared line: first source raises it");
+	TAP_EQ_INT(vmm_irq_update(&src, 9, 1), -1, "shared line: second source, no change");
+	TAP_EQ_INT(vmm_irq_update(&src, 1, 0), -1, "shared line: one still high, stays up");
+	TAP_EQ_INT(vmm_irq_update(&src, 1, 0), -1, "shared line: lowering twice is no change");
+	TAP_EQ_INT(vmm_irq_update(&src, 9, 0), 0, "shared line: last source lowers it");
+	TAP_EQ_INT(vmm_irq_update(&src, 9, 0), -1, "shared line: already low");
+	TAP_EQ_INT(vmm_irq_update(&src, 32, 1), -1, "shared line: source 32 ignored");
+	TAP_EQ_U64(src, 0, "shared line: no stray source bits");
+}
+
 int main(void)
 {
 	test_decode();
 	test_io();
 	test_intx();
+	test_shared_line();
 	return tap_done();
 }
