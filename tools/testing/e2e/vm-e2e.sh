@@ -107,6 +107,9 @@ scenario_boot() {
 	check $r "boot: the guest reaches init ($VM_SEEN s after vbridge started, guest uptime $(marker INIT) s)" boot
 	check "$([ "$(marker CPUS)" = 0-3 ]; echo $?)" "boot: all 4 vCPUs online (online: $(marker CPUS))" boot
 	if vm_await '^E2E-READY'; then
+		# guest RAM is the memfd (RssShmem): leave it out
+		echo "# vbridge resident memory besides guest RAM, 4 vCPUs:" \
+			"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
 		vm_input "hello-from-the-host"
 	fi
 	vm_await '^E2E-END'
@@ -213,6 +216,8 @@ scenario_devices() {
 		--rng --evdev "$evdev" --cid "3,uds=$OUT/vsock.sock" \
 		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 
+	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
+		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
 	# Do what the guest asks for, in order, until it is done.
 	handled=0
 	while vm_await '^E2E-(WANT|END)'; do
