@@ -392,7 +392,8 @@ static char *run_cmdline(const struct run_config *cfg, const char *console)
 
 struct run_console {
 	struct vmm_uart *uart;	/* the UART fed from standard input, or NULL */
-	int fd;			/* standard input, -1 after EOF */
+	int fd;			/* standard input */
+	bool eof;		/* it reached its end: stop reading */
 	bool tty;		/* in raw mode: restore on exit, handle escapes */
 	bool escape;		/* Ctrl-A seen */
 	struct termios saved;
@@ -418,22 +419,32 @@ static void run_console_restore(struct run_console *con)
 	con->tty = false;
 }
 
+/*
+ * How many bytes of input may be read now: what the receive FIFO holds,
+ * halved on a terminal, where an escape sequence can expand to two bytes.
+ */
+static unsigned int run_console_room(struct run_console *con)
+{
+	unsigned int room = uart_rx_room(&con->uart->uart);
+
+	return con->tty ? room / 2 : room;
+}
+
 /* Feed input to the UART; handles the Ctrl-A escapes on a terminal. */
 static void run_console_input(struct vmm *vm, struct run_console *con)
 {
 	uint8_t buf[UART_RX_SIZE], out[UART_RX_SIZE];
-	unsigned int room = uart_rx_room(&con->uart->uart);
+	unsigned int room = run_console_room(con);
 	size_t i, n_out = 0;
 	ssize_t n;
 
 	if (!room)
 		return;
-	/* An escape may expand to two bytes: read at most room / 2 then. */
-	n = read(con->fd, buf, con->tty ? (room + 1) / 2 : room);
+	n = read(con->fd, buf, room);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		con->fd = -1;	/* EOF: the guest keeps running */
+		con->eof = true;	/* the guest keeps running */
 		return;
 	}
 	for (i = 0; i < (size_t)n; i++) {
@@ -474,11 +485,11 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 		i_sig = n;
 		p[n].fd = sfd;
 		p[n++].events = POLLIN;
-		if (con->uart && con->fd >= 0) {
+		if (con->uart && !con->eof) {
 			i_rx = n;
 			p[n].fd = vm->rx_efd;
 			p[n++].events = POLLIN;
-			if (uart_rx_room(&con->uart->uart)) {
+			if (run_console_room(con)) {
 				i_in = n;
 				p[n].fd = con->fd;
 				p[n++].events = POLLIN;
@@ -596,6 +607,8 @@ int cmd_run(int argc, char **argv)
 	int ret, sfd = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A closed console or pipe is an I/O error for whoever writes, not death. */
+	signal(SIGPIPE, SIG_IGN);
 	ret = run_parse(argc, argv, &cfg);
 	if (ret || cfg.help) {
 		if (cfg.help)
