@@ -10,8 +10,9 @@
  *   evread NAME SECS             guest: waits for KEY_A from the input
  *                                device NAME; prints "ready" once it reads
  *   tcp-send ADDR PORT BYTES SEED
- *                                sends BYTES pseudo-random bytes, prints
- *                                "sent BYTES CHECKSUM"
+ *                                sends BYTES pseudo-random bytes (trying to
+ *                                connect for 30 s), prints "sent BYTES
+ *                                CHECKSUM"
  *   tcp-recv PORT SECS           accepts one connection, prints "ready"
  *                                when listening and "received BYTES
  *                                CHECKSUM" at the end of the stream
@@ -270,15 +271,24 @@ static int cmd_tcp_send(const char *addr, int port, long bytes,
 	uint8_t buf[4096];
 	long left = bytes;
 	char out[64];
-	int fd;
+	int fd, tries;
 
 	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
 		errno = EINVAL;
 		return fail(addr);
 	}
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		return fail("connect");
+	/* The peer may still be coming up: keep trying for half a minute. */
+	for (tries = 0;; tries++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			return fail("socket");
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		close(fd);
+		if (tries == 30)
+			return fail("connect");
+		sleep(1);
+	}
 	while (left > 0) {
 		size_t n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), i;
 

