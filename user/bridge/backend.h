@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The device provider's side of the bridge: one backend node,
+ * /dev/virtio/vm<N>/<name>, served as a PCI host bridge.
+ *
+ * Requests read off the node are guest loads and stores to the device's
+ * windows: window 0 is the ECAM (config) window, fed to pci_bus_ecam_access;
+ * the others hold BARs, fed to pci_bus_mmio.  Guest RAM is mapped through the
+ * node at VMSTART and unmapped, after the devices are paused, at VMSTOP.
+ * Interrupts: the function in slot k drives the device's line k
+ * (VBRIDGE_BE_SET_IRQ); the VMM describes the same routing to the guest.
+ */
+#ifndef VBRIDGE_BRIDGE_BACKEND_H
+#define VBRIDGE_BRIDGE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci/pci.h"
+#include "virtio_bridge.h"
+
+struct bridge_be;
+struct device_set;
+
+struct bridge_be_opts {
+	const char *node;	/* /dev/virtio/vm<N>/<name> */
+	bool no_ack;		/* test switch: never acknowledge VMSTOP */
+};
+
+/*
+ * Open the node (exclusively: -EBUSY when another provider serves it) and
+ * read the device's description.  Returns 0 or -errno, message printed.
+ */
+int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts);
+void bridge_be_close(struct bridge_be *be);
+
+const struct vbridge_backend_info *bridge_be_info(const struct bridge_be *be);
+
+/* The pci_host the device model is realized against. */
+struct pci_host *bridge_be_host(struct bridge_be *be);
+
+/*
+ * Serve: place BARs in window 1, declare readiness and handle messages
+ * until *stop becomes true (checked after each batch; a signal that sets it
+ * interrupts the wait) or the node fails.  Returns 0 or -errno.
+ */
+int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
+		    struct device_set *devs, volatile bool *stop);
+
+/* The line slot k of the bus drives (exported for tests and the VMM). */
+unsigned int bridge_slot_line(unsigned int slot, unsigned int nr_irqs);
+
+#endif
