@@ -32,7 +32,13 @@ KBUILD_ARGS := W=1 CONFIG_DEBUG_INFO_BTF_MODULES=
 
 BUILD := build
 
-.PHONY: all module user deps kit check bench clean help
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DOCDIR ?= $(PREFIX)/share/doc
+UDEVRULESDIR ?= /etc/udev/rules.d
+UNITDIR ?= /etc/systemd/system
+
+.PHONY: all module user deps kit check bench clean help install install-module
 all: module user
 
 module:
@@ -59,6 +65,24 @@ kit:
 
 include user/user.mk
 include tools/testing/testing.mk
+
+# vbridge, the udev rule, the systemd units and the docs.  DESTDIR works.
+install: user
+	install -D -m 0755 $(BUILD)/vbridge $(DESTDIR)$(BINDIR)/vbridge
+	install -D -m 0644 user/dist/60-virtio-bridge.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/virtio-bridge/overlays \
+		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(DOCDIR)/virtio-bridge
+	for u in virtio-bridge.service vbridge-devices@.service; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+			user/dist/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(DOCDIR)/virtio-bridge/
+
+# The module into /lib/modules/<release>/updates of the KDIR kernel.
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1

@@ -26,6 +26,7 @@ kmod
 libelf-dev
 iproute2
 e2fsprogs
+systemd
 "
 
 missing=""
