@@ -7,12 +7,14 @@
  * Device options (crosvm style, as in the configuration guide):
  *   --serial hardware=virtio-console|serial,type=stdout|file|sink,
  *            num=N,path=P[,console][,stdin]
- *   --rwdisk PATH[,serial=ID][,direct]     --disk PATH (read-only)
+ *   --rwdisk PATH[,serial=ID][,direct]     --disk PATH[,...] (read-only)
  *   --host_ip A --netmask M --mac X        virtio-net on a tap created and
  *   --tap NAME                             configured here, or an existing tap
  *   --rng                                  virtio-rng
  *   --evdev /dev/input/eventN              virtio-input passthrough
- *   --cid N                                virtio-vsock with guest CID N
+ *   --cid N[,uds=PATH]                     virtio-vsock with guest CID N,
+ *                                          host side on Unix sockets PATH
+ *                                          and PATH_<port>
  *
  * Lifetime: parse all options, realize onto a bus, start; stop before
  * freeing.  The daemon also pauses (VMSTOP) and resets (VMSTART).

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of user/devices/blk.c on a temporary image: read, write,
+ * flush, get-id, discard, write-zeroes, read-only images, malformed
+ * requests, 32 requests in flight, O_DIRECT, and the errors for missing,
+ * empty, locked or odd images.
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+
+#include "devices/virtio_devs.h"
+#include "tap.h"
+#include "vtest.h"
+
+#define DEVFN		PCI_DEVFN(3, 0)
+#define IMG_SIZE	(1 << 20)
+
+static char img[64];
+
+struct bdev {
+	struct vt_host *vh;
+	struct pci_bus *bus;
+	struct virtio_dev *vd;
+	struct vt_dev d;
+};
+
+static int bdev_up(struct bdev *b, const struct blk_cfg *c)
+{
+	b->vh = vt_host_new();
+	b->bus = pci_bus_new(&b->vh->host);
+	b->vd = blk_new(c);
+	if (!b->vd)
+		return -1;
+	pci_bus_add(b->bus, DEVFN, &b->vd->func);
+	virtio_dev_start(b->vd);
+	vt_probe(&b->d, b->vh, b->bus, DEVFN, 0xc0000000);
+	return vt_bringup(&b->d, (1ull << VIRTIO_BLK_F_FLUSH) |
+			  (1ull << VIRTIO_BLK_F_SEG_MAX) |
+			  (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+			  (vt_device_features(&b->d) &
+			   ((1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_DISCARD) |
+			    (1ull << VIRTIO_BLK_F_WRITE_ZEROES))), 1);
+}
+
+static void bdev_down(struct bdev *b)
+{
+	pci_bus_free(b->bus);
+	vt_host_free(b->vh);
+}
+
+/*
+ * Submit one request: header, then optional readable data, then optional
+ * writable data, then the status byte.  Returns the status (or -1 when not
+ * completed) and sets *used.
+ */
+static int blk_req(struct bdev *b, uint32_t type, uint64_t sector,
+		   uint64_t out_gpa, uint32_t out_len, uint64_t in_gpa,
+		   uint32_t in_len, uint32_t *used)
+{
+	uint64_t hdr = vt_alloc(b->vh, 16, 16), st = vt_alloc(b->vh, 1, 1);
+	struct virtio_blk_outhdr *h = vt_ptr(b->vh, hdr);
+	struct vt_seg seg[4];
+	unsigned int n = 0;
+	uint32_t id, len;
+
+	h->type = htole32(type);
+	h->ioprio = 0;
+	h->sector = htole64(sector);
+	*(uint8_t *)vt_ptr(b->vh, st) = 0xee;
+	seg[n++] = (struct vt_seg){ hdr, 16, false };
+	if (out_len)
+		seg[n++] = (struct vt_seg){ out_gpa, out_len, false };
+	if (in_len)
+		seg[n++] = (struct vt_seg){ in_gpa, in_len, true };
+	seg[n++] = (struct vt_seg){ st, 1, true };
+	vt_add(&b->d, 0, seg, n);
+	vt_kick(&b->d, 0);
+	if (!vt_wait_used(&b->d, 0, &id, &len))
+		return -1;
+	if (used)
+		*used = len;
+	return *(uint8_t *)vt_ptr(b->vh, st);
+}
+
+static void fill_image(void)
+{
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	uint8_t *p = malloc(IMG_SIZE);
+	unsigned int i;
+
+	for (i = 0; i < IMG_SIZE; i++)
+		p[i] = (i / 512) ^ (i & 0xff);
+	if (write(fd, p, IMG_SIZE) != IMG_SIZE)
+		abort();
+	close(fd);
+	free(p);
+}
+
+static uint8_t pattern(unsigned int off)
+{
+	return (off / 512) ^ (off & 0xff);
+}
+
+static bool data_ok(const uint8_t *p, unsigned int off, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != pattern(off + i))
+			return false;
+	return true;
+}
+
+static void test_rw(bool direct)
+{
+	struct blk_cfg c = { .path = img, .serial = "SERIAL-0123456789ABC", .direct = direct };
+	const char *tag = direct ? "blk(direct)" : "blk";
+	struct bdev b;
+	struct virtio_blk_config cfg;
+	uint64_t buf, buf2;
+	uint32_t used = 0;
+	char msg[128];
+	unsigned int i;
+
+#define T(s) (snprintf(msg, sizeof(msg), "%s: %s", tag, s), msg)
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		if (direct) {
+			VT_SKIP("O_DIRECT not supported on %s", img);
+			if (b.vd)
+				bdev_down(&b);
+			return;
+		}
+		TAP_CHECK(0, T("device up"));
+		return;
+	}
+	TAP_EQ_INT(vt_cfg(&b.d, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_BLOCK,
+		   T("device id 0x1042"));
+	for (i = 0; i < sizeof(cfg); i++)
+		((uint8_t *)&cfg)[i] = vt_rd(&b.d, b.d.device + i, 1);
+	TAP_EQ_U64(le64toh(cfg.capacity), IMG_SIZE / 512, T("capacity in sectors"));
+	TAP_EQ_INT(le32toh(cfg.seg_max), 254, T("seg_max"));
+	TAP_EQ_INT(le32toh(cfg.blk_size), 512, T("blk_size"));
+
+	buf = vt_alloc(b.vh, 65536, 4096);
+	buf2 = vt_alloc(b.vh, 65536, 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_OK, T("read 4K at sector 8"));
+	TAP_EQ_INT(used, 4097, T("read: used length = data + status"));
+	TAP_CHECK(data_ok(vt_ptr(b.vh, buf), 8 * 512, 4096), T("read: data matches the image"));
+
+	memset(vt_ptr(b.vh, buf), 0x5a, 8192);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 100, buf, 8192, 0, 0, &used),
+		   VIRTIO_BLK_S_OK, T("write 8K at sector 100"));
+	TAP_EQ_INT(used, 1, T("write: used length = status"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 100, 0, 0, buf2, 8192, NULL),
+		   VIRTIO_BLK_S_OK, T("read back"));
+	TAP_CHECK(!memcmp(vt_ptr(b.vh, buf2), vt_ptr(b.vh, buf), 8192),
+		  T("read back: what was written"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, 0, &used),
+		   VIRTIO_BLK_S_OK, T("flush"));
+
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_GET_ID, 0, 0, 0, buf, 20, &used),
+		   VIRTIO_BLK_S_OK, T("get-id"));
+	TAP_CHECK(used == 21 && !memcmp(vt_ptr(b.vh, buf), "SERIAL-0123456789ABC", 20),
+		  T("get-id: 20-byte serial"));
+
+	/* Range and shape checks. */
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, IMG_SIZE / 512 - 1, 0, 0, buf, 1024, &used),
+		   VIRTIO_BLK_S_IOERR, T("read past the end"));
+	TAP_EQ_INT(used, 1, T("read past the end: nothing written"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, ~0ull - 1, 0, 0, buf, 1024, NULL),
+		   VIRTIO_BLK_S_IOERR, T("read at a wrapping sector"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, buf, 100, NULL),
+		   VIRTIO_BLK_S_IOERR, T("read of 100 bytes (not whole sectors)"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, IMG_SIZE / 512, buf, 512, 0, 0, NULL),
+		   VIRTIO_BLK_S_IOERR, T("write past the end"));
+	TAP_EQ_INT(blk_req(&b, 77, 0, 0, 0, 0, 0, NULL), VIRTIO_BLK_S_UNSUPP,
+		   T("unknown request type"));
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, 0, 0, &used), VIRTIO_BLK_S_OK,
+		   T("zero-length read"));
+
+	/* Discard and write-zeroes. */
+	if (vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_DISCARD)) {
+		struct virtio_blk_discard_write_zeroes *s = vt_ptr(b.vh, buf);
+
+		s->sector = htole64(16);
+		s->num_sectors = htole32(8);
+		s->flags = 0;
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_WRITE_ZEROES, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_OK, T("write-zeroes 8 sectors"));
+		blk_req(&b, VIRTIO_BLK_T_IN, 16, 0, 0, buf2, 4096, NULL);
+		{
+			static const uint8_t zero[4096];
+
+			TAP_CHECK(!memcmp(vt_ptr(b.vh, buf2), zero, 4096),
+				  T("write-zeroes: reads back zeros"));
+		}
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 24, 0, 0, buf2, 512, NULL),
+			   VIRTIO_BLK_S_OK, T("read after the zeroed range"));
+		TAP_CHECK(data_ok(vt_ptr(b.vh, buf2), 24 * 512, 512),
+			  T("write-zeroes: neighbour untouched"));
+		s->flags = htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		s->sector = htole64(32);
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_WRITE_ZEROES, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_OK, T("write-zeroes with unmap"));
+		s->flags = 0;
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_OK, T("discard"));
+		s->flags = htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_UNSUPP, T("discard with the unmap flag"));
+		s->flags = htole32(0x80);
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_WRITE_ZEROES, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_UNSUPP, T("write-zeroes with a reserved flag"));
+		s->flags = 0;
+		s->sector = htole64(IMG_SIZE / 512 - 4);
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_IOERR, T("discard past the end"));
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 12, 0, 0, NULL),
+			   VIRTIO_BLK_S_IOERR, T("discard with a partial segment"));
+		TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 33 * 16, 0, 0, NULL),
+			   VIRTIO_BLK_S_IOERR, T("discard with too many segments"));
+	}
+
+	/* 32 requests in flight at once, all correct. */
+	{
+		uint64_t bufs = vt_alloc(b.vh, 32 * 4096, 4096);
+		uint64_t hdrs = vt_alloc(b.vh, 32 * 16, 16), sts = vt_alloc(b.vh, 32, 1);
+		unsigned int ok = 0, done = 0;
+
+		fill_image();
+		for (i = 0; i < 32; i++) {
+			struct virtio_blk_outhdr *h = vt_ptr(b.vh, hdrs + 16 * i);
+			struct vt_seg seg[3] = {
+				{ hdrs + 16 * i, 16, false },
+				{ bufs + 4096 * i, 4096, true },
+				{ sts + i, 1, true },
+			};
+
+			h->type = htole32(VIRTIO_BLK_T_IN);
+			h->sector = htole64(8 * i);
+			*(uint8_t *)vt_ptr(b.vh, sts + i) = 0xee;
+			vt_add(&b.d, 0, seg, 3);
+		}
+		vt_kick(&b.d, 0);
+		for (i = 0; i < 32; i++) {
+			uint32_t id, len;
+
+			if (!vt_wait_used(&b.d, 0, &id, &len))
+				break;
+			done++;
+		}
+		for (i = 0; i < 32; i++)
+			if (*(uint8_t *)vt_ptr(b.vh, sts + i) == 0 &&
+			    data_ok(vt_ptr(b.vh, bufs + 4096 * i), 4096 * i, 4096))
+				ok++;
+		TAP_EQ_INT(done, 32, T("QD32: all completed"));
+		TAP_EQ_INT(ok, 32, T("QD32: all data correct"));
+	}
+
+	/* A request with no writable byte for the status fails the device. */
+	{
+		uint64_t hdr = vt_alloc(b.vh, 16, 16);
+		struct vt_seg seg = { hdr, 16, false };
+
+		vt_add(&b.d, 0, &seg, 1);
+		vt_kick(&b.d, 0);
+		TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &b.d),
+			  T("no status byte: DEVICE_NEEDS_RESET"));
+	}
+	bdev_down(&b);
+#undef T
+}
+
+static void test_readonly(void)
+{
+	struct blk_cfg c = { .path = img, .readonly = true };
+	struct bdev b;
+	uint64_t buf;
+
+	fill_image();
+	TAP_EQ_INT(bdev_up(&b, &c), 0, "ro: device up");
+	TAP_CHECK(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_RO), "ro: RO feature");
+	TAP_CHECK(!(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_DISCARD)),
+		  "ro: no discard offered");
+	buf = vt_alloc(b.vh, 4096, 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, buf, 512, NULL),
+		   VIRTIO_BLK_S_OK, "ro: read works");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 0, buf, 512, 0, 0, NULL),
+		   VIRTIO_BLK_S_IOERR, "ro: write fails");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_DISCARD, 0, buf, 16, 0, 0, NULL),
+		   VIRTIO_BLK_S_UNSUPP, "ro: discard unsupported");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_GET_ID, 0, 0, 0, buf, 20, NULL),
+		   VIRTIO_BLK_S_OK, "ro: get-id without a serial");
+	TAP_EQ_INT(((uint8_t *)vt_ptr(b.vh, buf))[0], 0, "ro: empty serial");
+	{
+		int fd = open(img, O_RDONLY);
+		uint8_t first;
+
+		TAP_CHECK(fd >= 0 && read(fd, &first, 1) == 1 && first == pattern(0),
+			  "ro: image unchanged");
+		close(fd);
+	}
+	bdev_down(&b);
+}
+
+static void test_open_errors(void)
+{
+	struct blk_cfg c = { 0 };
+	char empty[] = "/tmp/vbridge-blk-empty-XXXXXX";
+	struct virtio_dev *vd, *vd2;
+	int fd;
+
+	c.path = "/nonexistent/disk.img";
+	TAP_CHECK(blk_new(&c) == NULL, "open: missing image refused");
+	c.path = "/tmp";
+	TAP_CHECK(blk_new(&c) == NULL, "open: a directory refused");
+	fd = mkstemp(empty);
+	close(fd);
+	c.path = empty;
+	TAP_CHECK(blk_new(&c) == NULL, "open: empty image refused");
+	unlink(empty);
+
+	fill_image();
+	c.path = img;
+	vd = blk_new(&c);
+	TAP_CHECK(vd != NULL, "lock: first writer");
+	vd2 = blk_new(&c);
+	TAP_CHECK(vd2 == NULL, "lock: second writer refused");
+	c.readonly = true;
+	vd2 = blk_new(&c);
+	TAP_CHECK(vd2 == NULL, "lock: reader refused while a writer holds it");
+	if (vd)
+		pci_func_free(&vd->func);
+	vd = blk_new(&c);
+	vd2 = blk_new(&c);
+	TAP_CHECK(vd && vd2, "lock: two readers share an image");
+	if (vd)
+		pci_func_free(&vd->func);
+	if (vd2)
+		pci_func_free(&vd2->func);
+
+	/* An image that is not a multiple of 512 bytes: the tail is hidden. */
+	fd = open(img, O_WRONLY | O_TRUNC);
+	if (ftruncate(fd, 1000))
+		abort();
+	close(fd);
+	c.readonly = false;
+	vd = blk_new(&c);
+	TAP_CHECK(vd && le64toh(*(uint64_t *)vd->config) == 1,
+		  "odd size: capacity rounds down to one sector");
+	if (vd)
+		pci_func_free(&vd->func);
+
+	if (geteuid() != 0) {
+		fd = open(img, O_WRONLY);
+		fchmod(fd, 0);
+		close(fd);
+		c.readonly = true;
+		TAP_CHECK(blk_new(&c) == NULL, "open: unreadable image refused");
+		chmod(img, 0600);
+	} else {
+		VT_SKIP("unreadable image: running as root");
+	}
+}
+
+int main(void)
+{
+	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
+	test_rw(false);
+	test_rw(true);
+	test_readonly();
+	test_open_errors();
+	unlink(img);
+	return tap_done();
+}

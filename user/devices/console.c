@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-console (virtio 1.x, section 5.3) with a single port and no
+ * multiport feature: queue 0 carries input to the guest, queue 1 its
+ * output.  The guest sees it as /dev/hvc0 (hvc1 ... for further devices).
+ *
+ * Input is read from in_fd only while the guest has buffers for it: bytes
+ * that do not fit wait in a small buffer and in_fd is not polled until the
+ * driver posts more receive buffers (flow control back to the source).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+
+#include "devices/virtio_devs.h"
+#include "lib/log.h"
+#include "virtio/iov.h"
+
+#define CON_QUEUE_SIZE	128
+#define CON_MAX_SEGS	CON_QUEUE_SIZE
+#define CON_RX		0
+#define CON_TX		1
+#define CON_PENDING	4096
+
+/**
+ * struct console - a virtio-console device
+ * @vd: transport (first member)
+ * @in_fd: input source, -1 if none (set at creation)
+ * @out_fd: output sink, -1 to discard (set at creation)
+ * @close_fds: close both when freed
+ * @in_src: @in_fd in the I/O loop
+ * @in_polled: @in_src is in the loop (I/O thread, or parked)
+ * @in_file: @in_fd cannot be polled (a regular file): read it on demand
+ * @in_eof: @in_fd reached end of file
+ * @pending: input read but not yet given to the guest (I/O thread)
+ * @pend_off: first byte of @pending not yet delivered
+ * @pend_len: bytes in @pending
+ * @tty_raw: @saved_tio must be restored on @in_fd
+ * @saved_tio: terminal settings before raw mode
+ * @iov: segments of the chain being served (I/O thread)
+ * @buf: the chain being served (I/O thread)
+ */
+struct console {
+	struct virtio_dev vd;
+	int in_fd;
+	int out_fd;
+	bool close_fds;
+	struct vloop_src in_src;
+	bool in_polled;
+	bool in_file;
+	bool in_eof;
+	uint8_t pending[CON_PENDING];
+	size_t pend_off;
+	size_t pend_len;
+	bool tty_raw;
+	struct termios saved_tio;
+	struct iovec iov[CON_MAX_SEGS];
+	struct vq_buf buf;
+};
+
+static void con_poll_input(struct console *c, bool on)
+{
+	if (c->in_fd < 0 || c->in_file || on == c->in_polled)
+		return;
+	if (on && c->in_eof)
+		return;
+	if (on) {
+		if (vloop_add(c->vd.loop, &c->in_src, EPOLLIN) == 0)
+			c->in_polled = true;
+	} else {
+		vloop_del(c->vd.loop, &c->in_src);
+		c->in_polled = false;
+	}
+}
+
+/* Read more input when the buffer is empty.  Returns bytes now pending. */
+static size_t con_fill(struct console *c)
+{
+	ssize_t n;
+
+	if (c->pend_off < c->pend_len)
+		return c->pend_len - c->pend_off;
+	c->pend_off = c->pend_len = 0;
+	if (c->in_fd < 0 || c->in_eof)
+		return 0;
+	n = read(c->in_fd, c->pending, sizeof(c->pending));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		log_errno("virtio-console: reading input");
+		n = 0;
+	}
+	if (n == 0) {
+		c->in_eof = true;
+		con_poll_input(c, false);
+		return 0;
+	}
+	c->pend_len = n;
+	return n;
+}
+
+/* Give pending input to the guest; poll the source only if all fit. */
+static void con_deliver(struct console *c, bool readable)
+{
+	struct virtio_dev *vd = &c->vd;
+	bool pushed = false;
+
+	for (;;) {
+		size_t avail = c->pend_len - c->pend_off, n;
+		int ret;
+
+		if (!avail && (readable || c->in_file)) {
+			avail = con_fill(c);
+			readable = false;
+		}
+		if (!avail)
+			break;
+		ret = virtio_dev_pop(vd, CON_RX, &c->buf);
+		if (ret <= 0)
+			break;
+		n = iov_from_buf(vq_buf_in(&c->buf), c->buf.nr_in, 0,
+				 c->pending + c->pend_off, avail);
+		c->pend_off += n;
+		vq_push(virtio_dev_vq(vd, CON_RX), c->buf.head, n);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_signal(vd, CON_RX);
+	con_poll_input(c, c->pend_off == c->pend_len);
+}
+
+static void con_input_cb(struct vloop_src *src, uint32_t events)
+{
+	struct console *c = src->arg;
+
+	if (virtio_dev_running(&c->vd))
+		con_deliver(c, true);
+}
+
+static void con_write_all(struct console *c, const struct iovec *iov,
+			  unsigned int n)
+{
+	unsigned int i;
+
+	if (c->out_fd < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const char *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+
+		while (left) {
+			ssize_t w = write(c->out_fd, p, left);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN)
+					log_errno("virtio-console: writing output");
+				return;	/* drop the rest rather than block */
+			}
+			p += w;
+			left -= w;
+		}
+	}
+}
+
+static void con_notify(struct virtio_dev *vd, unsigned int q)
+{
+	struct console *c = (struct console *)vd;
+	bool pushed = false;
+
+	if (q == CON_RX) {
+		con_deliver(c, false);
+		return;
+	}
+	while (virtio_dev_pop(vd, CON_TX, &c->buf) > 0) {
+		con_write_all(c, c->buf.iov, c->buf.nr_out);
+		vq_push(virtio_dev_vq(vd, CON_TX), c->buf.head, 0);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_signal(vd, CON_TX);
+}
+
+static int con_start(struct virtio_dev *vd)
+{
+	struct console *c = (struct console *)vd;
+
+	con_poll_input(c, true);
+	return 0;
+}
+
+static void con_reset(struct virtio_dev *vd)
+{
+	struct console *c = (struct console *)vd;
+
+	con_poll_input(c, false);
+	c->pend_off = c->pend_len = 0;
+}
+
+static void con_free(struct virtio_dev *vd)
+{
+	struct console *c = (struct console *)vd;
+
+	if (c->tty_raw)
+		tcsetattr(c->in_fd, TCSAFLUSH, &c->saved_tio);
+	if (c->close_fds) {
+		if (c->in_fd >= 0)
+			close(c->in_fd);
+		if (c->out_fd >= 0 && c->out_fd != c->in_fd)
+			close(c->out_fd);
+	}
+	free(c);
+}
+
+static const struct virtio_dev_ops con_ops = {
+	.queue_notify = con_notify,
+	.start = con_start,
+	.reset = con_reset,
+	.free = con_free,
+};
+
+struct virtio_dev *console_new(const struct console_cfg *cfg)
+{
+	static const struct virtio_dev_info info = {
+		.name = "virtio-console",
+		.device_id = VIRTIO_ID_CONSOLE,
+		.pci_class = 0x078000,	/* simple communication controller */
+		.num_queues = 2,
+		.queue_size = CON_QUEUE_SIZE,
+		.config_size = sizeof(struct virtio_console_config),
+	};
+	struct console *c = calloc(1, sizeof(*c));
+	struct stat st;
+	int ret;
+
+	if (!c) {
+		log_error("virtio-console: out of memory");
+		return NULL;
+	}
+	c->in_fd = cfg->in_fd;
+	c->out_fd = cfg->out_fd;
+	c->close_fds = cfg->close_fds;
+	c->buf.iov = c->iov;
+	c->buf.cap = CON_MAX_SEGS;
+	c->in_src.fd = c->in_fd;
+	c->in_src.fn = con_input_cb;
+	c->in_src.arg = c;
+	if (c->in_fd >= 0 && !fstat(c->in_fd, &st) &&
+	    (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		c->in_file = true;	/* epoll refuses regular files */
+
+	ret = virtio_dev_init(&c->vd, &con_ops, &info);
+	if (ret) {
+		log_error("virtio-console: cannot create the device: %s",
+			  strerror(-ret));
+		free(c);
+		return NULL;
+	}
+	if (c->in_fd >= 0 && isatty(c->in_fd) &&
+	    !tcgetattr(c->in_fd, &c->saved_tio)) {
+		struct termios raw = c->saved_tio;
+
+		/* Keystrokes go to the guest as typed; ^C still stops us. */
+		cfmakeraw(&raw);
+		raw.c_lflag |= ISIG;
+		raw.c_oflag |= OPOST | ONLCR;
+		if (!tcsetattr(c->in_fd, TCSAFLUSH, &raw))
+			c->tty_raw = true;
+	}
+	return &c->vd;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Constructors of the virtio devices, for device_set.c and the unit tests.
+ *
+ * Each returns a device initialised on the virtio-pci transport but not on
+ * a bus (pci_bus_add(&vd->func) puts it there; pci_func_free(&vd->func)
+ * frees it otherwise), or NULL after printing one message that says what
+ * failed, on which path, and what to do about it.
+ */
+#ifndef VBRIDGE_VIRTIO_DEVS_H
+#define VBRIDGE_VIRTIO_DEVS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/virtio_pci.h"
+
+/* virtio-rng: entropy from getrandom(2). */
+struct virtio_dev *rng_new(void);
+
+/*
+ * virtio-console (one port, no multiport): the guest's output goes to
+ * out_fd (-1: discarded), in_fd (-1: none) feeds the guest's input.  A
+ * terminal on in_fd is put in raw mode (signals still work) until the
+ * device is freed.  close_fds: the device closes both when freed.
+ */
+struct console_cfg {
+	int in_fd;
+	int out_fd;
+	bool close_fds;
+};
+struct virtio_dev *console_new(const struct console_cfg *c);
+
+/*
+ * virtio-blk on a raw image (a file or a block device).  serial: up to 20
+ * bytes for VIRTIO_BLK_T_GET_ID (NULL: none).  direct: O_DIRECT.
+ */
+struct blk_cfg {
+	const char *path;
+	bool readonly;
+	bool direct;
+	const char *serial;
+	unsigned int workers;	/* I/O worker threads, 0 = default */
+};
+struct virtio_dev *blk_new(const struct blk_cfg *c);
+
+/*
+ * virtio-net on a tap opened with IFF_VNET_HDR: tap names an existing
+ * interface or the name for a new one ("vbridge%d" when NULL); with
+ * host_ip set the tap gets that address and netmask and is brought up
+ * (libnl-route).  fd >= 0 instead uses that packet socket (one frame with
+ * its 12-byte virtio_net_hdr per datagram, as a tap delivers them): for
+ * tests.  mac: the guest's MAC (VIRTIO_NET_F_MAC) when has_mac.
+ */
+struct net_cfg {
+	const char *tap;
+	bool has_ip;
+	uint32_t host_ip;	/* network byte order */
+	uint32_t netmask;	/* network byte order */
+	bool has_mac;
+	uint8_t mac[6];
+	int fd;
+};
+struct virtio_dev *net_new(const struct net_cfg *c);
+
+/* Open a tap with IFF_VNET_HDR (tap.c).  name: in: wanted, out: actual. */
+int tap_open(char name[16]);
+/* Give the tap an IPv4 address and bring it up (libnl-route). */
+int tap_configure(const char *name, uint32_t ip, uint32_t netmask);
+
+/*
+ * What virtio-input tells the driver about the device: taken from an evdev
+ * node by input_info_from_evdev(), or made up by a test.
+ */
+struct input_absinfo_le {
+	int32_t min, max, fuzz, flat, res;
+};
+struct input_info {
+	char name[128];
+	char serial[128];
+	uint16_t bustype, vendor, product, version;
+	uint8_t prop[128];		/* INPUT_PROP_* bitmap */
+	uint8_t ev[32][128];		/* per EV_* type: code bitmap */
+	struct input_absinfo_le abs[64];
+};
+int input_info_from_evdev(int fd, struct input_info *info);
+
+/*
+ * virtio-input passthrough: events read from fd (struct input_event) go to
+ * the event queue; the status queue's events are written back to fd.
+ * path: for messages.  The device closes fd when freed.
+ */
+struct virtio_dev *input_new(int fd, const char *path,
+			     const struct input_info *info);
+/* Open an evdev node, read its description, grab it, make the device. */
+struct virtio_dev *input_new_evdev(const char *path);
+
+/*
+ * virtio-vsock with guest CID cid, bridged to Unix sockets: guest connects
+ * to host port P reach "<uds>_P"; host programs connect to "<uds>" and
+ * send "CONNECT <port>\n" to reach guest port <port>.
+ */
+struct virtio_dev *vsock_new(uint64_t cid, const char *uds);
+
+#endif

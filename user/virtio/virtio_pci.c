@@ -1,0 +1,810 @@
+// SPDX-License-Identifier: GPL-2.0
+/* virtio-pci modern transport.  See virtio_pci.h. */
+#include "virtio/virtio_pci.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include "lib/log.h"
+
+#define ST_RESET_KEEP	VIRTIO_CONFIG_S_NEEDS_RESET
+#define ISR_QUEUE	0x1	/* a used buffer notification */
+#define ISR_CONFIG	0x2	/* a configuration change */
+
+static struct virtio_dev *to_vd(struct pci_func *f)
+{
+	return (struct virtio_dev *)f;	/* func is the first member */
+}
+
+static uint8_t status_get(const struct virtio_dev *vd)
+{
+	return __atomic_load_n(&vd->status, __ATOMIC_ACQUIRE);
+}
+
+bool virtio_dev_running(const struct virtio_dev *vd)
+{
+	uint8_t s = status_get(vd);
+
+	return (s & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(s & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+static void put_le(uint8_t *p, unsigned int len, uint64_t v)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		p[i] = v >> (8 * i);
+}
+
+/* --- interrupts ------------------------------------------------------------ */
+
+static void isr_raise(struct virtio_dev *vd, uint8_t bits)
+{
+	pthread_mutex_lock(&vd->isr_lock);
+	vd->isr |= bits;
+	pci_func_set_intx(&vd->func, 1);
+	pthread_mutex_unlock(&vd->isr_lock);
+}
+
+static uint8_t isr_read_clear(struct virtio_dev *vd)
+{
+	uint8_t v;
+
+	pthread_mutex_lock(&vd->isr_lock);
+	v = vd->isr;
+	vd->isr = 0;
+	pci_func_set_intx(&vd->func, 0);
+	pthread_mutex_unlock(&vd->isr_lock);
+	return v;
+}
+
+void virtio_dev_signal(struct virtio_dev *vd, unsigned int q)
+{
+	if (vq_should_signal(&vd->queues[q].vq))
+		isr_raise(vd, ISR_QUEUE);
+}
+
+void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
+			 uint32_t len)
+{
+	vq_push(&vd->queues[q].vq, head, len);
+	virtio_dev_signal(vd, q);
+}
+
+void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
+{
+	uint8_t old;
+	char msg[256];
+	va_list ap;
+
+	old = __atomic_fetch_or(&vd->status, VIRTIO_CONFIG_S_NEEDS_RESET,
+				__ATOMIC_ACQ_REL);
+	if (!(old & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		log_warn("%s at %02x.%x: guest driver error: %s; the device stops until the driver resets it",
+			 vd->info.name, PCI_SLOT(vd->func.devfn),
+			 PCI_FUNC(vd->func.devfn), msg);
+	}
+	vloop_halt(vd->loop);
+	if (old & VIRTIO_CONFIG_S_DRIVER_OK)
+		isr_raise(vd, ISR_CONFIG);
+}
+
+int virtio_dev_pop(struct virtio_dev *vd, unsigned int q, struct vq_buf *b)
+{
+	struct virtio_queue *vq = &vd->queues[q];
+	int ret;
+
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
+	    !virtio_dev_running(vd))
+		return 0;
+	ret = vq_pop(&vq->vq, b);
+	if (ret < 0)
+		virtio_dev_fail(vd, "queue %u: %s", q, vq_error(&vq->vq));
+	return ret;
+}
+
+void virtio_dev_config_update(struct virtio_dev *vd, unsigned int off,
+			      const void *data, unsigned int len)
+{
+	if (off > vd->info.config_size || len > vd->info.config_size - off)
+		return;
+	pthread_mutex_lock(&vd->cfg_lock);
+	memcpy(vd->config + off, data, len);
+	vd->config_generation++;
+	pthread_mutex_unlock(&vd->cfg_lock);
+	if (virtio_dev_running(vd))
+		isr_raise(vd, ISR_CONFIG);
+}
+
+/* --- doorbells and kicks ------------------------------------------------- */
+
+static void kick(struct virtio_queue *q)
+{
+	uint64_t one = 1;
+
+	if (write(q->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno("%s: queue %u kick", q->vd->info.name, q->index);
+}
+
+static void kick_drain(struct virtio_queue *q)
+{
+	uint64_t v;
+
+	while (read(q->kick_fd, &v, sizeof(v)) > 0)
+		;
+}
+
+/* I/O thread. */
+static void kick_cb(struct vloop_src *src, uint32_t events)
+{
+	struct virtio_queue *q = src->arg;
+	struct virtio_dev *vd = q->vd;
+	uint64_t v;
+
+	if (read(q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (!__atomic_load_n(&q->ready, __ATOMIC_ACQUIRE) ||
+	    !virtio_dev_running(vd))
+		return;
+	vd->ops->queue_notify(vd, q->index);
+}
+
+/* Called with vd->lock. */
+static void doorbells_del(struct virtio_dev *vd)
+{
+	struct pci_host *h = pci_func_host(&vd->func);
+	unsigned int i;
+
+	for (i = 0; i < vd->info.num_queues; i++) {
+		struct virtio_queue *q = &vd->queues[i];
+
+		if (!q->doorbell_gpa)
+			continue;
+		if (h && h->ops && h->ops->del_doorbell)
+			h->ops->del_doorbell(h, q->doorbell_gpa, 2, q->kick_fd);
+		q->doorbell_gpa = 0;
+	}
+}
+
+/* Called with vd->lock: doorbells for every ready queue that has none. */
+static void doorbells_add(struct virtio_dev *vd)
+{
+	struct pci_host *h = pci_func_host(&vd->func);
+	uint64_t base;
+	unsigned int i;
+
+	if (!h || !h->ops || !h->ops->add_doorbell || !virtio_dev_running(vd))
+		return;
+	base = pci_func_bar_addr(&vd->func, VIRTIO_PCI_BAR);
+	if (!base)
+		return;
+	for (i = 0; i < vd->info.num_queues; i++) {
+		struct virtio_queue *q = &vd->queues[i];
+		uint64_t gpa = base + VIRTIO_PCI_NOTIFY_OFF +
+			       (uint64_t)i * VIRTIO_PCI_NOTIFY_MULT;
+		int ret;
+
+		if (q->doorbell_gpa || !q->ready)
+			continue;
+		ret = h->ops->add_doorbell(h, gpa, 2, q->kick_fd);
+		if (ret) {
+			log_debug("%s: no doorbell for queue %u at 0x%llx (%s); kicks keep trapping",
+				  vd->info.name, i, (unsigned long long)gpa,
+				  strerror(-ret));
+			continue;
+		}
+		q->doorbell_gpa = gpa;
+	}
+}
+
+static void layout_changed(struct pci_func *f)
+{
+	struct virtio_dev *vd = to_vd(f);
+
+	pthread_mutex_lock(&vd->lock);
+	doorbells_del(vd);
+	doorbells_add(vd);
+	pthread_mutex_unlock(&vd->lock);
+}
+
+/* --- reset and DRIVER_OK ------------------------------------------------- */
+
+/* Called with vd->lock. */
+static void do_reset(struct virtio_dev *vd)
+{
+	unsigned int i;
+
+	doorbells_del(vd);
+	vloop_park(vd->loop);
+	for (i = 0; i < vd->info.num_queues; i++)
+		__atomic_store_n(&vd->queues[i].ready, false, __ATOMIC_RELEASE);
+	if (vd->ops->quiesce)
+		vd->ops->quiesce(vd);
+	if (vd->ops->reset)
+		vd->ops->reset(vd);
+	for (i = 0; i < vd->info.num_queues; i++) {
+		struct virtio_queue *q = &vd->queues[i];
+
+		vq_reset(&q->vq);
+		q->size = vd->info.queue_size;
+		q->desc = q->driver = q->device = 0;
+		q->enabled = false;
+		kick_drain(q);
+	}
+	vd->dfselect = vd->gfselect = 0;
+	vd->guest_features = 0;
+	vd->queue_select = 0;
+	__atomic_store_n(&vd->status, 0, __ATOMIC_RELEASE);
+	isr_read_clear(vd);
+	vloop_clear_halt(vd->loop);
+	vloop_unpark(vd->loop);
+}
+
+/* Called with vd->lock; DRIVER_OK is already in status. */
+static void do_driver_ok(struct virtio_dev *vd)
+{
+	unsigned int i;
+	int ret = 0;
+
+	vloop_park(vd->loop);
+	for (i = 0; i < vd->info.num_queues; i++)
+		if (vd->queues[i].enabled)
+			__atomic_store_n(&vd->queues[i].ready, true,
+					 __ATOMIC_RELEASE);
+	if (vd->ops->start)
+		ret = vd->ops->start(vd);
+	vloop_unpark(vd->loop);
+	if (ret) {
+		virtio_dev_fail(vd, "the device could not start (%s)",
+				strerror(ret < 0 ? -ret : ret));
+		return;
+	}
+	/* Buffers made available before DRIVER_OK. */
+	for (i = 0; i < vd->info.num_queues; i++)
+		if (vd->queues[i].ready)
+			kick(&vd->queues[i]);
+	doorbells_add(vd);
+}
+
+static bool features_ok(struct virtio_dev *vd)
+{
+	uint64_t extra = vd->guest_features & ~vd->host_features;
+
+	if (extra) {
+		log_debug("%s: driver asked for features 0x%llx the device does not offer",
+			  vd->info.name, (unsigned long long)extra);
+		return false;
+	}
+	if (!(vd->guest_features & (1ull << VIRTIO_F_VERSION_1))) {
+		log_debug("%s: driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are not supported)",
+			  vd->info.name);
+		return false;
+	}
+	return true;
+}
+
+/* Called with vd->lock. */
+static void status_write(struct virtio_dev *vd, uint8_t val)
+{
+	uint8_t old = status_get(vd);
+	bool driver_ok = false;
+
+	if (!val) {
+		do_reset(vd);
+		return;
+	}
+	val &= ~ST_RESET_KEEP;	/* the device's bit */
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && !features_ok(vd))
+		val &= ~VIRTIO_CONFIG_S_FEATURES_OK;	/* driver sees refusal */
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		if (!((val | old) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+			val &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+			__atomic_fetch_or(&vd->status, val, __ATOMIC_ACQ_REL);
+			virtio_dev_fail(vd, "DRIVER_OK set before FEATURES_OK was accepted");
+			return;
+		}
+		driver_ok = true;
+	}
+	/* Bits are only ever added; clearing one takes a reset. */
+	__atomic_fetch_or(&vd->status, val, __ATOMIC_ACQ_REL);
+	if (driver_ok && !(old & VIRTIO_CONFIG_S_NEEDS_RESET))
+		do_driver_ok(vd);
+}
+
+/* Called with vd->lock. */
+static void queue_enable(struct virtio_dev *vd, struct virtio_queue *q)
+{
+	struct pci_host *h = pci_func_host(&vd->func);
+	uint8_t st = status_get(vd);
+	int ret;
+
+	if (q->enabled)
+		return;
+	if (!(st & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		virtio_dev_fail(vd, "queue %u enabled before FEATURES_OK", q->index);
+		return;
+	}
+	if (!h || !h->mem) {
+		virtio_dev_fail(vd, "queue %u enabled but the host has no guest memory",
+				q->index);
+		return;
+	}
+	if (q->size > vd->info.queue_size) {
+		virtio_dev_fail(vd, "queue %u size %u is larger than the maximum %u",
+				q->index, q->size, vd->info.queue_size);
+		return;
+	}
+	ret = vq_setup(&q->vq, h->mem, q->size, q->desc, q->driver, q->device,
+		       virtio_dev_has(vd, VIRTIO_RING_F_EVENT_IDX),
+		       virtio_dev_has(vd, VIRTIO_RING_F_INDIRECT_DESC));
+	if (ret) {
+		virtio_dev_fail(vd, "queue %u: %s", q->index, vq_error(&q->vq));
+		return;
+	}
+	q->enabled = true;
+	if (virtio_dev_running(vd)) {
+		/* Enabled after DRIVER_OK: usable at once. */
+		__atomic_store_n(&q->ready, true, __ATOMIC_RELEASE);
+		kick(q);
+		doorbells_add(vd);
+	}
+}
+
+/* --- the BAR ---------------------------------------------------------------- */
+
+static void common_snapshot(struct virtio_dev *vd, uint8_t *c)
+{
+	unsigned int qs = vd->queue_select;
+	uint64_t w;
+
+	memset(c, 0, VIRTIO_PCI_COMMON_LEN);
+	put_le(c + VIRTIO_PCI_COMMON_DFSELECT, 4, vd->dfselect);
+	w = vd->dfselect < 2 ? vd->host_features >> (32 * vd->dfselect) : 0;
+	put_le(c + VIRTIO_PCI_COMMON_DF, 4, w);
+	put_le(c + VIRTIO_PCI_COMMON_GFSELECT, 4, vd->gfselect);
+	w = vd->gfselect < 2 ? vd->guest_features >> (32 * vd->gfselect) : 0;
+	put_le(c + VIRTIO_PCI_COMMON_GF, 4, w);
+	put_le(c + VIRTIO_PCI_COMMON_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	put_le(c + VIRTIO_PCI_COMMON_NUMQ, 2, vd->info.num_queues);
+	c[VIRTIO_PCI_COMMON_STATUS] = status_get(vd);
+	pthread_mutex_lock(&vd->cfg_lock);
+	c[VIRTIO_PCI_COMMON_CFGGENERATION] = vd->config_generation;
+	pthread_mutex_unlock(&vd->cfg_lock);
+	put_le(c + VIRTIO_PCI_COMMON_Q_SELECT, 2, qs);
+	if (qs < vd->info.num_queues) {
+		struct virtio_queue *q = &vd->queues[qs];
+
+		put_le(c + VIRTIO_PCI_COMMON_Q_SIZE, 2, q->size);
+		put_le(c + VIRTIO_PCI_COMMON_Q_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+		put_le(c + VIRTIO_PCI_COMMON_Q_ENABLE, 2, q->enabled);
+		put_le(c + VIRTIO_PCI_COMMON_Q_NOFF, 2, qs);
+		put_le(c + VIRTIO_PCI_COMMON_Q_DESCLO, 8, q->desc);
+		put_le(c + VIRTIO_PCI_COMMON_Q_AVAILLO, 8, q->driver);
+		put_le(c + VIRTIO_PCI_COMMON_Q_USEDLO, 8, q->device);
+	}
+}
+
+static uint64_t common_read(struct virtio_dev *vd, unsigned int off,
+			    unsigned int len)
+{
+	uint8_t c[VIRTIO_PCI_COMMON_LEN];
+	uint64_t v = 0;
+	unsigned int i;
+
+	if (off >= VIRTIO_PCI_COMMON_LEN)
+		return 0;
+	pthread_mutex_lock(&vd->lock);
+	common_snapshot(vd, c);
+	pthread_mutex_unlock(&vd->lock);
+	for (i = 0; i < len && off + i < VIRTIO_PCI_COMMON_LEN; i++)
+		v |= (uint64_t)c[off + i] << (8 * i);
+	return v;
+}
+
+/* Set the 32-bit half at byte 0 or 4 of a 64-bit field, or all of it. */
+static void set_addr(uint64_t *field, unsigned int half, unsigned int len,
+		     uint64_t val)
+{
+	if (len == 8)
+		*field = val;
+	else if (half)
+		*field = (*field & 0xffffffffull) | (val << 32);
+	else
+		*field = (*field & ~0xffffffffull) | (uint32_t)val;
+}
+
+static void common_write(struct virtio_dev *vd, unsigned int off,
+			 unsigned int len, uint64_t val)
+{
+	struct virtio_queue *q;
+	unsigned int word;
+
+	pthread_mutex_lock(&vd->lock);
+	q = vd->queue_select < vd->info.num_queues ?
+	    &vd->queues[vd->queue_select] : NULL;
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT:
+		if (len == 4)
+			vd->dfselect = val;
+		break;
+	case VIRTIO_PCI_COMMON_GFSELECT:
+		if (len == 4)
+			vd->gfselect = val;
+		break;
+	case VIRTIO_PCI_COMMON_GF:
+		word = vd->gfselect;
+		if (len != 4 || word > 1 ||
+		    (status_get(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
+			break;
+		vd->guest_features &= ~(0xffffffffull << (32 * word));
+		vd->guest_features |= (val & 0xffffffffull) << (32 * word);
+		break;
+	case VIRTIO_PCI_COMMON_STATUS:
+		if (len == 1)
+			status_write(vd, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+		if (len == 2)
+			vd->queue_select = val;
+		break;
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		if (len == 2 && q && !q->enabled)
+			q->size = val;
+		break;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		if (len == 2 && q && val == 1)
+			queue_enable(vd, q);
+		break;
+	case VIRTIO_PCI_COMMON_Q_DESCLO:
+	case VIRTIO_PCI_COMMON_Q_DESCHI:
+		if (q && !q->enabled && (len == 4 || (len == 8 && !(off & 4))))
+			set_addr(&q->desc, off & 4, len, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO:
+	case VIRTIO_PCI_COMMON_Q_AVAILHI:
+		if (q && !q->enabled && (len == 4 || (len == 8 && !(off & 4))))
+			set_addr(&q->driver, off & 4, len, val);
+		break;
+	case VIRTIO_PCI_COMMON_Q_USEDLO:
+	case VIRTIO_PCI_COMMON_Q_USEDHI:
+		if (q && !q->enabled && (len == 4 || (len == 8 && !(off & 4))))
+			set_addr(&q->device, off & 4, len, val);
+		break;
+	default:
+		/* MSI-X vectors (no MSI-X yet), read-only fields, queue_reset. */
+		break;
+	}
+	pthread_mutex_unlock(&vd->lock);
+}
+
+static uint64_t devcfg_read(struct virtio_dev *vd, unsigned int off,
+			    unsigned int len)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&vd->cfg_lock);
+	for (i = 0; i < len && off + i < vd->info.config_size; i++)
+		v |= (uint64_t)vd->config[off + i] << (8 * i);
+	pthread_mutex_unlock(&vd->cfg_lock);
+	return v;
+}
+
+static void devcfg_write(struct virtio_dev *vd, unsigned int off,
+			 unsigned int len, uint64_t val)
+{
+	uint8_t data[8];
+
+	if (!vd->ops->config_write || off >= vd->info.config_size ||
+	    len > vd->info.config_size - off)
+		return;
+	put_le(data, len, val);
+	pthread_mutex_lock(&vd->cfg_lock);
+	vd->ops->config_write(vd, off, len, data);
+	pthread_mutex_unlock(&vd->cfg_lock);
+}
+
+static uint64_t bar_read(struct pci_func *f, unsigned int bar, uint64_t off,
+			 unsigned int len)
+{
+	struct virtio_dev *vd = to_vd(f);
+
+	if (bar != VIRTIO_PCI_BAR)
+		return 0;
+	if (off < VIRTIO_PCI_ISR_OFF)
+		return common_read(vd, off, len);
+	if (off < VIRTIO_PCI_ISR_OFF + VIRTIO_PCI_ISR_LEN)
+		return off == VIRTIO_PCI_ISR_OFF ? isr_read_clear(vd) : 0;
+	if (off >= VIRTIO_PCI_DEVCFG_OFF && off < VIRTIO_PCI_NOTIFY_OFF)
+		return devcfg_read(vd, off - VIRTIO_PCI_DEVCFG_OFF, len);
+	return 0;
+}
+
+static void bar_write(struct pci_func *f, unsigned int bar, uint64_t off,
+		      unsigned int len, uint64_t val)
+{
+	struct virtio_dev *vd = to_vd(f);
+
+	if (bar != VIRTIO_PCI_BAR)
+		return;
+	if (off < VIRTIO_PCI_ISR_OFF) {
+		common_write(vd, off, len, val);
+	} else if (off >= VIRTIO_PCI_DEVCFG_OFF && off < VIRTIO_PCI_NOTIFY_OFF) {
+		devcfg_write(vd, off - VIRTIO_PCI_DEVCFG_OFF, len, val);
+	} else if (off >= VIRTIO_PCI_NOTIFY_OFF) {
+		uint64_t n = off - VIRTIO_PCI_NOTIFY_OFF;
+
+		if (!(n % VIRTIO_PCI_NOTIFY_MULT) &&
+		    n / VIRTIO_PCI_NOTIFY_MULT < vd->info.num_queues)
+			kick(&vd->queues[n / VIRTIO_PCI_NOTIFY_MULT]);
+	}
+}
+
+/* --- VIRTIO_PCI_CAP_PCI_CFG: BAR access through config space ------------- */
+
+#define PCFG_BAR	offsetof(struct virtio_pci_cap, bar)
+#define PCFG_OFFSET	offsetof(struct virtio_pci_cap, offset)
+#define PCFG_LENGTH	offsetof(struct virtio_pci_cap, length)
+#define PCFG_DATA	offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
+
+static bool pcfg_window(struct virtio_dev *vd, uint64_t *off,
+			unsigned int *len)
+{
+	unsigned int cap = vd->pci_cfg_cap;
+	uint32_t bar = pci_func_cfg_get(&vd->func, cap + PCFG_BAR, 1);
+
+	*off = pci_func_cfg_get(&vd->func, cap + PCFG_OFFSET, 4);
+	*len = pci_func_cfg_get(&vd->func, cap + PCFG_LENGTH, 4);
+	return bar == VIRTIO_PCI_BAR && (*len == 1 || *len == 2 || *len == 4) &&
+	       !(*off & (*len - 1)) && *off + *len <= VIRTIO_PCI_BAR_SIZE;
+}
+
+static bool cfg_read(struct pci_func *f, unsigned int reg, unsigned int len,
+		     uint32_t *val)
+{
+	struct virtio_dev *vd = to_vd(f);
+	unsigned int data = vd->pci_cfg_cap + PCFG_DATA;
+	unsigned int wlen;
+	uint64_t off;
+
+	if (reg + len <= data || reg >= data + 4)
+		return false;
+	if (pcfg_window(vd, &off, &wlen))
+		pci_func_cfg_set(f, data, 4,
+				 bar_read(f, VIRTIO_PCI_BAR, off, wlen));
+	return false;	/* now read cfg[] as usual */
+}
+
+static void cfg_write(struct pci_func *f, unsigned int reg, unsigned int len,
+		      uint32_t val)
+{
+	struct virtio_dev *vd = to_vd(f);
+	unsigned int data = vd->pci_cfg_cap + PCFG_DATA;
+	unsigned int wlen;
+	uint64_t off;
+
+	if (reg + len <= data || reg >= data + 4)
+		return;
+	if (pcfg_window(vd, &off, &wlen))
+		bar_write(f, VIRTIO_PCI_BAR, off, wlen,
+			  pci_func_cfg_get(f, data, 4) &
+			  (wlen == 4 ? 0xffffffffu : (1u << (8 * wlen)) - 1));
+}
+
+/* --- lifetime ---------------------------------------------------------------- */
+
+static void transport_free(struct pci_func *f)
+{
+	struct virtio_dev *vd = to_vd(f);
+	unsigned int i;
+
+	vloop_stop(vd->loop);
+	pthread_mutex_lock(&vd->lock);
+	doorbells_del(vd);
+	pthread_mutex_unlock(&vd->lock);
+	if (vd->ops->quiesce)
+		vd->ops->quiesce(vd);
+	if (vd->owner_slot)
+		*vd->owner_slot = NULL;
+	vloop_free(vd->loop);
+	for (i = 0; i < vd->info.num_queues; i++) {
+		close(vd->queues[i].kick_fd);
+		vq_destroy(&vd->queues[i].vq);
+	}
+	free(vd->queues);
+	free(vd->config);
+	pthread_mutex_destroy(&vd->lock);
+	pthread_mutex_destroy(&vd->cfg_lock);
+	pthread_mutex_destroy(&vd->isr_lock);
+	if (vd->ops->free)
+		vd->ops->free(vd);
+}
+
+static const struct pci_func_ops virtio_pci_ops = {
+	.bar_read = bar_read,
+	.bar_write = bar_write,
+	.cfg_read = cfg_read,
+	.cfg_write = cfg_write,
+	.layout_changed = layout_changed,
+	.free = transport_free,
+};
+
+static int add_vcap(struct virtio_dev *vd, uint8_t type, uint32_t off,
+		    uint32_t len, unsigned int size, uint32_t extra)
+{
+	uint8_t buf[sizeof(struct virtio_pci_notify_cap)] = { 0 };
+	struct virtio_pci_cap *cap = (struct virtio_pci_cap *)buf;
+
+	cap->cap_len = size;
+	cap->cfg_type = type;
+	cap->bar = VIRTIO_PCI_BAR;
+	cap->offset = htole32(off);
+	cap->length = htole32(len);
+	if (size > sizeof(*cap))
+		put_le(buf + sizeof(*cap), 4, extra);
+	return pci_func_add_cap(&vd->func, PCI_CAP_ID_VNDR, buf, size);
+}
+
+int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
+		    const struct virtio_dev_info *info)
+{
+	static const uint8_t pcfg_wmask[sizeof(struct virtio_pci_cfg_cap)] = {
+		[PCFG_BAR] = 0xff,
+		[PCFG_OFFSET ... PCFG_OFFSET + 3] = 0xff,
+		[PCFG_LENGTH ... PCFG_LENGTH + 3] = 0xff,
+		[PCFG_DATA ... PCFG_DATA + 3] = 0xff,
+	};
+	struct pci_func_id id = {
+		.vendor = VIRTIO_PCI_VENDOR,
+		.device = VIRTIO_PCI_DEVICE_BASE + info->device_id,
+		.subsys_vendor = VIRTIO_PCI_VENDOR,
+		.subsys = 0x1100,
+		.revision = 1,
+		.class = info->pci_class,
+		.intx_pin = 1,
+	};
+	unsigned int i, nq = info->num_queues;
+	int ret, off;
+
+	if (!nq || nq > VIRTIO_PCI_MAX_QUEUES || !info->queue_size ||
+	    info->queue_size > VQ_MAX_SIZE ||
+	    (info->queue_size & (info->queue_size - 1)) ||
+	    info->config_size > VIRTIO_PCI_MAX_DEVCFG)
+		return -EINVAL;
+	ret = pci_func_init(&vd->func, &virtio_pci_ops, info->name, &id);
+	if (ret)
+		return ret;
+	vd->ops = ops;
+	vd->info = *info;
+	vd->host_features = info->features | VIRTIO_TRANSPORT_FEATURES;
+	pthread_mutex_init(&vd->lock, NULL);
+	pthread_mutex_init(&vd->cfg_lock, NULL);
+	pthread_mutex_init(&vd->isr_lock, NULL);
+
+	ret = -ENOMEM;
+	vd->config = calloc(1, info->config_size ? info->config_size : 1);
+	vd->queues = calloc(nq, sizeof(*vd->queues));
+	vd->loop = vloop_new(info->name);
+	if (!vd->config || !vd->queues || !vd->loop)
+		goto fail;
+	for (i = 0; i < nq; i++) {
+		struct virtio_queue *q = &vd->queues[i];
+
+		q->kick_fd = -1;
+		if (vq_init(&q->vq))
+			goto fail_queues;
+		q->vd = vd;
+		q->index = i;
+		q->size = info->queue_size;
+		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->kick_fd < 0) {
+			ret = -errno;
+			vq_destroy(&q->vq);
+			goto fail_queues;
+		}
+		q->kick_src.fd = q->kick_fd;
+		q->kick_src.fn = kick_cb;
+		q->kick_src.arg = q;
+		ret = vloop_add(vd->loop, &q->kick_src, EPOLLIN);
+		if (ret) {
+			close(q->kick_fd);
+			vq_destroy(&q->vq);
+			goto fail_queues;
+		}
+	}
+
+	if (pci_func_add_bar(&vd->func, VIRTIO_PCI_BAR, VIRTIO_PCI_BAR_SIZE,
+			     PCI_BAR_MEM64) ||
+	    add_vcap(vd, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+		     VIRTIO_PCI_COMMON_LEN, sizeof(struct virtio_pci_cap), 0) < 0 ||
+	    add_vcap(vd, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF,
+		     VIRTIO_PCI_ISR_LEN, sizeof(struct virtio_pci_cap), 0) < 0 ||
+	    (info->config_size &&
+	     add_vcap(vd, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVCFG_OFF,
+		      info->config_size, sizeof(struct virtio_pci_cap), 0) < 0) ||
+	    add_vcap(vd, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+		     nq * VIRTIO_PCI_NOTIFY_MULT,
+		     sizeof(struct virtio_pci_notify_cap),
+		     VIRTIO_PCI_NOTIFY_MULT) < 0) {
+		ret = -ENOSPC;
+		goto fail_queues_all;
+	}
+	off = add_vcap(vd, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,
+		       sizeof(struct virtio_pci_cfg_cap), 0);
+	if (off < 0) {
+		ret = off;
+		goto fail_queues_all;
+	}
+	vd->pci_cfg_cap = off;
+	pci_func_set_wmask(&vd->func, off, pcfg_wmask, sizeof(pcfg_wmask));
+	return 0;
+
+fail_queues_all:
+	i = nq;
+fail_queues:
+	while (i--) {
+		close(vd->queues[i].kick_fd);
+		vq_destroy(&vd->queues[i].vq);
+	}
+fail:
+	vloop_free(vd->loop);
+	free(vd->queues);
+	free(vd->config);
+	pthread_mutex_destroy(&vd->lock);
+	pthread_mutex_destroy(&vd->cfg_lock);
+	pthread_mutex_destroy(&vd->isr_lock);
+	pthread_mutex_destroy(&vd->func.lock);
+	return ret;
+}
+
+int virtio_dev_start(struct virtio_dev *vd)
+{
+	return vloop_start(vd->loop);
+}
+
+void virtio_dev_stop(struct virtio_dev *vd)
+{
+	vloop_stop(vd->loop);
+	if (vd->ops->quiesce)
+		vd->ops->quiesce(vd);
+}
+
+void virtio_dev_pause(struct virtio_dev *vd)
+{
+	pthread_mutex_lock(&vd->lock);
+	if (!vd->paused) {
+		vloop_park(vd->loop);
+		if (vd->ops->quiesce)
+			vd->ops->quiesce(vd);
+		vd->paused = true;
+	}
+	pthread_mutex_unlock(&vd->lock);
+}
+
+void virtio_dev_reset(struct virtio_dev *vd)
+{
+	pthread_mutex_lock(&vd->lock);
+	do_reset(vd);
+	if (vd->paused) {
+		vd->paused = false;
+		vloop_unpark(vd->loop);
+	}
+	pthread_mutex_unlock(&vd->lock);
+}

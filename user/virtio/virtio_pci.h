@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The virtio-pci modern transport (virtio 1.x, section 4.1) as a pci_func.
+ *
+ * A device embeds struct virtio_dev as its first member, fills in struct
+ * virtio_dev_info and struct virtio_dev_ops, and calls virtio_dev_init().
+ * The transport provides the PCI function (vendor 0x1af4, device
+ * 0x1040 + id, INTA#), one 64-bit memory BAR (BAR 0, 16 KiB) holding the
+ * common configuration, ISR, device configuration and notification
+ * regions, feature negotiation, device status and reset, the virtqueues,
+ * and an I/O thread per device (struct vloop) that services the queues'
+ * kick eventfds and the device's own descriptors.
+ *
+ *   BAR 0 offset  region                        capability
+ *   0x0000        common configuration (64 B)   VIRTIO_PCI_CAP_COMMON_CFG
+ *   0x1000        ISR status (read clears)      VIRTIO_PCI_CAP_ISR_CFG
+ *   0x2000        device configuration          VIRTIO_PCI_CAP_DEVICE_CFG
+ *   0x3000        queue notify, 4 B per queue   VIRTIO_PCI_CAP_NOTIFY_CFG
+ *   config space  BAR access window             VIRTIO_PCI_CAP_PCI_CFG
+ *
+ * Kicks: a store to queue q's notify address writes q's kick eventfd; once
+ * the driver sets DRIVER_OK the transport asks the host for a doorbell
+ * (pci_host_ops.add_doorbell) on that address and eventfd, so later kicks
+ * skip the trap.  Doorbells follow BAR moves and are removed on reset.
+ *
+ * Interrupts: INTx only for now; the ISR byte is 1 (queue) | 2 (config),
+ * the line is high while it is non-zero and reading it clears it.  The
+ * msix_config/queue_msix_vector registers read VIRTIO_MSI_NO_VECTOR; MSI-X
+ * would add a capability and a table in a second BAR.
+ *
+ * Guest misbehaviour (a broken ring, DRIVER_OK without FEATURES_OK, a queue
+ * enabled with rings outside RAM) sets DEVICE_NEEDS_RESET, raises a
+ * configuration-change interrupt and halts the device's I/O thread until
+ * the driver resets the device.
+ *
+ * Locks (in this order): virtio_dev.lock (common configuration, queue
+ * setup, doorbells; held across resets, so I/O-thread callbacks never take
+ * it), virtio_dev.cfg_lock (device configuration bytes), virtio_dev.isr_lock
+ * (ISR and the INTx level), then pci_func.lock.  virtio_dev.status is read
+ * and changed with atomics so the I/O thread can see and fail it.
+ */
+#ifndef VBRIDGE_VIRTIO_PCI_H
+#define VBRIDGE_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci/pci_func.h"
+#include "virtio/virtqueue.h"
+#include "virtio/vloop.h"
+
+#define VIRTIO_PCI_VENDOR	0x1af4
+#define VIRTIO_PCI_DEVICE_BASE	0x1040
+#define VIRTIO_PCI_BAR		0
+#define VIRTIO_PCI_BAR_SIZE	0x4000
+#define VIRTIO_PCI_COMMON_OFF	0x0000
+#define VIRTIO_PCI_COMMON_LEN	0x40
+#define VIRTIO_PCI_ISR_OFF	0x1000
+#define VIRTIO_PCI_ISR_LEN	4
+#define VIRTIO_PCI_DEVCFG_OFF	0x2000
+#define VIRTIO_PCI_NOTIFY_OFF	0x3000
+#define VIRTIO_PCI_NOTIFY_MULT	4
+#define VIRTIO_PCI_MAX_QUEUES	((VIRTIO_PCI_BAR_SIZE - VIRTIO_PCI_NOTIFY_OFF) / \
+				 VIRTIO_PCI_NOTIFY_MULT)
+#define VIRTIO_PCI_MAX_DEVCFG	0x1000
+
+/* Transport features every device offers. */
+#define VIRTIO_TRANSPORT_FEATURES \
+	((1ull << 32) /* VERSION_1 */ | (1ull << 28) /* RING_INDIRECT_DESC */ | \
+	 (1ull << 29) /* RING_EVENT_IDX */)
+
+struct virtio_dev;
+
+/* What a device tells the transport about itself. */
+struct virtio_dev_info {
+	const char *name;		/* "virtio-blk": messages, firmware */
+	uint16_t device_id;		/* VIRTIO_ID_* */
+	uint32_t pci_class;		/* base << 16 | sub << 8 | prog-if */
+	uint64_t features;		/* device-specific feature bits */
+	unsigned int num_queues;
+	uint16_t queue_size;		/* maximum (and default) per queue */
+	unsigned int config_size;	/* bytes of device configuration */
+};
+
+/*
+ * Device callbacks.  "Parked" means the I/O thread is stopped between
+ * callbacks (see vloop.h), so the callback owns all device state.
+ */
+struct virtio_dev_ops {
+	/* I/O thread: queue q was kicked (or became ready with buffers). */
+	void (*queue_notify)(struct virtio_dev *vd, unsigned int q);
+	/*
+	 * Parked: the driver set DRIVER_OK; features are final.  Add the
+	 * device's own descriptors to the loop here.  Non-zero: the device
+	 * fails (DEVICE_NEEDS_RESET).  Optional.
+	 */
+	int (*start)(struct virtio_dev *vd);
+	/*
+	 * Parked: wait until no request of the device touches guest memory
+	 * any more (worker threads).  Optional.
+	 */
+	void (*quiesce)(struct virtio_dev *vd);
+	/*
+	 * Parked and quiesced: back to the power-on state (remove the
+	 * descriptors start added, drop pending data, restore the device
+	 * configuration).  Optional.
+	 */
+	void (*reset)(struct virtio_dev *vd);
+	/*
+	 * The driver wrote len bytes at off of the device configuration
+	 * (off + len <= config_size); called with cfg_lock held, may change
+	 * vd->config.  NULL: the configuration is read-only.
+	 */
+	void (*config_write)(struct virtio_dev *vd, unsigned int off,
+			     unsigned int len, const uint8_t *data);
+	/* Release the device's resources and free the object. */
+	void (*free)(struct virtio_dev *vd);
+};
+
+/**
+ * struct virtio_queue - the transport's side of one queue
+ * @vq: the ring (its own lock)
+ * @vd: owner
+ * @index: queue index
+ * @size: queue_size as the driver set it (virtio_dev.lock)
+ * @desc: queue_desc (virtio_dev.lock)
+ * @driver: queue_driver, the avail ring (virtio_dev.lock)
+ * @device: queue_device, the used ring (virtio_dev.lock)
+ * @enabled: queue_enable was written with valid rings (virtio_dev.lock)
+ * @ready: enabled and DRIVER_OK: kicks reach the device (atomic)
+ * @kick_fd: eventfd written by a notify store or the doorbell
+ * @kick_src: @kick_fd in the I/O loop
+ * @doorbell_gpa: where the host's doorbell is, 0 if none (virtio_dev.lock)
+ */
+struct virtio_queue {
+	struct virtqueue vq;
+	struct virtio_dev *vd;
+	unsigned int index;
+	uint16_t size;
+	uint64_t desc, driver, device;
+	bool enabled;
+	bool ready;
+	int kick_fd;
+	struct vloop_src kick_src;
+	uint64_t doorbell_gpa;
+};
+
+/**
+ * struct virtio_dev - a virtio-pci device
+ * @func: the PCI function (must stay the first member)
+ * @ops: device callbacks
+ * @info: what the device is (copied at init)
+ * @host_features: features offered: device bits | VIRTIO_TRANSPORT_FEATURES
+ * @lock: see the header comment
+ * @dfselect: device_feature_select (@lock)
+ * @gfselect: driver_feature_select (@lock)
+ * @guest_features: driver_feature (@lock; final once FEATURES_OK is set,
+ *	then read freely)
+ * @queue_select: queue_select (@lock)
+ * @status: device_status (atomic)
+ * @paused: virtio_dev_pause() holds a park (@lock)
+ * @queues: @info.num_queues queues
+ * @cfg_lock: protects @config and @config_generation
+ * @config: device configuration, @info.config_size bytes
+ * @config_generation: bumped on each device-side change
+ * @isr_lock: protects @isr
+ * @isr: ISR status bits
+ * @pci_cfg_cap: offset of the VIRTIO_PCI_CAP_PCI_CFG capability
+ * @loop: the I/O thread
+ * @owner_slot: cleared when the device is freed (the device set's pointer)
+ */
+struct virtio_dev {
+	struct pci_func func;
+	const struct virtio_dev_ops *ops;
+	struct virtio_dev_info info;
+	uint64_t host_features;
+	pthread_mutex_t lock;
+	uint32_t dfselect;
+	uint32_t gfselect;
+	uint64_t guest_features;
+	uint16_t queue_select;
+	uint8_t status;
+	bool paused;
+	struct virtio_queue *queues;
+	pthread_mutex_t cfg_lock;
+	uint8_t *config;
+	uint8_t config_generation;
+	pthread_mutex_t isr_lock;
+	uint8_t isr;
+	unsigned int pci_cfg_cap;
+	struct vloop *loop;
+	struct virtio_dev **owner_slot;
+};
+
+/*
+ * Initialise vd (embedded at the start of the device's calloc'ed object):
+ * PCI identity and capabilities, queues, kick eventfds, the I/O loop (not
+ * started).  config starts zeroed; fill it in before the device is used.
+ * Returns 0 or -errno; on failure nothing is left to free but the object.
+ */
+int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
+		    const struct virtio_dev_info *info);
+
+/* Lifecycle, for the device set. */
+int virtio_dev_start(struct virtio_dev *vd);	/* start the I/O thread */
+void virtio_dev_stop(struct virtio_dev *vd);	/* stop it, drain I/O */
+void virtio_dev_pause(struct virtio_dev *vd);	/* park + quiesce */
+void virtio_dev_reset(struct virtio_dev *vd);	/* power-on state; unpauses */
+
+/* --- for devices ---------------------------------------------------------- */
+
+static inline struct virtqueue *virtio_dev_vq(struct virtio_dev *vd,
+					      unsigned int q)
+{
+	return &vd->queues[q].vq;
+}
+
+/* The driver accepted feature bit (after FEATURES_OK). */
+static inline bool virtio_dev_has(const struct virtio_dev *vd, unsigned int bit)
+{
+	return (vd->guest_features >> bit) & 1;
+}
+
+/* DRIVER_OK is set and the device has not failed. */
+bool virtio_dev_running(const struct virtio_dev *vd);
+
+/*
+ * vq_pop() on queue q; a broken ring fails the device (returns -EIO).
+ * Returns 1, 0 (empty or not running) or -EIO.
+ */
+int virtio_dev_pop(struct virtio_dev *vd, unsigned int q, struct vq_buf *b);
+/* vq_push() then, if the driver wants it, an interrupt. */
+void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
+			 uint32_t len);
+/* Interrupt for queue q if the driver wants one (after vq_push()es). */
+void virtio_dev_signal(struct virtio_dev *vd, unsigned int q);
+
+/*
+ * Guest misbehaviour: log once, set DEVICE_NEEDS_RESET, interrupt the
+ * driver (configuration change), halt the I/O thread.  Any thread.
+ */
+void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Change len bytes of the device configuration at off and notify the
+ * driver (generation bump, configuration-change interrupt when running).
+ */
+void virtio_dev_config_update(struct virtio_dev *vd, unsigned int off,
+			      const void *data, unsigned int len);
+
+static inline struct vloop *virtio_dev_loop(struct virtio_dev *vd)
+{
+	return vd->loop;
+}
+
+#endif
