@@ -20,6 +20,7 @@ struct cmd {
 
 /* Subcommands; each lands with its implementation. NULL-terminated. */
 static const struct cmd cmds[] = {
+	{ "devices", cmd_devices, "serve a bridged device's virtio functions (device provider)" },
 	{ NULL, NULL, NULL },
 };
 
