@@ -244,7 +244,8 @@ static inline int vbst_fe_set_irqfd(int fe, uint32_t dev, uint32_t line, int fd,
 
 /*
  * One forwarded access.  Returns the ioctl's status (0 or -errno); the
- * access's own result goes to *result, a load's value to *data.
+ * access's own result goes to *result, a load's value to *data (both
+ * always written).
  */
 static inline int vbst_access(int fe, uint64_t addr, uint32_t len, bool write,
 			      uint64_t *data, int32_t *result)
@@ -255,13 +256,16 @@ static inline int vbst_access(int fe, uint64_t addr, uint32_t len, bool write,
 		.data = write ? *data : 0,
 	};
 
-	if (ioctl(fe, VBRIDGE_ACCESS, &a))
-		return -errno;
+	int ret;
+
+	/* result starts at a value the module never writes (it is an out field). */
+	a.result = 1;
+	ret = ioctl(fe, VBRIDGE_ACCESS, &a) ? -errno : 0;
 	if (!write)
 		*data = a.data;
 	if (result)
 		*result = a.result;
-	return 0;
+	return ret;
 }
 
 static inline int vbst_guest_read(int fe, uint64_t addr, uint32_t len, uint64_t *data,
