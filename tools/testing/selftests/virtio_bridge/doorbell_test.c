@@ -120,22 +120,60 @@ TEST_F(db, changes_come_in_order)
 		ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR + 2 * i, 2, self->kick, 0, 0, &id[i]));
 	EXPECT_NE(id[0], id[1]);
 	EXPECT_NE(id[1], id[2]);
-	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id[1]));
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, get_db(self->w.fe, &d));
 		EXPECT_EQ(id[i], d.id);
 		EXPECT_EQ(0, d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
 		close(d.fd);
 	}
+	/* The VMM registered id[1]: its removal must reach the VMM. */
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id[1]));
+	ASSERT_TRUE(fe_readable(self->w.fe, VBST_SOON_MS));
 	ASSERT_EQ(0, get_db(self->w.fe, &d));
 	EXPECT_EQ(id[1], d.id);
 	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
 	EXPECT_EQ(-1, d.fd);
 	EXPECT_EQ(NOTIFY_ADDR + 2, d.addr);
+	EXPECT_EQ(2, d.len);
 	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
 	/* Deleted once. */
 	EXPECT_EQ(-1, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id[1]));
 	EXPECT_EQ(ENOENT, errno);
+}
+
+/*
+ * A doorbell removed before the VMM fetched it may vanish from the queue
+ * or come as an assignment followed by its removal; the VMM must never be
+ * left with an eventfd registered for it.
+ */
+TEST_F(db, removed_before_fetch_leaves_nothing_registered)
+{
+	struct vbridge_doorbell d;
+	uint32_t id = 0, other = 0;
+	int assigned = 0, n = 0, ret;
+
+	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, 2, self->kick, 0, 0, &id));
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id));
+	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR + 8, 2, self->kick, 0, 0, &other));
+	while ((ret = get_db(self->w.fe, &d)) == 0 && n++ < 8) {
+		if (d.id == other) {
+			EXPECT_EQ(0, d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
+			close(d.fd);
+			continue;
+		}
+		EXPECT_EQ(id, d.id);
+		if (d.flags & VBRIDGE_DOORBELL_F_DEASSIGN) {
+			EXPECT_EQ(1, assigned);
+			EXPECT_EQ(-1, d.fd);
+			assigned--;
+		} else {
+			EXPECT_EQ(0, assigned);
+			close(d.fd);
+			assigned++;
+		}
+	}
+	EXPECT_EQ(-EAGAIN, ret);
+	EXPECT_EQ(0, assigned);
 }
 
 TEST_F(db, bad_requests)

@@ -505,6 +505,12 @@ static inline unsigned int vbst_server_count(struct vbst_server *s, uint32_t typ
 	return c;
 }
 
+/* Loads and stores the server has seen (VMSTART/VMSTOP not counted). */
+static inline unsigned int vbst_server_requests(struct vbst_server *s)
+{
+	return vbst_server_count(s, VBRIDGE_MSG_LOAD) + vbst_server_count(s, VBRIDGE_MSG_STORE);
+}
+
 /* ------------------------------------------------------------------ */
 /* An access running in its own thread (a vCPU blocked in a load)      */
 /* ------------------------------------------------------------------ */
@@ -657,7 +663,10 @@ static inline int vbst_world_declare(struct vbst_world *w, uint32_t vmid,
 	return 0;
 }
 
-/* Guest RAM, frontend attached to vmid, RAM registered, device found. */
+/*
+ * Guest RAM, the frontend (w->fe, opened unless it is already) attached to
+ * vmid, RAM registered, device found.
+ */
 static inline int vbst_world_start_vm(struct vbst_world *w, uint32_t vmid,
 				      const char *name)
 {
@@ -668,9 +677,11 @@ static inline int vbst_world_start_vm(struct vbst_world *w, uint32_t vmid,
 		if (ret)
 			return ret;
 	}
-	w->fe = vbst_fe_open(0);
-	if (w->fe < 0)
-		return w->fe;
+	if (w->fe < 0) {
+		w->fe = vbst_fe_open(0);
+		if (w->fe < 0)
+			return w->fe;
+	}
 	ret = vbst_fe_attach(w->fe, vmid, &w->att);
 	if (ret)
 		return ret;
