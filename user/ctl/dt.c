@@ -9,6 +9,7 @@
  */
 #include "ctl/dt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libfdt.h>
 #include <stdarg.h>
@@ -136,10 +137,11 @@ static int dt_check_name(struct dt_ctx *c, int node, struct dt_device *d)
 			      VBRIDGE_NAME_MAX - 1);
 	if (!strcmp(s, ".") || !strcmp(s, ".."))
 		return dt_err(c, node, prop, "\"%s\" cannot name a device node", s);
+	/* It names a device node: portable file-name characters only. */
 	for (i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] <= ' ' || s[i] > '~')
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
 			return dt_err(c, node, prop,
-				      "\"%s\": character %zu is not allowed (no '/', spaces or control characters)",
+				      "\"%s\": character %zu is not allowed (only A-Z a-z 0-9 . _ -)",
 				      s, i + 1);
 	memcpy(d->name, s, n + 1);
 	return 0;

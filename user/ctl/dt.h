@@ -51,7 +51,7 @@
  * struct dt_device - one device declaration found in a blob
  * @vmid: frontend vmid (from the enclosing vl,virtio-bridge-vm node)
  * @backend_vmid: vl,device-vmid
- * @name: vl,device-name, NUL-terminated
+ * @name: vl,device-name: 1..31 of A-Z a-z 0-9 . _ -, NUL-terminated
  * @node: the node's full path, for messages
  * @nr_windows: entries of @windows (reg), at least 1
  * @windows: window 0 is the ECAM window, the rest BAR windows
