@@ -776,6 +776,9 @@ int vbridge_dev_ack(struct vbridge_dev *dev, u64 gen, enum vbridge_ack_how how)
 		return -ESTALE;
 	}
 	dev->stop_pending = false;
+	/* Acknowledged before reading it: nothing left to tell. */
+	if (how == VBRIDGE_ACK_REPLY && dev->stop_msg.queued)
+		vbridge_q_del(dev, &dev->stop_msg);
 	vm = dev->vm;
 	spin_unlock(&dev->lock);
 
