@@ -449,13 +449,21 @@ static bool vbridge_fail_inflight(struct vbridge_dev *dev, int result)
 /* Frontend side: forwarding an access                                */
 /* ------------------------------------------------------------------ */
 
-/* Admission may proceed (or must fail): lockless wait condition. */
-static bool vbridge_admit_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+/* Lockless wait conditions of admission: something changed that matters. */
+static bool vbridge_vm_gone(struct vbridge_dev *dev, struct vbridge_vm *vm)
 {
-	if (READ_ONCE(dev->vm) != vm ||
-	    READ_ONCE(dev->run_state) != VBRIDGE_RUN_RUNNING)
-		return true;
-	return vbridge_dev_ready(dev) &&
+	return READ_ONCE(dev->vm) != vm ||
+	       READ_ONCE(dev->run_state) != VBRIDGE_RUN_RUNNING;
+}
+
+static bool vbridge_ready_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+{
+	return vbridge_vm_gone(dev, vm) || vbridge_dev_ready(dev);
+}
+
+static bool vbridge_room_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+{
+	return vbridge_vm_gone(dev, vm) || !vbridge_dev_ready(dev) ||
 	       READ_ONCE(dev->nr_queued) < VBRIDGE_QUEUE_MAX;
 }
 
@@ -594,7 +602,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 			/* Full queue, live backend: wait for room. */
 			spin_unlock(&dev->lock);
 			if (wait_event_interruptible(dev->wq,
-						     vbridge_admit_cond(dev, vm)))
+						     vbridge_room_cond(dev, vm)))
 				goto intr;
 			spin_lock(&dev->lock);
 			continue;
@@ -605,7 +613,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 		}
 		spin_unlock(&dev->lock);
 		left = wait_event_interruptible_timeout(dev->wq,
-							vbridge_admit_cond(dev, vm),
+							vbridge_ready_cond(dev, vm),
 							left);
 		if (left < 0)
 			goto intr;
