@@ -951,6 +951,7 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	struct vbridge_qmsg *q;
 	unsigned int n, k = 0, i, copied;
 	unsigned long left;
+	bool full;
 	ssize_t ret;
 
 	if (count < sz)
@@ -989,14 +990,21 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	copied = (k * sz - left) / sz;
 
 	spin_lock(&dev->lock);
+	full = dev->nr_queued >= VBRIDGE_QUEUE_MAX;
 	for (i = 0; i < copied; i++) {
 		q = list_first_entry_or_null(&dev->msgq, struct vbridge_qmsg, node);
 		if (q && q->seq == dev->bounce_seq[i])
 			vbridge_q_consume(dev, q);
 	}
 	spin_unlock(&dev->lock);
-	/* Queue room for admission waiters. */
-	wake_up_all(&dev->wq);
+	/*
+	 * Room for admission waiters.  A load becoming in flight needs no
+	 * wake-up of its own: its waiter looks at the state again on the
+	 * reply, a readiness change, its timeout or a signal, and then waits
+	 * killably.
+	 */
+	if (full)
+		wake_up_all(&dev->wq);
 
 	ret = copied ? copied * sz : -EFAULT;
 out:
