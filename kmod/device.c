@@ -449,13 +449,21 @@ static bool vbridge_fail_inflight(struct vbridge_dev *dev, int result)
 /* Frontend side: forwarding an access                                */
 /* ------------------------------------------------------------------ */
 
-/* Admission may proceed (or must fail): lockless wait condition. */
-static bool vbridge_admit_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+/* Lockless wait conditions of admission: something changed that matters. */
+static bool vbridge_vm_gone(struct vbridge_dev *dev, struct vbridge_vm *vm)
 {
-	if (READ_ONCE(dev->vm) != vm ||
-	    READ_ONCE(dev->run_state) != VBRIDGE_RUN_RUNNING)
-		return true;
-	return vbridge_dev_ready(dev) &&
+	return READ_ONCE(dev->vm) != vm ||
+	       READ_ONCE(dev->run_state) != VBRIDGE_RUN_RUNNING;
+}
+
+static bool vbridge_ready_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+{
+	return vbridge_vm_gone(dev, vm) || vbridge_dev_ready(dev);
+}
+
+static bool vbridge_room_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+{
+	return vbridge_vm_gone(dev, vm) || !vbridge_dev_ready(dev) ||
 	       READ_ONCE(dev->nr_queued) < VBRIDGE_QUEUE_MAX;
 }
 
@@ -594,7 +602,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 			/* Full queue, live backend: wait for room. */
 			spin_unlock(&dev->lock);
 			if (wait_event_interruptible(dev->wq,
-						     vbridge_admit_cond(dev, vm)))
+						     vbridge_room_cond(dev, vm)))
 				goto intr;
 			spin_lock(&dev->lock);
 			continue;
@@ -605,7 +613,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 		}
 		spin_unlock(&dev->lock);
 		left = wait_event_interruptible_timeout(dev->wq,
-							vbridge_admit_cond(dev, vm),
+							vbridge_ready_cond(dev, vm),
 							left);
 		if (left < 0)
 			goto intr;
@@ -776,6 +784,9 @@ int vbridge_dev_ack(struct vbridge_dev *dev, u64 gen, enum vbridge_ack_how how)
 		return -ESTALE;
 	}
 	dev->stop_pending = false;
+	/* Acknowledged before reading it: nothing left to tell. */
+	if (how == VBRIDGE_ACK_REPLY && dev->stop_msg.queued)
+		vbridge_q_del(dev, &dev->stop_msg);
 	vm = dev->vm;
 	spin_unlock(&dev->lock);
 
@@ -940,6 +951,7 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	struct vbridge_qmsg *q;
 	unsigned int n, k = 0, i, copied;
 	unsigned long left;
+	bool full;
 	ssize_t ret;
 
 	if (count < sz)
@@ -978,14 +990,21 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	copied = (k * sz - left) / sz;
 
 	spin_lock(&dev->lock);
+	full = dev->nr_queued >= VBRIDGE_QUEUE_MAX;
 	for (i = 0; i < copied; i++) {
 		q = list_first_entry_or_null(&dev->msgq, struct vbridge_qmsg, node);
 		if (q && q->seq == dev->bounce_seq[i])
 			vbridge_q_consume(dev, q);
 	}
 	spin_unlock(&dev->lock);
-	/* Queue room for admission waiters. */
-	wake_up_all(&dev->wq);
+	/*
+	 * Room for admission waiters.  A load becoming in flight needs no
+	 * wake-up of its own: its waiter looks at the state again on the
+	 * reply, a readiness change, its timeout or a signal, and then waits
+	 * killably.
+	 */
+	if (full)
+		wake_up_all(&dev->wq);
 
 	ret = copied ? copied * sz : -EFAULT;
 out:

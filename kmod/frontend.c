@@ -78,7 +78,7 @@ static long vbridge_fe_attach(struct file *file, struct vbridge_vm *vm,
 	if (mutex_lock_killable(&vm->lock))
 		return -EINTR;
 	if (vm->life != VBRIDGE_VM_DETACHED) {
-		ret = -EISCONN;
+		ret = -EBUSY;	/* one attach per open file */
 		goto out;
 	}
 	ret = vbridge_vm_attach(vm, a.vmid, file->f_flags & O_NONBLOCK);

@@ -25,7 +25,7 @@
  * installs the same eventfd file in the VMM's file table; the VMM registers
  * it with KVM_IOEVENTFD, so guest kicks reach the backend without leaving
  * the kernel.  Removal, the backend's close and the end of the VM withdraw
- * doorbells; a withdrawal the VMM must act on is reported as a deassign.
+ * doorbells; the VMM gets every change in order, withdrawals as deassignments.
  */
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -279,7 +279,7 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
  * @node: link in &vbridge_vm.db_events; &vbridge_vm.db_lock
  * @info: what VBRIDGE_GET_DOORBELL returns (fd filled in then)
  * @file: an assignment's eventfd (one reference), NULL for a deassignment
- * @dbell: an assignment's doorbell, NULL for a deassignment
+ * @dbell: an assignment's doorbell while it exists, else NULL
  */
 struct vbridge_dbev {
 	struct list_head node;
@@ -426,25 +426,22 @@ err_fput:
 	return ret;
 }
 
-/* Withdraw one doorbell, under vm->db_lock. */
+/*
+ * Withdraw one doorbell, under vm->db_lock.  The VMM gets every change in
+ * order, so an assignment it has not fetched yet stays queued, followed by
+ * the deassignment.
+ */
 static void vbridge_db_remove(struct vbridge_vm *vm, struct vbridge_dbell *db)
 {
-	struct vbridge_dbev *ev;
+	struct vbridge_dbev *ev = db->deassign;
 
 	list_del(&db->node);
-	if (db->assign) {
-		/* The VMM never saw it: forget it silently. */
-		list_del(&db->assign->node);
-		fput(db->assign->file);
-		kfree(db->assign);
-		kfree(db->deassign);
-	} else {
-		ev = db->deassign;
-		ev->info = db->info;
-		ev->info.flags |= VBRIDGE_DOORBELL_F_DEASSIGN;
-		ev->info.fd = -1;
-		list_add_tail(&ev->node, &vm->db_events);
-	}
+	if (db->assign)
+		db->assign->dbell = NULL;
+	ev->info = db->info;
+	ev->info.flags |= VBRIDGE_DOORBELL_F_DEASSIGN;
+	ev->info.fd = -1;
+	list_add_tail(&ev->node, &vm->db_events);
 	kfree(db);
 }
 
@@ -582,7 +579,8 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 	if (ev->file) {
 		/* The event's file reference now belongs to the fd. */
 		fd_install(fd, ev->file);
-		ev->dbell->assign = NULL;
+		if (ev->dbell)
+			ev->dbell->assign = NULL;
 	}
 	kfree(ev);
 out:
