@@ -25,7 +25,8 @@ FIXTURE_SETUP(iso)
 
 	vbst_world_init(&self->a);
 	vbst_world_init(&self->b);
-	self->efd_a = self->efd_b = -1;
+	self->efd_a = -1;
+	self->efd_b = -1;
 	self->child = 0;
 	ASSERT_EQ(0, vbst_load("vmstop_timeout=1"));
 	ASSERT_EQ(0, vbst_world_declare(&self->a, VM3, VBST_NAME, 1)) {
@@ -159,7 +160,8 @@ TEST_F(iso, killing_vm3_leaves_vm4_running)
 	}
 	close(self->a.fe);
 	close(self->a.be);
-	self->a.fe = self->a.be = -1;
+	self->a.fe = -1;
+	self->a.be = -1;
 	ASSERT_EQ(0, vbst_server_start(&self->b.srv, self->b.be));
 	kill(self->child, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, vbst_wait_child(self->child, VBST_SOON_MS));

@@ -298,6 +298,7 @@ static int mapper_start(struct mapper *mp, FIXTURE_DATA(stop) *self)
 	if (mp->pid < 0)
 		return -errno;
 	if (mp->pid == 0) {
+		/* volatile: every touch must really reach the mapping. */
 		volatile uint8_t *p;
 		char ch;
 
@@ -443,7 +444,7 @@ struct attacher {
 	struct vbridge_attach a;
 	int fe;
 	int ret;
-	volatile bool done;
+	bool done;		/* __atomic accesses */
 };
 
 static void *attacher_main(void *arg)
@@ -478,7 +479,7 @@ TEST_F(stop, reattach_waits_for_the_stop)
 	ASSERT_EQ(0, vbst_be_ack(self->w.be, gen));
 	for (i = 0; i < VBST_SOON_MS / 10 && !__atomic_load_n(&t.done, __ATOMIC_ACQUIRE); i++)
 		vbst_sleep_ms(10);
-	ASSERT_TRUE(t.done) {
+	ASSERT_TRUE(__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
 		TH_LOG("attach still waiting after the last ack");
 	}
 	pthread_join(t.thr, NULL);
