@@ -295,6 +295,8 @@ static const struct bad_case bad_cases[] = {
 	  "dev@10000", "vl,device-name" },
 	{ "name with a space", VM_OK, REG_OK IRQ_OK BE_OK "vl,device-name = \"a b\";",
 	  "dev@10000", "vl,device-name" },
+	{ "name with a colon", VM_OK, REG_OK IRQ_OK BE_OK "vl,device-name = \"a:b\";",
+	  "dev@10000", "vl,device-name" },
 	{ "name not a string", VM_OK, REG_OK IRQ_OK BE_OK "vl,device-name = [41 42];",
 	  "dev@10000", "vl,device-name" },
 	{ "name two strings", VM_OK, REG_OK IRQ_OK BE_OK "vl,device-name = \"a\", \"b\";",

@@ -195,6 +195,12 @@ TEST_F(be, write_malformed_replies)
 	r.reserved0 = 1;
 	EXPECT_EQ(-EINVAL, write_replies(self->w.be, &r, 1));
 	r.reserved0 = 0;
+	/* A result is 0 or a negative errno. */
+	r.result = 1;
+	EXPECT_EQ(-EINVAL, write_replies(self->w.be, &r, 1));
+	r.result = -4096;
+	EXPECT_EQ(-EINVAL, write_replies(self->w.be, &r, 1));
+	r.result = 0;
 	/* None of them completed the load. */
 	EXPECT_FALSE(vbst_async_done(&a));
 	EXPECT_EQ(sizeof(r), write_replies(self->w.be, &r, 1));
@@ -307,6 +313,11 @@ TEST_F(be, state_blob_survives_reopen)
 	ASSERT_EQ(0, get_state(self->w.be, back, &len));
 	EXPECT_EQ(3, len);
 	EXPECT_EQ(0, memcmp(back, "xyz", 3));
+	/* An empty blob clears it. */
+	ASSERT_EQ(0, set_state(self->w.be, NULL, 0));
+	len = sizeof(back);
+	ASSERT_EQ(0, get_state(self->w.be, back, &len));
+	EXPECT_EQ(0, len);
 }
 
 TEST_F(be, state_blob_gone_with_device)

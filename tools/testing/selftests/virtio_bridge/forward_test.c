@@ -189,7 +189,7 @@ TEST_F(fwd, backend_error_reads_all_ones)
 	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
 	EXPECT_EQ(0, a.ret);
 	EXPECT_EQ(-EIO, a.acc.result);
-	EXPECT_EQ(0xffffffffULL, a.acc.data & 0xffffffffULL);
+	EXPECT_EQ(~0ULL, a.acc.data);
 	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
 	EXPECT_EQ(1, di.stats[VBRIDGE_STAT_FAILED]);
 	/* An answered error is not a lost request. */
@@ -221,7 +221,7 @@ TEST_F(fwd, lost_request_on_backend_close_marks_broken)
 	}
 	EXPECT_EQ(0, a.ret);
 	EXPECT_EQ(-EIO, a.acc.result);
-	EXPECT_EQ(0xffffffffULL, a.acc.data & 0xffffffffULL);
+	EXPECT_EQ(~0ULL, a.acc.data);
 	/* Broken, for netlink, the VMM and the event listeners alike. */
 	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
 	EXPECT_TRUE(di.state & VBRIDGE_DEV_S_BROKEN);
@@ -265,7 +265,7 @@ TEST_F(fwd, lost_request_on_vm_stop_marks_broken)
 	}
 	EXPECT_EQ(0, a.ret);
 	EXPECT_EQ(-ESHUTDOWN, a.acc.result);
-	EXPECT_EQ(0xffffffffULL, a.acc.data & 0xffffffffULL);
+	EXPECT_EQ(~0ULL, a.acc.data);
 	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
 	EXPECT_TRUE(di.state & VBRIDGE_DEV_S_BROKEN);
 	/* The backend hears of the stop; its late answer is unknown. */
@@ -314,6 +314,96 @@ TEST_F(fwd, blocked_load_is_killable)
 	ASSERT_EQ(0, vbst_guest_read(self->w.fe, VBST_BAR_ADDR + 4, 4, &v, &res));
 	EXPECT_EQ(0, res);
 	EXPECT_EQ(vbst_pattern(VBST_BAR_ADDR + 4, 4), v);
+}
+
+TEST_F(fwd, read_returns_at_most_32_messages)
+{
+	struct vbridge_msg *m = calloc(64, sizeof(*m));
+	int32_t res;
+	ssize_t n;
+	int i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 40; i++)
+		ASSERT_EQ(0, vbst_guest_write(self->w.fe, VBST_BAR_ADDR, 4, i, &res));
+	n = read(self->w.be, m, 64 * sizeof(*m));
+	EXPECT_EQ(32 * sizeof(*m), n);
+	n = read(self->w.be, m, 64 * sizeof(*m));
+	EXPECT_EQ(8 * sizeof(*m), n);
+	EXPECT_EQ(39, m[7].data);
+	free(m);
+}
+
+TEST_F(fwd, unread_requests_survive_a_backend_restart)
+{
+	struct vbridge_msg m;
+	int32_t res;
+
+	ASSERT_EQ(0, vbst_guest_write(self->w.fe, VBST_BAR_ADDR + 0x20, 4, 0xfeed, &res));
+	EXPECT_EQ(0, res);
+	/* The provider restarts without having read the store. */
+	close(self->w.be);
+	self->w.be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
+	ASSERT_LE(0, self->w.be);
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_STORE, &m, VBST_SOON_MS));
+	EXPECT_EQ(0xfeed, m.data);
+	EXPECT_EQ(VBST_BAR_ADDR + 0x20, m.addr);
+}
+
+TEST_F(fwd, full_queue_makes_callers_wait)
+{
+	struct vbridge_msg *m = calloc(32, sizeof(*m));
+	struct vbst_async a;
+	int32_t res;
+	int i;
+
+	ASSERT_NE(NULL, m);
+	/* 256 unread requests fill the device's queue... */
+	for (i = 0; i < 256; i++) {
+		ASSERT_EQ(0, vbst_guest_write(self->w.fe, VBST_BAR_ADDR, 4, i, &res));
+		ASSERT_EQ(0, res);
+	}
+	/* ...the next store waits for room, it is not dropped... */
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, true, 256));
+	vbst_sleep_ms(300);
+	EXPECT_FALSE(vbst_async_done(&a));
+	/* ...and gets in once the backend reads. */
+	ASSERT_LT(0, read(self->w.be, m, 32 * sizeof(*m)));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(0, a.acc.result);
+	/* Nothing lost: 257 stores in order. */
+	for (i = 32; i < 257; i += 32) {
+		ssize_t n = read(self->w.be, m, 32 * sizeof(*m));
+
+		ASSERT_LT(0, n);
+		EXPECT_EQ(i, m[0].data);
+	}
+	free(m);
+}
+
+TEST_F(fwd, broken_is_cleared_by_the_next_vmstart)
+{
+	struct vbst_devinfo di;
+	struct vbridge_msg m;
+	struct vbst_async a;
+
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m, VBST_SOON_MS));
+	close(self->w.be);
+	self->w.be = -1;
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	ASSERT_TRUE(di.state & VBRIDGE_DEV_S_BROKEN);
+	/* The VM restarts (no backend open: released at once). */
+	close(self->w.fe);
+	self->w.fe = -1;
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_EQ(0, di.state & VBRIDGE_DEV_S_BROKEN);
 }
 
 TEST_HARNESS_MAIN

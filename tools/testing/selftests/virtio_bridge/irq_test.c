@@ -176,4 +176,43 @@ TEST_F(irq, no_vm_is_enotconn)
 	EXPECT_EQ(0, vbst_efd_take(self->efd[0], 0));
 }
 
+TEST_F(irq, line_already_high_is_signalled_when_bound)
+{
+	ASSERT_EQ(0, vbst_fe_set_irqfd(self->w.fe, self->w.dev.id, 0, self->efd[0], -1));
+	ASSERT_EQ(0, set_irq(self->w.be, 0, 1));
+	ASSERT_EQ(1, vbst_efd_take(self->efd[0], VBST_SOON_MS));
+	/* The VMM rebinds the high line (say, after a GSI change). */
+	ASSERT_EQ(0, vbst_fe_set_irqfd(self->w.fe, self->w.dev.id, 0, self->efd[1], self->rfd));
+	EXPECT_EQ(1, vbst_efd_take(self->efd[1], VBST_SOON_MS));
+	EXPECT_EQ(0, vbst_efd_take(self->efd[0], 0));
+}
+
+TEST_F(irq, resample_count_is_consumed)
+{
+	uint64_t one = 1, v;
+
+	ASSERT_EQ(0, vbst_fe_set_irqfd(self->w.fe, self->w.dev.id, 1, self->efd[1], self->rfd));
+	ASSERT_EQ(0, set_irq(self->w.be, 1, 1));
+	ASSERT_EQ(1, vbst_efd_take(self->efd[1], VBST_SOON_MS));
+	ASSERT_EQ(sizeof(one), write(self->rfd, &one, sizeof(one)));
+	ASSERT_EQ(1, vbst_efd_take(self->efd[1], VBST_SOON_MS));
+	/* The module read the EOI: nothing left for anyone else. */
+	EXPECT_EQ(-1, read(self->rfd, &v, sizeof(v)));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(irq, backend_close_lowers_its_lines)
+{
+	uint64_t one = 1;
+
+	ASSERT_EQ(0, vbst_fe_set_irqfd(self->w.fe, self->w.dev.id, 1, self->efd[1], self->rfd));
+	ASSERT_EQ(0, set_irq(self->w.be, 1, 1));
+	ASSERT_EQ(1, vbst_efd_take(self->efd[1], VBST_SOON_MS));
+	/* The provider dies holding the line high. */
+	close(self->w.be);
+	self->w.be = -1;
+	ASSERT_EQ(sizeof(one), write(self->rfd, &one, sizeof(one)));
+	EXPECT_EQ(0, vbst_efd_take(self->efd[1], 300));
+}
+
 TEST_HARNESS_MAIN

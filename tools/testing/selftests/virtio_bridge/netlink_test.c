@@ -443,6 +443,76 @@ TEST_F(nl, events_follow_a_device_life)
 	free(eb);
 }
 
+TEST_F(nl, dev_del_refused_while_in_use)
+{
+	struct vbst_evbuf *eb = calloc(1, sizeof(*eb));
+	struct vbst_devinfo di;
+	struct vbst_nl sub;
+
+	ASSERT_EQ(0, vbst_world_declare(&self->w, VBST_VMID, VBST_NAME, 1));
+	/* A provider has the node open. */
+	self->w.be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
+	ASSERT_LE(0, self->w.be);
+	EXPECT_EQ(-EBUSY, vbst_dev_del(&self->w.nl, VBST_VMID, VBST_NAME));
+	EXPECT_TRUE(vbst_be_exists(VBST_VMID, VBST_NAME));
+	close(self->w.be);
+	self->w.be = -1;
+	/* Its VM runs. */
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	EXPECT_EQ(-EBUSY, vbst_dev_del(&self->w.nl, VBST_VMID, VBST_NAME));
+	EXPECT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	/* Free again once the VM is released (nobody owes an ack). */
+	ASSERT_EQ(0, vbst_nl_open(&sub));
+	ASSERT_EQ(0, vbst_nl_subscribe(&sub));
+	close(self->w.fe);
+	self->w.fe = -1;
+	EXPECT_EQ(1, vbst_event_wait(&sub, eb, VBRIDGE_EV_VM_RELEASED, VBST_VMID, NULL, NULL,
+				     VBST_SOON_MS));
+	vbst_nl_close(&sub);
+	free(eb);
+	EXPECT_EQ(0, vbst_dev_del(&self->w.nl, VBST_VMID, VBST_NAME));
+	EXPECT_FALSE(vbst_be_exists(VBST_VMID, VBST_NAME));
+}
+
+TEST_F(nl, dev_set_needs_a_setting_in_range)
+{
+	struct vbst_override o = { 0 };
+	struct vbst_devinfo di;
+
+	ASSERT_EQ(0, vbst_world_declare(&self->w, VBST_VMID, VBST_NAME, 1));
+	EXPECT_EQ(-EINVAL, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));
+	o.has_timeout = true;
+	o.vmstop_timeout = 86401;
+	EXPECT_EQ(-ERANGE, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));
+	o.vmstop_timeout = 86400;
+	EXPECT_EQ(0, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_EQ(86400, di.eff_vmstop_timeout);
+}
+
+TEST_F(nl, dev_add_takes_overrides)
+{
+	struct vbst_devinfo di;
+	struct vbst_devspec d;
+	struct vbst_msg m;
+
+	vbst_std_spec(&d, VBST_VMID, VBST_NAME, 1);
+	vbst_msg_init(&m, self->w.nl.family, VBRIDGE_CMD_DEV_ADD, 0);
+	vbst_put_devspec(&m, &d);
+	vbst_put_s32(&m, VBRIDGE_A_RETRY_TIMEOUT_MS, -1);
+	vbst_put_u8(&m, VBRIDGE_A_VMSTOP_AUTOACK, 0);
+	ASSERT_EQ(0, vbst_nl_request(&self->w.nl, &m, NULL, NULL)) {
+		TH_LOG("%s", self->w.nl.ext_msg);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_TRUE(di.has_retry_timeout_ms);
+	EXPECT_EQ(-1, di.eff_retry_timeout_ms);
+	EXPECT_EQ(0, di.eff_vmstop_autoack);
+	EXPECT_FALSE(di.has_vmstop_timeout);
+}
+
 /* Drop CAP_NET_ADMIN from every set of this process. */
 static int drop_net_admin(void)
 {

@@ -520,7 +520,7 @@ struct vbst_async {
 	int fe;
 	struct vbridge_access acc;
 	int ret;		/* ioctl status: 0 or -errno */
-	volatile bool done;
+	bool done;		/* __atomic accesses */
 	bool started;
 };
 
@@ -730,7 +730,8 @@ static inline void vbst_world_fini(struct vbst_world *w)
 		close(w->fe);
 	if (w->be >= 0)
 		close(w->be);
-	w->fe = w->be = -1;
+	w->fe = -1;
+	w->be = -1;
 	vbst_ram_destroy(&w->ram);
 	vbst_nl_close(&w->nl);
 }

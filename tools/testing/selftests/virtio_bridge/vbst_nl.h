@@ -33,6 +33,10 @@
 
 #include "virtio_bridge.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -867,7 +871,7 @@ static inline const char *vbst_event_name(uint32_t ev)
 		[VBRIDGE_EV_VM_RELEASED] = "VM_RELEASED",
 	};
 
-	if (ev < sizeof(names) / sizeof(names[0]) && names[ev])
+	if (ev < ARRAY_SIZE(names) && names[ev])
 		return names[ev];
 	return "?";
 }

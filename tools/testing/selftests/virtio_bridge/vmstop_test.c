@@ -298,6 +298,7 @@ static int mapper_start(struct mapper *mp, FIXTURE_DATA(stop) *self)
 	if (mp->pid < 0)
 		return -errno;
 	if (mp->pid == 0) {
+		/* volatile: every touch must really reach the mapping. */
 		volatile uint8_t *p;
 		char ch;
 
@@ -407,12 +408,43 @@ TEST_F_TIMEOUT(stop, without_autoack_vmid_stays_busy_until_close, 60)
 	close(fe);
 }
 
+/*
+ * A mapping belongs to the VM it was made in: after that VM is released
+ * and the vmid runs again, a stray access through it faults instead of
+ * reaching the new guest's memory.
+ */
+TEST_F_TIMEOUT(stop, old_mapping_faults_in_the_next_vm, 60)
+{
+	struct vbridge_msg m;
+	struct mapper mp;
+
+	two_backends_up(_metadata, self, "vmstop_timeout=20");
+	close(self->be2);
+	self->be2 = -1;
+	ASSERT_EQ(0, mapper_start(&mp, self));
+	ASSERT_EQ(1, mapper_touch(&mp));
+	close_fe(&self->w);
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	/* The provider acknowledges but "forgets" to unmap. */
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	ASSERT_EQ(1, wait_event(self, VBRIDGE_EV_VM_RELEASED, NULL, NULL, VBST_SOON_MS));
+	vbst_ram_destroy(&self->w.ram);
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	EXPECT_EQ(0, mapper_touch(&mp));
+	EXPECT_EQ(128 + SIGBUS, mapper_end(&mp, self));
+	/* The new guest's memory was not touched. */
+	EXPECT_EQ(0, self->w.ram.p[0]);
+}
+
 struct attacher {
 	pthread_t thr;
 	struct vbridge_attach a;
 	int fe;
 	int ret;
-	volatile bool done;
+	bool done;		/* __atomic accesses */
 };
 
 static void *attacher_main(void *arg)
@@ -447,7 +479,7 @@ TEST_F(stop, reattach_waits_for_the_stop)
 	ASSERT_EQ(0, vbst_be_ack(self->w.be, gen));
 	for (i = 0; i < VBST_SOON_MS / 10 && !__atomic_load_n(&t.done, __ATOMIC_ACQUIRE); i++)
 		vbst_sleep_ms(10);
-	ASSERT_TRUE(t.done) {
+	ASSERT_TRUE(__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
 		TH_LOG("attach still waiting after the last ack");
 	}
 	pthread_join(t.thr, NULL);
