@@ -20,6 +20,7 @@ struct cmd {
 
 /* Subcommands; each lands with its implementation. NULL-terminated. */
 static const struct cmd cmds[] = {
+	{ "ctl", cmd_ctl, "control: load DT overlays, status, events, overrides" },
 	{ NULL, NULL, NULL },
 };
 
