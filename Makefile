@@ -47,9 +47,14 @@ module:
 
 # Out-of-tree build of the module for a kit, in build/kmod-KIT (a tree of
 # symlinks to the sources, so builds for several kernels do not collide).
+# Only sources are linked: objects of an in-tree build must not leak in.
+KMOD_SRCS = kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
+
 $(BUILD)/kmod-%/kmod/virtio_bridge.ko: FORCE
-	@mkdir -p $(BUILD)/kmod-$*
-	@cp -rsf $(CURDIR)/Kbuild $(CURDIR)/kmod $(BUILD)/kmod-$*/
+	@mkdir -p $(BUILD)/kmod-$*/kmod
+	@ln -sfn $(CURDIR)/Kbuild $(BUILD)/kmod-$*/Kbuild
+	@ln -sfn $(CURDIR)/kmod/include $(BUILD)/kmod-$*/kmod/include
+	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/kmod-$*/$$f; done
 	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* $(KBUILD_ARGS) modules
 
 .PHONY: FORCE

@@ -21,6 +21,7 @@ struct cmd {
 /* Subcommands; each lands with its implementation. NULL-terminated. */
 static const struct cmd cmds[] = {
 	{ "devices", cmd_devices, "serve a bridged device's virtio functions (device provider)" },
+	{ "ctl", cmd_ctl, "control: load DT overlays, status, events, overrides" },
 	{ NULL, NULL, NULL },
 };
 
