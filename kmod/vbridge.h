@@ -210,6 +210,9 @@ struct vbridge_overrides {
 
 /**
  * struct vbridge_dev_config - what a device declaration carries
+ *
+ * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
+ *
  * @vmid: frontend vmid
  * @backend_vmid: where the backend runs (informational)
  * @name: device name
@@ -334,6 +337,12 @@ struct vbridge_dev {
 
 /**
  * struct vbridge_region - a guest RAM region of a VM
+ *
+ * An entry of &vbridge_vm.regions, protected by &vbridge_vm.region_lock;
+ * immutable once added, and removed only after every mapping of the VM's
+ * devices was revoked, so that a page fault holding &vbridge_dev.map_lock
+ * may use @file after dropping region_lock.
+ *
  * @gpa: first guest-physical address
  * @size: bytes
  * @fd_offset: offset of @gpa in @file
