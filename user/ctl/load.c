@@ -48,9 +48,13 @@ static void unload_usage(FILE *f)
 static void print_decl(FILE *f, const struct dt_device *d)
 {
 	unsigned int i;
+	char be[16];
 
-	fprintf(f, "vm%u/%s  backend %s%.0u  node %s\n", d->vmid, d->name,
-		d->backend_vmid ? "vm" : "host", d->backend_vmid, d->node);
+	if (d->backend_vmid)
+		snprintf(be, sizeof(be), "vm%u", d->backend_vmid);
+	else
+		snprintf(be, sizeof(be), "host");
+	fprintf(f, "vm%u/%s  backend %s  node %s\n", d->vmid, d->name, be, d->node);
 	for (i = 0; i < d->nr_windows; i++)
 		fprintf(f, "  window %u  0x%llx..0x%llx  %s\n", i,
 			(unsigned long long)d->windows[i].addr,

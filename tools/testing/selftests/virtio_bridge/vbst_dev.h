@@ -53,7 +53,7 @@
 #define VBST_RAM_SIZE	(4ULL << 20)
 
 /* Generous bound for things that must happen "soon" (not a timing assert). */
-#define VBST_SOON_MS	5000
+#define VBST_SOON_MS	10000
 
 static char vbst_why[256];
 
