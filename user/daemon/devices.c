@@ -136,8 +136,13 @@ int cmd_devices(int argc, char **argv)
 		goto out;
 	}
 
-	if (bridge_be_open(&be, &opts))
+	ret = bridge_be_open(&be, &opts);
+	if (ret) {
+		/* Served by someone else is a runtime state, not bad input. */
+		if (ret == -EBUSY)
+			status = EXIT_FAIL;
 		goto out;
+	}
 	bus = pci_bus_new(bridge_be_host(be));
 	if (!bus)
 		log_die(EXIT_FAIL, "out of memory");
