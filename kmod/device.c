@@ -496,6 +496,7 @@ static u64 vbridge_len_mask(u32 len)
 static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			     struct vbridge_access *acc)
 {
+	bool was_full;
 	long left;
 	int tmo, ret;
 
@@ -507,13 +508,22 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			break;
 		if (ret) {
 			/* Killed: withdraw it, or leave it to the reply. */
+			was_full = false;
 			if (req->state == VBRIDGE_REQ_QUEUED) {
+				was_full = dev->nr_queued >= VBRIDGE_QUEUE_MAX;
 				vbridge_q_del(dev, &req->q);
 				kfree(req);
 			} else {
 				req->abandoned = true;
 			}
 			spin_unlock(&dev->lock);
+			/*
+			 * Callers may be waiting for room, and read() wakes
+			 * them only when it finds the queue full: this made
+			 * room without a read.
+			 */
+			if (was_full)
+				wake_up_all(&dev->wq);
 			return -EINTR;
 		}
 		if (req->state != VBRIDGE_REQ_QUEUED || vbridge_dev_ready(dev)) {
@@ -998,10 +1008,10 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	}
 	spin_unlock(&dev->lock);
 	/*
-	 * Room for admission waiters.  A load becoming in flight needs no
-	 * wake-up of its own: its waiter looks at the state again on the
-	 * reply, a readiness change, its timeout or a signal, and then waits
-	 * killably.
+	 * Room for admission waiters (a load withdrawn from a full queue
+	 * wakes them itself).  A load becoming in flight needs no wake-up of
+	 * its own: its waiter looks at the state again on the reply, a
+	 * readiness change, its timeout or a signal, and then waits killably.
 	 */
 	if (full)
 		wake_up_all(&dev->wq);

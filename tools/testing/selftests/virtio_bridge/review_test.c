@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Findings of the adversarial review of virtio_bridge.ko, one test each
+ * (every one of them failed before its fix).
+ *
+ *  - a queued request withdrawn by a killed vCPU makes room for the callers
+ *    waiting on a full queue.
+ */
+#include "kselftest_harness.h"
+#include "vbst_dev.h"
+
+#define PAGE		4096UL
+
+FIXTURE(rev) {
+	struct vbst_world w;
+	pid_t child[2];
+	int kick;
+};
+
+FIXTURE_SETUP(rev)
+{
+	vbst_world_init(&self->w);
+	self->child[0] = 0;
+	self->child[1] = 0;
+	self->kick = -1;
+}
+
+FIXTURE_TEARDOWN(rev)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (self->child[i] > 0) {
+			kill(self->child[i], SIGKILL);
+			waitpid(self->child[i], NULL, 0);
+		}
+	}
+	vbst_world_fini(&self->w);
+	if (self->kick >= 0)
+		close(self->kick);
+	EXPECT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
+}
+
+/*
+ * Module loaded with params, the standard device declared, its backend
+ * open (ready, not served), the VM running with its RAM, VMSTART read.
+ */
+static int rev_up(struct vbst_world *w, const char *params)
+{
+	struct vbridge_msg m;
+	int ret;
+
+	ret = vbst_load(params);
+	if (ret)
+		return vbst_fail(ret, "insmod %s", vbst_ko_path());
+	ret = vbst_world_declare(w, VBST_VMID, VBST_NAME, 1);
+	if (!ret)
+		ret = vbst_world_backend(w, VBST_VMID, VBST_NAME, true, false);
+	if (!ret)
+		ret = vbst_world_start_vm(w, VBST_VMID, VBST_NAME);
+	if (!ret)
+		ret = vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Admission                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Is the task sleeping in the module's admission wait? */
+static bool in_admission(pid_t pid)
+{
+	char path[64], buf[128];
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	if (vbst_read_file(path, buf, sizeof(buf)))
+		return false;
+	return strstr(buf, "vbridge_dev_access");
+}
+
+/*
+ * 256 unread requests fill a device's queue; further callers wait for
+ * room.  A queued load whose vCPU is killed leaves the queue: the waiting
+ * caller must be woken for the room it made, whatever happens next (here
+ * the backend drains the queue, which was no longer full when it read).
+ */
+TEST_F(rev, room_made_by_a_killed_vcpu_wakes_waiters)
+{
+	struct vbridge_msg m;
+	struct vbst_devinfo di;
+	uint64_t end, v;
+	int32_t res;
+	pid_t load, store;
+	int i, status;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	/* A vCPU (another process sharing the VM's file) waits in a load. */
+	load = fork();
+	ASSERT_LE(0, load);
+	if (load == 0) {
+		vbst_guest_read(self->w.fe, VBST_BAR_ADDR, 4, &v, &res);
+		_exit(0);
+	}
+	self->child[0] = load;
+	end = vbst_now_ms() + VBST_SOON_MS;
+	do {
+		ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+		if (di.stats[VBRIDGE_STAT_FORWARDED] >= 1)
+			break;
+		vbst_sleep_ms(10);
+	} while (vbst_now_ms() < end);
+	ASSERT_EQ(1, di.stats[VBRIDGE_STAT_FORWARDED]);
+
+	/* Stores fill the queue behind it. */
+	for (i = 1; i < 256; i++) {
+		ASSERT_EQ(0, vbst_guest_write(self->w.fe, VBST_BAR_ADDR + 8, 4, i, &res));
+		ASSERT_EQ(0, res);
+	}
+	/* One more store waits for room. */
+	store = fork();
+	ASSERT_LE(0, store);
+	if (store == 0) {
+		if (vbst_guest_write(self->w.fe, VBST_BAR_ADDR + 8, 4, 256, &res) || res)
+			_exit(1);
+		_exit(0);
+	}
+	self->child[1] = store;
+	end = vbst_now_ms() + VBST_SOON_MS;
+	while (!in_admission(store) && vbst_now_ms() < end)
+		vbst_sleep_ms(10);
+	if (!in_admission(store))
+		SKIP(return, "cannot see the store wait in /proc/%d/wchan", store);
+
+	/* The load's vCPU dies: its request leaves the queue. */
+	kill(load, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, vbst_wait_child(load, VBST_SOON_MS));
+	self->child[0] = 0;
+	/* The backend drains what is left. */
+	while (vbst_be_read(self->w.be, &m, 0) == 1)
+		;
+
+	status = vbst_wait_child(store, VBST_SOON_MS);
+	self->child[1] = 0;
+	EXPECT_EQ(0, status) {
+		TH_LOG("the waiting store never got the room: %d", status);
+	}
+}
+
+TEST_HARNESS_MAIN
