@@ -277,12 +277,15 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 /**
  * struct vbridge_dbev - a doorbell change the VMM has not fetched yet
  * @node: link in &vbridge_vm.db_events; &vbridge_vm.db_lock
+ * @dev: the device whose backend made the change (counted in its
+ *	 &vbridge_dev.db_events while queued); immutable
  * @info: what VBRIDGE_GET_DOORBELL returns (fd filled in then)
  * @file: an assignment's eventfd (one reference), NULL for a deassignment
  * @dbell: an assignment's doorbell while it exists, else NULL
  */
 struct vbridge_dbev {
 	struct list_head node;
+	struct vbridge_dev *dev;
 	struct vbridge_doorbell info;
 	struct file *file;
 	struct vbridge_dbell *dbell;
@@ -304,6 +307,20 @@ struct vbridge_dbell {
 	struct vbridge_dbev *deassign;
 };
 
+/* Queue a change for the VMM, under vm->db_lock. */
+static void vbridge_dbev_queue(struct vbridge_vm *vm, struct vbridge_dbev *ev)
+{
+	list_add_tail(&ev->node, &vm->db_events);
+	ev->dev->db_events++;
+}
+
+/* A change leaves the queue (fetched or dropped), under vm->db_lock. */
+static void vbridge_dbev_unqueue(struct vbridge_dbev *ev)
+{
+	list_del(&ev->node);
+	ev->dev->db_events--;
+}
+
 static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
 				const struct vbridge_doorbell *b)
 {
@@ -323,7 +340,8 @@ static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
  *
  * Return: 0; -EINVAL; -EBADF; -ENOTCONN when the VM does not run; -EEXIST
  * for a doorbell KVM could not tell from an existing one; -ENOSPC beyond
- * VBRIDGE_MAX_DOORBELLS per device; -ENOMEM.
+ * VBRIDGE_MAX_DOORBELLS per device; -EAGAIN while VBRIDGE_DB_EVENTS_MAX
+ * changes of the device wait for the VMM; -ENOMEM.
  */
 int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 {
@@ -399,12 +417,22 @@ int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 	ret = -ENOSPC;
 	if (n >= VBRIDGE_MAX_DOORBELLS)
 		goto err_unlock;
+	/*
+	 * Each change is memory (and an assignment an eventfd reference)
+	 * until the VMM fetches it: a backend cannot queue them without
+	 * limit.  Removals are never refused, so this is the only bound.
+	 */
+	ret = -EAGAIN;
+	if (dev->db_events >= VBRIDGE_DB_EVENTS_MAX)
+		goto err_unlock;
 	db->info.id = ++vm->next_db_id;
 	db->assign->info = db->info;
 	db->assign->file = file;
 	db->assign->dbell = db;
+	db->assign->dev = dev;
+	db->deassign->dev = dev;
 	list_add_tail(&db->node, &vm->doorbells);
-	list_add_tail(&db->assign->node, &vm->db_events);
+	vbridge_dbev_queue(vm, db->assign);
 	mutex_unlock(&vm->db_lock);
 	wake_up_interruptible_poll(&vm->db_wq, EPOLLIN | EPOLLRDNORM);
 
@@ -441,7 +469,7 @@ static void vbridge_db_remove(struct vbridge_vm *vm, struct vbridge_dbell *db)
 	ev->info = db->info;
 	ev->info.flags |= VBRIDGE_DOORBELL_F_DEASSIGN;
 	ev->info.fd = -1;
-	list_add_tail(&ev->node, &vm->db_events);
+	vbridge_dbev_queue(vm, ev);
 	kfree(db);
 }
 
@@ -507,7 +535,7 @@ void vbridge_db_release(struct vbridge_vm *vm)
 
 	mutex_lock(&vm->db_lock);
 	list_for_each_entry_safe(ev, etmp, &vm->db_events, node) {
-		list_del(&ev->node);
+		vbridge_dbev_unqueue(ev);
 		if (ev->dbell)
 			ev->dbell->assign = NULL;
 		if (ev->file)
@@ -575,7 +603,7 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 		ret = -EFAULT;
 		goto out;
 	}
-	list_del(&ev->node);
+	vbridge_dbev_unqueue(ev);
 	if (ev->file) {
 		/* The event's file reference now belongs to the fd. */
 		fd_install(fd, ev->file);

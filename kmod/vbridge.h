@@ -72,6 +72,8 @@ struct netlink_ext_ack;
 #define VBRIDGE_QUEUE_MAX	256	/* unread requests per device */
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
+/* Doorbell changes of one device the VMM may leave unfetched. */
+#define VBRIDGE_DB_EVENTS_MAX	(4 * VBRIDGE_MAX_DOORBELLS)
 
 /* Module parameters (main.c), runtime-writable: read with READ_ONCE(). */
 extern int vbridge_vmstop_timeout;
@@ -273,6 +275,10 @@ struct vbridge_dev_config {
  * @lines: interrupt lines, @cfg.nr_irqs entries
  * @resample_pending: lines whose resample fired; atomic bitops
  * @irq_work: re-asserts resampled lines that are still high
+ * @db_events: changes of this device's doorbells queued for the VMM and
+ *	       not fetched yet; protected by the &vbridge_vm.db_lock of the
+ *	       VM the device is bound to (they are all dropped before the
+ *	       device can be bound to the next VM)
  * @map_lock: taken for read by mmap() and page faults, for write by
  *	      revocation and binding; protects @be_file, @map_vm, @map_gen
  * @be_file: the open backend file (its f_mapping holds the mappings)
@@ -324,6 +330,8 @@ struct vbridge_dev {
 	struct vbridge_irqline *lines;
 	DECLARE_BITMAP(resample_pending, VBRIDGE_MAX_IRQS);
 	struct work_struct irq_work;
+
+	unsigned int db_events;
 
 	struct rw_semaphore map_lock;
 	struct file *be_file;

@@ -3,6 +3,7 @@
  * Findings of the adversarial review of virtio_bridge.ko, one test each
  * (every one of them failed before its fix).
  *
+ *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
  *    waiting on a full queue.
  */
@@ -10,6 +11,7 @@
 #include "vbst_dev.h"
 
 #define PAGE		4096UL
+#define NOTIFY_ADDR	(VBST_BAR_ADDR + 0x3000)
 
 FIXTURE(rev) {
 	struct vbst_world w;
@@ -61,6 +63,80 @@ static int rev_up(struct vbst_world *w, const char *params)
 	if (!ret)
 		ret = vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Doorbells                                                           */
+/* ------------------------------------------------------------------ */
+
+static int add_db(int be, uint64_t addr, int fd, uint32_t *id)
+{
+	struct vbridge_doorbell_req r = { .addr = addr, .len = 4, .fd = fd };
+
+	if (ioctl(be, VBRIDGE_BE_ADD_DOORBELL, &r))
+		return -errno;
+	if (id)
+		*id = r.id;
+	return 0;
+}
+
+static int get_db(int fe, struct vbridge_doorbell *d)
+{
+	memset(d, 0, sizeof(*d));
+	return ioctl(fe, VBRIDGE_GET_DOORBELL, d) ? -errno : 0;
+}
+
+/*
+ * A backend that adds and removes a doorbell in a loop while the VMM does
+ * not fetch the changes must not make the kernel queue them without limit
+ * (each one is memory and an eventfd reference).  Enough for two full
+ * re-registrations are kept; beyond that the backend gets -EAGAIN until
+ * the VMM catches up, and nothing is lost.
+ */
+TEST_F(rev, unfetched_doorbell_changes_are_bounded)
+{
+	struct vbridge_doorbell d;
+	int i, n = 0, ret = 0, got = 0;
+	uint32_t id, expect = 0;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	self->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, self->kick);
+
+	for (i = 0; i < 8192; i++) {
+		ret = add_db(self->w.be, NOTIFY_ADDR, self->kick, &id);
+		if (ret)
+			break;
+		ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id));
+		n += 2;
+	}
+	EXPECT_EQ(-EAGAIN, ret) {
+		TH_LOG("%d unfetched doorbell changes queued without complaint", n);
+	}
+	EXPECT_LE(4 * VBRIDGE_MAX_DOORBELLS, n);
+
+	/* Every change queued so far arrives, in order. */
+	for (;;) {
+		ret = get_db(self->w.fe, &d);
+		if (ret)
+			break;
+		if (!(got & 1)) {
+			expect = d.id;
+			EXPECT_EQ(0, d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
+			if (d.fd >= 0)
+				close(d.fd);
+		} else {
+			EXPECT_EQ(expect, d.id);
+			EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
+		}
+		got++;
+	}
+	EXPECT_EQ(-EAGAIN, ret);
+	EXPECT_EQ(n, got);
+	/* Fetched: there is room again. */
+	EXPECT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, self->kick, NULL));
 }
 
 /* ------------------------------------------------------------------ */
