@@ -279,6 +279,9 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
  * @node: link in &vbridge_vm.db_events; &vbridge_vm.db_lock
  * @dev: the device whose backend made the change (counted in its
  *	 &vbridge_dev.db_events while queued); immutable
+ * @seq: position in the queue, unique in the VM; set when queued, then
+ *	 immutable.  VBRIDGE_GET_DOORBELL uses it to find the change again
+ *	 after writing it out without the lock.
  * @info: what VBRIDGE_GET_DOORBELL returns (fd filled in then)
  * @file: an assignment's eventfd (one reference), NULL for a deassignment
  * @dbell: an assignment's doorbell while it exists, else NULL
@@ -286,6 +289,7 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 struct vbridge_dbev {
 	struct list_head node;
 	struct vbridge_dev *dev;
+	u64 seq;
 	struct vbridge_doorbell info;
 	struct file *file;
 	struct vbridge_dbell *dbell;
@@ -310,6 +314,7 @@ struct vbridge_dbell {
 /* Queue a change for the VMM, under vm->db_lock. */
 static void vbridge_dbev_queue(struct vbridge_vm *vm, struct vbridge_dbev *ev)
 {
+	ev->seq = ++vm->db_seq;
 	list_add_tail(&ev->node, &vm->db_events);
 	ev->dev->db_events++;
 }
@@ -560,8 +565,13 @@ bool vbridge_db_pending(struct vbridge_vm *vm)
  * @vm: the calling VM
  * @uarg: the user's struct vbridge_doorbell
  *
- * The eventfd of an assignment is installed in the caller's file table only
- * once the result is copied out, so a failure leaves the change pending.
+ * The oldest change is written out without vm->db_lock held: the VMM's
+ * memory may take as long as the VMM likes to accept it (a userfaultfd or
+ * FUSE page), and backends need the lock to add, remove and close.  The
+ * change is consumed only if it is still the oldest one afterwards (else
+ * another caller took it, or the VM was released, and the next one is
+ * tried), and only then is the eventfd of an assignment installed in the
+ * caller's file table: a failure leaves the change pending.
  *
  * Return: 0; -EAGAIN when no change is pending; -EINVAL; -EFAULT; -EMFILE.
  */
@@ -569,49 +579,66 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 {
 	struct vbridge_doorbell d;
 	struct vbridge_dbev *ev;
-	int fd = -1, ret = 0;
+	struct file *file;
+	bool assign;
+	int fd;
+	u64 seq;
 
 	if (copy_from_user(&d, uarg, sizeof(d)))
 		return -EFAULT;
 	if (d.reserved0 || d.reserved[0] || d.reserved[1])
 		return -EINVAL;
 
-	mutex_lock(&vm->db_lock);
-	ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev, node);
-	if (!ev) {
-		ret = -EAGAIN;
-		goto out;
-	}
-	if (ev->file) {
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (fd < 0) {
-			ret = fd;
-			goto out;
+	for (;;) {
+		mutex_lock(&vm->db_lock);
+		ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev,
+					      node);
+		if (!ev) {
+			mutex_unlock(&vm->db_lock);
+			return -EAGAIN;
 		}
-	}
-	memset(&d, 0, sizeof(d));
-	d.id = ev->info.id;
-	d.device_id = ev->info.device_id;
-	d.addr = ev->info.addr;
-	d.len = ev->info.len;
-	d.flags = ev->info.flags;
-	d.fd = fd;
-	d.datamatch = ev->info.datamatch;
-	if (copy_to_user(uarg, &d, sizeof(d))) {
+		seq = ev->seq;
+		assign = ev->file;
+		memset(&d, 0, sizeof(d));
+		d.id = ev->info.id;
+		d.device_id = ev->info.device_id;
+		d.addr = ev->info.addr;
+		d.len = ev->info.len;
+		d.flags = ev->info.flags;
+		d.datamatch = ev->info.datamatch;
+		mutex_unlock(&vm->db_lock);
+
+		fd = -1;
+		if (assign) {
+			fd = get_unused_fd_flags(O_CLOEXEC);
+			if (fd < 0)
+				return fd;
+		}
+		d.fd = fd;
+		if (copy_to_user(uarg, &d, sizeof(d))) {
+			if (fd >= 0)
+				put_unused_fd(fd);
+			return -EFAULT;
+		}
+
+		mutex_lock(&vm->db_lock);
+		ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev,
+					      node);
+		if (ev && ev->seq == seq)
+			break;
+		mutex_unlock(&vm->db_lock);
 		if (fd >= 0)
 			put_unused_fd(fd);
-		ret = -EFAULT;
-		goto out;
 	}
 	vbridge_dbev_unqueue(ev);
-	if (ev->file) {
-		/* The event's file reference now belongs to the fd. */
-		fd_install(fd, ev->file);
-		if (ev->dbell)
-			ev->dbell->assign = NULL;
-	}
-	kfree(ev);
-out:
+	if (ev->dbell)
+		ev->dbell->assign = NULL;
+	file = ev->file;
 	mutex_unlock(&vm->db_lock);
-	return ret;
+
+	/* The change's file reference now belongs to the fd. */
+	if (file)
+		fd_install(fd, file);
+	kfree(ev);
+	return 0;
 }

@@ -31,10 +31,13 @@
  *     therefore nothing copies from or to user memory while holding
  *     dev->map_lock, vbridge_mutex or any spinlock.
  *
- *   dev->read_mutex, dev->state_mutex and vm->db_lock are taken without any
- *   other lock of the module held, and only dev->lock, vm->region_lock or
- *   (through copy_*_user) mm->mmap_lock -> dev->map_lock are taken under
- *   them.
+ *   dev->read_mutex and dev->state_mutex are taken without any other lock
+ *   of the module held, and only dev->lock, vm->region_lock or (through
+ *   copy_*_user) mm->mmap_lock -> dev->map_lock are taken under them.
+ *   They are the backend's own: a user copy may wait under them.
+ *
+ *   vm->db_lock is taken without any other lock of the module held, and
+ *   never across a user copy: the VMM and the backends both need it.
  *
  *   The resample wait-queue callback runs under an eventfd's wqh.lock with
  *   interrupts off: it takes no lock of the module, it only sets a bit and
@@ -385,10 +388,11 @@ struct vbridge_region {
  * @acks_pending: devices that still owe a VMSTOP acknowledgment, plus one
  *	  while vbridge_vm_stop() runs
  * @release_work: releases the VM once @acks_pending drops to zero
- * @db_lock: protects @doorbells, @db_events, @next_db_id
+ * @db_lock: protects @doorbells, @db_events, @next_db_id, @db_seq
  * @doorbells: doorbells (&struct vbridge_dbell) of this VM
  * @db_events: doorbell changes not yet fetched with VBRIDGE_GET_DOORBELL
  * @next_db_id: last doorbell id handed out
+ * @db_seq: last sequence number given to a change on @db_events
  * @db_wq: the frontend's pollers wait here for doorbell changes
  */
 struct vbridge_vm {
@@ -412,6 +416,7 @@ struct vbridge_vm {
 	struct list_head doorbells;
 	struct list_head db_events;
 	u32 next_db_id;
+	u64 db_seq;
 	wait_queue_head_t db_wq;
 };
 

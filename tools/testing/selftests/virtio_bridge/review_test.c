@@ -3,10 +3,14 @@
  * Findings of the adversarial review of virtio_bridge.ko, one test each
  * (every one of them failed before its fix).
  *
+ *  - VBRIDGE_GET_DOORBELL does not hold the lock the backend needs while it
+ *    writes to the VMM's memory;
  *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
  *    waiting on a full queue.
  */
+#include <linux/userfaultfd.h>
+
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
 
@@ -84,6 +88,131 @@ static int get_db(int fe, struct vbridge_doorbell *d)
 {
 	memset(d, 0, sizeof(*d));
 	return ioctl(fe, VBRIDGE_GET_DOORBELL, d) ? -errno : 0;
+}
+
+struct db_call {
+	pthread_t thr;
+	int fd;
+	unsigned long cmd;
+	void *arg;
+	int ret;
+	bool started;
+};
+
+static void *db_call_main(void *arg)
+{
+	struct db_call *c = arg;
+
+	c->ret = ioctl(c->fd, c->cmd, c->arg) ? -errno : 0;
+	return NULL;
+}
+
+static int db_call_start(struct db_call *c, int fd, unsigned long cmd, void *arg)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->cmd = cmd;
+	c->arg = arg;
+	if (pthread_create(&c->thr, NULL, db_call_main, c))
+		return -EAGAIN;
+	c->started = true;
+	return 0;
+}
+
+static int db_call_join(struct db_call *c, int timeout_ms)
+{
+	struct timespec ts;
+
+	if (!c->started)
+		return -EINVAL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(c->thr, NULL, &ts))
+		return -ETIMEDOUT;
+	c->started = false;
+	return 0;
+}
+
+/*
+ * VBRIDGE_GET_DOORBELL writes its result into the VMM's memory, which can
+ * take as long as the VMM likes (here: a write-protected userfaultfd page
+ * nobody resolves; unprivileged, a page of a FUSE file it serves itself).
+ * The backend's doorbell calls and its close must not wait for that.
+ */
+TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
+{
+	struct uffdio_writeprotect wp = { 0 };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct pollfd pfd;
+	struct vbridge_doorbell d, *slow;
+	struct db_call get, del;
+	uint32_t id = 0;
+	int uffd, ret;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	self->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, self->kick);
+	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, self->kick, &id));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	slow = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, slow);
+	memset(slow, 0, PAGE);
+	reg.range.start = (uintptr_t)slow;
+	reg.range.len = PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "userfaultfd write-protect: %s", strerror(errno));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	/* The VMM fetches into the write-protected page: it blocks there. */
+	ASSERT_EQ(0, db_call_start(&get, self->w.fe, VBRIDGE_GET_DOORBELL, slow));
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS)) {
+		TH_LOG("VBRIDGE_GET_DOORBELL never wrote its result");
+	}
+
+	/* Meanwhile the backend withdraws its doorbell. */
+	ASSERT_EQ(0, db_call_start(&del, self->w.be, VBRIDGE_BE_DEL_DOORBELL,
+				   (void *)(unsigned long)id));
+	ret = db_call_join(&del, VBST_SOON_MS);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("VBRIDGE_BE_DEL_DOORBELL waits for the VMM's page fault");
+	}
+
+	/* The VMM's fault resolves: it gets the assignment, then the removal. */
+	wp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, db_call_join(&get, VBST_SOON_MS));
+	if (ret)
+		ASSERT_EQ(0, db_call_join(&del, VBST_SOON_MS));
+	EXPECT_EQ(0, del.ret);
+	EXPECT_EQ(0, get.ret);
+	EXPECT_EQ(id, slow->id);
+	EXPECT_EQ(0, slow->flags & VBRIDGE_DOORBELL_F_DEASSIGN);
+	EXPECT_LE(0, slow->fd);
+	if (slow->fd >= 0)
+		close(slow->fd);
+	ASSERT_EQ(0, get_db(self->w.fe, &d));
+	EXPECT_EQ(id, d.id);
+	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
+	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
+	munmap(slow, PAGE);
+	close(uffd);
 }
 
 /*
