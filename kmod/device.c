@@ -169,6 +169,7 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	mutex_init(&dev->read_mutex);
 	mutex_init(&dev->state_mutex);
 	init_rwsem(&dev->map_lock);
+	atomic_set(&dev->nr_maps, 0);
 	INIT_DELAYED_WORK(&dev->stop_work, vbridge_dev_stop_timeout);
 	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
 		atomic64_set(&dev->stats[i], 0);
@@ -846,13 +847,12 @@ static void vbridge_dev_stop_timeout(struct work_struct *work)
 /**
  * vbridge_dev_be_open() - a backend opens the device's node
  * @dev: the device
- * @file: the new file
  *
  * Called with vbridge_mutex held.  A running VM's VMSTART is queued first.
  *
  * Return: 0 or -EBUSY when the node is already open.
  */
-int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file)
+int vbridge_dev_be_open(struct vbridge_dev *dev)
 {
 	lockdep_assert_held(&vbridge_mutex);
 
@@ -861,11 +861,6 @@ int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file)
 		spin_unlock(&dev->lock);
 		return -EBUSY;
 	}
-	spin_unlock(&dev->lock);
-
-	vbridge_map_set_file(dev, file);
-
-	spin_lock(&dev->lock);
 	WRITE_ONCE(dev->be_open, true);
 	WRITE_ONCE(dev->be_ready, false);
 	if (dev->run_state == VBRIDGE_RUN_RUNNING)
@@ -888,8 +883,6 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	struct vbridge_vm *vm;
 	bool broke = false, pending;
 	u64 gen;
-
-	vbridge_map_set_file(dev, NULL);
 
 	spin_lock(&dev->lock);
 	if (vbridge_fail_inflight(dev, -EIO) && !dev->broken) {

@@ -26,6 +26,10 @@
  *         dev->map_lock (rwsem) mapping state of a device
  *           dev->lock (spinlock) queue and state of a device
  *           vm->region_lock (spinlock)
+ *           folio lock of a guest page (page faults), then the page table
+ *           lock (vm_insert_page())
+ *           a memfd's i_mmap_rwsem, then page table locks (revocation:
+ *           unmap_mapping_range())
  *
  *   mm->mmap_lock -> dev->map_lock (mmap and page faults of backend nodes):
  *     therefore nothing copies from or to user memory while holding
@@ -283,10 +287,11 @@ struct vbridge_dev_config {
  *	       VM the device is bound to (they are all dropped before the
  *	       device can be bound to the next VM)
  * @map_lock: taken for read by mmap() and page faults, for write by
- *	      revocation and binding; protects @be_file, @map_vm, @map_gen
- * @be_file: the open backend file (its f_mapping holds the mappings)
+ *	      revocation and binding; protects @map_vm, @map_gen
  * @map_vm: the VM whose memory mappings may currently fault in, or NULL
  * @map_gen: generation of @map_vm, 0 when mappings are revoked
+ * @nr_maps: guest RAM mappings of the node that exist (mmap.c); atomic,
+ *	     incremented under @map_lock
  * @stop_work: VMSTOP timeout of this device
  * @stats: counters indexed by VBRIDGE_STAT_*
  */
@@ -337,9 +342,9 @@ struct vbridge_dev {
 	unsigned int db_events;
 
 	struct rw_semaphore map_lock;
-	struct file *be_file;
 	struct vbridge_vm *map_vm;
 	u64 map_gen;
+	atomic_t nr_maps;
 
 	struct delayed_work stop_work;
 
@@ -348,17 +353,16 @@ struct vbridge_dev {
 
 /**
  * struct vbridge_region - a guest RAM region of a VM
- *
- * An entry of &vbridge_vm.regions, protected by &vbridge_vm.region_lock;
- * immutable once added, and removed only after every mapping of the VM's
- * devices was revoked, so that a page fault holding &vbridge_dev.map_lock
- * may use @file after dropping region_lock.
- *
  * @gpa: first guest-physical address
  * @size: bytes
  * @fd_offset: offset of @gpa in @file
  * @file: the memfd; the region holds a reference and a writable-mapping
  *	  count on its mapping (so F_SEAL_WRITE cannot be added under us)
+ *
+ * An entry of &vbridge_vm.regions, protected by &vbridge_vm.region_lock;
+ * immutable once added, and removed only after every mapping of the VM's
+ * devices was revoked, so that mmap() and revocation, holding
+ * &vbridge_dev.map_lock, may use @file after dropping region_lock.
  */
 struct vbridge_region {
 	u64 gpa;
@@ -450,7 +454,7 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm);
 void vbridge_dev_unbind(struct vbridge_dev *dev);
 int vbridge_dev_ack(struct vbridge_dev *dev, u64 gen, enum vbridge_ack_how how);
 struct vbridge_vm *vbridge_dev_running_vm(struct vbridge_dev *dev);
-int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file);
+int vbridge_dev_be_open(struct vbridge_dev *dev);
 void vbridge_dev_be_release(struct vbridge_dev *dev);
 ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 			 size_t count, bool nonblock);
@@ -481,7 +485,6 @@ unsigned int vbridge_vm_copy_regions(struct vbridge_vm *vm,
 int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma);
 void vbridge_map_bind(struct vbridge_dev *dev, struct vbridge_vm *vm);
 void vbridge_map_revoke(struct vbridge_dev *dev);
-void vbridge_map_set_file(struct vbridge_dev *dev, struct file *file);
 
 /* irq.c */
 int vbridge_irq_init(struct vbridge_dev *dev);

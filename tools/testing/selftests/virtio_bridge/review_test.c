@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Findings of the adversarial review of virtio_bridge.ko, one test each
- * (every one of them failed before its fix).
+ * (every one of them failed before its fix), plus regression tests for the
+ * way guest RAM is mapped through a backend node.
  *
+ *  - guest RAM mapped by a backend is part of the memfd's reverse mapping:
+ *    a hole the VMM punches (a ballooned page) reaches the backend too and
+ *    the kernel never finds a page cache page still mapped when it drops it;
+ *    a mapping inherited across fork() and a mapping of a memfd that the
+ *    next VM registers again are still revoked;
  *  - VBRIDGE_GET_DOORBELL does not hold the lock the backend needs while it
  *    writes to the VMM's memory;
  *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
  *    waiting on a full queue.
  */
+#include <linux/falloc.h>
 #include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
@@ -16,6 +23,7 @@
 
 #define PAGE		4096UL
 #define NOTIFY_ADDR	(VBST_BAR_ADDR + 0x3000)
+#define TAINT_BAD_PAGE	0x20UL	/* 'B' in /proc/sys/kernel/tainted */
 
 FIXTURE(rev) {
 	struct vbst_world w;
@@ -67,6 +75,228 @@ static int rev_up(struct vbst_world *w, const char *params)
 	if (!ret)
 		ret = vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS);
 	return ret;
+}
+
+/* Accesses through a mapping that the compiler may neither drop nor merge. */
+static uint8_t peek(const uint8_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void poke(uint8_t *p, uint8_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static unsigned long rev_taint(void)
+{
+	char buf[64];
+
+	if (vbst_read_file("/proc/sys/kernel/tainted", buf, sizeof(buf)))
+		return ~0UL;
+	return strtoul(buf, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest RAM through the backend node                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A VMM gives guest pages back to the host (a balloon, free page
+ * reporting) by punching holes into its memfd.  The backend's mapping must
+ * follow: it sees the hole, then the page the VMM writes next; and the
+ * page cache never drops a page that is still mapped (that is a "BUG: Bad
+ * page cache" report and TAINT_BAD_PAGE, or a VM_BUG_ON with DEBUG_VM).
+ */
+TEST_F(rev, hole_punched_by_the_vmm_reaches_the_backend)
+{
+	unsigned long taint;
+	uint8_t *p;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be,
+		 VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	self->w.ram.p[0] = 0xaa;
+	self->w.ram.p[PAGE] = 0xbb;
+	ASSERT_EQ(0xaa, peek(&p[0]));
+	ASSERT_EQ(0xbb, peek(&p[PAGE]));
+	taint = rev_taint();
+
+	/* fallocate() on the memfd... */
+	ASSERT_EQ(0, fallocate(self->w.ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, PAGE));
+	/* ...and MADV_REMOVE through the VMM's own mapping. */
+	ASSERT_EQ(0, madvise(self->w.ram.p + PAGE, PAGE, MADV_REMOVE));
+	EXPECT_EQ(0, rev_taint() & ~taint) {
+		TH_LOG("kernel taint went from 0x%lx to 0x%lx", taint, rev_taint());
+	}
+	EXPECT_EQ(0, rev_taint() & TAINT_BAD_PAGE);
+
+	/* The backend sees the holes, and afterwards the same pages as the VMM. */
+	EXPECT_EQ(0, peek(&p[0]));
+	EXPECT_EQ(0, peek(&p[PAGE]));
+	self->w.ram.p[0] = 0x55;
+	EXPECT_EQ(0x55, peek(&p[0]));
+	poke(&p[PAGE + 16], 0x77);
+	EXPECT_EQ(0x77, self->w.ram.p[PAGE + 16]);
+	munmap(p, 2 * PAGE);
+	EXPECT_EQ(0, rev_taint() & ~taint);
+}
+
+/* Wait until no VM holds the vmid: 0, or -ETIMEDOUT. */
+static int rev_wait_released(struct vbst_nl *nl, uint32_t vmid)
+{
+	uint64_t end = vbst_now_ms() + VBST_SOON_MS;
+	struct vbst_vminfo vi;
+
+	while (vbst_vm_get(nl, vmid, &vi) != -ENOENT) {
+		if (vbst_now_ms() > end)
+			return -ETIMEDOUT;
+		vbst_sleep_ms(10);
+	}
+	return 0;
+}
+
+/* A child that touches an inherited mapping each time it is told to. */
+struct toucher {
+	pid_t pid;
+	int cmd, ack;
+};
+
+static int toucher_start(struct toucher *t, uint8_t *p, int fe)
+{
+	int c[2], a[2];
+
+	if (pipe2(c, O_CLOEXEC) || pipe2(a, O_CLOEXEC))
+		return -errno;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -errno;
+	if (t->pid == 0) {
+		char ch;
+
+		/* Only the parent's frontend file may keep the VM alive. */
+		close(fe);
+		close(c[1]);
+		close(a[0]);
+		while (read(c[0], &ch, 1) == 1) {
+			poke(&p[8], peek(&p[8]) + 1);
+			if (write(a[1], "k", 1) != 1)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	close(c[0]);
+	close(a[1]);
+	t->cmd = c[1];
+	t->ack = a[0];
+	return 0;
+}
+
+/* 1: the child touched the mapping, 0: it died trying. */
+static int toucher_touch(struct toucher *t)
+{
+	struct pollfd p = { .fd = t->ack, .events = POLLIN };
+	char ch;
+
+	if (write(t->cmd, "t", 1) != 1)
+		return 0;
+	if (poll(&p, 1, VBST_SOON_MS) != 1)
+		return 0;
+	return read(t->ack, &ch, 1) == 1;
+}
+
+static int toucher_end(struct toucher *t)
+{
+	close(t->cmd);
+	close(t->ack);
+	return vbst_wait_child(t->pid, VBST_SOON_MS);
+}
+
+/*
+ * A backend that forks after mapping guest RAM: the child's copy of the
+ * mapping is revoked with the parent's once the VM is released.
+ */
+TEST_F(rev, mapping_inherited_across_fork_is_revoked)
+{
+	struct vbridge_msg m;
+	struct toucher t;
+	int status;
+	uint8_t *p;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	poke(&p[8], 1);
+	ASSERT_EQ(0, toucher_start(&t, p, self->w.fe));
+	self->child[0] = t.pid;
+	ASSERT_EQ(1, toucher_touch(&t));
+	EXPECT_EQ(2, self->w.ram.p[8]);
+
+	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	/* Released (by a work item) once the VMM's file is gone too. */
+	close(self->w.fe);
+	self->w.fe = -1;
+	ASSERT_EQ(0, rev_wait_released(&self->w.nl, VBST_VMID));
+	EXPECT_EQ(0, toucher_touch(&t));
+	status = toucher_end(&t);
+	self->child[0] = 0;
+	EXPECT_EQ(128 + SIGBUS, status);
+	munmap(p, PAGE);
+}
+
+/*
+ * A VMM that restarts its guest registers the same memfd for the next VM.
+ * A backend that kept its old mapping can neither read or write the new
+ * guest's memory through it nor punch holes into it (MADV_REMOVE acts on
+ * the file behind a mapping without a page fault, remap_file_pages() maps
+ * that file again).
+ */
+TEST_F(rev, stale_mapping_of_a_reused_memfd)
+{
+	struct vbridge_msg m;
+	struct toucher t;
+	int status;
+	uint8_t *p;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	poke(&p[8], 1);
+	ASSERT_EQ(0, toucher_start(&t, p, self->w.fe));
+	self->child[0] = t.pid;
+
+	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	close(self->w.fe);
+	self->w.fe = -1;
+	/* Same memfd, next VM (the attach waits for the release). */
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	self->w.ram.p[8] = 0x42;
+
+	EXPECT_EQ(-1, madvise(p, PAGE, MADV_REMOVE));
+	EXPECT_EQ(0x42, self->w.ram.p[8]);
+	/* Nor map the file behind it again (that has no page fault either). */
+	EXPECT_EQ(-1, remap_file_pages(p, PAGE, 0, 0, 0));
+	EXPECT_EQ(0, toucher_touch(&t));
+	status = toucher_end(&t);
+	self->child[0] = 0;
+	EXPECT_EQ(128 + SIGBUS, status);
+	EXPECT_EQ(0x42, self->w.ram.p[8]);
+	munmap(p, PAGE);
 }
 
 /* ------------------------------------------------------------------ */
