@@ -873,16 +873,28 @@ int vbridge_dev_be_open(struct vbridge_dev *dev)
  * vbridge_dev_be_release() - the backend's file is released
  * @dev: the device
  *
- * Its mappings are gone (they held the file).  Loads it had read fail with
- * -EIO and make the device broken; unread requests stay queued for the
- * next opener; its interrupt lines drop, its doorbells are deassigned, and
- * a pending VMSTOP counts as acknowledged.
+ * Its mappings are gone (they held the file).  Its interrupt lines drop
+ * and its doorbells are deassigned first, while the node still counts as
+ * open: a new opener cannot come in before and lose its own doorbells and
+ * line levels to this release.  Then loads it had read fail with -EIO and
+ * make the device broken; unread requests stay queued for the next
+ * opener; and a pending VMSTOP counts as acknowledged.
  */
 void vbridge_dev_be_release(struct vbridge_dev *dev)
 {
 	struct vbridge_vm *vm;
 	bool broke = false, pending;
 	u64 gen;
+
+	/* No call on this file can raise a line or add a doorbell anymore. */
+	vbridge_irq_lower_all(dev);
+	spin_lock(&dev->lock);
+	vm = dev->vm;
+	if (vm)
+		vbridge_vm_get(vm);
+	spin_unlock(&dev->lock);
+	if (vm)
+		vbridge_db_drop_dev(vm, dev);
 
 	spin_lock(&dev->lock);
 	if (vbridge_fail_inflight(dev, -EIO) && !dev->broken) {
@@ -894,18 +906,11 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	WRITE_ONCE(dev->be_ready, false);
 	pending = dev->stop_pending;
 	gen = dev->stop_gen;
-	vm = dev->vm;
-	if (vm)
-		vbridge_vm_get(vm);
 	spin_unlock(&dev->lock);
 	wake_up_all(&dev->wq);
 
-	vbridge_irq_lower_all(dev);
-	if (vm) {
-		vbridge_db_drop_dev(vm, dev);
-		if (pending)
-			vbridge_dev_ack(dev, gen, VBRIDGE_ACK_CLOSE);
-	}
+	if (pending)
+		vbridge_dev_ack(dev, gen, VBRIDGE_ACK_CLOSE);
 	if (broke)
 		vbridge_nl_event(VBRIDGE_EV_DEV_BROKEN, dev->cfg.vmid,
 				 dev->cfg.name, 0, 0);
