@@ -23,6 +23,7 @@
  *         dev->irq_lock        interrupt lines of a device
  *           eventfd ctx->wqh.lock (vfs_poll, eventfd_ctx_remove_wait_queue,
  *                                  eventfd_signal)
+ *           dev->lock (spinlock, VBRIDGE_BE_SET_IRQ reads the run state)
  *         dev->map_lock (rwsem) mapping state of a device
  *           dev->lock (spinlock) queue and state of a device
  *           vm->region_lock (spinlock)
@@ -219,9 +220,6 @@ struct vbridge_overrides {
 
 /**
  * struct vbridge_dev_config - what a device declaration carries
- *
- * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
- *
  * @vmid: frontend vmid
  * @backend_vmid: where the backend runs (informational)
  * @name: device name
@@ -230,6 +228,8 @@ struct vbridge_overrides {
  * @windows: address windows, window 0 is the ECAM/config window
  * @irqs: interrupt lines
  * @ovr: parameter overrides given with the declaration
+ *
+ * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
  */
 struct vbridge_dev_config {
 	u32 vmid;
@@ -374,7 +374,8 @@ struct vbridge_region {
 /**
  * struct vbridge_vm - a frontend VM (one per open /dev/virtio-bridge)
  * @kref: references: the frontend file, the VM table while attached,
- *	  short-lived users (timeout works, backend ioctls)
+ *	  short-lived users (backend calls and releases, an attacher waiting
+ *	  for the VM's release)
  * @lock: serializes the frontend's configuration calls (attach, stop,
  *	  regions, irqfds)
  * @life: &enum vbridge_vm_life; written under vbridge_mutex with
