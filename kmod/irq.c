@@ -157,16 +157,49 @@ void vbridge_irq_lower_all(struct vbridge_dev *dev)
 	mutex_unlock(&dev->irq_lock);
 }
 
+/*
+ * Would binding @irqfd and @resample to @self make an eventfd both an
+ * irqfd and a resample fd in @vm?  A re-assertion signals a line's irqfd;
+ * were that eventfd another line's resample fd, the wake-up would look
+ * like an EOI of that line and queue its re-assertion in turn: two lines
+ * bound crosswise would keep a kworker signalling for as long as the
+ * backend holds them high, without any EOI.  Every binding of the VM's
+ * lines changes under vm->lock, which the caller holds.
+ */
+static bool vbridge_irq_crossed(struct vbridge_vm *vm,
+				const struct vbridge_irqline *self,
+				struct eventfd_ctx *irqfd,
+				struct eventfd_ctx *resample)
+{
+	const struct vbridge_irqline *l;
+	unsigned int i, j;
+
+	for (i = 0; i < vm->nr_devs; i++) {
+		for (j = 0; j < vm->devs[i]->cfg.nr_irqs; j++) {
+			l = &vm->devs[i]->lines[j];
+			if (l == self)
+				continue;
+			if ((irqfd && l->resample == irqfd) ||
+			    (resample && l->irqfd == resample))
+				return true;
+		}
+	}
+	return false;
+}
+
 /**
  * vbridge_irq_set_irqfd() - bind (or unbind) a line's eventfds
- * @dev: a device of the caller's running VM (the caller holds vm->lock,
- *	 so the device stays bound)
+ * @vm: the caller's running VM; the caller holds vm->lock, so the VM
+ *	stays running and its devices bound
+ * @dev: a device of @vm
  * @a: the request, flags and reserved fields checked
  *
  * Return: 0; -EINVAL for a bad line, fd combination, a file that is not an
- * eventfd, or the same eventfd as irqfd and resamplefd; -EBADF.
+ * eventfd, the same eventfd as irqfd and resamplefd, or an eventfd that
+ * another line of the VM uses in the other role; -EBADF.
  */
-int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a)
+int vbridge_irq_set_irqfd(struct vbridge_vm *vm, struct vbridge_dev *dev,
+			  const struct vbridge_irqfd *a)
 {
 	struct eventfd_ctx *irqfd = NULL, *resample = NULL;
 	struct vbridge_irqline *line;
@@ -202,6 +235,9 @@ int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a
 	}
 
 	line = &dev->lines[a->line];
+	ret = -EINVAL;
+	if (vbridge_irq_crossed(vm, line, irqfd, resample))
+		goto err;
 	mutex_lock(&dev->irq_lock);
 	vbridge_irqline_detach(line);
 	line->irqfd = irqfd;

@@ -179,9 +179,11 @@ struct vbridge_req {
  * struct vbridge_irqline - one interrupt line of a device
  * @dev: the device (immutable)
  * @index: line number (immutable)
- * @irqfd: eventfd the VMM bound with KVM_IRQFD, or NULL; &vbridge_dev.irq_lock
- * @resample: resample eventfd for level semantics, or NULL;
- *	      &vbridge_dev.irq_lock
+ * @irqfd: eventfd the VMM bound with KVM_IRQFD, or NULL; written under
+ *	   &vbridge_dev.irq_lock and the bound VM's &vbridge_vm.lock (or,
+ *	   at the VM's release, when no binding can change anymore), read
+ *	   under either
+ * @resample: resample eventfd for level semantics, or NULL; like @irqfd
  * @wait: our entry on @resample's wait queue; added and removed under
  *	  &vbridge_dev.irq_lock, run under @resample's wqh.lock
  * @pt: poll table used once to add @wait
@@ -490,7 +492,8 @@ void vbridge_map_revoke(struct vbridge_dev *dev);
 /* irq.c */
 int vbridge_irq_init(struct vbridge_dev *dev);
 void vbridge_irq_destroy(struct vbridge_dev *dev);
-int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a);
+int vbridge_irq_set_irqfd(struct vbridge_vm *vm, struct vbridge_dev *dev,
+			  const struct vbridge_irqfd *a);
 int vbridge_irq_set_level(struct vbridge_dev *dev,
 			  const struct vbridge_irq_level *a);
 void vbridge_irq_lower_all(struct vbridge_dev *dev);

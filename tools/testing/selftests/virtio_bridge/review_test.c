@@ -13,7 +13,8 @@
  *    writes to the VMM's memory;
  *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
- *    waiting on a full queue.
+ *    waiting on a full queue;
+ *  - no eventfd is both an irqfd and a resample fd in a VM.
  */
 #include <linux/falloc.h>
 #include <linux/userfaultfd.h>
@@ -581,6 +582,60 @@ TEST_F(rev, room_made_by_a_killed_vcpu_wakes_waiters)
 	EXPECT_EQ(0, status) {
 		TH_LOG("the waiting store never got the room: %d", status);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupt lines                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One line's irqfd must not be another line's resample fd (in the VM):
+ * each re-assertion of the first would look like an EOI of the second and
+ * re-assert it.  Two lines bound crosswise signalled each other from a
+ * kworker, without any EOI, for as long as the backend held both high.
+ */
+TEST_F(rev, irqfd_of_one_line_is_not_the_resample_fd_of_another)
+{
+	struct vbridge_irq_level lvl = { .level = 1 };
+	struct vbst_devinfo di;
+	int fe, id, e[4], i;
+
+	ASSERT_EQ(0, vbst_load(""));
+	ASSERT_EQ(0, vbst_world_declare(&self->w, VBST_VMID, VBST_NAME, 2)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_world_backend(&self->w, VBST_VMID, VBST_NAME, true, false));
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	fe = self->w.fe;
+	id = self->w.dev.id;
+	for (i = 0; i < 4; i++) {
+		e[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ASSERT_LE(0, e[i]);
+	}
+
+	ASSERT_EQ(0, vbst_fe_set_irqfd(fe, id, 0, e[0], e[1]));
+	EXPECT_EQ(-EINVAL, vbst_fe_set_irqfd(fe, id, 1, e[1], e[0]));
+	EXPECT_EQ(-EINVAL, vbst_fe_set_irqfd(fe, id, 1, e[1], -1));
+	EXPECT_EQ(-EINVAL, vbst_fe_set_irqfd(fe, id, 1, e[2], e[0]));
+	/* The same role on several lines is fine (lines sharing a GSI). */
+	EXPECT_EQ(0, vbst_fe_set_irqfd(fe, id, 1, e[0], e[1]));
+	EXPECT_EQ(0, vbst_fe_set_irqfd(fe, id, 1, e[2], e[3]));
+	/* A line may swap its own eventfds when no other line uses them. */
+	EXPECT_EQ(0, vbst_fe_set_irqfd(fe, id, 0, e[1], e[0]));
+
+	/* Both lines high: one signal each, and nothing keeps signalling. */
+	lvl.line = 0;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_IRQ, &lvl));
+	lvl.line = 1;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_IRQ, &lvl));
+	EXPECT_EQ(1, vbst_efd_take(e[1], VBST_SOON_MS));
+	EXPECT_EQ(1, vbst_efd_take(e[2], VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_EQ(2, di.stats[VBRIDGE_STAT_IRQS]);
+	for (i = 0; i < 4; i++)
+		close(e[i]);
 }
 
 TEST_HARNESS_MAIN
