@@ -25,7 +25,7 @@ static int vbridge_be_open(struct inode *inode, struct file *file)
 		ret = -ENODEV;
 		goto out;
 	}
-	ret = vbridge_dev_be_open(dev, file);
+	ret = vbridge_dev_be_open(dev);
 	if (ret)
 		goto out;
 	vbridge_dev_get(dev);

@@ -169,6 +169,7 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	mutex_init(&dev->read_mutex);
 	mutex_init(&dev->state_mutex);
 	init_rwsem(&dev->map_lock);
+	atomic_set(&dev->nr_maps, 0);
 	INIT_DELAYED_WORK(&dev->stop_work, vbridge_dev_stop_timeout);
 	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
 		atomic64_set(&dev->stats[i], 0);
@@ -496,6 +497,7 @@ static u64 vbridge_len_mask(u32 len)
 static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			     struct vbridge_access *acc)
 {
+	bool was_full;
 	long left;
 	int tmo, ret;
 
@@ -507,13 +509,22 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			break;
 		if (ret) {
 			/* Killed: withdraw it, or leave it to the reply. */
+			was_full = false;
 			if (req->state == VBRIDGE_REQ_QUEUED) {
+				was_full = dev->nr_queued >= VBRIDGE_QUEUE_MAX;
 				vbridge_q_del(dev, &req->q);
 				kfree(req);
 			} else {
 				req->abandoned = true;
 			}
 			spin_unlock(&dev->lock);
+			/*
+			 * Callers may be waiting for room, and read() wakes
+			 * them only when it finds the queue full: this made
+			 * room without a read.
+			 */
+			if (was_full)
+				wake_up_all(&dev->wq);
 			return -EINTR;
 		}
 		if (req->state != VBRIDGE_REQ_QUEUED || vbridge_dev_ready(dev)) {
@@ -836,13 +847,12 @@ static void vbridge_dev_stop_timeout(struct work_struct *work)
 /**
  * vbridge_dev_be_open() - a backend opens the device's node
  * @dev: the device
- * @file: the new file
  *
  * Called with vbridge_mutex held.  A running VM's VMSTART is queued first.
  *
  * Return: 0 or -EBUSY when the node is already open.
  */
-int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file)
+int vbridge_dev_be_open(struct vbridge_dev *dev)
 {
 	lockdep_assert_held(&vbridge_mutex);
 
@@ -851,11 +861,6 @@ int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file)
 		spin_unlock(&dev->lock);
 		return -EBUSY;
 	}
-	spin_unlock(&dev->lock);
-
-	vbridge_map_set_file(dev, file);
-
-	spin_lock(&dev->lock);
 	WRITE_ONCE(dev->be_open, true);
 	WRITE_ONCE(dev->be_ready, false);
 	if (dev->run_state == VBRIDGE_RUN_RUNNING)
@@ -868,10 +873,12 @@ int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file)
  * vbridge_dev_be_release() - the backend's file is released
  * @dev: the device
  *
- * Its mappings are gone (they held the file).  Loads it had read fail with
- * -EIO and make the device broken; unread requests stay queued for the
- * next opener; its interrupt lines drop, its doorbells are deassigned, and
- * a pending VMSTOP counts as acknowledged.
+ * Its mappings are gone (they held the file).  Its interrupt lines drop
+ * and its doorbells are deassigned first, while the node still counts as
+ * open: a new opener cannot come in before and lose its own doorbells and
+ * line levels to this release.  Then loads it had read fail with -EIO and
+ * make the device broken; unread requests stay queued for the next
+ * opener; and a pending VMSTOP counts as acknowledged.
  */
 void vbridge_dev_be_release(struct vbridge_dev *dev)
 {
@@ -879,7 +886,15 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	bool broke = false, pending;
 	u64 gen;
 
-	vbridge_map_set_file(dev, NULL);
+	/* No call on this file can raise a line or add a doorbell anymore. */
+	vbridge_irq_lower_all(dev);
+	spin_lock(&dev->lock);
+	vm = dev->vm;
+	if (vm)
+		vbridge_vm_get(vm);
+	spin_unlock(&dev->lock);
+	if (vm)
+		vbridge_db_drop_dev(vm, dev);
 
 	spin_lock(&dev->lock);
 	if (vbridge_fail_inflight(dev, -EIO) && !dev->broken) {
@@ -891,18 +906,11 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	WRITE_ONCE(dev->be_ready, false);
 	pending = dev->stop_pending;
 	gen = dev->stop_gen;
-	vm = dev->vm;
-	if (vm)
-		vbridge_vm_get(vm);
 	spin_unlock(&dev->lock);
 	wake_up_all(&dev->wq);
 
-	vbridge_irq_lower_all(dev);
-	if (vm) {
-		vbridge_db_drop_dev(vm, dev);
-		if (pending)
-			vbridge_dev_ack(dev, gen, VBRIDGE_ACK_CLOSE);
-	}
+	if (pending)
+		vbridge_dev_ack(dev, gen, VBRIDGE_ACK_CLOSE);
 	if (broke)
 		vbridge_nl_event(VBRIDGE_EV_DEV_BROKEN, dev->cfg.vmid,
 				 dev->cfg.name, 0, 0);
@@ -998,10 +1006,10 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	}
 	spin_unlock(&dev->lock);
 	/*
-	 * Room for admission waiters.  A load becoming in flight needs no
-	 * wake-up of its own: its waiter looks at the state again on the
-	 * reply, a readiness change, its timeout or a signal, and then waits
-	 * killably.
+	 * Room for admission waiters (a load withdrawn from a full queue
+	 * wakes them itself).  A load becoming in flight needs no wake-up of
+	 * its own: its waiter looks at the state again on the reply, a
+	 * readiness change, its timeout or a signal, and then waits killably.
 	 */
 	if (full)
 		wake_up_all(&dev->wq);

@@ -177,7 +177,7 @@ static long vbridge_fe_set_irqfd(struct vbridge_vm *vm,
 	dev = vbridge_vm_find_dev(vm, a.device_id);
 	ret = -ENOENT;
 	if (dev)
-		ret = vbridge_irq_set_irqfd(dev, &a);
+		ret = vbridge_irq_set_irqfd(vm, dev, &a);
 out:
 	mutex_unlock(&vm->lock);
 	return ret;

@@ -157,16 +157,49 @@ void vbridge_irq_lower_all(struct vbridge_dev *dev)
 	mutex_unlock(&dev->irq_lock);
 }
 
+/*
+ * Would binding @irqfd and @resample to @self make an eventfd both an
+ * irqfd and a resample fd in @vm?  A re-assertion signals a line's irqfd;
+ * were that eventfd another line's resample fd, the wake-up would look
+ * like an EOI of that line and queue its re-assertion in turn: two lines
+ * bound crosswise would keep a kworker signalling for as long as the
+ * backend holds them high, without any EOI.  Every binding of the VM's
+ * lines changes under vm->lock, which the caller holds.
+ */
+static bool vbridge_irq_crossed(struct vbridge_vm *vm,
+				const struct vbridge_irqline *self,
+				struct eventfd_ctx *irqfd,
+				struct eventfd_ctx *resample)
+{
+	const struct vbridge_irqline *l;
+	unsigned int i, j;
+
+	for (i = 0; i < vm->nr_devs; i++) {
+		for (j = 0; j < vm->devs[i]->cfg.nr_irqs; j++) {
+			l = &vm->devs[i]->lines[j];
+			if (l == self)
+				continue;
+			if ((irqfd && l->resample == irqfd) ||
+			    (resample && l->irqfd == resample))
+				return true;
+		}
+	}
+	return false;
+}
+
 /**
  * vbridge_irq_set_irqfd() - bind (or unbind) a line's eventfds
- * @dev: a device of the caller's running VM (the caller holds vm->lock,
- *	 so the device stays bound)
+ * @vm: the caller's running VM; the caller holds vm->lock, so the VM
+ *	stays running and its devices bound
+ * @dev: a device of @vm
  * @a: the request, flags and reserved fields checked
  *
  * Return: 0; -EINVAL for a bad line, fd combination, a file that is not an
- * eventfd, or the same eventfd as irqfd and resamplefd; -EBADF.
+ * eventfd, the same eventfd as irqfd and resamplefd, or an eventfd that
+ * another line of the VM uses in the other role; -EBADF.
  */
-int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a)
+int vbridge_irq_set_irqfd(struct vbridge_vm *vm, struct vbridge_dev *dev,
+			  const struct vbridge_irqfd *a)
 {
 	struct eventfd_ctx *irqfd = NULL, *resample = NULL;
 	struct vbridge_irqline *line;
@@ -202,6 +235,9 @@ int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a
 	}
 
 	line = &dev->lines[a->line];
+	ret = -EINVAL;
+	if (vbridge_irq_crossed(vm, line, irqfd, resample))
+		goto err;
 	mutex_lock(&dev->irq_lock);
 	vbridge_irqline_detach(line);
 	line->irqfd = irqfd;
@@ -277,12 +313,19 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 /**
  * struct vbridge_dbev - a doorbell change the VMM has not fetched yet
  * @node: link in &vbridge_vm.db_events; &vbridge_vm.db_lock
+ * @dev: the device whose backend made the change (counted in its
+ *	 &vbridge_dev.db_events while queued); immutable
+ * @seq: position in the queue, unique in the VM; set when queued, then
+ *	 immutable.  VBRIDGE_GET_DOORBELL uses it to find the change again
+ *	 after writing it out without the lock.
  * @info: what VBRIDGE_GET_DOORBELL returns (fd filled in then)
  * @file: an assignment's eventfd (one reference), NULL for a deassignment
  * @dbell: an assignment's doorbell while it exists, else NULL
  */
 struct vbridge_dbev {
 	struct list_head node;
+	struct vbridge_dev *dev;
+	u64 seq;
 	struct vbridge_doorbell info;
 	struct file *file;
 	struct vbridge_dbell *dbell;
@@ -304,6 +347,21 @@ struct vbridge_dbell {
 	struct vbridge_dbev *deassign;
 };
 
+/* Queue a change for the VMM, under vm->db_lock. */
+static void vbridge_dbev_queue(struct vbridge_vm *vm, struct vbridge_dbev *ev)
+{
+	ev->seq = ++vm->db_seq;
+	list_add_tail(&ev->node, &vm->db_events);
+	ev->dev->db_events++;
+}
+
+/* A change leaves the queue (fetched or dropped), under vm->db_lock. */
+static void vbridge_dbev_unqueue(struct vbridge_dbev *ev)
+{
+	list_del(&ev->node);
+	ev->dev->db_events--;
+}
+
 static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
 				const struct vbridge_doorbell *b)
 {
@@ -323,7 +381,8 @@ static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
  *
  * Return: 0; -EINVAL; -EBADF; -ENOTCONN when the VM does not run; -EEXIST
  * for a doorbell KVM could not tell from an existing one; -ENOSPC beyond
- * VBRIDGE_MAX_DOORBELLS per device; -ENOMEM.
+ * VBRIDGE_MAX_DOORBELLS per device; -EAGAIN while VBRIDGE_DB_EVENTS_MAX
+ * changes of the device wait for the VMM; -ENOMEM.
  */
 int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 {
@@ -399,12 +458,22 @@ int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 	ret = -ENOSPC;
 	if (n >= VBRIDGE_MAX_DOORBELLS)
 		goto err_unlock;
+	/*
+	 * Each change is memory (and an assignment an eventfd reference)
+	 * until the VMM fetches it: a backend cannot queue them without
+	 * limit.  Removals are never refused, so this is the only bound.
+	 */
+	ret = -EAGAIN;
+	if (dev->db_events >= VBRIDGE_DB_EVENTS_MAX)
+		goto err_unlock;
 	db->info.id = ++vm->next_db_id;
 	db->assign->info = db->info;
 	db->assign->file = file;
 	db->assign->dbell = db;
+	db->assign->dev = dev;
+	db->deassign->dev = dev;
 	list_add_tail(&db->node, &vm->doorbells);
-	list_add_tail(&db->assign->node, &vm->db_events);
+	vbridge_dbev_queue(vm, db->assign);
 	mutex_unlock(&vm->db_lock);
 	wake_up_interruptible_poll(&vm->db_wq, EPOLLIN | EPOLLRDNORM);
 
@@ -441,7 +510,7 @@ static void vbridge_db_remove(struct vbridge_vm *vm, struct vbridge_dbell *db)
 	ev->info = db->info;
 	ev->info.flags |= VBRIDGE_DOORBELL_F_DEASSIGN;
 	ev->info.fd = -1;
-	list_add_tail(&ev->node, &vm->db_events);
+	vbridge_dbev_queue(vm, ev);
 	kfree(db);
 }
 
@@ -507,7 +576,7 @@ void vbridge_db_release(struct vbridge_vm *vm)
 
 	mutex_lock(&vm->db_lock);
 	list_for_each_entry_safe(ev, etmp, &vm->db_events, node) {
-		list_del(&ev->node);
+		vbridge_dbev_unqueue(ev);
 		if (ev->dbell)
 			ev->dbell->assign = NULL;
 		if (ev->file)
@@ -532,8 +601,13 @@ bool vbridge_db_pending(struct vbridge_vm *vm)
  * @vm: the calling VM
  * @uarg: the user's struct vbridge_doorbell
  *
- * The eventfd of an assignment is installed in the caller's file table only
- * once the result is copied out, so a failure leaves the change pending.
+ * The oldest change is written out without vm->db_lock held: the VMM's
+ * memory may take as long as the VMM likes to accept it (a userfaultfd or
+ * FUSE page), and backends need the lock to add, remove and close.  The
+ * change is consumed only if it is still the oldest one afterwards (else
+ * another caller took it, or the VM was released, and the next one is
+ * tried), and only then is the eventfd of an assignment installed in the
+ * caller's file table: a failure leaves the change pending.
  *
  * Return: 0; -EAGAIN when no change is pending; -EINVAL; -EFAULT; -EMFILE.
  */
@@ -541,49 +615,66 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 {
 	struct vbridge_doorbell d;
 	struct vbridge_dbev *ev;
-	int fd = -1, ret = 0;
+	struct file *file;
+	bool assign;
+	int fd;
+	u64 seq;
 
 	if (copy_from_user(&d, uarg, sizeof(d)))
 		return -EFAULT;
 	if (d.reserved0 || d.reserved[0] || d.reserved[1])
 		return -EINVAL;
 
-	mutex_lock(&vm->db_lock);
-	ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev, node);
-	if (!ev) {
-		ret = -EAGAIN;
-		goto out;
-	}
-	if (ev->file) {
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (fd < 0) {
-			ret = fd;
-			goto out;
+	for (;;) {
+		mutex_lock(&vm->db_lock);
+		ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev,
+					      node);
+		if (!ev) {
+			mutex_unlock(&vm->db_lock);
+			return -EAGAIN;
 		}
-	}
-	memset(&d, 0, sizeof(d));
-	d.id = ev->info.id;
-	d.device_id = ev->info.device_id;
-	d.addr = ev->info.addr;
-	d.len = ev->info.len;
-	d.flags = ev->info.flags;
-	d.fd = fd;
-	d.datamatch = ev->info.datamatch;
-	if (copy_to_user(uarg, &d, sizeof(d))) {
+		seq = ev->seq;
+		assign = ev->file;
+		memset(&d, 0, sizeof(d));
+		d.id = ev->info.id;
+		d.device_id = ev->info.device_id;
+		d.addr = ev->info.addr;
+		d.len = ev->info.len;
+		d.flags = ev->info.flags;
+		d.datamatch = ev->info.datamatch;
+		mutex_unlock(&vm->db_lock);
+
+		fd = -1;
+		if (assign) {
+			fd = get_unused_fd_flags(O_CLOEXEC);
+			if (fd < 0)
+				return fd;
+		}
+		d.fd = fd;
+		if (copy_to_user(uarg, &d, sizeof(d))) {
+			if (fd >= 0)
+				put_unused_fd(fd);
+			return -EFAULT;
+		}
+
+		mutex_lock(&vm->db_lock);
+		ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev,
+					      node);
+		if (ev && ev->seq == seq)
+			break;
+		mutex_unlock(&vm->db_lock);
 		if (fd >= 0)
 			put_unused_fd(fd);
-		ret = -EFAULT;
-		goto out;
 	}
-	list_del(&ev->node);
-	if (ev->file) {
-		/* The event's file reference now belongs to the fd. */
-		fd_install(fd, ev->file);
-		if (ev->dbell)
-			ev->dbell->assign = NULL;
-	}
-	kfree(ev);
-out:
+	vbridge_dbev_unqueue(ev);
+	if (ev->dbell)
+		ev->dbell->assign = NULL;
+	file = ev->file;
 	mutex_unlock(&vm->db_lock);
-	return ret;
+
+	/* The change's file reference now belongs to the fd. */
+	if (file)
+		fd_install(fd, file);
+	kfree(ev);
+	return 0;
 }

@@ -122,10 +122,11 @@ err_wq:
 }
 
 /*
- * Every open node holds a module reference (fops.owner), so when this runs
- * no frontend or backend file is open.  A VM whose frontend and backends
- * are all closed is released by a work item: flush those (they send events)
- * before the netlink family and the devices they reference go away.
+ * Every open node, and every guest RAM mapping made through a backend
+ * node, holds a module reference (fops.owner), so when this runs no such
+ * file is open.  A VM whose frontend and backends are all closed is
+ * released by a work item: flush those (they send events) before the
+ * netlink family and the devices they reference go away.
  */
 static void __exit vbridge_exit(void)
 {

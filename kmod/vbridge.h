@@ -23,18 +23,26 @@
  *         dev->irq_lock        interrupt lines of a device
  *           eventfd ctx->wqh.lock (vfs_poll, eventfd_ctx_remove_wait_queue,
  *                                  eventfd_signal)
+ *           dev->lock (spinlock, VBRIDGE_BE_SET_IRQ reads the run state)
  *         dev->map_lock (rwsem) mapping state of a device
  *           dev->lock (spinlock) queue and state of a device
  *           vm->region_lock (spinlock)
+ *           folio lock of a guest page (page faults), then the page table
+ *           lock (vm_insert_page())
+ *           a memfd's i_mmap_rwsem, then page table locks (revocation:
+ *           unmap_mapping_range())
  *
  *   mm->mmap_lock -> dev->map_lock (mmap and page faults of backend nodes):
  *     therefore nothing copies from or to user memory while holding
  *     dev->map_lock, vbridge_mutex or any spinlock.
  *
- *   dev->read_mutex, dev->state_mutex and vm->db_lock are taken without any
- *   other lock of the module held, and only dev->lock, vm->region_lock or
- *   (through copy_*_user) mm->mmap_lock -> dev->map_lock are taken under
- *   them.
+ *   dev->read_mutex and dev->state_mutex are taken without any other lock
+ *   of the module held, and only dev->lock, vm->region_lock or (through
+ *   copy_*_user) mm->mmap_lock -> dev->map_lock are taken under them.
+ *   They are the backend's own: a user copy may wait under them.
+ *
+ *   vm->db_lock is taken without any other lock of the module held, and
+ *   never across a user copy: the VMM and the backends both need it.
  *
  *   The resample wait-queue callback runs under an eventfd's wqh.lock with
  *   interrupts off: it takes no lock of the module, it only sets a bit and
@@ -72,6 +80,8 @@ struct netlink_ext_ack;
 #define VBRIDGE_QUEUE_MAX	256	/* unread requests per device */
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
+/* Doorbell changes of one device the VMM may leave unfetched. */
+#define VBRIDGE_DB_EVENTS_MAX	(4 * VBRIDGE_MAX_DOORBELLS)
 
 /* Module parameters (main.c), runtime-writable: read with READ_ONCE(). */
 extern int vbridge_vmstop_timeout;
@@ -169,9 +179,11 @@ struct vbridge_req {
  * struct vbridge_irqline - one interrupt line of a device
  * @dev: the device (immutable)
  * @index: line number (immutable)
- * @irqfd: eventfd the VMM bound with KVM_IRQFD, or NULL; &vbridge_dev.irq_lock
- * @resample: resample eventfd for level semantics, or NULL;
- *	      &vbridge_dev.irq_lock
+ * @irqfd: eventfd the VMM bound with KVM_IRQFD, or NULL; written under
+ *	   &vbridge_dev.irq_lock and the bound VM's &vbridge_vm.lock (or,
+ *	   at the VM's release, when no binding can change anymore), read
+ *	   under either
+ * @resample: resample eventfd for level semantics, or NULL; like @irqfd
  * @wait: our entry on @resample's wait queue; added and removed under
  *	  &vbridge_dev.irq_lock, run under @resample's wqh.lock
  * @pt: poll table used once to add @wait
@@ -210,9 +222,6 @@ struct vbridge_overrides {
 
 /**
  * struct vbridge_dev_config - what a device declaration carries
- *
- * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
- *
  * @vmid: frontend vmid
  * @backend_vmid: where the backend runs (informational)
  * @name: device name
@@ -221,6 +230,8 @@ struct vbridge_overrides {
  * @windows: address windows, window 0 is the ECAM/config window
  * @irqs: interrupt lines
  * @ovr: parameter overrides given with the declaration
+ *
+ * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
  */
 struct vbridge_dev_config {
 	u32 vmid;
@@ -273,11 +284,16 @@ struct vbridge_dev_config {
  * @lines: interrupt lines, @cfg.nr_irqs entries
  * @resample_pending: lines whose resample fired; atomic bitops
  * @irq_work: re-asserts resampled lines that are still high
+ * @db_events: changes of this device's doorbells queued for the VMM and
+ *	       not fetched yet; protected by the &vbridge_vm.db_lock of the
+ *	       VM the device is bound to (they are all dropped before the
+ *	       device can be bound to the next VM)
  * @map_lock: taken for read by mmap() and page faults, for write by
- *	      revocation and binding; protects @be_file, @map_vm, @map_gen
- * @be_file: the open backend file (its f_mapping holds the mappings)
+ *	      revocation and binding; protects @map_vm, @map_gen
  * @map_vm: the VM whose memory mappings may currently fault in, or NULL
  * @map_gen: generation of @map_vm, 0 when mappings are revoked
+ * @nr_maps: guest RAM mappings of the node that exist (mmap.c); atomic,
+ *	     incremented under @map_lock
  * @stop_work: VMSTOP timeout of this device
  * @stats: counters indexed by VBRIDGE_STAT_*
  */
@@ -325,10 +341,12 @@ struct vbridge_dev {
 	DECLARE_BITMAP(resample_pending, VBRIDGE_MAX_IRQS);
 	struct work_struct irq_work;
 
+	unsigned int db_events;
+
 	struct rw_semaphore map_lock;
-	struct file *be_file;
 	struct vbridge_vm *map_vm;
 	u64 map_gen;
+	atomic_t nr_maps;
 
 	struct delayed_work stop_work;
 
@@ -337,17 +355,16 @@ struct vbridge_dev {
 
 /**
  * struct vbridge_region - a guest RAM region of a VM
- *
- * An entry of &vbridge_vm.regions, protected by &vbridge_vm.region_lock;
- * immutable once added, and removed only after every mapping of the VM's
- * devices was revoked, so that a page fault holding &vbridge_dev.map_lock
- * may use @file after dropping region_lock.
- *
  * @gpa: first guest-physical address
  * @size: bytes
  * @fd_offset: offset of @gpa in @file
  * @file: the memfd; the region holds a reference and a writable-mapping
  *	  count on its mapping (so F_SEAL_WRITE cannot be added under us)
+ *
+ * An entry of &vbridge_vm.regions, protected by &vbridge_vm.region_lock;
+ * immutable once added, and removed only after every mapping of the VM's
+ * devices was revoked, so that mmap() and revocation, holding
+ * &vbridge_dev.map_lock, may use @file after dropping region_lock.
  */
 struct vbridge_region {
 	u64 gpa;
@@ -359,7 +376,8 @@ struct vbridge_region {
 /**
  * struct vbridge_vm - a frontend VM (one per open /dev/virtio-bridge)
  * @kref: references: the frontend file, the VM table while attached,
- *	  short-lived users (timeout works, backend ioctls)
+ *	  short-lived users (backend calls and releases, an attacher waiting
+ *	  for the VM's release)
  * @lock: serializes the frontend's configuration calls (attach, stop,
  *	  regions, irqfds)
  * @life: &enum vbridge_vm_life; written under vbridge_mutex with
@@ -377,10 +395,11 @@ struct vbridge_region {
  * @acks_pending: devices that still owe a VMSTOP acknowledgment, plus one
  *	  while vbridge_vm_stop() runs
  * @release_work: releases the VM once @acks_pending drops to zero
- * @db_lock: protects @doorbells, @db_events, @next_db_id
+ * @db_lock: protects @doorbells, @db_events, @next_db_id, @db_seq
  * @doorbells: doorbells (&struct vbridge_dbell) of this VM
  * @db_events: doorbell changes not yet fetched with VBRIDGE_GET_DOORBELL
  * @next_db_id: last doorbell id handed out
+ * @db_seq: last sequence number given to a change on @db_events
  * @db_wq: the frontend's pollers wait here for doorbell changes
  */
 struct vbridge_vm {
@@ -404,6 +423,7 @@ struct vbridge_vm {
 	struct list_head doorbells;
 	struct list_head db_events;
 	u32 next_db_id;
+	u64 db_seq;
 	wait_queue_head_t db_wq;
 };
 
@@ -437,7 +457,7 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm);
 void vbridge_dev_unbind(struct vbridge_dev *dev);
 int vbridge_dev_ack(struct vbridge_dev *dev, u64 gen, enum vbridge_ack_how how);
 struct vbridge_vm *vbridge_dev_running_vm(struct vbridge_dev *dev);
-int vbridge_dev_be_open(struct vbridge_dev *dev, struct file *file);
+int vbridge_dev_be_open(struct vbridge_dev *dev);
 void vbridge_dev_be_release(struct vbridge_dev *dev);
 ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 			 size_t count, bool nonblock);
@@ -468,12 +488,12 @@ unsigned int vbridge_vm_copy_regions(struct vbridge_vm *vm,
 int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma);
 void vbridge_map_bind(struct vbridge_dev *dev, struct vbridge_vm *vm);
 void vbridge_map_revoke(struct vbridge_dev *dev);
-void vbridge_map_set_file(struct vbridge_dev *dev, struct file *file);
 
 /* irq.c */
 int vbridge_irq_init(struct vbridge_dev *dev);
 void vbridge_irq_destroy(struct vbridge_dev *dev);
-int vbridge_irq_set_irqfd(struct vbridge_dev *dev, const struct vbridge_irqfd *a);
+int vbridge_irq_set_irqfd(struct vbridge_vm *vm, struct vbridge_dev *dev,
+			  const struct vbridge_irqfd *a);
 int vbridge_irq_set_level(struct vbridge_dev *dev,
 			  const struct vbridge_irq_level *a);
 void vbridge_irq_lower_all(struct vbridge_dev *dev);
