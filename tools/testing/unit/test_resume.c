@@ -606,6 +606,28 @@ static void test_states(void)
 		  "mid-probe: the driver finishes and uses the device");
 	proc_kill(&b);
 
+	/*
+	 * A completion published just before the crash, its interrupt not:
+	 * the state was saved before it, with no ISR bit.
+	 */
+	proc_start(&a, false);
+	vstate_ifl_init(a.devs, a.n, ifl, ifl_len, GEN, COOKIE);
+	vt_probe(&d, guest, a.bus, RNG_DEVFN, RNG_BAR);
+	vt_bringup(&d, 0, 1);
+	n = vstate_save(a.devs, a.n, GEN, COOKIE, bl, BLOB_MAX);
+	rng_req(&d);
+	vt_kick(&d, 0);
+	vt_wait_used(&d, 0, NULL, NULL);
+	proc_kill(&a);
+	proc_start(&b, false);
+	d.bus = b.bus;
+	vstate_restore(b.devs, b.n, bl, n, ifl, vstate_ifl_size(b.devs, b.n), NULL,
+		       why, sizeof(why));
+	TAP_EQ_INT(vt_intx(b.vh, RNG_DEVFN), 1, "lost interrupt: the line is raised again");
+	TAP_EQ_INT(vt_rd(&d, d.isr, 1), 1, "lost interrupt: ISR says used buffers");
+	TAP_EQ_INT(vt_used_pending(&d, 0), 0, "lost interrupt: no completion added");
+	proc_kill(&b);
+
 	/* A device that had failed stays failed until its driver resets it. */
 	proc_start(&a, false);
 	vt_probe(&d, guest, a.bus, RNG_DEVFN, RNG_BAR);
