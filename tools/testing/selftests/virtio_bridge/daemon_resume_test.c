@@ -687,6 +687,8 @@ TEST_F_TIMEOUT(resume, a_request_taken_by_the_dead_daemon_completes_once, 120)
 	EXPECT_EQ(self->blk.heads[0], used_id(&self->ram, &self->blk, 0));
 	EXPECT_EQ(VIRTIO_BLK_S_OK, *(uint8_t *)gpa(&self->ram, status_gpa));
 	EXPECT_EQ(0x7c, disk_byte(7 * 512));
+	/* A load is answered after VMSTART was handled (and logged). */
+	EXPECT_EQ(ST_RUNNING, creg(self->fe, &self->blk, VIRTIO_PCI_COMMON_STATUS, 1));
 	EXPECT_TRUE(log_has("1 requests taken again"));
 	/* Not popped from the ring a second time: the next one follows. */
 	blk_post(&self->ram, &self->blk, 8, 0x8d);
