@@ -504,6 +504,7 @@ static void ifl_bad(const char *what, const char *needle,
 }
 
 static void if_magic(uint8_t *m, size_t *len) { ((struct vstate_ifl_hdr *)m)->magic = 0; }
+static void if_version(uint8_t *m, size_t *len) { ((struct vstate_ifl_hdr *)m)->version = 9; }
 static void if_cookie(uint8_t *m, size_t *len) { ((struct vstate_ifl_hdr *)m)->cookie++; }
 static void if_gen(uint8_t *m, size_t *len) { ((struct vstate_ifl_hdr *)m)->generation = 1; }
 static void if_len(uint8_t *m, size_t *len) { *len -= 8; }
@@ -534,6 +535,7 @@ static void test_ifl_bad(void)
 
 	ifl_bad("none", "no in-flight file", NULL, true);
 	ifl_bad("bad magic", "no valid header", if_magic, false);
+	ifl_bad("other version", "version 9", if_version, false);
 	ifl_bad("another cookie", "another state", if_cookie, false);
 	ifl_bad("another generation", "another state", if_gen, false);
 	ifl_bad("shorter", "bytes, not", if_len, false);
