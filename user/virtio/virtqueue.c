@@ -130,7 +130,8 @@ static void vq_clear(struct virtqueue *vq)
 	vq->seq = 0;
 	free(vq->replay);
 	vq->replay = NULL;
-	vq->nr_replay = vq->replay_pos = 0;
+	vq->nr_replay = 0;
+	vq->replay_pos = 0;
 	vq->replay_seq = 0;
 }
 
@@ -565,11 +566,13 @@ void vq_unpop(struct virtqueue *vq)
 	head = load16(&vq->avail->ring[vq->last_avail & (vq->size - 1)]);
 	pthread_mutex_lock(&vq->lock);
 	ifl_store64(&vq->ifl->seq, vq->seq);
-	if (head >= vq->size || load64(&vq->ifl->head[head]) != mark)
-		for (head = 0, i = 0; i < vq->size; i++)
+	if (head >= vq->size || load64(&vq->ifl->head[head]) != mark) {
+		head = vq->size;	/* none, unless found */
+		for (i = 0; i < vq->size; i++)
 			if (load64(&vq->ifl->head[i]) == mark)
 				head = i;
-	if (load64(&vq->ifl->head[head]) == mark)
+	}
+	if (head < vq->size)
 		ifl_store64(&vq->ifl->head[head], 0);
 	pthread_mutex_unlock(&vq->lock);
 }

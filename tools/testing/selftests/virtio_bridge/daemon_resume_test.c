@@ -195,18 +195,20 @@ static int tdev_probe(int fe, struct tdev *d, unsigned int devfn)
 	d->devfn = devfn;
 	d->bar = rd(fe, ECAM(devfn, 0x10), 4, NULL) & ~0xfULL;
 	d->bar |= rd(fe, ECAM(devfn, 0x14), 4, NULL) << 32;
-	d->common = d->isr = d->notify = ~0u;
+	d->common = ~0u;
+	d->isr = ~0u;
+	d->notify = ~0u;
 	cap = rd(fe, ECAM(devfn, 0x34), 1, NULL);
 	for (guard = 0; cap && cap < 0x100 && guard < 48; guard++) {
 		if (rd(fe, ECAM(devfn, cap), 1, NULL) == 0x09) {
 			unsigned int type = rd(fe, ECAM(devfn, cap + 3), 1, NULL);
 			uint32_t off = rd(fe, ECAM(devfn, cap + 8), 4, NULL);
 
-			if (type == VIRTIO_PCI_CAP_COMMON_CFG)
+			if (type == VIRTIO_PCI_CAP_COMMON_CFG) {
 				d->common = off;
-			else if (type == VIRTIO_PCI_CAP_ISR_CFG)
+			} else if (type == VIRTIO_PCI_CAP_ISR_CFG) {
 				d->isr = off;
-			else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+			} else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
 				d->notify = off;
 				d->mult = rd(fe, ECAM(devfn, cap + 16), 4, NULL);
 			}
@@ -234,7 +236,8 @@ static int tdev_bringup(int fe, struct vbst_ram *ram, struct tdev *d,
 	d->desc = rings;
 	d->avail = rings + 0x1000;
 	d->used = rings + 0x2000;
-	d->avail_idx = d->next_desc = 0;
+	d->avail_idx = 0;
+	d->next_desc = 0;
 	memset(gpa(ram, rings), 0, 0x3000);
 	cset(fe, d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	cset(fe, d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -464,7 +467,8 @@ FIXTURE_SETUP(resume)
 	self->loaded = true;
 	ASSERT_EQ(0, vbst_nl_open(&self->nl));
 	ASSERT_EQ(0, vbst_nl_subscribe(&self->nl));
-	self->ev.len = self->ev.off = 0;
+	self->ev.len = 0;
+	self->ev.off = 0;
 	vbst_std_spec(&spec, VBST_VMID, VBST_NAME, NR_LINES);
 	ASSERT_EQ(0, vbst_dev_add(&self->nl, &spec));
 	fd = open(DISK, O_RDWR | O_CREAT | O_TRUNC, 0600);
