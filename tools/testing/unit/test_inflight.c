@@ -147,6 +147,14 @@ static void test_tracking(void)
 	TAP_EQ_INT(rec->used_idx, 2, "track: used_idx accounted");
 	vq_push(&vq, 5, 0);
 	TAP_EQ_INT(rec->used_idx, 3, "track: and the last one");
+	/* The guest rewrites the avail entry of a popped chain; unpop copes. */
+	publish(6);
+	TAP_EQ_INT(pop(&vq), 6, "track: pop head 6");
+	avail()->ring[3] = htole16(1);
+	vq_unpop(&vq);
+	TAP_EQ_U64(rec->head[6], 0, "track: unpop clears the mark the entry no longer names");
+	TAP_EQ_U64(rec->head[1], 0, "track: and no other");
+	TAP_EQ_U64(rec->seq, 3, "track: uncounted");
 	vq_reset(&vq);
 	TAP_EQ_U64(rec->seq + rec->used_idx + rec->head[5], 0, "track: reset clears the record");
 	vq_destroy(&vq);
