@@ -349,6 +349,27 @@ static bool used_wait(struct vbst_ram *ram, struct tdev *d, uint16_t n)
 	return false;
 }
 
+/*
+ * Take every pending doorbell change, as the VMM does; the number of
+ * assignments at addr.
+ */
+static int doorbells_at(int fe, uint64_t addr)
+{
+	struct vbridge_doorbell db;
+	int n = 0;
+
+	for (;;) {
+		memset(&db, 0, sizeof(db));
+		if (ioctl(fe, VBRIDGE_GET_DOORBELL, &db))
+			break;
+		if (!(db.flags & VBRIDGE_DOORBELL_F_DEASSIGN) && db.addr == addr)
+			n++;
+		if (db.fd >= 0)
+			close(db.fd);
+	}
+	return n;
+}
+
 static int disk_byte(uint64_t off)
 {
 	int fd = open(DISK, O_RDONLY);
@@ -541,6 +562,7 @@ TEST_F_TIMEOUT(resume, kill9_and_restart_keeps_the_devices, 120)
 	ASSERT_EQ(ST_RUNNING, creg(self->fe, &self->rng, VIRTIO_PCI_COMMON_STATUS, 1));
 	for (i = 0; i < NR_LINES; i++)
 		vbst_efd_take(self->efd[i], 0);
+	EXPECT_EQ(1, doorbells_at(self->fe, MOVED_BAR + self->rng.notify));
 
 	daemon_kill(self, SIGKILL);
 
@@ -592,6 +614,8 @@ TEST_F_TIMEOUT(resume, kill9_and_restart_keeps_the_devices, 120)
 	EXPECT_EQ(1, creg(self->fe, &self->rng, VIRTIO_PCI_COMMON_GF, 4));
 	EXPECT_EQ((uint32_t)MOVED_BAR, rd(self->fe, ECAM(RNG_DEVFN, 0x10), 4, NULL) & ~0xfu);
 	EXPECT_EQ(0x6, rd(self->fe, ECAM(RNG_DEVFN, 0x04), 2, NULL) & 0x6);
+	/* The doorbells are back, the rng's at its moved BAR. */
+	EXPECT_EQ(1, doorbells_at(self->fe, MOVED_BAR + self->rng.notify));
 
 	/*
 	 * Exactly once: a request made now completes next.  The device
