@@ -10,10 +10,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bridge/state_file.h"
 #include "devices/devices.h"
 #include "lib/log.h"
+#include "virtio/vstate.h"
 
 #define BE_BATCH 64
 
@@ -24,17 +28,49 @@ struct be_doorbell {
 	uint32_t id;
 };
 
+/**
+ * struct bridge_be - a served backend node
+ * @fd: the node
+ * @node: its path
+ * @no_ack: --test-no-ack
+ * @state_dir: where the in-flight file goes
+ * @info: the device's description (refreshed at VMSTART)
+ * @host: the pci_host the device model runs against
+ * @mem: the running VM's RAM, mapped
+ * @generation: of the mapped VM, 0 when none
+ * @served: a VM was served by this process (it has no state to take over)
+ * @sf: the in-flight file (@sf.mem NULL when there is none)
+ * @blob: VBRIDGE_STATE_MAX bytes for saving and restoring the state
+ * @cookie: of the in-flight records the queues use, 0 when none
+ * @saved_seq: vstate_seq() when the state was last saved
+ * @dirty: a configuration write since the last save
+ * @save_warned: a failed save was reported
+ * @lock: protects the fields below
+ * @line_slots: slots asserting each line
+ * @doorbells: the doorbells registered with the module
+ * @nr_doorbells: entries in @doorbells
+ *
+ * All but the last four belong to the serving thread.
+ */
 struct bridge_be {
 	int fd;
 	const char *node;
 	bool no_ack;
+	const char *state_dir;
 	struct vbridge_backend_info info;
 	struct pci_host host;
-	struct guest_mem mem;		/* the running VM's RAM, mapped */
-	uint64_t generation;		/* of the mapped VM, 0 when none */
+	struct guest_mem mem;
+	uint64_t generation;
+	bool served;
+	struct state_file sf;
+	uint8_t *blob;
+	uint64_t cookie;
+	uint32_t saved_seq;
+	bool dirty;
+	bool save_warned;
 
-	pthread_mutex_t lock;		/* protects the fields below */
-	uint32_t line_slots[VBRIDGE_MAX_IRQS];	/* slots asserting each line */
+	pthread_mutex_t lock;
+	uint32_t line_slots[VBRIDGE_MAX_IRQS];
 	struct be_doorbell doorbells[VBRIDGE_MAX_DOORBELLS];
 	unsigned int nr_doorbells;
 };
@@ -135,6 +171,13 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 		return -ENOMEM;
 	be->node = opts->node;
 	be->no_ack = opts->no_ack;
+	be->state_dir = state_dir_choose(opts->state_dir);
+	be->sf.fd = -1;
+	be->blob = malloc(VBRIDGE_STATE_MAX);
+	if (!be->blob) {
+		free(be);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&be->lock, NULL);
 	be->fd = open(opts->node, O_RDWR | O_CLOEXEC);
 	if (be->fd < 0) {
@@ -177,6 +220,7 @@ err_close:
 	close(be->fd);
 err_free:
 	pthread_mutex_destroy(&be->lock);
+	free(be->blob);
 	free(be);
 	return ret;
 }
@@ -196,8 +240,10 @@ void bridge_be_close(struct bridge_be *be)
 	if (!be)
 		return;
 	be_unmap(be);
+	state_file_close(&be->sf);
 	close(be->fd);
 	pthread_mutex_destroy(&be->lock);
+	free(be->blob);
 	free(be);
 }
 
@@ -211,11 +257,128 @@ struct pci_host *bridge_be_host(struct bridge_be *be)
 	return &be->host;
 }
 
-/* VMSTART: map the new VM's RAM, give the guest power-on devices. */
+/* --- the state a restarted daemon takes over ------------------------------ */
+
+/* Open the node's in-flight file; without one the queues record nothing. */
+static void be_state_open(struct bridge_be *be, struct device_set *devs)
+{
+	struct virtio_dev *const *d;
+	unsigned int n;
+
+	d = device_set_devices(devs, &n);
+	if (state_file_open(&be->sf, be->state_dir, be->info.vmid, be->info.name,
+			    vstate_ifl_size(d, n)))
+		log_warn("%s: no in-flight records: if this provider restarts while its VM runs, the running devices will have to be reset by their drivers",
+			 be->node);
+}
+
+/* Save the devices' state with the module when it changed (or force). */
+static void be_state_save(struct bridge_be *be, struct device_set *devs,
+			  bool force)
+{
+	struct vbridge_state_blob sb = { 0 };
+	struct virtio_dev *const *d;
+	unsigned int n;
+	uint32_t seq;
+	ssize_t len;
+
+	d = device_set_devices(devs, &n);
+	seq = vstate_seq(d, n);
+	if (!force && !be->dirty && seq == be->saved_seq)
+		return;
+	len = vstate_save(d, n, be->generation, be->cookie, be->blob,
+			  VBRIDGE_STATE_MAX);
+	if (len >= 0) {
+		sb.buf = (uintptr_t)be->blob;
+		sb.len = len;
+		if (ioctl(be->fd, VBRIDGE_BE_SET_STATE, &sb))
+			len = -errno;
+	}
+	if (len < 0) {
+		if (!be->save_warned)
+			log_warn("%s: cannot save the device state (%s): a restarted provider will reset the devices",
+				 be->node, strerror((int)-len));
+		be->save_warned = true;
+		return;
+	}
+	be->saved_seq = seq;
+	be->dirty = false;
+}
+
+static uint64_t be_new_cookie(void)
+{
+	uint64_t c = 0;
+
+	if (getrandom(&c, sizeof(c), GRND_NONBLOCK) != sizeof(c))
+		c = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	return c ? c : 1;
+}
+
+/* Fresh in-flight records for the running VM (devices reset or failed). */
+static void be_state_fresh(struct bridge_be *be, struct device_set *devs)
+{
+	struct virtio_dev *const *d;
+	unsigned int n;
+
+	d = device_set_devices(devs, &n);
+	be->cookie = be->sf.mem ? be_new_cookie() : 0;
+	vstate_ifl_init(d, n, be->sf.mem, be->sf.len, be->generation, be->cookie);
+}
+
+/*
+ * Take over the devices a previous daemon served for VM generation, from
+ * the state it saved.  Returns 0, or -errno when the devices must start
+ * from power-on (the reason is logged).
+ */
+static int be_state_resume(struct bridge_be *be, struct device_set *devs,
+			   uint64_t generation)
+{
+	struct vbridge_state_blob sb = {
+		.buf = (uintptr_t)be->blob,
+		.len = VBRIDGE_STATE_MAX,
+	};
+	struct virtio_dev *const *d;
+	unsigned int n, replayed = 0;
+	char why[256];
+	int ret;
+
+	if (ioctl(be->fd, VBRIDGE_BE_GET_STATE, &sb)) {
+		ret = -errno;
+		log_errno("%s: cannot read the saved device state", be->node);
+		return ret;
+	}
+	d = device_set_devices(devs, &n);
+	ret = vstate_check(d, n, be->blob, sb.len, generation, why, sizeof(why));
+	if (ret == -ESTALE) {
+		log_info("%s: %s: the devices start from power-on", be->node, why);
+		return ret;
+	}
+	if (ret) {
+		log_warn("%s: saved device state refused: %s; the devices are reset (their drivers find them at power-on)",
+			 be->node, why);
+		return ret;
+	}
+	be->cookie = vstate_cookie(be->blob);
+	if (vstate_restore(d, n, be->blob, sb.len, be->sf.mem, be->sf.len,
+			   &replayed, why, sizeof(why))) {
+		log_warn("%s: in-flight records not used: %s; running devices ask their drivers for a reset",
+			 be->node, why);
+		be_state_fresh(be, devs);
+	}
+	log_info("%s: resumed VM generation %llu: %u devices as the guest left them, %u requests taken again",
+		 be->node, (unsigned long long)generation, n, replayed);
+	return 0;
+}
+
+/*
+ * VMSTART: map the VM's RAM; take the devices over from a previous daemon
+ * when this is the VM it served, else give the guest power-on devices.
+ */
 static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 		      uint64_t generation)
 {
 	unsigned int i;
+	bool resumed;
 
 	be_unmap(be);
 	if (ioctl(be->fd, VBRIDGE_BE_GET_INFO, &be->info)) {
@@ -249,10 +412,19 @@ static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 	}
 	be->generation = generation;
 	memset(be->line_slots, 0, sizeof(be->line_slots));
-	device_set_reset(devs);
-	log_info("%s: VM generation %llu started (vmid %u, %u RAM regions)",
+	resumed = !be->served && !be_state_resume(be, devs, generation);
+	if (!resumed) {
+		device_set_reset(devs);
+		be_state_fresh(be, devs);
+	}
+	be->served = true;
+	/* Loads the old daemon had read were failed: the device was broken. */
+	if (ioctl(be->fd, VBRIDGE_BE_RESET))
+		log_errno("%s: cannot clear the device's broken state", be->node);
+	be_state_save(be, devs, true);
+	log_info("%s: VM generation %llu started (vmid %u, %u RAM regions)%s",
 		 be->node, (unsigned long long)generation, be->info.vmid,
-		 be->mem.nr);
+		 be->mem.nr, resumed ? ", devices resumed" : "");
 	return 0;
 }
 
@@ -291,6 +463,8 @@ static uint64_t be_access(struct bridge_be *be, struct pci_bus *bus,
 	uint64_t val = write ? m->data : 0;
 
 	if (m->window == 0) {
+		/* Anything the guest programs there is saved state. */
+		be->dirty |= write;
 		pci_bus_ecam_access(bus, m->offset, m->len, write, &val);
 	} else if (!pci_bus_mmio(bus, m->addr, m->len, write, &val)) {
 		log_debug("%s: %s at 0x%llx hits no BAR", be->node,
@@ -342,6 +516,7 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 			  be->node, (unsigned long long)be->info.windows[1].size);
 		return -ENOSPC;
 	}
+	be_state_open(be, devs);
 	if (ioctl(be->fd, VBRIDGE_BE_SET_READY, 1UL)) {
 		log_errno("%s: cannot declare the device ready", be->node);
 		return -errno;
@@ -392,6 +567,9 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 					 be->node, m->type);
 			}
 		}
+		/* What a load answered is saved before the guest sees it. */
+		if (!ret && be->generation)
+			be_state_save(be, devs, false);
 		if (!ret && nr)
 			ret = be_send_replies(be, replies, nr);
 		if (ret)

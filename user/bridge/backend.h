@@ -9,6 +9,17 @@
  * node at VMSTART and unmapped, after the devices are paused, at VMSTOP.
  * Interrupts: the function in slot k drives the device's line k
  * (VBRIDGE_BE_SET_IRQ); the VMM describes the same routing to the guest.
+ *
+ * Restart under a running guest: what the guest set up is saved with the
+ * module (VBRIDGE_BE_SET_STATE, tagged with the VM's generation) whenever
+ * it changes, and the queues record their progress in the node's
+ * in-flight file (bridge/state_file.h).  A daemon that opens the node
+ * while its VM runs gets VMSTART with that VM's generation first: when
+ * the saved state is of that generation, checks out, and this process has
+ * served no VM yet, the devices are restored (user/virtio/vstate.h)
+ * instead of reset; the requests the dead daemon took and did not
+ * complete are done again, once.  Either way VBRIDGE_BE_RESET clears the
+ * device's broken state.
  */
 #ifndef VBRIDGE_BRIDGE_BACKEND_H
 #define VBRIDGE_BRIDGE_BACKEND_H
@@ -24,6 +35,7 @@ struct device_set;
 
 struct bridge_be_opts {
 	const char *node;	/* /dev/virtio/vm<N>/<name> */
+	const char *state_dir;	/* in-flight files; NULL: state_dir_choose() */
 	bool no_ack;		/* test switch: never acknowledge VMSTOP */
 };
 
@@ -40,9 +52,10 @@ const struct vbridge_backend_info *bridge_be_info(const struct bridge_be *be);
 struct pci_host *bridge_be_host(struct bridge_be *be);
 
 /*
- * Serve: place BARs in window 1, declare readiness and handle messages
- * until *stop becomes true (checked after each batch; a signal that sets it
- * interrupts the wait) or the node fails.  Returns 0 or -errno.
+ * Serve: place BARs in window 1, open the in-flight file, declare
+ * readiness and handle messages until *stop becomes true (checked after
+ * each batch; a signal that sets it interrupts the wait) or the node
+ * fails.  Returns 0 or -errno.
  */
 int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		    struct device_set *devs, volatile bool *stop);

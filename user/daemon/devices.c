@@ -19,11 +19,13 @@
 enum {
 	OPT_NODE = 0x100,
 	OPT_NO_ACK,
+	OPT_STATE_DIR,
 };
 
 static const struct option devices_own_options[] = {
 	{ "pci-bus-devfd", required_argument, NULL, OPT_NODE },
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -46,8 +48,15 @@ static void devices_usage(FILE *f)
 		"mapped through NODE while the VM runs; on VMSTOP every queue stops and\n"
 		"the mapping goes before the stop is acknowledged.\n"
 		"\n"
+		"Started again after a crash (or a stop) while its VM runs, it takes\n"
+		"the devices over as the guest left them, from the state saved with\n"
+		"the module and the in-flight records in the state directory: the\n"
+		"guest keeps running, and requests in flight complete once.\n"
+		"\n"
 		"Options:\n"
 		"  --pci-bus-devfd=NODE  the backend node to serve (required)\n"
+		"  --state-dir=DIR       where the in-flight records of NODE go\n"
+		"                        (default $VBRIDGE_STATE_DIR, else /run/vbridge)\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  -v, --verbose         more messages\n"
@@ -106,6 +115,13 @@ int cmd_devices(int argc, char **argv)
 			break;
 		case OPT_NO_ACK:
 			opts.no_ack = true;
+			break;
+		case OPT_STATE_DIR:
+			if (!*optarg) {
+				log_error("--state-dir needs a directory");
+				goto out;
+			}
+			opts.state_dir = optarg;
 			break;
 		case 'v':
 			log_set_verbose(log_verbose() + 1);
