@@ -26,6 +26,9 @@ grep -q '^Restart=always$' "$dest/units/vbridge-devices@.service"
 ok $? "device provider unit restarts always"
 grep -q '^RequiresMountsFor=/var/lib/virtio-bridge/%i$' "$dest/units/vbridge-devices@.service"
 ok $? "device provider unit is ordered after its disk images' file system"
+grep -q '^RuntimeDirectoryPreserve=yes$' "$dest/units/vbridge-devices@.service" &&
+	grep -q '^Environment=VBRIDGE_STATE_DIR=%t/vbridge/%i$' "$dest/units/vbridge-devices@.service"
+ok $? "device provider keeps its in-flight records where ProtectSystem lets it write"
 [ -d "$dest/etc/virtio-bridge/overlays" ] && [ -d "$dest/etc/virtio-bridge/devices" ]
 ok $? "configuration folders created"
 [ -f "$dest/usr/share/doc/virtio-bridge/index.rst" ]
