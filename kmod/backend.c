@@ -102,6 +102,9 @@ static long vbridge_be_get_info(struct vbridge_dev *dev, void __user *uarg)
 	       dev->cfg.nr_windows * sizeof(info->windows[0]));
 	memcpy(info->irqs, dev->cfg.irqs,
 	       dev->cfg.nr_irqs * sizeof(info->irqs[0]));
+	info->flags = VBRIDGE_BE_INFO_F_RETRY;
+	info->retry_timeout_ms = vbridge_dev_retry_ms(dev);
+	info->down_ms = vbridge_dev_down_ms(dev);
 	vm = vbridge_dev_running_vm(dev);
 	if (vm) {
 		info->generation = vm->generation;

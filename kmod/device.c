@@ -23,7 +23,9 @@
  *
  * Unread requests survive a backend's close: a restarted device provider
  * finds them behind its VMSTART (and can restore its state with
- * VBRIDGE_BE_GET_STATE first).
+ * VBRIDGE_BE_GET_STATE first).  It also learns how long the running VM had
+ * no backend (down_ms in VBRIDGE_BE_GET_INFO), to tell with the retry
+ * timeout whether the guest's accesses waited for it or failed meanwhile.
  *
  * Control messages
  * ----------------
@@ -34,10 +36,12 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -296,6 +300,17 @@ int vbridge_dev_retry_ms(struct vbridge_dev *dev)
 
 	spin_lock(&dev->lock);
 	v = vbridge_dev_retry_ms_locked(dev);
+	spin_unlock(&dev->lock);
+	return v;
+}
+
+/* How long the open backend's device had none, see &vbridge_dev.down_ms. */
+u32 vbridge_dev_down_ms(struct vbridge_dev *dev)
+{
+	u32 v;
+
+	spin_lock(&dev->lock);
+	v = dev->down_ms;
 	spin_unlock(&dev->lock);
 	return v;
 }
@@ -684,6 +699,9 @@ void vbridge_dev_bind(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	WRITE_ONCE(dev->run_state, VBRIDGE_RUN_RUNNING);
 	dev->broken = false;
 	dev->stop_pending = false;
+	/* An open backend predates this VM: it was never away in its life. */
+	dev->down_ms = 0;
+	dev->down_since = dev->be_open ? 0 : ktime_get_ns();
 	if (dev->be_open)
 		vbridge_queue_start(dev, dev->gen, false);
 	spin_unlock(&dev->lock);
@@ -772,6 +790,8 @@ void vbridge_dev_unbind(struct vbridge_dev *dev)
 	WRITE_ONCE(dev->run_state, VBRIDGE_RUN_IDLE);
 	dev->stop_pending = false;
 	dev->gen = 0;
+	dev->down_since = 0;
+	dev->down_ms = 0;
 	spin_unlock(&dev->lock);
 	wake_up_all(&dev->wq);
 }
@@ -849,11 +869,14 @@ static void vbridge_dev_stop_timeout(struct work_struct *work)
  * @dev: the device
  *
  * Called with vbridge_mutex held.  A running VM's VMSTART is queued first.
+ * The time the running VM had no backend is kept for VBRIDGE_BE_GET_INFO.
  *
  * Return: 0 or -EBUSY when the node is already open.
  */
 int vbridge_dev_be_open(struct vbridge_dev *dev)
 {
+	u64 down = 0;
+
 	lockdep_assert_held(&vbridge_mutex);
 
 	spin_lock(&dev->lock);
@@ -863,8 +886,14 @@ int vbridge_dev_be_open(struct vbridge_dev *dev)
 	}
 	WRITE_ONCE(dev->be_open, true);
 	WRITE_ONCE(dev->be_ready, false);
-	if (dev->run_state == VBRIDGE_RUN_RUNNING)
+	if (dev->run_state == VBRIDGE_RUN_RUNNING) {
+		if (dev->down_since)
+			down = div_u64(ktime_get_ns() - dev->down_since,
+				       NSEC_PER_MSEC);
 		vbridge_queue_start(dev, dev->gen, true);
+	}
+	dev->down_ms = min_t(u64, down, U32_MAX);
+	dev->down_since = 0;
 	spin_unlock(&dev->lock);
 	return 0;
 }
@@ -904,6 +933,8 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	vbridge_drop_ctl(dev);
 	WRITE_ONCE(dev->be_open, false);
 	WRITE_ONCE(dev->be_ready, false);
+	if (dev->run_state == VBRIDGE_RUN_RUNNING)
+		dev->down_since = ktime_get_ns();
 	pending = dev->stop_pending;
 	gen = dev->stop_gen;
 	spin_unlock(&dev->lock);

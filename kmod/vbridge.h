@@ -254,7 +254,7 @@ struct vbridge_dev_config {
  * @cdev: character device of the backend node; vbridge_mutex
  * @node: the struct device of the node; vbridge_mutex
  * @debugfs: debugfs file; vbridge_mutex
- * @lock: protects the fields below down to @stop_msg
+ * @lock: protects the fields below down to @down_ms
  * @vm: the VM the device is bound to, or NULL (also written under
  *	vbridge_mutex, so either lock suffices to read it)
  * @run_state: &enum vbridge_run_state
@@ -272,6 +272,12 @@ struct vbridge_dev_config {
  * @next_seq: last queue sequence number handed out
  * @start_msg: the VMSTART message slot (at most one queued)
  * @stop_msg: the VMSTOP message slot (at most one queued)
+ * @down_since: ktime_get_ns() when the device was left without an open
+ *		backend while its VM ran (the backend closed, or the VM started
+ *		without one); 0 while a backend is open or no VM is bound
+ * @down_ms: for the open backend: how long the device had none before it
+ *	     opened while the current VM ran (VBRIDGE_BE_GET_INFO), 0 if
+ *	     it never went away in this VM's life
  * @wq: accessors wait here for readiness, queue room and completions
  * @be_wq: backend readers and pollers wait here for messages
  * @read_mutex: serializes readers of the backend node
@@ -324,6 +330,8 @@ struct vbridge_dev {
 	u64 next_seq;
 	struct vbridge_qmsg start_msg;
 	struct vbridge_qmsg stop_msg;
+	u64 down_since;
+	u32 down_ms;
 
 	wait_queue_head_t wq;
 	wait_queue_head_t be_wq;
@@ -448,6 +456,7 @@ void vbridge_dev_get(struct vbridge_dev *dev);
 void vbridge_dev_put(struct vbridge_dev *dev);
 u32 vbridge_dev_state(struct vbridge_dev *dev);
 int vbridge_dev_retry_ms(struct vbridge_dev *dev);
+u32 vbridge_dev_down_ms(struct vbridge_dev *dev);
 unsigned int vbridge_dev_vmstop_timeout(struct vbridge_dev *dev);
 bool vbridge_dev_autoack(struct vbridge_dev *dev);
 int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
