@@ -543,6 +543,22 @@ int vq_pop(struct virtqueue *vq, struct vq_buf *b)
 	return 1;
 }
 
+int vq_pending(struct virtqueue *vq)
+{
+	uint16_t avail_idx, ahead;
+
+	if (!vq->ready)
+		return 0;
+	if (vq->broken)
+		return -EIO;
+	avail_idx = load16_acquire(&vq->avail->idx);
+	ahead = avail_idx - vq->last_avail;
+	if (ahead > vq->size)
+		return vq_fail(vq, "avail index %u ran %u entries ahead of %u (queue size %u)",
+			       avail_idx, ahead, vq->last_avail, vq->size);
+	return (int)(vq->nr_replay - vq->replay_pos) + ahead;
+}
+
 void vq_unpop(struct virtqueue *vq)
 {
 	uint64_t mark;

@@ -210,6 +210,14 @@ int vq_pop(struct virtqueue *vq, struct vq_buf *b);
 /* Give back the chain popped last (not pushed): it will be popped again. */
 void vq_unpop(struct virtqueue *vq);
 
+/*
+ * Chains vq_pop() would hand out now if the driver added none: those
+ * vq_resume() took again and not yet handed out, then those on the avail
+ * ring.  0 when the queue is not set up; -EIO (the queue is then broken)
+ * when the avail index ran more than a queue size ahead.  Popping thread.
+ */
+int vq_pending(struct virtqueue *vq);
+
 /* Put a chain on the used ring; len = bytes written into it. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
