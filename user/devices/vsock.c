@@ -24,7 +24,7 @@
  * unknown connections, credit overruns are dropped or answered with a
  * reset, and the number of connections is bounded.
  *
- * A device brought back in a new process (virtio_dev_restore) has lost
+ * A device brought back in a new process (virtio_dev_takeover) has lost
  * every connection with the old one: it puts a TRANSPORT_RESET event on
  * the event queue, on which the driver resets all of its connections.
  */
@@ -985,11 +985,38 @@ static void vsock_free(struct virtio_dev *vd)
 	free(vs);
 }
 
+/*
+ * A takeover that fails what the guest asked before: the connections are
+ * gone with the old process (the driver gets TRANSPORT_RESET), so a
+ * packet of that time is answered with a reset, never acted upon: a
+ * connection request is refused rather than made late.  Receive and event
+ * buffers stay (the event queue's carries the TRANSPORT_RESET).
+ */
+static enum virtio_fail_result vsock_fail_request(struct virtio_dev *vd,
+						  unsigned int q,
+						  const struct vq_buf *b,
+						  uint32_t *len)
+{
+	struct vsock *vs = (struct vsock *)vd;
+	struct virtio_vsock_hdr h;
+
+	if (q != VSOCK_TXQ)
+		return VIRTIO_FAIL_KEEP;
+	*len = 0;
+	if (iov_to_buf(b->iov, b->nr_out, 0, &h, sizeof(h)) == sizeof(h) &&
+	    le64toh(h.src_cid) == vs->cid &&
+	    le16toh(h.op) != VIRTIO_VSOCK_OP_RST)
+		queue_rst(vs, le64toh(h.dst_cid), le32toh(h.dst_port),
+			  le32toh(h.src_port));
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.queue_notify = vsock_notify,
 	.start = vsock_start,
 	.reset = vsock_reset,
 	.resume = vsock_resume,
+	.fail_request = vsock_fail_request,
 	.free = vsock_free,
 };
 

@@ -919,14 +919,79 @@ static void resume_fail(struct virtio_dev *vd, const char *fmt, ...)
 	va_end(ap);
 }
 
-void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st)
+/*
+ * VIRTIO_RESUME_FAIL for queue qi: complete what it hands out now (the
+ * chains taken again, then the avail ring up to its index now) with the
+ * device's error status, in that order.  Called with vd->lock, parked.
+ * Returns the chains failed; sets why when the device must fail.
+ */
+static unsigned int fail_queue(struct virtio_dev *vd, unsigned int qi,
+			       struct vq_buf *b, char *why, size_t wlen)
+{
+	struct virtqueue *vq = &vd->queues[qi].vq;
+	unsigned int done = 0;
+	uint32_t len;
+	int n, ret;
+
+	n = vq_pending(vq);
+	if (n < 0) {
+		snprintf(why, wlen, "queue %u: %s", qi, vq_error(vq));
+		return 0;
+	}
+	for (; n > 0; n--) {
+		ret = vq_pop(vq, b);
+		if (ret < 0) {
+			snprintf(why, wlen, "queue %u: %s", qi, vq_error(vq));
+			break;
+		}
+		if (!ret)	/* the driver moved its index back */
+			break;
+		len = 0;
+		switch (vd->ops->fail_request(vd, qi, b, &len)) {
+		case VIRTIO_FAIL_DONE:
+			vq_push(vq, b->head, len);
+			done++;
+			break;
+		case VIRTIO_FAIL_KEEP:
+			vq_unpop(vq);
+			return done;
+		default:
+			snprintf(why, wlen, "queue %u: request at head %u has no room for an error status",
+				 qi, b->head);
+			return done;
+		}
+	}
+	return done;
+}
+
+/* VIRTIO_RESUME_FAIL for every ready queue.  Called with vd->lock, parked. */
+static unsigned int fail_all(struct virtio_dev *vd, char *why, size_t wlen)
+{
+	struct vq_buf b = { .cap = 2u * vd->info.queue_size };
+	unsigned int i, done = 0;
+
+	b.iov = calloc(b.cap, sizeof(*b.iov));
+	if (!b.iov) {
+		snprintf(why, wlen, "out of memory failing the requests made before");
+		return 0;
+	}
+	for (i = 0; i < vd->info.num_queues && !*why; i++)
+		if (vd->queues[i].ready)
+			done += fail_queue(vd, i, &b, why, wlen);
+	free(b.iov);
+	return done;
+}
+
+unsigned int virtio_dev_takeover(struct virtio_dev *vd,
+				 const struct virtio_dev_state *st,
+				 enum virtio_resume_policy policy)
 {
 	struct pci_host *h = pci_func_host(&vd->func);
 	bool failed = st->status & VIRTIO_CONFIG_S_NEEDS_RESET;
 	bool running = (st->status & VIRTIO_CONFIG_S_DRIVER_OK) && !failed;
 	bool event_idx, indirect;
+	unsigned int i, count = 0;
 	char why[160] = "";
-	unsigned int i;
 	uint8_t isr;
 	int ret = 0;
 
@@ -985,6 +1050,13 @@ void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st
 		else if (vd->ops->resume)
 			vd->ops->resume(vd);
 	}
+	if (running && !*why) {
+		if (policy == VIRTIO_RESUME_FAIL && vd->ops->fail_request)
+			count = fail_all(vd, why, sizeof(why));
+		else
+			for (i = 0; i < vd->info.num_queues; i++)
+				count += vd->queues[i].vq.nr_replay;
+	}
 	/* A used-buffer interrupt may have died with the old process. */
 	isr = st->isr | (running ? ISR_QUEUE : 0);
 	if (isr)
@@ -1001,4 +1073,21 @@ void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st
 	}
 	state_changed(vd);
 	pthread_mutex_unlock(&vd->lock);
+	return count;
+}
+
+void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st)
+{
+	virtio_dev_takeover(vd, st, VIRTIO_RESUME_REPLAY);
+}
+
+void virtio_dev_kick_all(struct virtio_dev *vd)
+{
+	unsigned int i;
+
+	if (!virtio_dev_running(vd))
+		return;
+	for (i = 0; i < vd->info.num_queues; i++)
+		if (__atomic_load_n(&vd->queues[i].ready, __ATOMIC_ACQUIRE))
+			kick(&vd->queues[i]);
 }

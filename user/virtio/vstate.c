@@ -377,13 +377,14 @@ static int ifl_attach(struct virtio_dev *const *devs, unsigned int n,
 	return 0;
 }
 
-int vstate_restore(struct virtio_dev *const *devs, unsigned int n,
-		   const void *blob, size_t len, void *mem, size_t mem_len,
-		   unsigned int *replayed, char *why, size_t wlen)
+int vstate_takeover(struct virtio_dev *const *devs, unsigned int n,
+		    const void *blob, size_t len, void *mem, size_t mem_len,
+		    enum virtio_resume_policy policy, unsigned int *counts,
+		    char *why, size_t wlen)
 {
 	const struct vstate_hdr *h = blob;
 	const uint8_t *p = (const uint8_t *)blob + sizeof(*h);
-	unsigned int i, q, count = 0;
+	unsigned int i, count;
 	int ret;
 
 	*why = '\0';
@@ -403,20 +404,36 @@ int vstate_restore(struct virtio_dev *const *devs, unsigned int n,
 		struct virtio_dev *vd = devs[i];
 		struct virtio_dev_state st = { .queues = qs_alloc(vd) };
 
+		count = 0;
 		if (!st.queues) {
 			/* Nothing of it restored: its driver must reset it. */
 			virtio_dev_fail(vd, "out of memory restoring the device");
-			p += dev_bytes(vd);
-			continue;
+		} else {
+			dev_load((const struct vstate_dev *)p, &st);
+			count = virtio_dev_takeover(vd, &st, policy);
+			free(st.queues);
 		}
-		dev_load((const struct vstate_dev *)p, &st);
-		virtio_dev_restore(vd, &st);
-		free(st.queues);
-		for (q = 0; q < vd->info.num_queues; q++)
-			count += vd->queues[q].vq.nr_replay;
+		if (counts)
+			counts[i] = count;
 		p += dev_bytes(vd);
 	}
+	return ret;
+}
+
+int vstate_restore(struct virtio_dev *const *devs, unsigned int n,
+		   const void *blob, size_t len, void *mem, size_t mem_len,
+		   unsigned int *replayed, char *why, size_t wlen)
+{
+	unsigned int *counts = calloc(n ? n : 1, sizeof(*counts));
+	unsigned int i, sum = 0;
+	int ret;
+
+	ret = vstate_takeover(devs, n, blob, len, mem, mem_len,
+			      VIRTIO_RESUME_REPLAY, counts, why, wlen);
+	for (i = 0; counts && i < n; i++)
+		sum += counts[i];
+	free(counts);
 	if (replayed)
-		*replayed = count;
+		*replayed = sum;
 	return ret;
 }

@@ -183,7 +183,7 @@ int vstate_ifl_init(struct virtio_dev *const *devs, unsigned int n, void *mem,
  * Bring devs (started, not used yet) back to a checked blob: first the
  * in-flight records at mem (len bytes; NULL when there is no file) are
  * checked against the blob and attached; then every function's
- * configuration header, then its transport state (virtio_dev_restore).
+ * configuration header, then its transport state (virtio_dev_restore()).
  * In-flight records that are missing or do not belong to the blob are
  * not used, with a message in why: the running devices then ask their
  * drivers for a reset.  Returns 0 when the records were used, -EINVAL
@@ -193,5 +193,16 @@ int vstate_ifl_init(struct virtio_dev *const *devs, unsigned int n, void *mem,
 int vstate_restore(struct virtio_dev *const *devs, unsigned int n,
 		   const void *blob, size_t len, void *mem, size_t mem_len,
 		   unsigned int *replayed, char *why, size_t wlen);
+
+/*
+ * vstate_restore() with a policy for the requests the guest made before
+ * (virtio_dev_takeover()): counts (n entries, may be NULL) gets per
+ * device the requests it takes again (VIRTIO_RESUME_REPLAY) or failed
+ * (VIRTIO_RESUME_FAIL).
+ */
+int vstate_takeover(struct virtio_dev *const *devs, unsigned int n,
+		    const void *blob, size_t len, void *mem, size_t mem_len,
+		    enum virtio_resume_policy policy, unsigned int *counts,
+		    char *why, size_t wlen);
 
 #endif
