@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -35,6 +36,7 @@ struct be_doorbell {
  * @no_ack: --test-no-ack
  * @state_dir: where the in-flight file goes
  * @info: the device's description (refreshed at VMSTART)
+ * @opened_ms: CLOCK_MONOTONIC ms when the node was opened
  * @host: the pci_host the device model runs against
  * @mem: the running VM's RAM, mapped
  * @generation: of the mapped VM, 0 when none
@@ -58,6 +60,7 @@ struct bridge_be {
 	bool no_ack;
 	const char *state_dir;
 	struct vbridge_backend_info info;
+	uint64_t opened_ms;
 	struct pci_host host;
 	struct guest_mem mem;
 	uint64_t generation;
@@ -78,6 +81,27 @@ struct bridge_be {
 unsigned int bridge_slot_line(unsigned int slot, unsigned int nr_irqs)
 {
 	return nr_irqs ? slot % nr_irqs : 0;
+}
+
+static uint64_t be_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum virtio_resume_policy
+bridge_takeover_policy(const struct vbridge_backend_info *info,
+		       uint64_t since_open_ms)
+{
+	int32_t retry = info->retry_timeout_ms;
+
+	if (!(info->flags & VBRIDGE_BE_INFO_F_RETRY) || retry < 0)
+		return VIRTIO_RESUME_REPLAY;
+	if (retry > 0 && info->down_ms + since_open_ms <= (uint64_t)retry)
+		return VIRTIO_RESUME_REPLAY;
+	return VIRTIO_RESUME_FAIL;
 }
 
 static void be_set_intx(struct pci_host *h, struct pci_func *f, int level)
@@ -180,6 +204,7 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 	}
 	pthread_mutex_init(&be->lock, NULL);
 	be->fd = open(opts->node, O_RDWR | O_CLOEXEC);
+	be->opened_ms = be_now_ms();
 	if (be->fd < 0) {
 		ret = -errno;
 		if (ret == -EBUSY)
@@ -325,10 +350,38 @@ static void be_state_fresh(struct bridge_be *be, struct device_set *devs)
 	vstate_ifl_init(d, n, be->sf.mem, be->sf.len, be->generation, be->cookie);
 }
 
+/* One line: the policy applied and its count per device. */
+static void be_log_policy(struct bridge_be *be, struct virtio_dev *const *d,
+			  unsigned int n, enum virtio_resume_policy policy,
+			  const unsigned int *counts, uint64_t away_ms)
+{
+	bool fail = policy == VIRTIO_RESUME_FAIL;
+	char list[512] = "", why[128];
+	size_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < n && len < sizeof(list); i++) {
+		unsigned int devfn = pci_func_devfn(&d[i]->func);
+
+		len += snprintf(list + len, sizeof(list) - len, "%s%s at %02x.%x: %u",
+				i ? ", " : "", d[i]->info.name, PCI_SLOT(devfn),
+				PCI_FUNC(devfn), counts[i]);
+	}
+	if (!(be->info.flags & VBRIDGE_BE_INFO_F_RETRY))
+		snprintf(why, sizeof(why), "the module does not report its retry timeout: policy replay");
+	else
+		snprintf(why, sizeof(why), "no provider for %llu ms, retry_timeout_ms %d: policy %s, the guest's accesses %s meanwhile",
+			 (unsigned long long)away_ms, be->info.retry_timeout_ms,
+			 fail ? "fail" : "replay", fail ? "failed" : "waited");
+	log_info("%s: %s; requests %s: %s", be->node, why,
+		 fail ? "failed" : "taken again", list);
+}
+
 /*
  * Take over the devices a previous daemon served for VM generation, from
- * the state it saved.  Returns 0, or -errno when the devices must start
- * from power-on (the reason is logged).
+ * the state it saved; the requests the guest made before are replayed or
+ * failed (bridge_takeover_policy()).  Returns 0, or -errno when the
+ * devices must start from power-on (the reason is logged).
  */
 static int be_state_resume(struct bridge_be *be, struct device_set *devs,
 			   uint64_t generation)
@@ -337,8 +390,10 @@ static int be_state_resume(struct bridge_be *be, struct device_set *devs,
 		.buf = (uintptr_t)be->blob,
 		.len = VBRIDGE_STATE_MAX,
 	};
+	enum virtio_resume_policy policy;
 	struct virtio_dev *const *d;
-	unsigned int n, replayed = 0;
+	unsigned int *counts, n, i, total = 0;
+	uint64_t since_open;
 	char why[256];
 	int ret;
 
@@ -358,15 +413,28 @@ static int be_state_resume(struct bridge_be *be, struct device_set *devs,
 			 be->node, why);
 		return ret;
 	}
+	counts = calloc(n ? n : 1, sizeof(*counts));
+	if (!counts) {
+		log_error("%s: out of memory taking the devices over", be->node);
+		return -ENOMEM;
+	}
 	be->cookie = vstate_cookie(be->blob);
-	if (vstate_restore(d, n, be->blob, sb.len, be->sf.mem, be->sf.len,
-			   &replayed, why, sizeof(why))) {
+	since_open = be_now_ms() - be->opened_ms;
+	policy = bridge_takeover_policy(&be->info, since_open);
+	if (vstate_takeover(d, n, be->blob, sb.len, be->sf.mem, be->sf.len,
+			    policy, counts, why, sizeof(why))) {
 		log_warn("%s: in-flight records not used: %s; running devices ask their drivers for a reset",
 			 be->node, why);
 		be_state_fresh(be, devs);
 	}
-	log_info("%s: resumed VM generation %llu: %u devices as the guest left them, %u requests taken again",
-		 be->node, (unsigned long long)generation, n, replayed);
+	for (i = 0; i < n; i++)
+		total += counts[i];
+	log_info("%s: resumed VM generation %llu: %u devices as the guest left them, %u requests %s",
+		 be->node, (unsigned long long)generation, n, total,
+		 policy == VIRTIO_RESUME_FAIL ? "failed" : "taken again");
+	be_log_policy(be, d, n, policy, counts,
+		      (uint64_t)be->info.down_ms + since_open);
+	free(counts);
 	return 0;
 }
 
@@ -501,12 +569,37 @@ static int be_send_replies(struct bridge_be *be,
 	return 0;
 }
 
+/*
+ * Serve the guest's accesses from now on.  After a takeover, look at every
+ * queue once more: a kick the guest made before this moment may have
+ * been dropped (retry_timeout_ms 0) after the takeover's own look.
+ */
+static int be_set_ready(struct bridge_be *be, struct device_set *devs,
+			bool look)
+{
+	struct virtio_dev *const *d;
+	unsigned int n, i;
+
+	if (ioctl(be->fd, VBRIDGE_BE_SET_READY, 1UL)) {
+		log_errno("%s: cannot declare the device ready", be->node);
+		return -errno;
+	}
+	if (look) {
+		d = device_set_devices(devs, &n);
+		for (i = 0; i < n; i++)
+			if (d[i])
+				virtio_dev_kick_all(d[i]);
+	}
+	return 0;
+}
+
 int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		    struct device_set *devs, volatile bool *stop)
 {
 	struct vbridge_msg msgs[BE_BATCH];
 	struct vbridge_reply replies[BE_BATCH];
 	struct pollfd pfd = { .fd = be->fd, .events = POLLIN };
+	bool ready = false;
 	int ret = 0;
 
 	if (be->info.nr_windows > 1 &&
@@ -517,9 +610,17 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		return -ENOSPC;
 	}
 	be_state_open(be, devs);
-	if (ioctl(be->fd, VBRIDGE_BE_SET_READY, 1UL)) {
-		log_errno("%s: cannot declare the device ready", be->node);
-		return -errno;
+	/*
+	 * A VM that ran when the node was opened comes first, as VMSTART: the
+	 * takeover it leads to decides what becomes of the requests the guest
+	 * made so far.  Until it is done the device is not ready, so that
+	 * every request the guest makes while it is ready is served.
+	 */
+	if (!(be->info.state & VBRIDGE_DEV_S_RUNNING)) {
+		ret = be_set_ready(be, devs, false);
+		if (ret)
+			return ret;
+		ready = true;
 	}
 
 	while (!*stop) {
@@ -572,6 +673,10 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 			be_state_save(be, devs, false);
 		if (!ret && nr)
 			ret = be_send_replies(be, replies, nr);
+		if (!ret && !ready) {
+			ret = be_set_ready(be, devs, true);
+			ready = true;
+		}
 		if (ret)
 			break;
 	}
