@@ -99,7 +99,9 @@ bridge_takeover_policy(const struct vbridge_backend_info *info,
 
 	if (!(info->flags & VBRIDGE_BE_INFO_F_RETRY) || retry < 0)
 		return VIRTIO_RESUME_REPLAY;
-	if (retry > 0 && info->down_ms + since_open_ms <= (uint64_t)retry)
+	/* down_ms + since_open_ms <= retry, without overflowing. */
+	if (retry > 0 && since_open_ms <= (uint64_t)retry &&
+	    info->down_ms <= (uint64_t)retry - since_open_ms)
 		return VIRTIO_RESUME_REPLAY;
 	return VIRTIO_RESUME_FAIL;
 }
