@@ -32,7 +32,13 @@ KBUILD_ARGS := W=1 CONFIG_DEBUG_INFO_BTF_MODULES=
 
 BUILD := build
 
-.PHONY: all module user deps kit check bench clean help
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DOCDIR ?= $(PREFIX)/share/doc
+UDEVRULESDIR ?= /etc/udev/rules.d
+UNITDIR ?= /etc/systemd/system
+
+.PHONY: all module user deps kit check bench clean help install install-module
 all: module user
 
 module:
@@ -41,9 +47,14 @@ module:
 
 # Out-of-tree build of the module for a kit, in build/kmod-KIT (a tree of
 # symlinks to the sources, so builds for several kernels do not collide).
+# Only sources are linked: objects of an in-tree build must not leak in.
+KMOD_SRCS = kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
+
 $(BUILD)/kmod-%/kmod/virtio_bridge.ko: FORCE
-	@mkdir -p $(BUILD)/kmod-$*
-	@cp -rsf $(CURDIR)/Kbuild $(CURDIR)/kmod $(BUILD)/kmod-$*/
+	@mkdir -p $(BUILD)/kmod-$*/kmod
+	@ln -sfn $(CURDIR)/Kbuild $(BUILD)/kmod-$*/Kbuild
+	@ln -sfn $(CURDIR)/kmod/include $(BUILD)/kmod-$*/kmod/include
+	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/kmod-$*/$$f; done
 	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* $(KBUILD_ARGS) modules
 
 .PHONY: FORCE
@@ -59,6 +70,24 @@ kit:
 
 include user/user.mk
 include tools/testing/testing.mk
+
+# vbridge, the udev rule, the systemd units and the docs.  DESTDIR works.
+install: user
+	install -D -m 0755 $(BUILD)/vbridge $(DESTDIR)$(BINDIR)/vbridge
+	install -D -m 0644 user/dist/60-virtio-bridge.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/virtio-bridge/overlays \
+		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(DOCDIR)/virtio-bridge
+	for u in virtio-bridge.service vbridge-devices@.service; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+			user/dist/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(DOCDIR)/virtio-bridge/
+
+# The module into /lib/modules/<release>/updates of the KDIR kernel.
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1

@@ -1,61 +1,143 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-bridge: module entry, parameters and the frontend misc device.
+ * virtio-bridge: module entry, parameters and global state.
+ *
+ * The module is a "virtio bus" between KVM VMMs (frontend node
+ * /dev/virtio-bridge, frontend.c) and device providers (one backend node
+ * /dev/virtio/vm<N>/<name> per declared device, backend.c).  Devices are
+ * declared over generic netlink (netlink.c).  See vbridge.h for the objects
+ * and the lock order, and Documentation/virtio-bridge/ for the interfaces.
  */
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/miscdevice.h>
-#include <linux/fs.h>
+#include <linux/slab.h>
 
-#include "virtio_bridge.h"
+#include "compat.h"
+#include "vbridge.h"
 
-static int vmstop_timeout = 5;
-module_param(vmstop_timeout, int, 0644);
+int vbridge_vmstop_timeout = 5;
+bool vbridge_vmstop_autoack = true;
+int vbridge_retry_timeout_ms = 1000;
+
+/* vmstop_timeout: seconds, 0..VBRIDGE_VMSTOP_TIMEOUT_MAX. */
+static int vbridge_param_set_timeout(const char *val,
+				     const struct kernel_param *kp)
+{
+	int v, ret;
+
+	ret = kstrtoint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v < 0 || v > VBRIDGE_VMSTOP_TIMEOUT_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops vbridge_timeout_ops = {
+	.set = vbridge_param_set_timeout,
+	.get = param_get_int,
+};
+
+module_param_cb(vmstop_timeout, &vbridge_timeout_ops, &vbridge_vmstop_timeout, 0644);
 MODULE_PARM_DESC(vmstop_timeout,
-		 "Seconds a stopping VM waits for every device's VMSTOP acknowledgement (default 5)");
+		 "Seconds a stopping VM waits for every device's VMSTOP acknowledgment, 0..86400 (default 5)");
 
-static bool vmstop_autoack = true;
-module_param(vmstop_autoack, bool, 0644);
+module_param_named(vmstop_autoack, vbridge_vmstop_autoack, bool, 0644);
 MODULE_PARM_DESC(vmstop_autoack,
 		 "Acknowledge VMSTOP on a silent backend's behalf when the timeout expires (default Y)");
 
-static int retry_timeout_ms = 1000;
-module_param(retry_timeout_ms, int, 0644);
+module_param_named(retry_timeout_ms, vbridge_retry_timeout_ms, int, 0644);
 MODULE_PARM_DESC(retry_timeout_ms,
 		 "Access to a device whose backend is not ready: <0 wait, 0 fail at once, >0 wait up to this many ms (default 1000)");
 
-static long vbridge_fe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+/* Device table, VM table, VM state changes: see vbridge.h. */
+DEFINE_MUTEX(vbridge_mutex);
+DEFINE_XARRAY_ALLOC1(vbridge_devs);
+DEFINE_XARRAY(vbridge_vms);
+DECLARE_WAIT_QUEUE_HEAD(vbridge_release_wq);
+struct workqueue_struct *vbridge_wq;
+struct class *vbridge_class;
+dev_t vbridge_devt;
+
+/* Backend nodes are /dev/virtio/vm<N>/<name>, mode 0600. */
+static char *vbridge_devnode(VBRIDGE_DEVNODE_CONST struct device *node,
+			     umode_t *mode)
 {
-	switch (cmd) {
-	case VBRIDGE_GET_API_VERSION:
-		return VBRIDGE_API_VERSION;
-	default:
-		return -ENOTTY;
-	}
+	struct vbridge_dev *dev = dev_get_drvdata(node);
+
+	if (mode)
+		*mode = 0600;
+	if (!dev)
+		return NULL;
+	return kasprintf(GFP_KERNEL, "virtio/vm%u/%s", dev->cfg.vmid,
+			 dev->cfg.name);
 }
-
-static const struct file_operations vbridge_fe_fops = {
-	.owner = THIS_MODULE,
-	.unlocked_ioctl = vbridge_fe_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
-};
-
-static struct miscdevice vbridge_fe_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "virtio-bridge",
-	.fops = &vbridge_fe_fops,
-	.mode = 0600,
-};
 
 static int __init vbridge_init(void)
 {
-	return misc_register(&vbridge_fe_misc);
+	int ret;
+
+	vbridge_wq = alloc_workqueue("virtio_bridge", 0, 0);
+	if (!vbridge_wq)
+		return -ENOMEM;
+
+	ret = alloc_chrdev_region(&vbridge_devt, 0, VBRIDGE_MAX_DEVICES,
+				  "virtio-bridge");
+	if (ret)
+		goto err_wq;
+
+	vbridge_class = vbridge_class_create("virtio-bridge");
+	if (IS_ERR(vbridge_class)) {
+		ret = PTR_ERR(vbridge_class);
+		goto err_chrdev;
+	}
+	vbridge_class->devnode = vbridge_devnode;
+
+	vbridge_debugfs_init();
+
+	ret = vbridge_frontend_init();
+	if (ret)
+		goto err_class;
+
+	ret = vbridge_nl_init();
+	if (ret)
+		goto err_frontend;
+
+	return 0;
+
+err_frontend:
+	vbridge_frontend_exit();
+err_class:
+	vbridge_debugfs_exit();
+	class_destroy(vbridge_class);
+err_chrdev:
+	unregister_chrdev_region(vbridge_devt, VBRIDGE_MAX_DEVICES);
+err_wq:
+	destroy_workqueue(vbridge_wq);
+	return ret;
 }
 
+/*
+ * Every open node, and every guest RAM mapping made through a backend
+ * node, holds a module reference (fops.owner), so when this runs no such
+ * file is open.  A VM whose frontend and backends are all closed is
+ * released by a work item: flush those (they send events) before the
+ * netlink family and the devices they reference go away.
+ */
 static void __exit vbridge_exit(void)
 {
-	misc_deregister(&vbridge_fe_misc);
+	vbridge_frontend_exit();
+	flush_workqueue(vbridge_wq);
+	vbridge_nl_exit();
+	vbridge_dev_remove_all();
+	destroy_workqueue(vbridge_wq);
+	vbridge_debugfs_exit();
+	class_destroy(vbridge_class);
+	unregister_chrdev_region(vbridge_devt, VBRIDGE_MAX_DEVICES);
 }
 
 module_init(vbridge_init);

@@ -12,6 +12,7 @@ pkg-config
 gcc-12
 libfdt-dev
 device-tree-compiler
+dt-schema
 libnl-3-dev
 libnl-genl-3-dev
 libnl-route-3-dev
@@ -26,6 +27,7 @@ kmod
 libelf-dev
 iproute2
 e2fsprogs
+systemd
 "
 
 missing=""

@@ -21,6 +21,8 @@ struct cmd {
 /* Subcommands; each lands with its implementation. NULL-terminated. */
 static const struct cmd cmds[] = {
 	{ "run", cmd_run, "boot a Linux guest on KVM (the VMM)" },
+	{ "devices", cmd_devices, "serve a bridged device's virtio functions (device provider)" },
+	{ "ctl", cmd_ctl, "control: load DT overlays, status, events, overrides" },
 	{ NULL, NULL, NULL },
 };
 

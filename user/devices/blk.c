@@ -13,6 +13,10 @@
  * discard/write-zeroes segment counts and flags as advertised.  A request
  * without room for its status byte cannot be answered and fails the device;
  * anything else gets VIRTIO_BLK_S_IOERR or VIRTIO_BLK_S_UNSUPP.
+ *
+ * A takeover that fails what the guest asked before (VIRTIO_RESUME_FAIL)
+ * answers each such request VIRTIO_BLK_S_IOERR without touching the image
+ * or the request's data buffers.
  */
 #include <endian.h>
 #include <errno.h>
@@ -481,9 +485,25 @@ static void blk_free(struct virtio_dev *vd)
 	blk_destroy((struct blk *)vd);
 }
 
+/* A request made before a takeover that fails them: IOERR, data untouched. */
+static enum virtio_fail_result blk_fail_request(struct virtio_dev *vd,
+						unsigned int q,
+						const struct vq_buf *b,
+						uint32_t *len)
+{
+	uint8_t status = VIRTIO_BLK_S_IOERR;
+
+	if (b->in_len < 1)
+		return VIRTIO_FAIL_BAD;
+	iov_from_buf(vq_buf_in(b), b->nr_in, b->in_len - 1, &status, 1);
+	*len = 1;
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.queue_notify = blk_notify,
 	.quiesce = blk_quiesce,
+	.fail_request = blk_fail_request,
 	.free = blk_free,
 };
 

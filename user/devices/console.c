@@ -220,10 +220,26 @@ static void con_free(struct virtio_dev *vd)
 	free(c);
 }
 
+/*
+ * A takeover that fails what the guest asked before: its output is
+ * dropped; input buffers stay for the next input.
+ */
+static enum virtio_fail_result con_fail_request(struct virtio_dev *vd,
+						unsigned int q,
+						const struct vq_buf *b,
+						uint32_t *len)
+{
+	if (q == CON_RX)
+		return VIRTIO_FAIL_KEEP;
+	*len = 0;
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops con_ops = {
 	.queue_notify = con_notify,
 	.start = con_start,
 	.reset = con_reset,
+	.fail_request = con_fail_request,
 	.free = con_free,
 };
 

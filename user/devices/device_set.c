@@ -772,6 +772,13 @@ void device_set_stop(struct device_set *s)
 			virtio_dev_stop(s->devs[i]);
 }
 
+struct virtio_dev *const *device_set_devices(const struct device_set *s,
+					     unsigned int *n)
+{
+	*n = s->nr_devs;
+	return s->devs;
+}
+
 void device_set_pause(struct device_set *s)
 {
 	unsigned int i;

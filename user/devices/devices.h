@@ -83,4 +83,13 @@ void device_set_stop(struct device_set *s);
 void device_set_pause(struct device_set *s);
 void device_set_reset(struct device_set *s);
 
+/*
+ * The realized devices in slot order, *n of them (entries become NULL
+ * once the bus freed them): for a host that saves and restores their
+ * state (user/virtio/vstate.h).
+ */
+struct virtio_dev;
+struct virtio_dev *const *device_set_devices(const struct device_set *s,
+					     unsigned int *n);
+
 #endif

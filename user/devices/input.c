@@ -335,11 +335,27 @@ static void input_free(struct virtio_dev *vd)
 	free(in);
 }
 
+/*
+ * A takeover that fails what the guest asked before: its status events
+ * (LEDs, sounds) are not applied; event buffers stay for the next events.
+ */
+static enum virtio_fail_result input_fail_request(struct virtio_dev *vd,
+						  unsigned int q,
+						  const struct vq_buf *b,
+						  uint32_t *len)
+{
+	if (q == INPUT_EVQ)
+		return VIRTIO_FAIL_KEEP;
+	*len = 0;
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops input_ops = {
 	.queue_notify = input_notify,
 	.start = input_start,
 	.reset = input_reset,
 	.config_write = input_config_write,
+	.fail_request = input_fail_request,
 	.free = input_free,
 };
 

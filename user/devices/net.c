@@ -254,10 +254,26 @@ static void net_free(struct virtio_dev *vd)
 	free(n);
 }
 
+/*
+ * A takeover that fails what the guest asked before: its frames are not
+ * sent (completed, dropped); receive buffers stay for the next frames.
+ */
+static enum virtio_fail_result net_fail_request(struct virtio_dev *vd,
+						unsigned int q,
+						const struct vq_buf *b,
+						uint32_t *len)
+{
+	if (q == NET_RX)
+		return VIRTIO_FAIL_KEEP;
+	*len = 0;
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.queue_notify = net_notify,
 	.start = net_start,
 	.reset = net_reset,
+	.fail_request = net_fail_request,
 	.free = net_free,
 };
 

@@ -76,8 +76,19 @@ static void rng_free(struct virtio_dev *vd)
 	free(vd);
 }
 
+/* A takeover that fails what the guest asked before: no entropy. */
+static enum virtio_fail_result rng_fail_request(struct virtio_dev *vd,
+						unsigned int q,
+						const struct vq_buf *b,
+						uint32_t *len)
+{
+	*len = 0;
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops rng_ops = {
 	.queue_notify = rng_notify,
+	.fail_request = rng_fail_request,
 	.free = rng_free,
 };
 

@@ -23,6 +23,10 @@
  * Guest packets are untrusted: wrong source CID, malformed lengths,
  * unknown connections, credit overruns are dropped or answered with a
  * reset, and the number of connections is bounded.
+ *
+ * A device brought back in a new process (virtio_dev_takeover) has lost
+ * every connection with the old one: it puts a TRANSPORT_RESET event on
+ * the event queue, on which the driver resets all of its connections.
  */
 #include <endian.h>
 #include <errno.h>
@@ -156,6 +160,9 @@ struct vrst {
  * @rx: the receive buffer being filled
  * @tx_iov: segments of the packet from the guest being handled
  * @tx: that packet
+ * @ev_iov: segments of the event buffer being filled
+ * @ev: that buffer
+ * @reset_event: a TRANSPORT_RESET event is owed to the driver
  *
  * All but the first three belong to the I/O thread (or reset/free while
  * parked).
@@ -179,6 +186,9 @@ struct vsock {
 	struct vq_buf rx;
 	struct iovec tx_iov[VSOCK_MAX_SEGS];
 	struct vq_buf tx;
+	struct iovec ev_iov[VSOCK_MAX_SEGS];
+	struct vq_buf ev;
+	bool reset_event;
 };
 
 static void conn_cb(struct vloop_src *src, uint32_t events);
@@ -878,10 +888,34 @@ static void listen_cb(struct vloop_src *src, uint32_t events)
 
 /* --- device ------------------------------------------------------------------ */
 
+/* The owed TRANSPORT_RESET, once the driver has an event buffer for it. */
+static void vsock_evq(struct vsock *vs)
+{
+	struct virtio_dev *vd = &vs->vd;
+	struct virtio_vsock_event ev = {
+		.id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET),
+	};
+
+	while (vs->reset_event && virtio_dev_pop(vd, VSOCK_EVQ, &vs->ev) > 0) {
+		size_t n = 0;
+
+		if (vs->ev.in_len >= sizeof(ev)) {
+			n = iov_from_buf(vq_buf_in(&vs->ev), vs->ev.nr_in, 0, &ev,
+					 sizeof(ev));
+			vs->reset_event = false;
+		}
+		/* A buffer too small for an event goes back unused. */
+		vq_push(virtio_dev_vq(vd, VSOCK_EVQ), vs->ev.head, n);
+		virtio_dev_signal(vd, VSOCK_EVQ);
+	}
+}
+
 static void vsock_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct vsock *vs = (struct vsock *)vd;
 
+	if (q == VSOCK_EVQ)
+		vsock_evq(vs);
 	if (q == VSOCK_TXQ)
 		vsock_tx(vs);
 	/* Receive buffers (or replies to the packets just handled). */
@@ -895,6 +929,14 @@ static int vsock_start(struct virtio_dev *vd)
 	if (!vs->lpolled && !vloop_add(vd->loop, &vs->lsrc, EPOLLIN))
 		vs->lpolled = true;
 	return 0;
+}
+
+static void vsock_resume(struct virtio_dev *vd)
+{
+	struct vsock *vs = (struct vsock *)vd;
+
+	/* Sent when the event queue is kicked, as every queue is now. */
+	vs->reset_event = true;
 }
 
 static void vsock_drop_all(struct vsock *vs)
@@ -915,6 +957,7 @@ static void vsock_reset(struct virtio_dev *vd)
 
 	/* The guest forgot every connection: so do we. */
 	vsock_drop_all(vs);
+	vs->reset_event = false;
 	if (vs->lpolled) {
 		vloop_del(vd->loop, &vs->lsrc);
 		vs->lpolled = false;
@@ -942,10 +985,38 @@ static void vsock_free(struct virtio_dev *vd)
 	free(vs);
 }
 
+/*
+ * A takeover that fails what the guest asked before: the connections are
+ * gone with the old process (the driver gets TRANSPORT_RESET), so a
+ * packet of that time is answered with a reset, never acted upon: a
+ * connection request is refused rather than made late.  Receive and event
+ * buffers stay (the event queue's carries the TRANSPORT_RESET).
+ */
+static enum virtio_fail_result vsock_fail_request(struct virtio_dev *vd,
+						  unsigned int q,
+						  const struct vq_buf *b,
+						  uint32_t *len)
+{
+	struct vsock *vs = (struct vsock *)vd;
+	struct virtio_vsock_hdr h;
+
+	if (q != VSOCK_TXQ)
+		return VIRTIO_FAIL_KEEP;
+	*len = 0;
+	if (iov_to_buf(b->iov, b->nr_out, 0, &h, sizeof(h)) == sizeof(h) &&
+	    le64toh(h.src_cid) == vs->cid &&
+	    le16toh(h.op) != VIRTIO_VSOCK_OP_RST)
+		queue_rst(vs, le64toh(h.dst_cid), le32toh(h.dst_port),
+			  le32toh(h.src_port));
+	return VIRTIO_FAIL_DONE;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.queue_notify = vsock_notify,
 	.start = vsock_start,
 	.reset = vsock_reset,
+	.resume = vsock_resume,
+	.fail_request = vsock_fail_request,
 	.free = vsock_free,
 };
 
@@ -1015,6 +1086,8 @@ struct virtio_dev *vsock_new(uint64_t cid, const char *uds)
 	vs->rx.cap = VSOCK_MAX_SEGS;
 	vs->tx.iov = vs->tx_iov;
 	vs->tx.cap = VSOCK_MAX_SEGS;
+	vs->ev.iov = vs->ev_iov;
+	vs->ev.cap = VSOCK_MAX_SEGS;
 	if (vsock_listen(vs))
 		goto fail;
 	vs->lsrc.fd = vs->lfd;

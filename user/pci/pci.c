@@ -308,6 +308,65 @@ static void func_cfg_write(struct pci_func *f, unsigned int reg,
 		f->ops->cfg_write(f, reg, len, val);
 }
 
+void pci_func_save_cfg(struct pci_func *f, uint8_t cfg[PCI_LEGACY_CFG_SIZE])
+{
+	pthread_mutex_lock(&f->lock);
+	memcpy(cfg, f->cfg, PCI_LEGACY_CFG_SIZE);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Whether cfg's read-only bytes are f's.  Called with f->lock. */
+static bool cfg_matches_locked(const struct pci_func *f, const uint8_t *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_LEGACY_CFG_SIZE; i++) {
+		/* Status follows the device (Interrupt) and the guest (W1C). */
+		if (i == PCI_STATUS || i == PCI_STATUS + 1)
+			continue;
+		if ((cfg[i] ^ f->cfg[i]) & ~f->wmask[i])
+			return false;
+	}
+	return true;
+}
+
+int pci_func_check_cfg(struct pci_func *f, const uint8_t cfg[PCI_LEGACY_CFG_SIZE])
+{
+	bool ok;
+
+	pthread_mutex_lock(&f->lock);
+	ok = cfg_matches_locked(f, cfg);
+	pthread_mutex_unlock(&f->lock);
+	return ok ? 0 : -EINVAL;
+}
+
+int pci_func_restore_cfg(struct pci_func *f,
+			 const uint8_t cfg[PCI_LEGACY_CFG_SIZE])
+{
+	struct pci_bus *b = f->bus;
+	unsigned int i;
+	int ret = 0;
+
+	if (b)
+		pthread_rwlock_wrlock(&b->lock);
+	pthread_mutex_lock(&f->lock);
+	if (!cfg_matches_locked(f, cfg)) {
+		ret = -EINVAL;
+	} else {
+		for (i = 0; i < PCI_LEGACY_CFG_SIZE; i++)
+			f->cfg[i] = (f->cfg[i] & ~f->wmask[i]) |
+				    (cfg[i] & f->wmask[i]);
+		if (f->cfg[PCI_INTERRUPT_PIN])
+			intx_update_locked(f);	/* INTx-disable may differ */
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!ret && func_update_decode(f) && f->ops && f->ops->layout_changed)
+		f->ops->layout_changed(f);
+	if (b)
+		pthread_rwlock_unlock(&b->lock);
+	return ret;
+}
+
 unsigned int pci_func_intx_pin(const struct pci_func *f)
 {
 	return f->cfg[PCI_INTERRUPT_PIN];

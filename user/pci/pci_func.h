@@ -178,6 +178,23 @@ uint64_t pci_func_bar_addr(struct pci_func *f, unsigned int bar);
 /* The host of the bus f is on, or NULL. */
 struct pci_host *pci_func_host(const struct pci_func *f);
 
+/*
+ * For a host that restarts while its guest runs: save what the guest
+ * programmed into f (a copy of the first PCI_LEGACY_CFG_SIZE bytes of its
+ * configuration space; the extended space is read-only), and put it back
+ * into the same function of a new process.  Restoring takes every
+ * guest-writable bit from cfg and recomputes BAR decoding (layout_changed
+ * when it moved) and the INTx line the host sees.  The read-only bytes of
+ * cfg (identity, BAR types, capabilities) must be f's own, Status apart
+ * (pci_func_check_cfg() says whether they are): otherwise it returns
+ * -EINVAL and changes nothing.  It takes the bus lock for writing, so not
+ * from a callback of the bus.
+ */
+void pci_func_save_cfg(struct pci_func *f, uint8_t cfg[PCI_LEGACY_CFG_SIZE]);
+int pci_func_check_cfg(struct pci_func *f, const uint8_t cfg[PCI_LEGACY_CFG_SIZE]);
+int pci_func_restore_cfg(struct pci_func *f,
+			 const uint8_t cfg[PCI_LEGACY_CFG_SIZE]);
+
 /* Raw little-endian accessors of cfg[] for the device (take f->lock). */
 uint32_t pci_func_cfg_get(struct pci_func *f, unsigned int reg,
 			  unsigned int len);

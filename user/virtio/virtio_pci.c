@@ -32,6 +32,12 @@ static uint8_t status_get(const struct virtio_dev *vd)
 	return __atomic_load_n(&vd->status, __ATOMIC_ACQUIRE);
 }
 
+/* Something virtio_dev_save() copies may have changed. */
+static void state_changed(struct virtio_dev *vd)
+{
+	__atomic_fetch_add(&vd->state_seq, 1, __ATOMIC_RELEASE);
+}
+
 bool virtio_dev_running(const struct virtio_dev *vd)
 {
 	uint8_t s = status_get(vd);
@@ -83,25 +89,35 @@ void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
 	virtio_dev_signal(vd, q);
 }
 
-void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
+/* DEVICE_NEEDS_RESET, logged once as "<what>: <message>". */
+__attribute__((format(printf, 3, 0)))
+static void dev_fail(struct virtio_dev *vd, const char *what, const char *fmt,
+		     va_list ap)
 {
 	uint8_t old;
 	char msg[256];
-	va_list ap;
 
 	old = __atomic_fetch_or(&vd->status, VIRTIO_CONFIG_S_NEEDS_RESET,
 				__ATOMIC_ACQ_REL);
 	if (!(old & VIRTIO_CONFIG_S_NEEDS_RESET)) {
-		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		log_warn("%s at %02x.%x: guest driver error: %s; the device stops until the driver resets it",
+		log_warn("%s at %02x.%x: %s: %s; the device stops until the driver resets it",
 			 vd->info.name, PCI_SLOT(vd->func.devfn),
-			 PCI_FUNC(vd->func.devfn), msg);
+			 PCI_FUNC(vd->func.devfn), what, msg);
 	}
+	state_changed(vd);
 	vloop_halt(vd->loop);
 	if (old & VIRTIO_CONFIG_S_DRIVER_OK)
 		isr_raise(vd, ISR_CONFIG);
+}
+
+void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_fail(vd, "guest driver error", fmt, ap);
+	va_end(ap);
 }
 
 int virtio_dev_pop(struct virtio_dev *vd, unsigned int q, struct vq_buf *b)
@@ -127,6 +143,7 @@ void virtio_dev_config_update(struct virtio_dev *vd, unsigned int off,
 	memcpy(vd->config + off, data, len);
 	vd->config_generation++;
 	pthread_mutex_unlock(&vd->cfg_lock);
+	state_changed(vd);
 	if (virtio_dev_running(vd))
 		isr_raise(vd, ISR_CONFIG);
 }
@@ -253,6 +270,7 @@ static void do_reset(struct virtio_dev *vd)
 	isr_read_clear(vd);
 	vloop_clear_halt(vd->loop);
 	vloop_unpark(vd->loop);
+	state_changed(vd);
 }
 
 /* Called with vd->lock; DRIVER_OK is already in status. */
@@ -491,6 +509,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 		/* MSI-X vectors (no MSI-X yet), read-only fields, queue_reset. */
 		break;
 	}
+	state_changed(vd);
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -807,4 +826,268 @@ void virtio_dev_reset(struct virtio_dev *vd)
 		vloop_unpark(vd->loop);
 	}
 	pthread_mutex_unlock(&vd->lock);
+}
+
+/* --- restart of the host under a running guest ----------------------------- */
+
+void virtio_dev_track(struct virtio_dev *vd, unsigned int q,
+		      struct vq_inflight *ifl, unsigned int cap)
+{
+	if (q < vd->info.num_queues)
+		vq_track(&vd->queues[q].vq, ifl, cap);
+}
+
+void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vd->lock);
+	st->status = status_get(vd);
+	st->dfselect = vd->dfselect;
+	st->gfselect = vd->gfselect;
+	st->guest_features = vd->guest_features;
+	st->queue_select = vd->queue_select;
+	for (i = 0; i < vd->info.num_queues; i++) {
+		const struct virtio_queue *q = &vd->queues[i];
+
+		st->queues[i] = (struct virtio_queue_state) {
+			.size = q->size,
+			.enabled = q->enabled,
+			.desc = q->desc,
+			.driver = q->driver,
+			.device = q->device,
+		};
+	}
+	pthread_mutex_lock(&vd->cfg_lock);
+	st->config_generation = vd->config_generation;
+	pthread_mutex_unlock(&vd->cfg_lock);
+	pthread_mutex_lock(&vd->isr_lock);
+	st->isr = vd->isr;
+	pthread_mutex_unlock(&vd->isr_lock);
+	pthread_mutex_unlock(&vd->lock);
+}
+
+int virtio_dev_check_state(const struct virtio_dev *vd,
+			   const struct virtio_dev_state *st, char *why,
+			   size_t len)
+{
+	bool fok = st->status & VIRTIO_CONFIG_S_FEATURES_OK;
+	uint64_t extra = st->guest_features & ~vd->host_features;
+	unsigned int i;
+
+	if ((st->status & VIRTIO_CONFIG_S_DRIVER_OK) && !fok) {
+		snprintf(why, len, "status 0x%02x has DRIVER_OK without FEATURES_OK",
+			 st->status);
+		return -EINVAL;
+	}
+	if (fok && (extra || !(st->guest_features & (1ull << VIRTIO_F_VERSION_1)))) {
+		snprintf(why, len, "features 0x%llx were never accepted (offered 0x%llx)",
+			 (unsigned long long)st->guest_features,
+			 (unsigned long long)vd->host_features);
+		return -EINVAL;
+	}
+	if (st->isr & ~(ISR_QUEUE | ISR_CONFIG)) {
+		snprintf(why, len, "ISR 0x%02x has unknown bits", st->isr);
+		return -EINVAL;
+	}
+	for (i = 0; i < vd->info.num_queues; i++) {
+		const struct virtio_queue_state *q = &st->queues[i];
+
+		if (!q->enabled)
+			continue;
+		if (!fok) {
+			snprintf(why, len, "queue %u is enabled without FEATURES_OK", i);
+			return -EINVAL;
+		}
+		if (!q->size || q->size > vd->info.queue_size ||
+		    (q->size & (q->size - 1))) {
+			snprintf(why, len, "queue %u has size %u (at most %u, a power of two)",
+				 i, q->size, vd->info.queue_size);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void resume_fail(struct virtio_dev *vd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_fail(vd, "cannot resume", fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * VIRTIO_RESUME_FAIL for queue qi: complete what it hands out now (the
+ * chains taken again, then the avail ring up to its index now) with the
+ * device's error status, in that order.  Called with vd->lock, parked.
+ * Returns the chains failed; sets why when the device must fail.
+ */
+static unsigned int fail_queue(struct virtio_dev *vd, unsigned int qi,
+			       struct vq_buf *b, char *why, size_t wlen)
+{
+	struct virtqueue *vq = &vd->queues[qi].vq;
+	unsigned int done = 0;
+	uint32_t len;
+	int n, ret;
+
+	n = vq_pending(vq);
+	if (n < 0) {
+		snprintf(why, wlen, "queue %u: %s", qi, vq_error(vq));
+		return 0;
+	}
+	for (; n > 0; n--) {
+		ret = vq_pop(vq, b);
+		if (ret < 0) {
+			snprintf(why, wlen, "queue %u: %s", qi, vq_error(vq));
+			break;
+		}
+		if (!ret)	/* the driver moved its index back */
+			break;
+		len = 0;
+		switch (vd->ops->fail_request(vd, qi, b, &len)) {
+		case VIRTIO_FAIL_DONE:
+			vq_push(vq, b->head, len);
+			done++;
+			break;
+		case VIRTIO_FAIL_KEEP:
+			vq_unpop(vq);
+			return done;
+		default:
+			snprintf(why, wlen, "queue %u: request at head %u has no room for an error status",
+				 qi, b->head);
+			return done;
+		}
+	}
+	return done;
+}
+
+/* VIRTIO_RESUME_FAIL for every ready queue.  Called with vd->lock, parked. */
+static unsigned int fail_all(struct virtio_dev *vd, char *why, size_t wlen)
+{
+	struct vq_buf b = { .cap = 2u * vd->info.queue_size };
+	unsigned int i, done = 0;
+
+	b.iov = calloc(b.cap, sizeof(*b.iov));
+	if (!b.iov) {
+		snprintf(why, wlen, "out of memory failing the requests made before");
+		return 0;
+	}
+	for (i = 0; i < vd->info.num_queues && !*why; i++)
+		if (vd->queues[i].ready)
+			done += fail_queue(vd, i, &b, why, wlen);
+	free(b.iov);
+	return done;
+}
+
+unsigned int virtio_dev_takeover(struct virtio_dev *vd,
+				 const struct virtio_dev_state *st,
+				 enum virtio_resume_policy policy)
+{
+	struct pci_host *h = pci_func_host(&vd->func);
+	bool failed = st->status & VIRTIO_CONFIG_S_NEEDS_RESET;
+	bool running = (st->status & VIRTIO_CONFIG_S_DRIVER_OK) && !failed;
+	bool event_idx, indirect;
+	unsigned int i, count = 0;
+	char why[160] = "";
+	uint8_t isr;
+	int ret = 0;
+
+	pthread_mutex_lock(&vd->lock);
+	vloop_park(vd->loop);
+	vd->dfselect = st->dfselect;
+	vd->gfselect = st->gfselect;
+	vd->guest_features = st->guest_features;
+	vd->queue_select = st->queue_select;
+	pthread_mutex_lock(&vd->cfg_lock);
+	vd->config_generation = st->config_generation;
+	pthread_mutex_unlock(&vd->cfg_lock);
+	event_idx = virtio_dev_has(vd, VIRTIO_RING_F_EVENT_IDX);
+	indirect = virtio_dev_has(vd, VIRTIO_RING_F_INDIRECT_DESC);
+	for (i = 0; i < vd->info.num_queues; i++) {
+		const struct virtio_queue_state *qs = &st->queues[i];
+		struct virtio_queue *q = &vd->queues[i];
+
+		q->size = qs->size;
+		q->desc = qs->desc;
+		q->driver = qs->driver;
+		q->device = qs->device;
+		q->enabled = false;
+		__atomic_store_n(&q->ready, false, __ATOMIC_RELEASE);
+		if (!qs->enabled || failed || *why)
+			continue;
+		if (!h || !h->mem)
+			ret = -EINVAL;
+		else if (running)
+			ret = vq_resume(&q->vq, h->mem, q->size, q->desc, q->driver,
+					q->device, event_idx, indirect);
+		else	/* not started yet: nothing was taken from it */
+			ret = vq_setup(&q->vq, h->mem, q->size, q->desc, q->driver,
+				       q->device, event_idx, indirect);
+		if (ret)
+			snprintf(why, sizeof(why), "queue %u: %s", i,
+				 h && h->mem ? vq_error(&q->vq) : "no guest memory");
+		else
+			q->enabled = true;
+	}
+	if (failed || *why)	/* the registers as the driver left them */
+		for (i = 0; i < vd->info.num_queues; i++)
+			vd->queues[i].enabled = st->queues[i].enabled;
+	__atomic_store_n(&vd->status, st->status, __ATOMIC_RELEASE);
+	if (failed)
+		vloop_halt(vd->loop);	/* as virtio_dev_fail() left it */
+	if (running && !*why) {
+		for (i = 0; i < vd->info.num_queues; i++)
+			if (vd->queues[i].enabled)
+				__atomic_store_n(&vd->queues[i].ready, true,
+						 __ATOMIC_RELEASE);
+		ret = vd->ops->start ? vd->ops->start(vd) : 0;
+		if (ret)
+			snprintf(why, sizeof(why), "the device could not start (%s)",
+				 strerror(ret < 0 ? -ret : ret));
+		else if (vd->ops->resume)
+			vd->ops->resume(vd);
+	}
+	if (running && !*why) {
+		if (policy == VIRTIO_RESUME_FAIL && vd->ops->fail_request)
+			count = fail_all(vd, why, sizeof(why));
+		else
+			for (i = 0; i < vd->info.num_queues; i++)
+				count += vd->queues[i].vq.nr_replay;
+	}
+	/* A used-buffer interrupt may have died with the old process. */
+	isr = st->isr | (running ? ISR_QUEUE : 0);
+	if (isr)
+		isr_raise(vd, isr);
+	vloop_unpark(vd->loop);
+	if (*why) {
+		resume_fail(vd, "%s", why);
+	} else if (running) {
+		/* So may a kick: look at every queue. */
+		for (i = 0; i < vd->info.num_queues; i++)
+			if (vd->queues[i].ready)
+				kick(&vd->queues[i]);
+		doorbells_add(vd);
+	}
+	state_changed(vd);
+	pthread_mutex_unlock(&vd->lock);
+	return count;
+}
+
+void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st)
+{
+	virtio_dev_takeover(vd, st, VIRTIO_RESUME_REPLAY);
+}
+
+void virtio_dev_kick_all(struct virtio_dev *vd)
+{
+	unsigned int i;
+
+	if (!virtio_dev_running(vd))
+		return;
+	for (i = 0; i < vd->info.num_queues; i++)
+		if (__atomic_load_n(&vd->queues[i].ready, __ATOMIC_ACQUIRE))
+			kick(&vd->queues[i]);
 }

@@ -33,6 +33,16 @@
  * configuration-change interrupt and halts the device's I/O thread until
  * the driver resets the device.
  *
+ * Restart of the host under a running guest: virtio_dev_save() copies what
+ * the driver set up (status, features, selectors, queue configuration,
+ * ISR, configuration generation) and virtio_dev_takeover() puts it back in
+ * the device of a new process, whose queues resume from their in-flight
+ * records (virtio_dev_track, see virtqueue.h); the requests the guest made
+ * before are then done (replayed) or completed with the device's error
+ * status (failed), as the host decides.  state_seq changes whenever
+ * something virtio_dev_save() copies may have changed, so the host knows
+ * when to save again.
+ *
  * Locks (in this order): virtio_dev.lock (common configuration, queue
  * setup, doorbells; held across resets, so I/O-thread callbacks never take
  * it), virtio_dev.cfg_lock (device configuration bytes), virtio_dev.isr_lock
@@ -44,6 +54,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pci/pci_func.h"
@@ -71,6 +82,29 @@
 	 (1ull << 29) /* RING_EVENT_IDX */)
 
 struct virtio_dev;
+
+/*
+ * What a device taken over under a running guest does with the requests
+ * the guest made before (virtio_dev_takeover()): the ones the old process
+ * took and did not complete, then the ones on the avail rings.
+ */
+enum virtio_resume_policy {
+	/* Do them: the guest's accesses waited, its I/O completes late. */
+	VIRTIO_RESUME_REPLAY,
+	/*
+	 * Complete each once, in order, with the device's error status,
+	 * without doing it: the guest's accesses failed meanwhile, its I/O
+	 * fails too instead of completing long after.
+	 */
+	VIRTIO_RESUME_FAIL,
+};
+
+/* What virtio_dev_ops.fail_request did with a chain. */
+enum virtio_fail_result {
+	VIRTIO_FAIL_DONE,	/* complete it, with the length given */
+	VIRTIO_FAIL_KEEP,	/* leave it and the rest of the queue */
+	VIRTIO_FAIL_BAD,	/* it cannot carry an error: fail the device */
+};
 
 /* What a device tells the transport about itself. */
 struct virtio_dev_info {
@@ -114,6 +148,30 @@ struct virtio_dev_ops {
 	 */
 	void (*config_write)(struct virtio_dev *vd, unsigned int off,
 			     unsigned int len, const uint8_t *data);
+	/*
+	 * Parked, after virtio_dev_takeover() brought a running device back
+	 * in a new process and start() ran: what the device kept only in
+	 * the old process (host connections, buffered data) is gone; tell
+	 * the driver where the device's protocol has a way.  Optional.
+	 */
+	void (*resume)(struct virtio_dev *vd);
+	/*
+	 * Parked, after resume(), when a takeover fails what the guest
+	 * asked before it (VIRTIO_RESUME_FAIL): chain b of queue q is such
+	 * a request.  Do not do it: write the device's error status into
+	 * the chain where its protocol has one (and nothing else: the
+	 * guest's data stays as it is), set *len to the bytes written, and
+	 * return VIRTIO_FAIL_DONE; the transport completes the chain.
+	 * VIRTIO_FAIL_KEEP leaves this chain and every later one of queue q
+	 * to normal service: buffers the device fills on its own, such as
+	 * receive buffers, are not requests.  VIRTIO_FAIL_BAD: the chain has
+	 * no room for the status, the device fails.  NULL: the device's
+	 * requests are replayed under either policy.
+	 */
+	enum virtio_fail_result (*fail_request)(struct virtio_dev *vd,
+						unsigned int q,
+						const struct vq_buf *b,
+						uint32_t *len);
 	/* Release the device's resources and free the object. */
 	void (*free)(struct virtio_dev *vd);
 };
@@ -169,6 +227,8 @@ struct virtio_queue {
  * @pci_cfg_cap: offset of the VIRTIO_PCI_CAP_PCI_CFG capability
  * @loop: the I/O thread
  * @owner_slot: cleared when the device is freed (the device set's pointer)
+ * @state_seq: bumped when what virtio_dev_save() copies may have changed
+ *	(atomic)
  */
 struct virtio_dev {
 	struct pci_func func;
@@ -191,6 +251,7 @@ struct virtio_dev {
 	unsigned int pci_cfg_cap;
 	struct vloop *loop;
 	struct virtio_dev **owner_slot;
+	uint32_t state_seq;
 };
 
 /*
@@ -207,6 +268,85 @@ int virtio_dev_start(struct virtio_dev *vd);	/* start the I/O thread */
 void virtio_dev_stop(struct virtio_dev *vd);	/* stop it, drain I/O */
 void virtio_dev_pause(struct virtio_dev *vd);	/* park + quiesce */
 void virtio_dev_reset(struct virtio_dev *vd);	/* power-on state; unpauses */
+
+/* --- restart of the host under a running guest ----------------------------- */
+
+/* A queue as the driver configured it. */
+struct virtio_queue_state {
+	uint16_t size;
+	bool enabled;
+	uint64_t desc, driver, device;
+};
+
+/*
+ * The transport state of a device as its driver set it up.  queues points
+ * at info.num_queues entries the caller provides.
+ */
+struct virtio_dev_state {
+	uint8_t status;
+	uint8_t isr;
+	uint8_t config_generation;
+	uint16_t queue_select;
+	uint32_t dfselect;
+	uint32_t gfselect;
+	uint64_t guest_features;
+	struct virtio_queue_state *queues;
+};
+
+void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st);
+
+/*
+ * Whether st could have come from virtio_dev_save() of this device: a
+ * status this transport never accepts (DRIVER_OK without FEATURES_OK),
+ * features it does not offer once FEATURES_OK is set, queues enabled
+ * before that or of a size it never accepts, unknown ISR bits.  Returns 0,
+ * or -EINVAL with a message in why.
+ */
+int virtio_dev_check_state(const struct virtio_dev *vd,
+			   const struct virtio_dev_state *st, char *why,
+			   size_t len);
+
+/*
+ * Put a checked st back into a started device nobody used yet: the
+ * driver's registers, then its queues (vq_resume() from their in-flight
+ * records when the driver is running, vq_setup() before), then, when
+ * running, start() and resume(), what policy says with the requests the
+ * guest made before (see enum virtio_resume_policy), the doorbells, a
+ * used-buffer interrupt (one may have been lost with the old process)
+ * and a kick of every queue (so may a kick).  A queue that cannot be
+ * resumed, or that has no record, fails the device: DEVICE_NEEDS_RESET
+ * tells the driver to reset it, and nothing of its rings is trusted.
+ *
+ * Returns the requests the device takes again (VIRTIO_RESUME_REPLAY: the
+ * chains the old process took and did not complete) or the ones it
+ * failed (VIRTIO_RESUME_FAIL: those, then the avail rings' chains up to
+ * their index at the call, completed in that order).
+ */
+unsigned int virtio_dev_takeover(struct virtio_dev *vd,
+				 const struct virtio_dev_state *st,
+				 enum virtio_resume_policy policy);
+
+/* virtio_dev_takeover() with VIRTIO_RESUME_REPLAY. */
+void virtio_dev_restore(struct virtio_dev *vd, const struct virtio_dev_state *st);
+
+/*
+ * Look at every queue of a running device again, as a kick would: for a
+ * host that could not take kicks for a while (the bridge before it
+ * declared itself ready).  Any thread.
+ */
+void virtio_dev_kick_all(struct virtio_dev *vd);
+
+static inline uint32_t virtio_dev_state_seq(const struct virtio_dev *vd)
+{
+	return __atomic_load_n(&vd->state_seq, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Keep queue q's progress in ifl, room for cap heads (vq_track()); NULL
+ * stops.  While the device is reset or parked.
+ */
+void virtio_dev_track(struct virtio_dev *vd, unsigned int q,
+		      struct vq_inflight *ifl, unsigned int cap);
 
 /* --- for devices ---------------------------------------------------------- */
 

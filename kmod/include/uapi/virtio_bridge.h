@@ -325,6 +325,9 @@ struct vbridge_reply {
 	__u32 reserved0;
 };
 
+/* vbridge_backend_info.flags */
+#define VBRIDGE_BE_INFO_F_RETRY	(1U << 0)	/* retry_timeout_ms, down_ms valid */
+
 /**
  * struct vbridge_backend_info - VBRIDGE_BE_GET_INFO argument (all out)
  * @api_version: VBRIDGE_API_VERSION
@@ -340,6 +343,15 @@ struct vbridge_reply {
  * @windows: the device's windows
  * @irqs: the device's interrupt lines
  * @regions: the running VM's RAM, guest-physical (mmap offsets)
+ * @flags: VBRIDGE_BE_INFO_F_*
+ * @retry_timeout_ms: with VBRIDGE_BE_INFO_F_RETRY: the device's effective
+ *      retry_timeout_ms (its override, else the module parameter)
+ * @down_ms: with VBRIDGE_BE_INFO_F_RETRY: how long, in ms, the device had
+ *      no open backend before this open while its current VM ran (since
+ *      the previous backend closed, or since the VM started without one);
+ *      0 when the node was open all along or no VM runs; saturates at
+ *      U32_MAX
+ * @reserved0: 0
  * @reserved: 0
  */
 struct vbridge_backend_info {
@@ -356,7 +368,11 @@ struct vbridge_backend_info {
 	struct vbridge_window windows[VBRIDGE_MAX_WINDOWS];
 	struct vbridge_irq irqs[VBRIDGE_MAX_IRQS];
 	struct vbridge_window regions[VBRIDGE_MAX_REGIONS];
-	__u64 reserved[4];
+	__u32 flags;
+	__s32 retry_timeout_ms;
+	__u32 down_ms;
+	__u32 reserved0;
+	__u64 reserved[2];
 };
 #define VBRIDGE_BE_GET_INFO	_IOR(VBRIDGE_IOCTL_MAGIC, 0x20, struct vbridge_backend_info)
 

@@ -387,6 +387,17 @@ static void test_reset(void)
 	env_down(&v);
 }
 
+/*
+ * The device makes DEVICE_NEEDS_RESET visible before it raises the config
+ * interrupt (a driver reads the status after the interrupt): wait for both.
+ */
+static struct env *needs_reset_env;
+
+static bool needs_reset_and_intx(void *arg)
+{
+	return vt_needs_reset_cond(arg) && vt_intx(needs_reset_env->vh, DEVFN);
+}
+
 static void test_needs_reset(void)
 {
 	struct env v;
@@ -407,7 +418,8 @@ static void test_needs_reset(void)
 	((struct vring_avail *)vt_ptr(v.vh, v.d.q[0].avail))->idx = htole16(1);
 	v.d.q[0].avail_idx = 1;
 	vt_kick(&v.d, 0);
-	TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &v.d),
+	needs_reset_env = &v;
+	TAP_CHECK(vt_wait_for(needs_reset_and_intx, &v.d),
 		  "needs-reset: a descriptor loop sets DEVICE_NEEDS_RESET");
 	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 1, "needs-reset: interrupt raised");
 	TAP_EQ_INT(vt_rd(&v.d, v.d.isr, 1) & 2, 2, "needs-reset: as a config change");

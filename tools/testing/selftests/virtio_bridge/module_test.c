@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "virtio_bridge.h"
 #include "vbridge_selftest.h"
+#include "vbst_dev.h"
 
 FIXTURE(loaded) {
 	char buf[64];
@@ -78,6 +79,72 @@ TEST_F(loaded, open_node_holds_module)
 	EXPECT_TRUE(vbst_is_loaded());
 	close(fd);
 	/* The teardown's unload must now succeed. */
+}
+
+TEST_F(loaded, open_backend_node_holds_module)
+{
+	struct vbst_world w;
+
+	vbst_world_init(&w);
+	ASSERT_EQ(0, vbst_world_declare(&w, VBST_VMID, VBST_NAME, 1)) {
+		TH_LOG("%s", vbst_why);
+	}
+	vbst_nl_close(&w.nl);
+	w.be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
+	ASSERT_LE(0, w.be);
+	EXPECT_EQ(-EWOULDBLOCK, vbst_unload());
+	EXPECT_TRUE(vbst_is_loaded());
+	close(w.be);
+}
+
+TEST_F(loaded, guest_ram_mapping_holds_module)
+{
+	struct vbst_world w;
+	void *p;
+
+	vbst_world_init(&w);
+	ASSERT_EQ(0, vbst_world_declare(&w, VBST_VMID, VBST_NAME, 1)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_world_start_vm(&w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	w.be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
+	ASSERT_LE(0, w.be);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Every file closed; only the backend's mapping is left. */
+	vbst_world_fini(&w);
+	EXPECT_EQ(-EWOULDBLOCK, vbst_unload());
+	EXPECT_TRUE(vbst_is_loaded());
+	munmap(p, 4096);
+}
+
+TEST(unload_with_devices_and_a_stopped_vm)
+{
+	struct vbst_world w;
+	uint64_t v;
+	int32_t res;
+
+	vbst_world_init(&w);
+	ASSERT_EQ(0, vbst_load("vmstop_timeout=1"));
+	/* Devices declared, a VM that ran and served a load, all closed. */
+	ASSERT_EQ(0, vbst_world_up(&w, 2)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_guest_read(w.fe, VBST_BAR_ADDR, 4, &v, &res));
+	EXPECT_EQ(0, res);
+	vbst_world_fini(&w);
+	ASSERT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
+	EXPECT_FALSE(vbst_is_loaded());
+	EXPECT_FALSE(vbst_be_exists(VBST_VMID, VBST_NAME));
+	EXPECT_NE(0, access("/dev/virtio/vm3", F_OK));
+	/* The family went with the module. */
+	EXPECT_EQ(-ENOENT, vbst_nl_open(&w.nl));
+	/* And it comes back clean. */
+	ASSERT_EQ(0, vbst_load(""));
+	EXPECT_FALSE(vbst_be_exists(VBST_VMID, VBST_NAME));
+	EXPECT_EQ(0, vbst_unload());
 }
 
 TEST(parameter_overrides_at_insmod)

@@ -16,6 +16,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/*
+ * The harness runs each test body under setjmp(); GCC then warns that the
+ * locals of EXPECT_*() "might be clobbered", which cannot happen: after the
+ * longjmp only the teardown runs, and it does not read them.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
 #define VBRIDGE_PARAM_DIR "/sys/module/virtio_bridge/parameters/"
 
 static inline const char *vbst_ko_path(void)
@@ -25,12 +32,27 @@ static inline const char *vbst_ko_path(void)
 	return p ? p : "/root/virtio_bridge.ko";
 }
 
-/* insmod with the given parameter string; returns 0 or -errno. */
+static inline int vbst_unload_wait(int timeout_ms);
+
+/*
+ * insmod with the given parameter string; returns 0 or -errno.
+ *
+ * A test killed by the harness's timeout never runs its teardown, so a
+ * module still loaded here is a previous test's leftover: it is unloaded
+ * first (once its last file is released), and the load fails with -EEXIST
+ * only if that is impossible.
+ */
 static inline int vbst_load(const char *params)
 {
-	int fd = open(vbst_ko_path(), O_RDONLY | O_CLOEXEC);
+	int fd;
 	int ret;
 
+	if (access("/sys/module/virtio_bridge", F_OK) == 0) {
+		fprintf(stderr, "# virtio_bridge left loaded by an earlier test, unloading\n");
+		if (vbst_unload_wait(5000))
+			return -EEXIST;
+	}
+	fd = open(vbst_ko_path(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
@@ -46,6 +68,25 @@ static inline int vbst_unload(void)
 	if (syscall(SYS_delete_module, "virtio_bridge", O_NONBLOCK))
 		return -errno;
 	return 0;
+}
+
+/*
+ * rmmod, retrying while the module is still referenced (files being
+ * released by a child that is exiting); 0 or the last -errno.
+ */
+static inline int vbst_unload_wait(int timeout_ms)
+{
+	int ret;
+
+	for (;;) {
+		ret = vbst_unload();
+		if (ret != -EWOULDBLOCK && ret != -EBUSY && ret != -EAGAIN)
+			return ret;
+		if (timeout_ms <= 0)
+			return ret;
+		usleep(20000);
+		timeout_ms -= 20;
+	}
 }
 
 static inline int vbst_is_loaded(void)

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio-bridge: every difference between the kernels the module supports
+ * (Debian bookworm's 6.1 and 6.12, and later ones) lives here, so that the
+ * rest of the module is written against one API.
+ *
+ * checkpatch.pl warns about every LINUX_VERSION_CODE test below ("should be
+ * avoided", "constant on the right side"): this header is the one place
+ * where an out-of-tree module has to test it, and the comparisons are
+ * written the way the kernel's own compat code writes them.
+ */
+#ifndef VBRIDGE_COMPAT_H
+#define VBRIDGE_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+
+/*
+ * class_create() lost its owner argument in 6.4 (struct class became
+ * const-correct and module-independent).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define vbridge_class_create(name)	class_create(name)
+#else
+#define vbridge_class_create(name)	class_create(THIS_MODULE, name)
+#endif
+
+/* The class devnode callback takes a const struct device since 6.2. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VBRIDGE_DEVNODE_CONST const
+#else
+#define VBRIDGE_DEVNODE_CONST
+#endif
+
+/* eventfd_signal() lost its count argument in 6.8 (it always added 1). */
+static inline void vbridge_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/*
+ * vma->vm_flags became read-only in 6.3; writers use vm_flags_set() and
+ * vm_flags_clear(), which also take care of the per-VMA lock.
+ */
+static inline void vbridge_vm_flags_set(struct vm_area_struct *vma,
+					unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static inline void vbridge_vm_flags_clear(struct vm_area_struct *vma,
+					  unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+#endif /* VBRIDGE_COMPAT_H */

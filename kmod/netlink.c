@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-bridge: the generic netlink family "virtio_bridge".
+ *
+ * Commands declare, remove, inspect and tune devices and inspect VMs;
+ * mutations need CAP_NET_ADMIN (GENL_ADMIN_PERM).  Every command is
+ * validated strictly against the policy (unknown attributes, trailing data
+ * and nests without NLA_F_NESTED are refused by the netlink core), and every
+ * further rejection carries an extack message.  Events go to the multicast
+ * group "events".  The family lives in the initial network namespace.
+ */
+#include <linux/ctype.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+
+#include "vbridge.h"
+
+static struct genl_family vbridge_nl_family;
+static bool vbridge_nl_registered;
+
+static const struct nla_policy vbridge_window_policy[VBRIDGE_A_WINDOW_MAX + 1] = {
+	[VBRIDGE_A_WINDOW_ADDR] = { .type = NLA_U64 },
+	[VBRIDGE_A_WINDOW_SIZE] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy vbridge_windows_policy[VBRIDGE_A_WINDOW + 1] = {
+	[VBRIDGE_A_WINDOW] = NLA_POLICY_NESTED(vbridge_window_policy),
+};
+
+static const struct nla_policy vbridge_irq_policy[VBRIDGE_A_IRQ_MAX + 1] = {
+	[VBRIDGE_A_IRQ_NUM] = { .type = NLA_U32 },
+	[VBRIDGE_A_IRQ_FLAGS] = NLA_POLICY_MASK(NLA_U32, VBRIDGE_IRQ_F_LEVEL),
+};
+
+static const struct nla_policy vbridge_irqs_policy[VBRIDGE_A_IRQ + 1] = {
+	[VBRIDGE_A_IRQ] = NLA_POLICY_NESTED(vbridge_irq_policy),
+};
+
+/* Not const: 6.1 declares the policy's range pointer non-const. */
+static struct netlink_range_validation vbridge_timeout_range = {
+	.min = 0,
+	.max = VBRIDGE_VMSTOP_TIMEOUT_MAX,
+};
+
+static const struct nla_policy vbridge_policy[VBRIDGE_A_MAX + 1] = {
+	[VBRIDGE_A_VMID] = NLA_POLICY_MAX(NLA_U32, VBRIDGE_VMID_MAX),
+	[VBRIDGE_A_DEV_NAME] = { .type = NLA_NUL_STRING,
+				 .len = VBRIDGE_NAME_MAX - 1 },
+	[VBRIDGE_A_BACKEND_VMID] = NLA_POLICY_MAX(NLA_U32, VBRIDGE_VMID_MAX),
+	[VBRIDGE_A_WINDOWS] = NLA_POLICY_NESTED(vbridge_windows_policy),
+	[VBRIDGE_A_IRQS] = NLA_POLICY_NESTED(vbridge_irqs_policy),
+	[VBRIDGE_A_RETRY_TIMEOUT_MS] = { .type = NLA_S32 },
+	[VBRIDGE_A_VMSTOP_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32,
+							   &vbridge_timeout_range),
+	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1),
+	[VBRIDGE_A_CLEAR_OVERRIDES] = { .type = NLA_FLAG },
+};
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                            */
+/* ------------------------------------------------------------------ */
+
+static int vbridge_nl_parse_name(const struct nlattr *attr, char *out,
+				 struct netlink_ext_ack *extack)
+{
+	const char *s = nla_data(attr);	/* NUL-terminated: policy */
+	size_t i, len = strlen(s);
+
+	if (!len) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "device name is empty");
+		return -EINVAL;
+	}
+	if (!strcmp(s, ".") || !strcmp(s, "..")) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "device name may not be \".\" or \"..\"");
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (!isalnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-') {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "device name may only contain A-Z a-z 0-9 . _ -");
+			return -EINVAL;
+		}
+	}
+	strscpy(out, s, VBRIDGE_NAME_MAX);
+	return 0;
+}
+
+static int vbridge_nl_parse_windows(const struct nlattr *nest,
+				    struct vbridge_dev_config *cfg,
+				    struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VBRIDGE_A_WINDOW_MAX + 1];
+	struct vbridge_window *w;
+	const struct nlattr *a;
+	u64 end;
+	u32 i;
+	int rem, ret;
+
+	nla_for_each_nested(a, nest, rem) {
+		if (cfg->nr_windows >= VBRIDGE_MAX_WINDOWS) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "too many windows");
+			return -EINVAL;
+		}
+		ret = nla_parse_nested(tb, VBRIDGE_A_WINDOW_MAX, a,
+				       vbridge_window_policy, extack);
+		if (ret)
+			return ret;
+		if (!tb[VBRIDGE_A_WINDOW_ADDR] || !tb[VBRIDGE_A_WINDOW_SIZE]) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "a window needs an address and a size");
+			return -EINVAL;
+		}
+		w = &cfg->windows[cfg->nr_windows];
+		w->addr = nla_get_u64(tb[VBRIDGE_A_WINDOW_ADDR]);
+		w->size = nla_get_u64(tb[VBRIDGE_A_WINDOW_SIZE]);
+		if (!w->size) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "window size is zero");
+			return -EINVAL;
+		}
+		if (!PAGE_ALIGNED(w->addr) || !PAGE_ALIGNED(w->size)) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "window address and size must be page aligned");
+			return -EINVAL;
+		}
+		if (check_add_overflow(w->addr, w->size, &end)) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "window extends past the end of the address space");
+			return -EINVAL;
+		}
+		for (i = 0; i < cfg->nr_windows; i++) {
+			if (w->addr < cfg->windows[i].addr + cfg->windows[i].size &&
+			    cfg->windows[i].addr < end) {
+				NL_SET_ERR_MSG_ATTR(extack, a, "windows of the device overlap");
+				return -EINVAL;
+			}
+		}
+		cfg->nr_windows++;
+	}
+	if (!cfg->nr_windows) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "a device needs at least one window");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vbridge_nl_parse_irqs(const struct nlattr *nest,
+				 struct vbridge_dev_config *cfg,
+				 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[VBRIDGE_A_IRQ_MAX + 1];
+	const struct nlattr *a;
+	int rem, ret;
+
+	nla_for_each_nested(a, nest, rem) {
+		if (cfg->nr_irqs >= VBRIDGE_MAX_IRQS) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "too many interrupt lines");
+			return -EINVAL;
+		}
+		ret = nla_parse_nested(tb, VBRIDGE_A_IRQ_MAX, a,
+				       vbridge_irq_policy, extack);
+		if (ret)
+			return ret;
+		if (!tb[VBRIDGE_A_IRQ_NUM]) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "an interrupt line needs a number");
+			return -EINVAL;
+		}
+		cfg->irqs[cfg->nr_irqs].num = nla_get_u32(tb[VBRIDGE_A_IRQ_NUM]);
+		if (tb[VBRIDGE_A_IRQ_FLAGS])
+			cfg->irqs[cfg->nr_irqs].flags =
+				nla_get_u32(tb[VBRIDGE_A_IRQ_FLAGS]);
+		cfg->nr_irqs++;
+	}
+	return 0;
+}
+
+/* Apply CLEAR_OVERRIDES, then any override given.  Returns true if any. */
+static bool vbridge_nl_parse_overrides(struct nlattr **attrs,
+				       struct vbridge_overrides *ovr)
+{
+	bool any = false;
+
+	if (attrs[VBRIDGE_A_CLEAR_OVERRIDES]) {
+		memset(ovr, 0, sizeof(*ovr));
+		any = true;
+	}
+	if (attrs[VBRIDGE_A_RETRY_TIMEOUT_MS]) {
+		ovr->has_retry = true;
+		ovr->retry_timeout_ms =
+			nla_get_s32(attrs[VBRIDGE_A_RETRY_TIMEOUT_MS]);
+		any = true;
+	}
+	if (attrs[VBRIDGE_A_VMSTOP_TIMEOUT]) {
+		ovr->has_timeout = true;
+		ovr->vmstop_timeout = nla_get_u32(attrs[VBRIDGE_A_VMSTOP_TIMEOUT]);
+		any = true;
+	}
+	if (attrs[VBRIDGE_A_VMSTOP_AUTOACK]) {
+		ovr->has_autoack = true;
+		ovr->vmstop_autoack = nla_get_u8(attrs[VBRIDGE_A_VMSTOP_AUTOACK]);
+		any = true;
+	}
+	return any;
+}
+
+/* The device named by VMID + DEV_NAME; under vbridge_mutex. */
+static struct vbridge_dev *vbridge_nl_find_dev(struct genl_info *info,
+					       int *err)
+{
+	char name[VBRIDGE_NAME_MAX];
+	struct vbridge_dev *dev;
+
+	if (GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_VMID) ||
+	    GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_DEV_NAME)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*err = vbridge_nl_parse_name(info->attrs[VBRIDGE_A_DEV_NAME], name,
+				     info->extack);
+	if (*err)
+		return NULL;
+	dev = vbridge_dev_find(nla_get_u32(info->attrs[VBRIDGE_A_VMID]), name);
+	if (!dev) {
+		NL_SET_ERR_MSG(info->extack, "no device of this name is declared for this vmid");
+		*err = -ENOENT;
+	}
+	return dev;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                           */
+/* ------------------------------------------------------------------ */
+
+static int vbridge_nl_put_stats(struct sk_buff *skb, const u64 *stats)
+{
+	struct nlattr *nest;
+	int i;
+
+	nest = nla_nest_start(skb, VBRIDGE_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = VBRIDGE_STAT_FORWARDED; i <= VBRIDGE_STAT_MAX; i++)
+		if (nla_put_u64_64bit(skb, i, stats[i], VBRIDGE_STAT_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vbridge_nl_put_effective(struct sk_buff *skb, int retry,
+				    u32 timeout, bool autoack)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, VBRIDGE_A_EFFECTIVE);
+	if (!nest ||
+	    nla_put_s32(skb, VBRIDGE_A_RETRY_TIMEOUT_MS, retry) ||
+	    nla_put_u32(skb, VBRIDGE_A_VMSTOP_TIMEOUT, timeout) ||
+	    nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, autoack))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int vbridge_nl_fill_dev(struct sk_buff *skb, struct vbridge_dev *dev,
+			       u32 portid, u32 seq, int flags)
+{
+	struct vbridge_overrides ovr;
+	u64 stats[VBRIDGE_STAT_MAX + 1];
+	struct nlattr *nest, *item;
+	void *hdr;
+	u64 gen;
+	u32 i;
+
+	hdr = genlmsg_put(skb, portid, seq, &vbridge_nl_family, flags,
+			  VBRIDGE_CMD_DEV_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	spin_lock(&dev->lock);
+	ovr = dev->cfg.ovr;
+	gen = dev->vm ? dev->gen : 0;
+	spin_unlock(&dev->lock);
+	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
+		stats[i] = atomic64_read(&dev->stats[i]);
+
+	if (nla_put_u32(skb, VBRIDGE_A_VMID, dev->cfg.vmid) ||
+	    nla_put_string(skb, VBRIDGE_A_DEV_NAME, dev->cfg.name) ||
+	    nla_put_u32(skb, VBRIDGE_A_DEV_ID, dev->id) ||
+	    nla_put_u32(skb, VBRIDGE_A_BACKEND_VMID, dev->cfg.backend_vmid) ||
+	    nla_put_u32(skb, VBRIDGE_A_DEV_STATE, vbridge_dev_state(dev)))
+		goto nomem;
+	if (gen && nla_put_u64_64bit(skb, VBRIDGE_A_VM_GENERATION, gen,
+				     VBRIDGE_A_PAD))
+		goto nomem;
+
+	nest = nla_nest_start(skb, VBRIDGE_A_WINDOWS);
+	if (!nest)
+		goto nomem;
+	for (i = 0; i < dev->cfg.nr_windows; i++) {
+		item = nla_nest_start(skb, VBRIDGE_A_WINDOW);
+		if (!item ||
+		    nla_put_u64_64bit(skb, VBRIDGE_A_WINDOW_ADDR,
+				      dev->cfg.windows[i].addr,
+				      VBRIDGE_A_WINDOW_PAD) ||
+		    nla_put_u64_64bit(skb, VBRIDGE_A_WINDOW_SIZE,
+				      dev->cfg.windows[i].size,
+				      VBRIDGE_A_WINDOW_PAD))
+			goto nomem;
+		nla_nest_end(skb, item);
+	}
+	nla_nest_end(skb, nest);
+
+	nest = nla_nest_start(skb, VBRIDGE_A_IRQS);
+	if (!nest)
+		goto nomem;
+	for (i = 0; i < dev->cfg.nr_irqs; i++) {
+		item = nla_nest_start(skb, VBRIDGE_A_IRQ);
+		if (!item ||
+		    nla_put_u32(skb, VBRIDGE_A_IRQ_NUM, dev->cfg.irqs[i].num) ||
+		    nla_put_u32(skb, VBRIDGE_A_IRQ_FLAGS, dev->cfg.irqs[i].flags))
+			goto nomem;
+		nla_nest_end(skb, item);
+	}
+	nla_nest_end(skb, nest);
+
+	if ((ovr.has_retry &&
+	     nla_put_s32(skb, VBRIDGE_A_RETRY_TIMEOUT_MS, ovr.retry_timeout_ms)) ||
+	    (ovr.has_timeout &&
+	     nla_put_u32(skb, VBRIDGE_A_VMSTOP_TIMEOUT, ovr.vmstop_timeout)) ||
+	    (ovr.has_autoack &&
+	     nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, ovr.vmstop_autoack)))
+		goto nomem;
+	if (vbridge_nl_put_effective(skb, vbridge_dev_retry_ms(dev),
+				     vbridge_dev_vmstop_timeout(dev),
+				     vbridge_dev_autoack(dev)) ||
+	    vbridge_nl_put_stats(skb, stats))
+		goto nomem;
+
+	genlmsg_end(skb, hdr);
+	return 0;
+
+nomem:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
+			      u32 portid, u32 seq, int flags)
+{
+	u64 stats[VBRIDGE_STAT_MAX + 1] = {};
+	unsigned int i, s;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vbridge_nl_family, flags,
+			  VBRIDGE_CMD_VM_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	for (i = 0; i < vm->nr_devs; i++)
+		for (s = 0; s <= VBRIDGE_STAT_MAX; s++)
+			stats[s] += atomic64_read(&vm->devs[i]->stats[s]);
+
+	if (nla_put_u32(skb, VBRIDGE_A_VMID, vm->vmid) ||
+	    nla_put_u32(skb, VBRIDGE_A_VM_STATE,
+			vm->life == VBRIDGE_VM_RUNNING ? VBRIDGE_VM_S_RUNNING :
+							 VBRIDGE_VM_S_STOPPING) ||
+	    nla_put_u64_64bit(skb, VBRIDGE_A_VM_GENERATION, vm->generation,
+			      VBRIDGE_A_PAD) ||
+	    nla_put_u32(skb, VBRIDGE_A_VM_PID, vm->pid) ||
+	    nla_put_u32(skb, VBRIDGE_A_NR_DEVICES, vm->nr_devs) ||
+	    vbridge_nl_put_effective(skb, READ_ONCE(vbridge_retry_timeout_ms),
+				     READ_ONCE(vbridge_vmstop_timeout),
+				     READ_ONCE(vbridge_vmstop_autoack)) ||
+	    vbridge_nl_put_stats(skb, stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                           */
+/* ------------------------------------------------------------------ */
+
+static int vbridge_nl_dev_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct vbridge_dev_config *cfg;
+	struct vbridge_dev *dev;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_VMID) ||
+	    GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_DEV_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_WINDOWS))
+		return -EINVAL;
+
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return -ENOMEM;
+	cfg->vmid = nla_get_u32(info->attrs[VBRIDGE_A_VMID]);
+	ret = vbridge_nl_parse_name(info->attrs[VBRIDGE_A_DEV_NAME], cfg->name,
+				    extack);
+	if (ret)
+		goto out;
+	if (info->attrs[VBRIDGE_A_BACKEND_VMID])
+		cfg->backend_vmid =
+			nla_get_u32(info->attrs[VBRIDGE_A_BACKEND_VMID]);
+	ret = vbridge_nl_parse_windows(info->attrs[VBRIDGE_A_WINDOWS], cfg,
+				       extack);
+	if (ret)
+		goto out;
+	if (info->attrs[VBRIDGE_A_IRQS]) {
+		ret = vbridge_nl_parse_irqs(info->attrs[VBRIDGE_A_IRQS], cfg,
+					    extack);
+		if (ret)
+			goto out;
+	}
+	vbridge_nl_parse_overrides(info->attrs, &cfg->ovr);
+
+	mutex_lock(&vbridge_mutex);
+	dev = vbridge_dev_create(cfg, extack);
+	ret = PTR_ERR_OR_ZERO(dev);
+	if (!ret)
+		vbridge_nl_event(VBRIDGE_EV_DEV_ADDED, cfg->vmid, cfg->name, 0, 0);
+	mutex_unlock(&vbridge_mutex);
+out:
+	kfree(cfg);
+	return ret;
+}
+
+static int vbridge_nl_dev_del(struct sk_buff *skb, struct genl_info *info)
+{
+	char name[VBRIDGE_NAME_MAX];
+	struct vbridge_dev *dev;
+	bool open, bound;
+	u32 vmid;
+	int ret;
+
+	mutex_lock(&vbridge_mutex);
+	dev = vbridge_nl_find_dev(info, &ret);
+	if (!dev)
+		goto out;
+	spin_lock(&dev->lock);
+	open = dev->be_open;
+	bound = dev->vm;
+	spin_unlock(&dev->lock);
+	ret = -EBUSY;
+	if (open) {
+		NL_SET_ERR_MSG(info->extack, "the device's backend node is open");
+		goto out;
+	}
+	if (bound) {
+		NL_SET_ERR_MSG(info->extack, "the device's VM is running or stopping");
+		goto out;
+	}
+	vmid = dev->cfg.vmid;
+	strscpy(name, dev->cfg.name, sizeof(name));
+	vbridge_dev_remove(dev);
+	vbridge_nl_event(VBRIDGE_EV_DEV_REMOVED, vmid, name, 0, 0);
+	ret = 0;
+out:
+	mutex_unlock(&vbridge_mutex);
+	return ret;
+}
+
+static int vbridge_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vbridge_overrides ovr;
+	struct vbridge_dev *dev;
+	int ret;
+
+	mutex_lock(&vbridge_mutex);
+	dev = vbridge_nl_find_dev(info, &ret);
+	if (!dev)
+		goto out;
+	spin_lock(&dev->lock);
+	ovr = dev->cfg.ovr;
+	spin_unlock(&dev->lock);
+	if (!vbridge_nl_parse_overrides(info->attrs, &ovr)) {
+		NL_SET_ERR_MSG(info->extack, "nothing to set: give an override or CLEAR_OVERRIDES");
+		ret = -EINVAL;
+		goto out;
+	}
+	spin_lock(&dev->lock);
+	dev->cfg.ovr = ovr;
+	spin_unlock(&dev->lock);
+	/* A new retry rule applies to accesses already waiting. */
+	wake_up_all(&dev->wq);
+	ret = 0;
+out:
+	mutex_unlock(&vbridge_mutex);
+	return ret;
+}
+
+static int vbridge_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vbridge_dev *dev;
+	struct sk_buff *msg;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&vbridge_mutex);
+	dev = vbridge_nl_find_dev(info, &ret);
+	if (dev)
+		ret = vbridge_nl_fill_dev(msg, dev, info->snd_portid,
+					  info->snd_seq, 0);
+	mutex_unlock(&vbridge_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vbridge_nl_dev_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vbridge_dev *dev;
+	unsigned long idx;
+
+	mutex_lock(&vbridge_mutex);
+	xa_for_each_start(&vbridge_devs, idx, dev, cb->args[0]) {
+		if (vbridge_nl_fill_dev(skb, dev, NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+		cb->args[0] = idx + 1;
+	}
+	mutex_unlock(&vbridge_mutex);
+	return skb->len;
+}
+
+static int vbridge_nl_vm_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vbridge_vm *vm;
+	struct sk_buff *msg;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_VMID))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&vbridge_mutex);
+	vm = xa_load(&vbridge_vms, nla_get_u32(info->attrs[VBRIDGE_A_VMID]));
+	if (vm) {
+		ret = vbridge_nl_fill_vm(msg, vm, info->snd_portid,
+					 info->snd_seq, 0);
+	} else {
+		NL_SET_ERR_MSG(info->extack, "no VM runs under this vmid");
+		ret = -ENOENT;
+	}
+	mutex_unlock(&vbridge_mutex);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vbridge_nl_vm_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vbridge_vm *vm;
+	unsigned long idx;
+
+	mutex_lock(&vbridge_mutex);
+	xa_for_each_start(&vbridge_vms, idx, vm, cb->args[0]) {
+		if (vbridge_nl_fill_vm(skb, vm, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+		cb->args[0] = idx + 1;
+	}
+	mutex_unlock(&vbridge_mutex);
+	return skb->len;
+}
+
+/**
+ * vbridge_nl_event() - multicast an event to the "events" group
+ * @event: VBRIDGE_EV_*
+ * @vmid: the vmid
+ * @name: device name, or NULL when the event has none
+ * @gen: VM generation, or 0 when the event has none
+ * @pid: VMM tgid, or 0 when the event has none
+ *
+ * Process context only (allocates with GFP_KERNEL); no spinlock held.
+ */
+void vbridge_nl_event(u32 event, u32 vmid, const char *name, u64 gen, u32 pid)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!READ_ONCE(vbridge_nl_registered) ||
+	    !genl_has_listeners(&vbridge_nl_family, &init_net, 0))
+		return;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &vbridge_nl_family, 0, VBRIDGE_CMD_EVENT);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(msg, VBRIDGE_A_EVENT, event) ||
+	    nla_put_u32(msg, VBRIDGE_A_VMID, vmid) ||
+	    (name && nla_put_string(msg, VBRIDGE_A_DEV_NAME, name)) ||
+	    (gen && nla_put_u64_64bit(msg, VBRIDGE_A_VM_GENERATION, gen,
+				      VBRIDGE_A_PAD)) ||
+	    (pid && nla_put_u32(msg, VBRIDGE_A_VM_PID, pid)))
+		goto err;
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&vbridge_nl_family, msg, 0, 0, GFP_KERNEL);
+	return;
+err:
+	nlmsg_free(msg);
+}
+
+static const struct genl_small_ops vbridge_nl_ops[] = {
+	{
+		.cmd = VBRIDGE_CMD_DEV_ADD,
+		.flags = GENL_ADMIN_PERM,
+		.doit = vbridge_nl_dev_add,
+	},
+	{
+		.cmd = VBRIDGE_CMD_DEV_DEL,
+		.flags = GENL_ADMIN_PERM,
+		.doit = vbridge_nl_dev_del,
+	},
+	{
+		.cmd = VBRIDGE_CMD_DEV_GET,
+		.doit = vbridge_nl_dev_get,
+		.dumpit = vbridge_nl_dev_dump,
+	},
+	{
+		.cmd = VBRIDGE_CMD_DEV_SET,
+		.flags = GENL_ADMIN_PERM,
+		.doit = vbridge_nl_dev_set,
+	},
+	{
+		.cmd = VBRIDGE_CMD_VM_GET,
+		.doit = vbridge_nl_vm_get,
+		.dumpit = vbridge_nl_vm_dump,
+	},
+};
+
+static const struct genl_multicast_group vbridge_nl_mcgrps[] = {
+	{ .name = VBRIDGE_GENL_MCGRP_EVENTS },
+};
+
+static struct genl_family vbridge_nl_family __ro_after_init = {
+	.name = VBRIDGE_GENL_NAME,
+	.version = VBRIDGE_GENL_VERSION,
+	.maxattr = VBRIDGE_A_MAX,
+	.policy = vbridge_policy,
+	.module = THIS_MODULE,
+	.small_ops = vbridge_nl_ops,
+	.n_small_ops = ARRAY_SIZE(vbridge_nl_ops),
+	/* Every command: strict validation, reserved header fields zero. */
+	.resv_start_op = VBRIDGE_CMD_DEV_ADD,
+	.mcgrps = vbridge_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(vbridge_nl_mcgrps),
+};
+
+int vbridge_nl_init(void)
+{
+	int ret = genl_register_family(&vbridge_nl_family);
+
+	if (!ret)
+		WRITE_ONCE(vbridge_nl_registered, true);
+	return ret;
+}
+
+void vbridge_nl_exit(void)
+{
+	WRITE_ONCE(vbridge_nl_registered, false);
+	genl_unregister_family(&vbridge_nl_family);
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-bridge: VM objects, attach, VMSTOP and release.
+ *
+ * Life of a VM (one per open /dev/virtio-bridge):
+ *
+ *   DETACHED --ATTACH--> RUNNING --STOP/close--> STOPPING --last ack--> RELEASED
+ *
+ * ATTACH takes the vmid (waiting while an earlier VM of that vmid is still
+ * STOPPING), snapshots the devices declared for it, gives the VM a new
+ * generation and binds every device (VMSTART to open backends).
+ *
+ * STOP fails pending and later accesses, sends VMSTOP to every open backend
+ * and arms each device's VMSTOP timeout.  Every device that got VMSTOP owes
+ * an acknowledgment: a VMSTOP_ACK reply, its backend's close, or (with
+ * autoack) the timeout.  The last one queues the release work, which revokes
+ * every mapping of the VM's memory, drops irqfds, doorbells and the guest
+ * RAM regions, and frees the vmid for the next attach.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "vbridge.h"
+
+/* Last generation handed out; under vbridge_mutex. */
+static u64 vbridge_generation;
+
+static void vbridge_vm_release_work(struct work_struct *work);
+
+struct vbridge_vm *vbridge_vm_alloc(void)
+{
+	struct vbridge_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+
+	if (!vm)
+		return NULL;
+	kref_init(&vm->kref);
+	mutex_init(&vm->lock);
+	vm->life = VBRIDGE_VM_DETACHED;
+	spin_lock_init(&vm->region_lock);
+	INIT_WORK(&vm->release_work, vbridge_vm_release_work);
+	mutex_init(&vm->db_lock);
+	INIT_LIST_HEAD(&vm->doorbells);
+	INIT_LIST_HEAD(&vm->db_events);
+	init_waitqueue_head(&vm->db_wq);
+	return vm;
+}
+
+void vbridge_vm_get(struct vbridge_vm *vm)
+{
+	kref_get(&vm->kref);
+}
+
+static void vbridge_vm_drop_regions(struct vbridge_vm *vm)
+{
+	struct vbridge_region r;
+
+	for (;;) {
+		spin_lock(&vm->region_lock);
+		if (!vm->nr_regions) {
+			spin_unlock(&vm->region_lock);
+			break;
+		}
+		r = vm->regions[--vm->nr_regions];
+		memset(&vm->regions[vm->nr_regions], 0, sizeof(r));
+		spin_unlock(&vm->region_lock);
+		mapping_unmap_writable(r.file->f_mapping);
+		fput(r.file);
+	}
+}
+
+/*
+ * The last reference: the frontend is closed and the VM, if it ever ran,
+ * was released (the VM table holds a reference until then).
+ */
+static void vbridge_vm_free(struct kref *kref)
+{
+	struct vbridge_vm *vm = container_of(kref, struct vbridge_vm, kref);
+	unsigned int i;
+
+	vbridge_db_release(vm);
+	vbridge_vm_drop_regions(vm);
+	for (i = 0; i < vm->nr_devs; i++)
+		vbridge_dev_put(vm->devs[i]);
+	kfree(vm->devs);
+	kfree(vm);
+}
+
+void vbridge_vm_put(struct vbridge_vm *vm)
+{
+	kref_put(&vm->kref, vbridge_vm_free);
+}
+
+static bool vbridge_vm_released(struct vbridge_vm *vm)
+{
+	/* Pairs with the release store in the release work. */
+	return smp_load_acquire(&vm->life) == VBRIDGE_VM_RELEASED;
+}
+
+/**
+ * vbridge_vm_attach() - run a VM under a vmid
+ * @vm: a detached VM; the caller holds vm->lock
+ * @vmid: 0..VBRIDGE_VMID_MAX
+ * @nonblock: fail with -EBUSY instead of waiting for a stopping VM
+ *
+ * Return: 0, -EBUSY (the vmid runs, or is stopping and @nonblock), -EINTR
+ * (killed while waiting), -ENOMEM.
+ */
+int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
+{
+	struct vbridge_vm *old;
+	struct vbridge_dev *dev, **devs;
+	unsigned long idx;
+	unsigned int n;
+	int ret;
+
+	for (;;) {
+		mutex_lock(&vbridge_mutex);
+		old = xa_load(&vbridge_vms, vmid);
+		if (!old)
+			break;
+		if (old->life == VBRIDGE_VM_RUNNING || nonblock) {
+			mutex_unlock(&vbridge_mutex);
+			return -EBUSY;
+		}
+		vbridge_vm_get(old);
+		mutex_unlock(&vbridge_mutex);
+		ret = wait_event_killable(vbridge_release_wq,
+					  vbridge_vm_released(old));
+		vbridge_vm_put(old);
+		if (ret)
+			return -EINTR;
+	}
+
+	n = 0;
+	xa_for_each(&vbridge_devs, idx, dev)
+		if (dev->cfg.vmid == vmid)
+			n++;
+	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL);
+	if (!devs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = xa_insert(&vbridge_vms, vmid, vm, GFP_KERNEL);
+	if (ret) {
+		kfree(devs);
+		goto out;
+	}
+	n = 0;
+	xa_for_each(&vbridge_devs, idx, dev) {
+		if (dev->cfg.vmid != vmid)
+			continue;
+		vbridge_dev_get(dev);
+		devs[n++] = dev;
+	}
+	vm->devs = devs;
+	vm->nr_devs = n;
+	vm->vmid = vmid;
+	vm->generation = ++vbridge_generation;
+	vm->pid = task_tgid_nr(current);
+	vbridge_vm_get(vm);	/* the VM table's reference */
+
+	for (n = 0; n < vm->nr_devs; n++)
+		vbridge_dev_bind(vm->devs[n], vm);
+	/* Publishes vm->devs to lockless readers (VBRIDGE_ACCESS). */
+	smp_store_release(&vm->life, VBRIDGE_VM_RUNNING);
+	vbridge_nl_event(VBRIDGE_EV_VMSTART, vmid, NULL, vm->generation,
+			 vm->pid);
+out:
+	mutex_unlock(&vbridge_mutex);
+	return ret;
+}
+
+/**
+ * vbridge_vm_stop() - stop a running VM (STOP ioctl, or frontend close)
+ * @vm: the VM; a VM that is not running is left alone
+ */
+void vbridge_vm_stop(struct vbridge_vm *vm)
+{
+	unsigned int i;
+
+	mutex_lock(&vbridge_mutex);
+	if (vm->life != VBRIDGE_VM_RUNNING) {
+		mutex_unlock(&vbridge_mutex);
+		return;
+	}
+	/* One bias reference so that no ack can release the VM under us. */
+	atomic_set(&vm->acks_pending, 1);
+	/* Lockless readers see STOPPING, and fail, from here on. */
+	smp_store_release(&vm->life, VBRIDGE_VM_STOPPING);
+	vbridge_nl_event(VBRIDGE_EV_VMSTOP, vm->vmid, NULL, vm->generation, 0);
+	for (i = 0; i < vm->nr_devs; i++)
+		vbridge_dev_stop(vm->devs[i], vm);
+	mutex_unlock(&vbridge_mutex);
+
+	wake_up_interruptible(&vm->db_wq);
+	vbridge_vm_ack_put(vm);
+}
+
+void vbridge_vm_ack_put(struct vbridge_vm *vm)
+{
+	if (atomic_dec_and_test(&vm->acks_pending))
+		queue_work(vbridge_wq, &vm->release_work);
+}
+
+static void vbridge_vm_release_work(struct work_struct *work)
+{
+	struct vbridge_vm *vm = container_of(work, struct vbridge_vm,
+					     release_work);
+	unsigned int i;
+
+	mutex_lock(&vbridge_mutex);
+	for (i = 0; i < vm->nr_devs; i++)
+		vbridge_dev_unbind(vm->devs[i]);
+	mutex_unlock(&vbridge_mutex);
+
+	/* No mapping can reach the memory anymore: let it go. */
+	vbridge_db_release(vm);
+	vbridge_vm_drop_regions(vm);
+
+	mutex_lock(&vbridge_mutex);
+	xa_erase(&vbridge_vms, vm->vmid);
+	/* Attachers waiting for this VM may go once they see it. */
+	smp_store_release(&vm->life, VBRIDGE_VM_RELEASED);
+	vbridge_nl_event(VBRIDGE_EV_VM_RELEASED, vm->vmid, NULL,
+			 vm->generation, 0);
+	mutex_unlock(&vbridge_mutex);
+
+	wake_up_all(&vbridge_release_wq);
+	vbridge_vm_put(vm);
+}
+
+/**
+ * vbridge_vm_add_region() - register guest RAM backed by a memfd
+ * @vm: a detached or running VM; the caller holds vm->lock
+ * @r: the request (flags and reserved fields already checked)
+ *
+ * Return: 0; -EINVAL for a misaligned, empty or overflowing range, a file
+ * that is not a memfd, one without F_SEAL_SHRINK or too small; -EBADF;
+ * -EACCES for a memfd not open for reading and writing; -EPERM for a memfd
+ * sealed against writing; -EEXIST when it overlaps a region; -ENOSPC when
+ * VBRIDGE_MAX_REGIONS are registered.
+ */
+int vbridge_vm_add_region(struct vbridge_vm *vm,
+			  const struct vbridge_mem_region *r)
+{
+	struct vbridge_region *reg;
+	struct inode *inode;
+	struct file *file;
+	u64 gpa_end, fd_end;
+	unsigned int seals, i;
+	int ret;
+
+	if (!r->size || !PAGE_ALIGNED(r->guest_phys_addr) ||
+	    !PAGE_ALIGNED(r->size) || !PAGE_ALIGNED(r->fd_offset) ||
+	    check_add_overflow(r->guest_phys_addr, r->size, &gpa_end) ||
+	    check_add_overflow(r->fd_offset, r->size, &fd_end) ||
+	    fd_end > (u64)LLONG_MAX)
+		return -EINVAL;
+
+	file = fget(r->fd);
+	if (!file)
+		return -EBADF;
+	inode = file_inode(file);
+	ret = -EINVAL;
+	if (!S_ISREG(inode->i_mode) || !shmem_mapping(file->f_mapping))
+		goto err_fput;
+	ret = -EACCES;
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		goto err_fput;
+	seals = READ_ONCE(SHMEM_I(inode)->seals);
+	ret = -EPERM;
+	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		goto err_fput;
+	ret = -EINVAL;
+	if (!(seals & F_SEAL_SHRINK) || i_size_read(inode) < (loff_t)fd_end)
+		goto err_fput;
+	/* As a writable shared mapping would: F_SEAL_WRITE now fails. */
+	ret = mapping_map_writable(file->f_mapping);
+	if (ret)
+		goto err_fput;
+
+	spin_lock(&vm->region_lock);
+	ret = -ENOSPC;
+	if (vm->nr_regions >= VBRIDGE_MAX_REGIONS)
+		goto err_unlock;
+	ret = -EEXIST;
+	for (i = 0; i < vm->nr_regions; i++) {
+		reg = &vm->regions[i];
+		if (r->guest_phys_addr < reg->gpa + reg->size &&
+		    reg->gpa < gpa_end)
+			goto err_unlock;
+	}
+	reg = &vm->regions[vm->nr_regions];
+	reg->gpa = r->guest_phys_addr;
+	reg->size = r->size;
+	reg->fd_offset = r->fd_offset;
+	reg->file = file;
+	vm->nr_regions++;
+	spin_unlock(&vm->region_lock);
+	return 0;
+
+err_unlock:
+	spin_unlock(&vm->region_lock);
+	mapping_unmap_writable(file->f_mapping);
+err_fput:
+	fput(file);
+	return ret;
+}
+
+unsigned int vbridge_vm_copy_regions(struct vbridge_vm *vm,
+				     struct vbridge_window *out,
+				     unsigned int max)
+{
+	unsigned int i, n;
+
+	spin_lock(&vm->region_lock);
+	n = min(vm->nr_regions, max);
+	for (i = 0; i < n; i++) {
+		out[i].addr = vm->regions[i].gpa;
+		out[i].size = vm->regions[i].size;
+	}
+	spin_unlock(&vm->region_lock);
+	return n;
+}
+
+/* A device of the VM's snapshot by id, or NULL. */
+struct vbridge_dev *vbridge_vm_find_dev(struct vbridge_vm *vm, u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_devs; i++)
+		if (vm->devs[i]->id == id)
+			return vm->devs[i];
+	return NULL;
+}
+
+/**
+ * vbridge_vm_lookup() - which device window an access falls into
+ * @vm: an attached VM (its snapshot is immutable)
+ * @addr: guest-physical address
+ * @len: access length
+ * @devp: out: the device
+ * @windowp: out: the window index
+ *
+ * Return: 0, -ENODEV when no window contains @addr, -EINVAL when the access
+ * crosses the end of the window that contains @addr.
+ */
+int vbridge_vm_lookup(struct vbridge_vm *vm, u64 addr, u32 len,
+		      struct vbridge_dev **devp, u32 *windowp)
+{
+	const struct vbridge_window *win;
+	struct vbridge_dev *dev;
+	unsigned int i;
+	u32 w;
+
+	for (i = 0; i < vm->nr_devs; i++) {
+		dev = vm->devs[i];
+		for (w = 0; w < dev->cfg.nr_windows; w++) {
+			win = &dev->cfg.windows[w];
+			if (addr < win->addr || addr - win->addr >= win->size)
+				continue;
+			if (len > win->size - (addr - win->addr))
+				return -EINVAL;
+			*devp = dev;
+			*windowp = w;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}

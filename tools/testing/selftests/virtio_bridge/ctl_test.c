@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbridge ctl against the real module: both dts/ examples round-trip
+ * (load -> the module and status show them -> unload), unload by name,
+ * all-or-nothing loads, set, events, and the errors a user meets (module
+ * not loaded, no CAP_NET_ADMIN, a malformed overlay) with their exit
+ * statuses.  What ctl did is checked over raw netlink, not through ctl.
+ *
+ * Needs $VBRIDGE_BIN (default /root/vbridge), the examples in
+ * $VBRIDGE_DTS (default /root/dts) and dtc in PATH; the tests SKIP
+ * without them.
+ */
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "vbst_dev.h"
+
+#define ARM64_DTS	"arm64-vm3-cvm2rb-pci.dts"
+#define X86_DTS		"x86_64-vm3-cvm2rb-pci.dts"
+
+static const char *ctl_bin(void)
+{
+	const char *p = getenv("VBRIDGE_BIN");
+
+	return p ? p : "/root/vbridge";
+}
+
+static const char *dts_path(const char *file)
+{
+	static char buf[4][256];
+	static int i;
+	const char *dir = getenv("VBRIDGE_DTS");
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir ? dir : "/root/dts", file);
+	return buf[i];
+}
+
+/* Why these tests cannot run here, or NULL. */
+static const char *missing(void)
+{
+	static char why[300];
+
+	if (access(ctl_bin(), X_OK)) {
+		snprintf(why, sizeof(why), "%s not found (set VBRIDGE_BIN)", ctl_bin());
+		return why;
+	}
+	if (access(dts_path(ARM64_DTS), R_OK) || access(dts_path(X86_DTS), R_OK)) {
+		snprintf(why, sizeof(why), "dts examples not found in %s (set VBRIDGE_DTS)",
+			 dts_path(""));
+		return why;
+	}
+	if (system("dtc --version >/dev/null 2>&1"))
+		return "dtc not in PATH";
+	return NULL;
+}
+
+#define DROP_NET_ADMIN ((const char *)1)
+
+/*
+ * Run "vbridge ctl ARGS..." (NULL-terminated), its standard output and
+ * error together in out; returns its exit status, 128 + signal, or -1.
+ * With DROP_NET_ADMIN as the first argument the command runs without
+ * CAP_NET_ADMIN.
+ */
+static int ctl(char *out, size_t len, const char *first, ...)
+{
+	const char *argv[16] = { ctl_bin(), "ctl" };
+	bool drop = first == DROP_NET_ADMIN;
+	int n = 2, p[2], st;
+	size_t got = 0;
+	va_list ap;
+	pid_t pid;
+	ssize_t r;
+
+	va_start(ap, first);
+	for (argv[n] = drop ? va_arg(ap, const char *) : first; argv[n] && n < 15;)
+		argv[++n] = va_arg(ap, const char *);
+	va_end(ap);
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		if (drop) {
+			struct __user_cap_header_struct h = {
+				.version = _LINUX_CAPABILITY_VERSION_3,
+			};
+			struct __user_cap_data_struct d[2];
+
+			/* Root regains the bounding set on exec: drop it there too. */
+			if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) ||
+			    syscall(SYS_capget, &h, d))
+				_exit(99);
+			d[0].effective &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+			d[0].permitted &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+			d[0].inheritable &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+			if (syscall(SYS_capset, &h, d))
+				_exit(99);
+		}
+		execv(argv[0], (char **)argv);
+		_exit(98);
+	}
+	close(p[1]);
+	while (pid > 0 && got + 1 < len && (r = read(p[0], out + got, len - 1 - got)) > 0)
+		got += r;
+	out[got] = '\0';
+	close(p[0]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+FIXTURE(ctl) {
+	bool skipped;
+	struct vbst_nl nl;
+	char out[16384];
+	char tmp[64];
+};
+
+FIXTURE_SETUP(ctl)
+{
+	const char *why = missing();
+
+	self->nl.fd = -1;
+	self->tmp[0] = '\0';
+	/* This harness runs the body after a SKIP in the setup: flag it. */
+	if (why) {
+		self->skipped = true;
+		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, vbst_load(""));
+	ASSERT_EQ(0, vbst_nl_open(&self->nl));
+}
+
+FIXTURE_TEARDOWN(ctl)
+{
+	if (self->skipped)
+		return;
+	if (self->tmp[0])
+		unlink(self->tmp);
+	vbst_nl_close(&self->nl);
+	if (vbst_is_loaded())
+		EXPECT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
+}
+
+/*
+ * This harness runs a test's body even after its setup called SKIP(), so
+ * each body is wrapped to run only when the setup found what it needs.
+ */
+#define CTL_TEST(name)								\
+	static void body_##name(struct __test_metadata *_metadata,		\
+			       FIXTURE_DATA(ctl) *self);			\
+	TEST_F(ctl, name)							\
+	{									\
+		if (!self->skipped)						\
+			body_##name(_metadata, self);				\
+	}									\
+	static void body_##name(struct __test_metadata *_metadata,		\
+			       FIXTURE_DATA(ctl) *self)
+
+static int dev_count(struct vbst_nl *nl)
+{
+	struct vbst_devinfo d[4];
+
+	return vbst_dev_dump(nl, d, 4);
+}
+
+/* Write an overlay source to a temporary file named in self->tmp. */
+static int write_tmp(char *tmp, const char *src)
+{
+	int fd;
+
+	strcpy(tmp, "/tmp/ctl-test-XXXXXX.dts");
+	fd = mkstemps(tmp, 4);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, src, strlen(src)) != (ssize_t)strlen(src)) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+CTL_TEST(arm64_example_round_trip)
+{
+	struct vbst_devinfo di;
+	unsigned int i;
+
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_NE(NULL, strstr(self->out, "vm3/cvm2rb-pci"));
+	/* What the module got is the guide's device. */
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
+	EXPECT_EQ(2, di.backend_vmid);
+	ASSERT_EQ(2, di.nr_windows);
+	EXPECT_EQ(0x10000, di.windows[0].addr);
+	EXPECT_EQ(16 << 20, di.windows[0].size);
+	EXPECT_EQ(0x01010000, di.windows[1].addr);
+	EXPECT_EQ(1 << 20, di.windows[1].size);
+	ASSERT_EQ(29, di.nr_irqs);
+	for (i = 0; i < di.nr_irqs; i++) {
+		EXPECT_EQ(3 + i, di.irqs[i].num);
+		EXPECT_EQ(VBRIDGE_IRQ_F_LEVEL, di.irqs[i].flags);
+	}
+	EXPECT_TRUE(vbst_be_exists(3, "cvm2rb-pci"));
+	/* status shows it. */
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm3/cvm2rb-pci")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_NE(NULL, strstr(self->out, "No VM attached"));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", "-v", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "0x10000..0x100ffff"));
+	EXPECT_NE(NULL, strstr(self->out, "0x1010000..0x110ffff"));
+	/* unload by overlay takes it away again. */
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "unload", dts_path(ARM64_DTS), NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(-ENOENT, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
+	EXPECT_FALSE(vbst_be_exists(3, "cvm2rb-pci"));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", NULL));
+	EXPECT_EQ(NULL, strstr(self->out, "cvm2rb-pci"));
+}
+
+CTL_TEST(x86_64_example_round_trip)
+{
+	struct vbst_devinfo di;
+	unsigned int i;
+
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(X86_DTS), NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
+	EXPECT_EQ(0xe0000000, di.windows[0].addr);
+	EXPECT_EQ(0xe1000000, di.windows[1].addr);
+	ASSERT_EQ(8, di.nr_irqs);
+	for (i = 0; i < di.nr_irqs; i++)
+		EXPECT_EQ(16 + i, di.irqs[i].num);
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm3/cvm2rb-pci"));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "unload", dts_path(X86_DTS), NULL));
+	EXPECT_EQ(0, dev_count(&self->nl));
+	EXPECT_FALSE(vbst_be_exists(3, "cvm2rb-pci"));
+}
+
+CTL_TEST(unload_by_name)
+{
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "vm3/cvm2rb-pci", NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(0, dev_count(&self->nl));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "/dev/virtio/vm3/cvm2rb-pci",
+			 NULL));
+	EXPECT_EQ(0, dev_count(&self->nl));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "cvm2rb-pci", NULL));
+	EXPECT_EQ(0, dev_count(&self->nl));
+	/* Nothing left to remove. */
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "unload", "vm3/cvm2rb-pci", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm3/cvm2rb-pci"));
+}
+
+CTL_TEST(bare_name_in_two_vms_is_ambiguous)
+{
+	struct vbst_devspec d;
+
+	vbst_std_spec(&d, 4, "cvm2rb-pci", 1);
+	ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	EXPECT_EQ(2, ctl(self->out, sizeof(self->out), "unload", "cvm2rb-pci", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vmN/cvm2rb-pci")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(2, dev_count(&self->nl));
+}
+
+CTL_TEST(load_twice_fails_and_keeps_the_first)
+{
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm3/cvm2rb-pci")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(1, dev_count(&self->nl));
+	EXPECT_TRUE(vbst_be_exists(3, "cvm2rb-pci"));
+}
+
+CTL_TEST(load_is_all_or_nothing)
+{
+	static const char src[] =
+		"/dts-v1/;\n/plugin/;\n&{/} {\n\tvm5 {\n"
+		"\t\tcompatible = \"vl,virtio-bridge-vm\";\n\t\tvl,vmid = <5>;\n"
+		"\t\t#address-cells = <2>;\n\t\t#size-cells = <2>;\n"
+		"\t\tfirst@10000 {\n\t\t\tcompatible = \"vl,virtio-device,mmio\";\n"
+		"\t\t\treg = <0x0 0x10000 0x0 0x1000000>;\n\t\t\tinterrupts = <0 3 4>;\n"
+		"\t\t\tvl,device-vmid = <2>;\n\t\t\tvl,device-name = \"first\";\n\t\t};\n"
+		"\t\tsecond@40000000 {\n\t\t\tcompatible = \"vl,virtio-device,mmio\";\n"
+		"\t\t\treg = <0x0 0x40000000 0x0 0x100000>;\n\t\t\tinterrupts = <0 4 4>;\n"
+		"\t\t\tvl,device-vmid = <2>;\n\t\t\tvl,device-name = \"taken\";\n\t\t};\n"
+		"\t};\n};\n";
+	struct vbst_devspec d;
+
+	/* "taken" exists already: the module refuses the second device. */
+	vbst_std_spec(&d, 5, "taken", 1);
+	d.windows[0].addr = 0x50000000;
+	d.windows[1].addr = 0x51000000;
+	ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
+	ASSERT_EQ(0, write_tmp(self->tmp, src));
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm5/taken")) {
+		TH_LOG("%s", self->out);
+	}
+	/* The first one was declared, then removed again. */
+	EXPECT_EQ(1, dev_count(&self->nl));
+	EXPECT_FALSE(vbst_be_exists(5, "first"));
+	EXPECT_TRUE(vbst_be_exists(5, "taken"));
+}
+
+CTL_TEST(malformed_overlay_is_refused_before_the_module)
+{
+	static const char src[] =
+		"/dts-v1/;\n/plugin/;\n&{/} {\n\tvm3 {\n"
+		"\t\tcompatible = \"vl,virtio-bridge-vm\";\n\t\tvl,vmid = <3>;\n"
+		"\t\t#address-cells = <2>;\n\t\t#size-cells = <2>;\n"
+		"\t\tbroken@10000 {\n\t\t\tcompatible = \"vl,virtio-device,mmio\";\n"
+		"\t\t\treg = <0x0 0x10000 0x1000000>;\n\t\t\tinterrupts = <0 3 4>;\n"
+		"\t\t\tvl,device-vmid = <2>;\n\t\t\tvl,device-name = \"broken\";\n\t\t};\n"
+		"\t};\n};\n";
+
+	ASSERT_EQ(0, write_tmp(self->tmp, src));
+	EXPECT_EQ(2, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL));
+	EXPECT_NE(NULL, strstr(self->out, "broken@10000"));
+	EXPECT_NE(NULL, strstr(self->out, "reg")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(0, dev_count(&self->nl));
+}
+
+CTL_TEST(set_and_clear_overrides)
+{
+	struct vbst_devinfo di;
+
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "set", "vm3/cvm2rb-pci",
+			 "retry_timeout_ms=0", "vmstop_timeout=2", "vmstop_autoack=no", NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
+	EXPECT_TRUE(di.has_retry_timeout_ms);
+	EXPECT_EQ(0, di.eff_retry_timeout_ms);
+	EXPECT_EQ(2, di.eff_vmstop_timeout);
+	EXPECT_EQ(0, di.eff_vmstop_autoack);
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", "-v", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "retry_timeout_ms=0*")) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "set", "cvm2rb-pci", "clear", NULL));
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
+	EXPECT_FALSE(di.has_retry_timeout_ms);
+	EXPECT_FALSE(di.has_vmstop_timeout);
+	EXPECT_FALSE(di.has_vmstop_autoack);
+	EXPECT_EQ(1000, di.eff_retry_timeout_ms);
+	/* A device that does not exist. */
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "set", "vm9/nothing", "clear", NULL));
+}
+
+CTL_TEST(events_prints_one_line_per_event)
+{
+	struct vbst_devspec d;
+	char buf[4096], name[32];
+	struct pollfd pfd;
+	size_t got = 0;
+	int p[2], i, st;
+	pid_t pid;
+	ssize_t r;
+
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(ctl_bin(), ctl_bin(), "ctl", "events", NULL);
+		_exit(98);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	/* Until ctl has joined the group, events go unseen: probe. */
+	for (i = 0; i < 50 && !got; i++) {
+		snprintf(name, sizeof(name), "probe%d", i);
+		vbst_std_spec(&d, 6, name, 1);
+		ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
+		ASSERT_EQ(0, vbst_dev_del(&self->nl, 6, name));
+		if (poll(&pfd, 1, 200) == 1) {
+			r = read(p[0], buf, sizeof(buf) - 1);
+			got = r > 0 ? r : 0;
+		}
+	}
+	ASSERT_NE(0, got) {
+		TH_LOG("vbridge ctl events printed nothing");
+	}
+	buf[got] = '\0';
+	EXPECT_NE(NULL, strstr(buf, "dev-added vm=6 device=probe")) {
+		TH_LOG("%s", buf);
+	}
+	/* Now subscribed: one line per event, in order. */
+	vbst_std_spec(&d, 7, "watched", 1);
+	ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
+	ASSERT_EQ(0, vbst_dev_del(&self->nl, 7, "watched"));
+	got = 0;
+	while (!strstr(buf, "dev-removed vm=7 device=watched\n") &&
+	       poll(&pfd, 1, VBST_SOON_MS) == 1) {
+		r = read(p[0], buf + got, sizeof(buf) - 1 - got);
+		if (r <= 0)
+			break;
+		got += r;
+		buf[got] = '\0';
+	}
+	EXPECT_NE(NULL, strstr(buf, "dev-added vm=7 device=watched\ndev-removed vm=7 device=watched\n")) {
+		TH_LOG("%s", buf);
+	}
+	/* SIGINT ends it cleanly. */
+	kill(pid, SIGINT);
+	EXPECT_EQ(0, waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	close(p[0]);
+}
+
+CTL_TEST(changes_need_cap_net_admin)
+{
+	ASSERT_EQ(1, ctl(self->out, sizeof(self->out), DROP_NET_ADMIN, "load",
+			 dts_path(ARM64_DTS), NULL));
+	EXPECT_NE(NULL, strstr(self->out, "CAP_NET_ADMIN")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(0, dev_count(&self->nl));
+	/* Reading needs no privilege. */
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), DROP_NET_ADMIN, "status", NULL)) {
+		TH_LOG("%s", self->out);
+	}
+}
+
+CTL_TEST(module_not_loaded)
+{
+	vbst_nl_close(&self->nl);
+	ASSERT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
+	EXPECT_NE(NULL, strstr(self->out, "not loaded")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "status", NULL));
+	/* The dry run needs no module. */
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "load", "-n", dts_path(X86_DTS), NULL));
+	EXPECT_NE(NULL, strstr(self->out, "0xe0000000"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory through the backend node: mmap at offset = guest-physical
+ * address maps the VM's RAM (the same pages as the VMM's memfd), only
+ * inside registered regions, only while the VM runs, only MAP_SHARED and
+ * never executable.
+ */
+#include "kselftest_harness.h"
+#include "vbst_dev.h"
+
+#define PAGE 4096UL
+
+FIXTURE(map) {
+	struct vbst_world w;
+};
+
+FIXTURE_SETUP(map)
+{
+	vbst_world_init(&self->w);
+	ASSERT_EQ(0, vbst_load("vmstop_timeout=20"));
+	ASSERT_EQ(0, vbst_world_declare(&self->w, VBST_VMID, VBST_NAME, 1)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_world_backend(&self->w, VBST_VMID, VBST_NAME, false, false)) {
+		TH_LOG("%s", vbst_why);
+	}
+}
+
+FIXTURE_TEARDOWN(map)
+{
+	vbst_world_fini(&self->w);
+	EXPECT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
+}
+
+static int map_err(int be, size_t len, int prot, int flags, uint64_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, be, off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
+/* uapi.rst: a range not inside one region of the running VM. */
+static bool is_out_of_range(int err)
+{
+	return err == -EINVAL;
+}
+
+TEST_F(map, maps_the_vms_ram)
+{
+	uint8_t *p;
+	size_t i;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	p = mmap(NULL, VBST_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be,
+		 VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("mmap of guest RAM: %s", strerror(errno));
+	}
+	/* The VMM writes, the provider reads; and back. */
+	for (i = 0; i < VBST_RAM_SIZE; i += PAGE)
+		self->w.ram.p[i + 7] = (uint8_t)(i / PAGE);
+	for (i = 0; i < VBST_RAM_SIZE; i += PAGE)
+		if (p[i + 7] != (uint8_t)(i / PAGE))
+			break;
+	EXPECT_EQ(VBST_RAM_SIZE, i);
+	memcpy(p + 0x1000, "virtqueue", 10);
+	EXPECT_EQ(0, memcmp(self->w.ram.p + 0x1000, "virtqueue", 10));
+	munmap(p, VBST_RAM_SIZE);
+}
+
+TEST_F(map, maps_part_of_a_region)
+{
+	uint8_t *p;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	self->w.ram.p[3 * PAGE] = 0x3c;
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->w.be, VBST_RAM_GPA + 3 * PAGE);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x3c, p[0]);
+	munmap(p, PAGE);
+	/* The last page. */
+	EXPECT_EQ(0, map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED,
+			     VBST_RAM_GPA + VBST_RAM_SIZE - PAGE));
+}
+
+TEST_F(map, maps_a_second_region_at_its_offset)
+{
+	uint8_t *p;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	/* gpa 0x80000000 is memfd offset 2 MiB. */
+	ASSERT_EQ(0, vbst_fe_add_region(self->w.fe, 0x80000000ULL, 0x100000, self->w.ram.fd,
+					0x200000));
+	self->w.ram.p[0x200000 + 5] = 0x99;
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->w.be, 0x80000000ULL);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0x99, p[5]);
+	munmap(p, PAGE);
+}
+
+TEST_F(map, refused_before_attach)
+{
+	EXPECT_EQ(-ENXIO, map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA));
+}
+
+TEST_F(map, refused_before_any_region)
+{
+	int ret;
+
+	self->w.fe = vbst_fe_open(0);
+	ASSERT_LE(0, self->w.fe);
+	ASSERT_EQ(0, vbst_fe_attach(self->w.fe, VBST_VMID, &self->w.att));
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("mmap with no region: %d", ret);
+	}
+}
+
+TEST_F(map, refused_outside_regions)
+{
+	int ret;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	/* Below, across the end, past the end, a device window. */
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA - PAGE);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("below: %d", ret);
+	}
+	ret = map_err(self->w.be, 2 * PAGE, PROT_READ, MAP_SHARED,
+		      VBST_RAM_GPA + VBST_RAM_SIZE - PAGE);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("across the end: %d", ret);
+	}
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA + VBST_RAM_SIZE);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("past the end: %d", ret);
+	}
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_BAR_ADDR);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("device window: %d", ret);
+	}
+}
+
+TEST_F(map, refused_across_two_regions)
+{
+	int ret;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	/* Adjacent in guest-physical space, not in the memfd. */
+	ASSERT_EQ(0, vbst_fe_add_region(self->w.fe, VBST_RAM_GPA + VBST_RAM_SIZE, PAGE,
+					self->w.ram.fd, 0));
+	ret = map_err(self->w.be, 2 * PAGE, PROT_READ, MAP_SHARED,
+		      VBST_RAM_GPA + VBST_RAM_SIZE - PAGE);
+	EXPECT_TRUE(is_out_of_range(ret)) {
+		TH_LOG("across two regions: %d", ret);
+	}
+}
+
+TEST_F(map, refused_private)
+{
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	EXPECT_EQ(-EINVAL, map_err(self->w.be, PAGE, PROT_READ, MAP_PRIVATE, VBST_RAM_GPA));
+}
+
+TEST_F(map, refused_executable)
+{
+	int ret;
+	void *p;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	ret = map_err(self->w.be, PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, VBST_RAM_GPA);
+	EXPECT_EQ(-EPERM, ret);
+	/* Nor can a plain mapping be made executable later. */
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_NE(0, mprotect(p, PAGE, PROT_READ | PROT_EXEC));
+	munmap(p, PAGE);
+}
+
+TEST_F(map, refused_after_the_vm_stopped)
+{
+	struct vbridge_msg m;
+	int ret;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	/* Stopping... */
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA);
+	EXPECT_EQ(-ENXIO, ret);
+	/* ...and released. */
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	ret = map_err(self->w.be, PAGE, PROT_READ, MAP_SHARED, VBST_RAM_GPA);
+	EXPECT_EQ(-ENXIO, ret);
+}
+
+TEST_F(map, mapping_survives_the_backend_fd)
+{
+	uint8_t *p;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	close(self->w.be);
+	self->w.be = -1;
+	/* Closed the node, but the VM runs and the mapping is the VM's RAM. */
+	p[1] = 0x11;
+	EXPECT_EQ(0x11, self->w.ram.p[1]);
+	munmap(p, PAGE);
+}
+
+TEST_F(map, mapping_cannot_grow)
+{
+	void *p, *q;
+
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME));
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	q = mremap(p, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, q);
+	munmap(q == MAP_FAILED ? p : q, q == MAP_FAILED ? PAGE : 2 * PAGE);
+}
+
+TEST_HARNESS_MAIN

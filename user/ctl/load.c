@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbridge ctl load / unload: device-tree overlays in, device declarations
+ * (VBRIDGE_CMD_DEV_ADD / DEV_DEL) out.  A load is all or nothing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl/subcmd.h"
+#include "ctl/dt.h"
+#include "ctl/overlay.h"
+#include "lib/log.h"
+
+static void load_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vbridge ctl load [-n] OVERLAY...\n"
+		"\n"
+		"Declare every enabled \"" DT_COMPAT_DEV "\" node of the overlays, each\n"
+		"inside a \"" DT_COMPAT_VM "\" node that names its frontend VM\n"
+		"(Documentation/virtio-bridge/ctl.rst).  OVERLAY is a flattened blob\n"
+		"(.dtbo, .dtb) or device-tree source, compiled with dtc -@.  The backend\n"
+		"node /dev/virtio/vmN/NAME of each device appears at once.\n"
+		"\n"
+		"All or nothing: if the module refuses a device, the ones this command\n"
+		"declared before it are removed again.\n"
+		"\n"
+		"  -n, --dry-run  check the overlays and print the declarations only\n"
+		"  -h, --help     this text\n");
+}
+
+static void unload_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vbridge ctl unload OVERLAY|DEVICE...\n"
+		"\n"
+		"Remove the devices an overlay declares, or the devices named (vmN/NAME,\n"
+		"/dev/virtio/vmN/NAME, or a NAME only one VM uses).  An argument that is\n"
+		"an existing file is an overlay.  Each device is removed even when\n"
+		"another one fails; the exit status is 1 if any did.\n");
+}
+
+static void print_decl(FILE *f, const struct dt_device *d)
+{
+	unsigned int i;
+	char be[16];
+
+	if (d->backend_vmid)
+		snprintf(be, sizeof(be), "vm%u", d->backend_vmid);
+	else
+		snprintf(be, sizeof(be), "host");
+	fprintf(f, "vm%u/%s  backend %s  node %s\n", d->vmid, d->name, be, d->node);
+	for (i = 0; i < d->nr_windows; i++)
+		fprintf(f, "  window %u  0x%llx..0x%llx  %s\n", i,
+			(unsigned long long)d->windows[i].addr,
+			(unsigned long long)(d->windows[i].addr + d->windows[i].size - 1), i ? "BAR" : "ECAM");
+	fprintf(f, "  lines   ");
+	for (i = 0; i < d->nr_irqs; i++)
+		fprintf(f, " %u%s", d->irqs[i].num,
+			d->irqs[i].flags & VBRIDGE_IRQ_F_LEVEL ? "" : "(edge)");
+	fprintf(f, "\n");
+}
+
+/* Read and parse one overlay; returns 0 or an EXIT_* status after a message. */
+static int load_file(const char *path, struct dt_devices *out)
+{
+	char err[DT_ERR_MAX];
+	size_t size;
+	void *blob;
+	int ret;
+
+	ret = overlay_read(path, &blob, &size, err, sizeof(err));
+	if (ret) {
+		log_error("%s", err);
+		return ret == -ENOEXEC || ret == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+	}
+	ret = dt_parse_devices(blob, size, out, err, sizeof(err));
+	free(blob);
+	if (ret) {
+		log_error("%s: %s", path, err);
+		return ret == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+	}
+	if (!out->nr) {
+		log_error("%s: no enabled \"" DT_COMPAT_DEV "\" node inside a \"" DT_COMPAT_VM
+			  "\" node", path);
+		dt_devices_free(out);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Every overlay's devices in one list; the same device twice is refused. */
+static int load_all(int argc, char **argv, struct dt_devices *all)
+{
+	int i, ret;
+
+	memset(all, 0, sizeof(*all));
+	for (i = 0; i < argc; i++) {
+		struct dt_devices one;
+		unsigned int j, k;
+
+		ret = load_file(argv[i], &one);
+		if (ret)
+			goto fail;
+		for (j = 0; j < one.nr; j++) {
+			for (k = 0; k < all->nr; k++) {
+				if (all->dev[k].vmid == one.dev[j].vmid &&
+				    !strcmp(all->dev[k].name, one.dev[j].name)) {
+					log_error("%s: vm%u/%s is declared twice (%s)", argv[i],
+						  one.dev[j].vmid, one.dev[j].name, all->dev[k].node);
+					dt_devices_free(&one);
+					ret = EXIT_USAGE;
+					goto fail;
+				}
+			}
+		}
+		if (one.nr) {
+			struct dt_device *v = realloc(all->dev, (all->nr + one.nr) * sizeof(*v));
+
+			if (!v) {
+				dt_devices_free(&one);
+				log_error("out of memory");
+				ret = EXIT_FAIL;
+				goto fail;
+			}
+			memcpy(v + all->nr, one.dev, one.nr * sizeof(*v));
+			all->dev = v;
+			all->nr += one.nr;
+			all->cap = all->nr;
+		}
+		dt_devices_free(&one);
+	}
+	return 0;
+fail:
+	dt_devices_free(all);
+	return ret;
+}
+
+int ctl_cmd_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dt_devices all;
+	struct ctl_nl c;
+	bool dry = false;
+	unsigned int i;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			load_usage(stdout);
+			return EXIT_OK;
+		default:
+			load_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_error("load: no overlay given");
+		load_usage(stderr);
+		return EXIT_USAGE;
+	}
+	ret = load_all(argc - optind, argv + optind, &all);
+	if (ret)
+		return ret;
+	if (dry) {
+		for (i = 0; i < all.nr; i++)
+			print_decl(stdout, &all.dev[i]);
+		dt_devices_free(&all);
+		return EXIT_OK;
+	}
+	ret = ctl_open(&c);
+	if (ret) {
+		dt_devices_free(&all);
+		return ret;
+	}
+	for (i = 0; i < all.nr; i++) {
+		const struct dt_device *d = &all.dev[i];
+		int err = ctl_nl_dev_add(&c, d);
+
+		if (err) {
+			ret = ctl_report(&c, err, "declaring", d->vmid, d->name);
+			log_info("  (declared by %s)", d->node);
+			break;
+		}
+		printf("declared vm%u/%s\n", d->vmid, d->name);
+	}
+	if (ret) {
+		/* Leave nothing of this command behind. */
+		while (i-- > 0) {
+			const struct dt_device *d = &all.dev[i];
+
+			if (ctl_nl_dev_del(&c, d->vmid, d->name))
+				log_warn("could not remove vm%u/%s again", d->vmid, d->name);
+			else
+				printf("removed vm%u/%s again\n", d->vmid, d->name);
+		}
+	}
+	ctl_nl_close(&c);
+	dt_devices_free(&all);
+	return ret;
+}
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int unload_one(struct ctl_nl *c, uint32_t vmid, const char *name)
+{
+	int err = ctl_nl_dev_del(c, vmid, name);
+
+	if (err)
+		return ctl_report(c, err, "removing", vmid, name);
+	printf("removed vm%u/%s\n", vmid, name);
+	return 0;
+}
+
+int ctl_cmd_unload(int argc, char **argv)
+{
+	struct ctl_nl c;
+	int i, ret, status = EXIT_OK;
+
+	if (ctl_wants_help(argc, argv)) {
+		unload_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 2) {
+		log_error("unload: nothing to remove");
+		unload_usage(stderr);
+		return EXIT_USAGE;
+	}
+	ret = ctl_open(&c);
+	if (ret)
+		return ret;
+	for (i = 1; i < argc; i++) {
+		if (is_file(argv[i])) {
+			struct dt_devices d;
+			unsigned int j;
+
+			ret = load_file(argv[i], &d);
+			if (ret) {
+				status = status ? status : ret;
+				continue;
+			}
+			for (j = 0; j < d.nr; j++)
+				if (unload_one(&c, d.dev[j].vmid, d.dev[j].name))
+					status = status ? status : EXIT_FAIL;
+			dt_devices_free(&d);
+		} else {
+			char name[VBRIDGE_NAME_MAX];
+			uint32_t vmid;
+
+			ret = ctl_resolve(&c, argv[i], &vmid, name);
+			if (!ret)
+				ret = unload_one(&c, vmid, name);
+			if (ret)
+				status = status ? status : ret;
+		}
+	}
+	ctl_nl_close(&c);
+	return status;
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbridge devices: the device provider.  Serves one bridged device node as
+ * a PCI host bridge whose functions are the virtio devices named on the
+ * command line, using the same device model as `vbridge run`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/backend.h"
+#include "cmd.h"
+#include "devices/devices.h"
+#include "lib/log.h"
+
+enum {
+	OPT_NODE = 0x100,
+	OPT_NO_ACK,
+	OPT_STATE_DIR,
+};
+
+static const struct option devices_own_options[] = {
+	{ "pci-bus-devfd", required_argument, NULL, OPT_NODE },
+	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+};
+
+static volatile bool devices_stop;
+
+static void devices_on_signal(int sig)
+{
+	devices_stop = true;
+}
+
+static void devices_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vbridge devices --pci-bus-devfd=NODE [DEVICE OPTIONS]\n"
+		"\n"
+		"Serve the bridged device NODE (/dev/virtio/vm<N>/<name>, created when\n"
+		"the device is declared with `vbridge ctl load`) as a PCI host bridge\n"
+		"whose functions are the virtio devices given below.  Guest RAM is\n"
+		"mapped through NODE while the VM runs; on VMSTOP every queue stops and\n"
+		"the mapping goes before the stop is acknowledged.\n"
+		"\n"
+		"Started again after a crash (or a stop) while its VM runs, it takes\n"
+		"the devices over as the guest left them, from the state saved with\n"
+		"the module and the in-flight records in the state directory: the\n"
+		"guest keeps running.  The requests it made before complete once:\n"
+		"done, when its accesses waited for the provider (the node's\n"
+		"retry_timeout_ms is -1, or the provider was back within it), else\n"
+		"with an error (virtio-blk: VIRTIO_BLK_S_IOERR, nothing written).\n"
+		"\n"
+		"Options:\n"
+		"  --pci-bus-devfd=NODE  the backend node to serve (required)\n"
+		"  --state-dir=DIR       where the in-flight records of NODE go\n"
+		"                        (default $VBRIDGE_STATE_DIR, else /run/vbridge)\n"
+		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
+		"                        module's timeout and auto-ack)\n"
+		"  -v, --verbose         more messages\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"Device options:\n%s"
+		"\n"
+		"Example (the configuration guide's cvm2rb):\n"
+		"  vbridge devices --pci-bus-devfd=/dev/virtio/vm3/cvm2rb-pci --cid=3 \\\n"
+		"      --serial=hardware=virtio-console,num=1,type=file,path=/var/log/vm3.log \\\n"
+		"      --rwdisk=/var/lib/vm3/disk.img --host_ip 192.168.3.1 \\\n"
+		"      --netmask 255.255.255.0 --mac 52:54:00:00:03:02\n"
+		"\n"
+		"Exit status: 0 when stopped by SIGINT/SIGTERM, 1 when serving failed,\n"
+		"2 for bad options or unusable files.\n",
+		device_set_usage());
+}
+
+/* getopt_long table: our options followed by the device set's. */
+static struct option *devices_options(void)
+{
+	size_t own = sizeof(devices_own_options) / sizeof(devices_own_options[0]);
+	size_t dev = 0;
+	struct option *all;
+
+	while (device_set_long_options[dev].name)
+		dev++;
+	all = calloc(own + dev + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	memcpy(all, devices_own_options, sizeof(devices_own_options));
+	memcpy(all + own, device_set_long_options, dev * sizeof(*all));
+	return all;
+}
+
+int cmd_devices(int argc, char **argv)
+{
+	struct bridge_be_opts opts = { 0 };
+	struct sigaction sa = { .sa_handler = devices_on_signal };
+	struct device_set *devs;
+	struct bridge_be *be = NULL;
+	struct pci_bus *bus = NULL;
+	const struct serial_spec *uarts;
+	struct option *options;
+	int opt, ret, status = EXIT_USAGE;
+
+	devs = device_set_new();
+	options = devices_options();
+	if (!devs || !options)
+		log_die(EXIT_FAIL, "out of memory");
+
+	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_NODE:
+			opts.node = optarg;
+			break;
+		case OPT_NO_ACK:
+			opts.no_ack = true;
+			break;
+		case OPT_STATE_DIR:
+			if (!*optarg) {
+				log_error("--state-dir needs a directory");
+				goto out;
+			}
+			opts.state_dir = optarg;
+			break;
+		case 'v':
+			log_set_verbose(log_verbose() + 1);
+			break;
+		case 'h':
+			devices_usage(stdout);
+			status = EXIT_OK;
+			goto out;
+		default:
+			ret = device_set_parse(devs, opt, optarg);
+			if (ret > 0)
+				break;
+			if (ret == 0)
+				fprintf(stderr, "Try 'vbridge devices --help'.\n");
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!opts.node) {
+		log_error("no node to serve: give --pci-bus-devfd=/dev/virtio/vm<N>/<name>");
+		goto out;
+	}
+	if (device_set_uarts(devs, &uarts)) {
+		log_error("--serial hardware=serial is a UART of the VMM; a bridged device can serve hardware=virtio-console");
+		goto out;
+	}
+
+	ret = bridge_be_open(&be, &opts);
+	if (ret) {
+		/* Served by someone else is a runtime state, not bad input. */
+		if (ret == -EBUSY)
+			status = EXIT_FAIL;
+		goto out;
+	}
+	bus = pci_bus_new(bridge_be_host(be));
+	if (!bus)
+		log_die(EXIT_FAIL, "out of memory");
+	if (device_set_realize(devs, bus, 0))
+		goto out;
+
+	status = EXIT_FAIL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (device_set_start(devs))
+		goto out;
+	log_info("serving %s (vmid %u, %u windows, %u interrupt lines)", opts.node,
+		 bridge_be_info(be)->vmid, bridge_be_info(be)->nr_windows,
+		 bridge_be_info(be)->nr_irqs);
+	ret = bridge_be_serve(be, bus, devs, &devices_stop);
+	device_set_stop(devs);
+	if (!ret) {
+		log_info("stopped");
+		status = EXIT_OK;
+	}
+out:
+	if (bus)
+		pci_bus_free(bus);	/* frees the functions first */
+	device_set_free(devs);
+	bridge_be_close(be);
+	free(options);
+	return status;
+}
