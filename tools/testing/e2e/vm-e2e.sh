@@ -105,6 +105,7 @@ scenario_boot() {
 	vm_start boot --cpus 4 --mem 256M --params "quiet vbe2e_read=1"
 	vm_await '^E2E-INIT '; r=$?
 	check $r "boot: the guest reaches init ($VM_SEEN s after vbridge started, guest uptime $(marker INIT) s)" boot
+	vm_await '^E2E-CPUS '
 	check "$([ "$(marker CPUS)" = 0-3 ]; echo $?)" "boot: all 4 vCPUs online (online: $(marker CPUS))" boot
 	if vm_await '^E2E-READY'; then
 		# guest RAM is the memfd (RssShmem): leave it out
