@@ -19,12 +19,9 @@ struct bridge_fe {
 	struct bridge_fe_device *devices;
 };
 
-int bridge_fe_open(struct bridge_fe **out, const char *node, uint32_t vmid,
-		   bool nonblock)
+int bridge_fe_open(struct bridge_fe **out, const char *node)
 {
-	struct vbridge_attach attach = { .vmid = vmid };
 	struct bridge_fe *fe;
-	unsigned int i;
 	int ret, ver;
 
 	if (!node)
@@ -32,12 +29,11 @@ int bridge_fe_open(struct bridge_fe **out, const char *node, uint32_t vmid,
 	fe = calloc(1, sizeof(*fe));
 	if (!fe)
 		return -ENOMEM;
-	fe->vmid = vmid;
-	fe->fd = open(node, O_RDWR | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+	fe->fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fe->fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)
-			log_error("%s does not exist: load the module (insmod virtio_bridge.ko)",
+			log_error("%s does not exist: load the module (modprobe virtio_bridge)",
 				  node);
 		else
 			log_errno("cannot open %s", node);
@@ -50,37 +46,80 @@ int bridge_fe_open(struct bridge_fe **out, const char *node, uint32_t vmid,
 		ret = -EPROTO;
 		goto err_close;
 	}
-	if (ioctl(fe->fd, VBRIDGE_ATTACH, &attach)) {
+	*out = fe;
+	return 0;
+
+err_close:
+	close(fe->fd);
+err_free:
+	free(fe);
+	return ret;
+}
+
+/* VBRIDGE_ATTACH; says why it waits when the vmid is still stopping. */
+static int bridge_fe_do_attach(struct bridge_fe *fe, struct vbridge_attach *a,
+			       bool nonblock)
+{
+	int flags = fcntl(fe->fd, F_GETFL), ret;
+
+	if (flags < 0 || fcntl(fe->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	ret = ioctl(fe->fd, VBRIDGE_ATTACH, a) ? -errno : 0;
+	if (ret == -EBUSY && !nonblock) {
+		/*
+		 * Another VM runs this vmid (a blocking attach fails at once
+		 * too) or the previous one is still stopping: wait for it.
+		 */
+		log_info("vmid %u: waiting for its previous VM to stop (the backends' VMSTOP acknowledgments)",
+			 a->vmid);
+		if (fcntl(fe->fd, F_SETFL, flags) < 0)
+			return -errno;
+		ret = ioctl(fe->fd, VBRIDGE_ATTACH, a) ? -errno : 0;
+	}
+	/* Only the attach looks at O_NONBLOCK; leave the file as opened. */
+	if (fcntl(fe->fd, F_SETFL, flags) < 0 && !ret)
 		ret = -errno;
+	return ret;
+}
+
+int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, bool nonblock)
+{
+	struct vbridge_attach attach = { .vmid = vmid };
+	unsigned int i;
+	int ret;
+
+	ret = bridge_fe_do_attach(fe, &attach, nonblock);
+	if (ret) {
 		if (ret == -EBUSY)
 			log_error("vmid %u is in use by another VM%s", vmid,
 				  nonblock ? " or still stopping" : "");
+		else if (ret == -EINVAL)
+			log_error("cannot attach to vmid %u: out of range (0..%u)",
+				  vmid, VBRIDGE_VMID_MAX);
 		else
-			log_errno("cannot attach to vmid %u", vmid);
-		goto err_close;
+			log_error("cannot attach to vmid %u: %s", vmid,
+				  strerror(-ret));
+		return ret;
 	}
+	fe->vmid = vmid;
 	fe->generation = attach.generation;
-	fe->nr_devices = attach.nr_devices;
-	fe->devices = calloc(fe->nr_devices ? fe->nr_devices : 1,
+	fe->devices = calloc(attach.nr_devices ? attach.nr_devices : 1,
 			     sizeof(*fe->devices));
-	if (!fe->devices) {
-		ret = -ENOMEM;
-		goto err_close;
-	}
-	for (i = 0; i < fe->nr_devices; i++) {
+	if (!fe->devices)
+		return -ENOMEM;
+	for (i = 0; i < attach.nr_devices; i++) {
 		struct vbridge_device_info info = { .index = i };
 		struct bridge_fe_device *d = &fe->devices[i];
 
 		if (ioctl(fe->fd, VBRIDGE_GET_DEVICE, &info)) {
 			ret = -errno;
 			log_errno("cannot read device %u of vmid %u", i, vmid);
-			goto err_devices;
+			return ret;
 		}
 		if (info.nr_windows > VBRIDGE_MAX_WINDOWS ||
 		    info.nr_irqs > VBRIDGE_MAX_IRQS) {
 			log_error("device %u of vmid %u has impossible counts", i, vmid);
-			ret = -EPROTO;
-			goto err_devices;
+			return -EPROTO;
 		}
 		d->id = info.id;
 		memcpy(d->name, info.name, sizeof(d->name));
@@ -91,17 +130,9 @@ int bridge_fe_open(struct bridge_fe **out, const char *node, uint32_t vmid,
 		memcpy(d->windows, info.windows, sizeof(d->windows));
 		d->nr_irqs = info.nr_irqs;
 		memcpy(d->irqs, info.irqs, sizeof(d->irqs));
+		fe->nr_devices++;
 	}
-	*out = fe;
 	return 0;
-
-err_devices:
-	free(fe->devices);
-err_close:
-	close(fe->fd);
-err_free:
-	free(fe);
-	return ret;
 }
 
 void bridge_fe_close(struct bridge_fe *fe)

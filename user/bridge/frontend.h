@@ -34,13 +34,20 @@ struct bridge_fe_device {
 };
 
 /*
- * Open `node` (NULL: /dev/virtio-bridge), check the API version, attach to
- * vmid and read the device list.  nonblock: fail with -EBUSY instead of
- * waiting while an earlier VM of that vmid is still stopping.  Returns 0 or
+ * Open `node` (NULL: /dev/virtio-bridge) and check the API version.  The
+ * file is a detached VM: register guest RAM (bridge_fe_add_region) before
+ * bridge_fe_attach(), so that backends find it at VMSTART.  Returns 0 or
  * -errno with a message printed.
  */
-int bridge_fe_open(struct bridge_fe **out, const char *node, uint32_t vmid,
-		   bool nonblock);
+int bridge_fe_open(struct bridge_fe **out, const char *node);
+
+/*
+ * Attach to vmid and read the device list.  While an earlier VM of that
+ * vmid is still stopping (its backends acknowledging VMSTOP) this says so
+ * and waits, unless nonblock: then it fails with -EBUSY.  Returns 0 or
+ * -errno with a message printed.
+ */
+int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, bool nonblock);
 void bridge_fe_close(struct bridge_fe *fe);
 
 /* The attached VM's generation, the fd (poll it for doorbells). */
@@ -61,7 +68,7 @@ int bridge_fe_set_irqfd(struct bridge_fe *fe, uint32_t device_id,
 
 /*
  * The device whose window contains [addr, addr + len), and the window's
- * index, or NULL.  Lock-free: the table is fixed after bridge_fe_open().
+ * index, or NULL.  Lock-free: the table is fixed after bridge_fe_attach().
  */
 const struct bridge_fe_device *bridge_fe_lookup(const struct bridge_fe *fe,
 						uint64_t addr, unsigned int len,

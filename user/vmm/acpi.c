@@ -316,7 +316,7 @@ static void aml_pci_prt(struct aml *a, const struct acpi_config *cfg)
 			aml_int(a, slot << 16 | 0xffff);
 			aml_int(a, pin - 1);
 			aml_int(a, 0);			/* no link device: a GSI */
-			aml_int(a, cfg->intx_gsi(slot, pin));
+			aml_int(a, cfg->intx_gsi(cfg->intx_ctx, slot, pin));
 			aml_close(a, ent);
 		}
 	}

@@ -35,6 +35,7 @@
  * @pci_mmio_base: start of the PCI memory window of \_SB.PCI0
  * @pci_mmio_size: its size
  * @intx_gsi: GSI of a slot's (1..31) INTx pin (1 = INTA# .. 4 = INTD#)
+ * @intx_ctx: first argument of @intx_gsi
  * @pm1a_evt: I/O port of the PM1a event block (status, enable: 4 bytes)
  * @pm1a_cnt: I/O port of the PM1a control block (2 bytes)
  * @reset_port: I/O port of the reset register
@@ -49,7 +50,8 @@ struct acpi_config {
 	uint32_t ioapic_addr;
 	uint32_t pci_mmio_base;
 	uint32_t pci_mmio_size;
-	unsigned int (*intx_gsi)(unsigned int slot, unsigned int pin);
+	unsigned int (*intx_gsi)(void *ctx, unsigned int slot, unsigned int pin);
+	void *intx_ctx;
 	uint16_t pm1a_evt;
 	uint16_t pm1a_cnt;
 	uint16_t reset_port;

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "lib/log.h"
+#include "vmm/bridge.h"
 
 #define PCI_INTERRUPT_LINE	0x3c
 
@@ -70,16 +71,25 @@ static const struct pci_host_ops host_ops = {
 	.del_doorbell = host_del_doorbell,
 };
 
+/* Bus 0: the bridged slots (bridge.h), then the in-process functions. */
 static uint32_t host_cfg_read(void *ctx, unsigned int devfn, unsigned int reg,
 			      unsigned int len)
 {
-	return pci_bus_cfg_read(ctx, devfn, reg, len);
+	struct vmm *vm = ctx;
+	uint32_t val;
+
+	if (vmm_bridge_cfg(vm, devfn, reg, len, false, &val))
+		return val;
+	return pci_bus_cfg_read(vm->bus, devfn, reg, len);
 }
 
 static void host_cfg_write(void *ctx, unsigned int devfn, unsigned int reg,
 			   unsigned int len, uint32_t val)
 {
-	pci_bus_cfg_write(ctx, devfn, reg, len, val);
+	struct vmm *vm = ctx;
+
+	if (!vmm_bridge_cfg(vm, devfn, reg, len, true, &val))
+		pci_bus_cfg_write(vm->bus, devfn, reg, len, val);
 }
 
 static const struct pci_cfg_ops host_cfg_ops = {
@@ -92,6 +102,8 @@ static void host_mmio(void *opaque, struct io_access *a)
 {
 	struct vmm *vm = opaque;
 
+	if (vmm_bridge_mmio(vm, a))
+		return;
 	if (!pci_bus_mmio(vm->bus, a->addr, a->len, a->write, &a->val) &&
 	    log_verbose() > 1)
 		log_debug("unclaimed MMIO %s of %u bytes at 0x%llx in the PCI hole",
@@ -134,7 +146,7 @@ int vmm_pci_attach(struct vmm *vm)
 					  pci_x86_intx_gsi(PCI_SLOT(devfn), pin));
 	}
 	vm->pci.ops = &host_cfg_ops;
-	vm->pci.ctx = vm->bus;
+	vm->pci.ctx = vm;
 	/*
 	 * The whole hole up to the IOAPIC, as the DSDT's _CRS window says:
 	 * the guest may move BARs anywhere in it.

@@ -210,7 +210,7 @@ int mptable_build(void *buf, size_t size, uint32_t gpa,
 		for (pin = 1; pin <= 4; pin++)
 			mp_intsrc(&w, MP_INTSRC, MP_IRQ_INT, MP_IRQ_LEVEL_HIGH,
 				  MPTABLE_BUS_PCI, slot << 2 | (pin - 1),
-				  cfg->ioapic_id, cfg->intx_gsi(slot, pin));
+				  cfg->ioapic_id, cfg->intx_gsi(cfg->intx_ctx, slot, pin));
 
 	/* The 8259 on LINT0 of every CPU, NMI on LINT1. */
 	mp_intsrc(&w, MP_LINTSRC, MP_IRQ_EXTINT, 0, MPTABLE_BUS_ISA, 0, 0xff, 0);

@@ -35,6 +35,7 @@
  * @ioapic_addr: guest-physical address of the IOAPIC
  * @intx_gsi: IOAPIC pin of PCI slot's INTx pin (1 = INTA# .. 4 = INTD#);
  *	every slot 1..31 gets four entries
+ * @intx_ctx: first argument of @intx_gsi
  */
 struct mptable_config {
 	unsigned int nr_cpus;
@@ -42,7 +43,8 @@ struct mptable_config {
 	uint32_t cpu_features;
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr;
-	unsigned int (*intx_gsi)(unsigned int slot, unsigned int pin);
+	unsigned int (*intx_gsi)(void *ctx, unsigned int slot, unsigned int pin);
+	void *intx_ctx;
 };
 
 /*

@@ -22,7 +22,9 @@
 #include "devices/devices.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "virtio_bridge.h"
 #include "vmm/boot_x86.h"
+#include "vmm/bridge.h"
 #include "vmm/mptable.h"
 #include "vmm/vmm.h"
 
@@ -36,6 +38,8 @@ enum {
 	OPT_PARAMS,
 	OPT_CPUS,
 	OPT_MEM,
+	OPT_VMID,
+	OPT_BRIDGE_NODE,
 };
 
 static const struct option run_own_options[] = {
@@ -44,6 +48,8 @@ static const struct option run_own_options[] = {
 	{ "params", required_argument, NULL, OPT_PARAMS },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "vmid", required_argument, NULL, OPT_VMID },
+	{ "bridge-node", required_argument, NULL, OPT_BRIDGE_NODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -74,6 +80,13 @@ static void run_usage(FILE *f)
 "                    a multiple of 1 MiB [%llu M]. RAM above 3 GiB goes above\n"
 "                    4 GiB, past the 32-bit PCI hole.\n"
 "                      --mem 2G\n"
+"  --vmid N          run as VM N of the virtio bridge (virtio_bridge.ko):\n"
+"                    the devices declared for vmid N (vbridge ctl load)\n"
+"                    are served by their provider (vbridge devices) and\n"
+"                    appear in slots 16..31 of PCI bus 0, beside the\n"
+"                    in-process ones; waits while a previous VM N stops\n"
+"                      --vmid 3\n"
+"  --bridge-node PATH  the bridge's frontend node [/dev/virtio-bridge]\n"
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"
 "  -h, --help        this text\n"
 "\n"
@@ -226,6 +239,19 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 			}
 			cfg->mem = v;
 			break;
+		case OPT_VMID:
+			err = opt_parse_u64(optarg, VBRIDGE_VMID_MAX, &v);
+			if (err) {
+				log_error("--vmid '%s': give a vmid from 0 to %u",
+					  optarg, VBRIDGE_VMID_MAX);
+				return EXIT_USAGE;
+			}
+			cfg->vmid = v;
+			cfg->bridge = true;
+			break;
+		case OPT_BRIDGE_NODE:
+			cfg->bridge_node = optarg;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -255,6 +281,10 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (see vbridge run --help)",
 			  argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (cfg->bridge_node && !cfg->bridge) {
+		log_error("--bridge-node needs --vmid (see vbridge run --help)");
 		return EXIT_USAGE;
 	}
 	if (!cfg->kernel) {
@@ -477,8 +507,8 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 	uint64_t cnt;
 
 	for (;;) {
-		struct pollfd p[4];
-		int n = 0, i_sig, i_in = -1, i_rx = -1;
+		struct pollfd p[5];
+		int n = 0, i_sig, i_in = -1, i_rx = -1, i_br = -1;
 
 		p[n].fd = vm->done_efd;
 		p[n++].events = POLLIN;
@@ -494,6 +524,11 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 				p[n].fd = con->fd;
 				p[n++].events = POLLIN;
 			}
+		}
+		if (vmm_bridge_fd(vm) >= 0) {
+			i_br = n;
+			p[n].fd = vmm_bridge_fd(vm);
+			p[n++].events = POLLIN;
 		}
 		if (poll(p, n, -1) < 0) {
 			if (errno == EINTR)
@@ -517,6 +552,8 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 				log_errno("console wakeup");
 		if (i_in >= 0 && (p[i_in].revents & (POLLIN | POLLHUP | POLLERR)))
 			run_console_input(vm, con);
+		if (i_br >= 0 && (p[i_br].revents & POLLIN))
+			vmm_bridge_doorbells(vm);
 	}
 	switch (atomic_load(&vm->exit_reason)) {
 	case VMM_EXIT_POWEROFF:
@@ -656,7 +693,11 @@ int cmd_run(int argc, char **argv)
 		log_error("cannot load the kernel into guest memory");
 		goto out;
 	}
+	if (cfg.bridge && vmm_bridge_open(&vm, cfg.bridge_node, cfg.vmid))
+		goto out;
 	if (vmm_kvm_setup(&vm, cfg.cpus) || vmm_pci_attach(&vm))
+		goto out;
+	if (vm.bridge && vmm_bridge_setup(&vm))
 		goto out;
 	if (vcpu_boot_regs(&vm.vcpus[0], k.plan.entry, X86_BOOT_ZERO_PAGE))
 		goto out;

@@ -21,6 +21,9 @@
  * @help: --help was given (nothing else is checked)
  * @devs: the device options (--serial, --rwdisk, ...); owned
  * @serial_given: at least one --serial (no default ttyS0 then)
+ * @bridge: --vmid was given: attach to the virtio bridge
+ * @vmid: the vmid (--vmid)
+ * @bridge_node: the bridge's frontend node (--bridge-node), or NULL
  */
 struct run_config {
 	const char *kernel;
@@ -32,6 +35,9 @@ struct run_config {
 	bool help;
 	struct device_set *devs;
 	bool serial_given;
+	bool bridge;
+	uint32_t vmid;
+	const char *bridge_node;
 };
 
 /*

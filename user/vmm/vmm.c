@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "vmm/acpi.h"
+#include "vmm/bridge.h"
 #include "vmm/mptable.h"
 
 static const struct {
@@ -212,9 +213,12 @@ static int vmm_board_setup(struct vmm *vm)
 	return err ? -1 : 0;
 }
 
-static unsigned int vmm_intx_gsi(unsigned int slot, unsigned int pin)
+/* The board swizzle, or for a bridged slot the line its provider drives. */
+static unsigned int vmm_intx_gsi(void *ctx, unsigned int slot, unsigned int pin)
 {
-	return pci_x86_intx_gsi(slot, pin);
+	unsigned int gsi = vmm_bridge_slot_gsi(ctx, slot);
+
+	return gsi ? gsi : pci_x86_intx_gsi(slot, pin);
 }
 
 static int vmm_firmware_tables(struct vmm *vm)
@@ -227,6 +231,7 @@ static int vmm_firmware_tables(struct vmm *vm)
 		.pci_mmio_base = X86_PCI_MMIO_BASE,
 		.pci_mmio_size = X86_IOAPIC_BASE - X86_PCI_MMIO_BASE,
 		.intx_gsi = vmm_intx_gsi,
+		.intx_ctx = vm,
 		.pm1a_evt = POWER_PM_EVT,
 		.pm1a_cnt = POWER_PM_CNT,
 		.reset_port = PCI_X86_RESET_PORT,
@@ -239,6 +244,7 @@ static int vmm_firmware_tables(struct vmm *vm)
 		.ioapic_id = vm->nr_vcpus,
 		.ioapic_addr = X86_IOAPIC_BASE,
 		.intx_gsi = vmm_intx_gsi,
+		.intx_ctx = vm,
 	};
 	void *p;
 	int n;
@@ -306,6 +312,8 @@ void vmm_stop(struct vmm *vm)
 	unsigned int i;
 
 	vmm_request_exit(vm, VMM_EXIT_STOPPED);
+	/* vCPUs waiting for a bridged device's reply return at once. */
+	vmm_bridge_stop(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -323,6 +331,7 @@ void vmm_destroy(struct vmm *vm)
 		free(vm->vcpus);
 	}
 	/* No vCPU runs any more: the functions can go (devices stopped). */
+	vmm_bridge_destroy(vm);
 	if (vm->bus)
 		pci_bus_free(vm->bus);
 	vm->bus = NULL;

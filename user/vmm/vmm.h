@@ -46,6 +46,7 @@ enum vmm_exit {
 };
 
 struct vmm;
+struct vmm_bridge;
 
 /**
  * struct vcpu - one virtual CPU and its thread.
@@ -108,6 +109,7 @@ struct vmm_uart {
  * @uarts: the board's 16550s
  * @host: the in-process PCI host the device model sees (host.c)
  * @bus: PCI bus 0 behind the CF8/CFC host bridge, or NULL
+ * @bridge: devices served through /dev/virtio-bridge (--vmid), or NULL
  * @irq_lock: protects @irq_sources
  * @irq_sources: per GSI, the sources (bits) driving it high; the line is
  *	the OR of them, so level-triggered sharers do not undo each other
@@ -134,6 +136,7 @@ struct vmm {
 	struct vmm_uart uarts[VMM_MAX_UARTS];
 	struct pci_host host;
 	struct pci_bus *bus;
+	struct vmm_bridge *bridge;
 	pthread_mutex_t irq_lock;
 	uint32_t irq_sources[VMM_NR_GSIS];
 	atomic_int exit_reason;

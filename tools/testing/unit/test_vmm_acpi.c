@@ -30,9 +30,12 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static unsigned int gsi_of(unsigned int slot, unsigned int pin)
+/* The routing callback; ctx is the first GSI, to see it passed along. */
+static unsigned int gsi_base = 16;
+
+static unsigned int gsi_of(void *ctx, unsigned int slot, unsigned int pin)
 {
-	return 16 + (slot + pin - 1) % 8;
+	return *(const unsigned int *)ctx + (slot + pin - 1) % 8;
 }
 
 /* Guest-physical address to a pointer into buf, or NULL. */
@@ -158,7 +161,7 @@ static void test_prt(const uint8_t *p, const uint8_t *end)
 		if (q != p + 1 + len)
 			break;
 		if ((addr & 0xffff) == 0xffff && (addr >> 16) < 32 && pin < 4 &&
-		    src == 0 && gsi == gsi_of(addr >> 16, pin + 1)) {
+		    src == 0 && gsi == gsi_of(&gsi_base, addr >> 16, pin + 1)) {
 			good++;
 			seen[addr >> 16][pin]++;
 		}
@@ -242,7 +245,7 @@ int main(void)
 	struct acpi_config cfg = {
 		.nr_cpus = NCPUS, .lapic_addr = 0xfee00000, .ioapic_id = NCPUS,
 		.ioapic_addr = 0xfec00000, .pci_mmio_base = 0xc0000000,
-		.pci_mmio_size = 0xfec00000 - 0xc0000000, .intx_gsi = gsi_of,
+		.pci_mmio_size = 0xfec00000 - 0xc0000000, .intx_gsi = gsi_of, .intx_ctx = &gsi_base,
 		.pm1a_evt = 0x600, .pm1a_cnt = 0x604, .reset_port = 0xcf9,
 		.reset_value = 6, .sci_irq = 9, .s5_slp_typ = 5,
 	};

@@ -20,9 +20,12 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	return s;
 }
 
-static unsigned int gsi_of(unsigned int slot, unsigned int pin)
+/* The routing callback; ctx is the first GSI, to see it passed along. */
+static unsigned int gsi_base = 16;
+
+static unsigned int gsi_of(void *ctx, unsigned int slot, unsigned int pin)
 {
-	return 16 + (slot + pin - 1) % 8;
+	return *(const unsigned int *)ctx + (slot + pin - 1) % 8;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -44,7 +47,7 @@ static void test_table(unsigned int ncpus)
 		.cpu_features = 0x178bfbff,
 		.ioapic_id = ncpus,
 		.ioapic_addr = 0xfec00000,
-		.intx_gsi = gsi_of,
+		.intx_gsi = gsi_of, .intx_ctx = &gsi_base,
 	};
 	unsigned int cpus = 0, bps = 0, buses = 0, ioapics = 0, isa = 0, pci = 0;
 	unsigned int lint = 0, count, len, i, apic_ids_ok = 1, pci_ok = 1;
@@ -107,7 +110,7 @@ static void test_table(unsigned int ncpus)
 				unsigned int slot = e[5] >> 2, pin = (e[5] & 3) + 1;
 
 				pci++;
-				if (e[7] != gsi_of(slot, pin) || get16(e + 2) != 0x0d ||
+				if (e[7] != gsi_of(&gsi_base, slot, pin) || get16(e + 2) != 0x0d ||
 				    slot == 0)
 					pci_ok = 0;
 			}
@@ -140,7 +143,7 @@ static void test_errors(void)
 	uint8_t buf[256];
 	struct mptable_config cfg = {
 		.nr_cpus = 2, .ioapic_id = 2, .ioapic_addr = 0xfec00000,
-		.intx_gsi = gsi_of,
+		.intx_gsi = gsi_of, .intx_ctx = &gsi_base,
 	};
 
 	TAP_EQ_INT(mptable_build(buf, sizeof(buf), GPA, &cfg), -ENOSPC,

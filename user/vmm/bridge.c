@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `vbridge run --vmid N`: devices served through the bridge; see bridge.h. */
+#include "vmm/bridge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "bridge/backend.h"
+#include "bridge/frontend.h"
+#include "lib/log.h"
+#include "pci/pci.h"
+#include "vmm/vmm.h"
+
+/* One installed doorbell: what KVM_IOEVENTFD was given for id. */
+struct vmm_doorbell {
+	uint32_t id;
+	struct kvm_ioeventfd io;
+};
+
+/**
+ * struct vmm_bridge - this VM's devices behind /dev/virtio-bridge.
+ * @fe: the attached frontend file (constant once attached)
+ * @vmid: the vmid it runs (constant)
+ * @host: the bridged PCI host, whose slots are bus 0's from
+ *	VMM_BRIDGE_FIRST_SLOT on, or NULL when no device is declared
+ *	(constant)
+ * @nr_slots: how many of its slots the ECAM window holds, at most
+ *	VMM_BRIDGE_SLOTS (constant)
+ * @nr_efds: entries of @efds in use (set-up thread)
+ * @efds: irqfds and resample eventfds, closed at the end
+ * @nr_doorbells: entries of @doorbells (main thread only)
+ * @doorbells: the KVM_IOEVENTFDs installed for the module's doorbells
+ *	(main thread only)
+ */
+struct vmm_bridge {
+	struct bridge_fe *fe;
+	uint32_t vmid;
+	const struct bridge_fe_device *host;
+	unsigned int nr_slots;
+	unsigned int nr_efds;
+	int efds[2 * VBRIDGE_MAX_IRQS];
+	unsigned int nr_doorbells;
+	struct vmm_doorbell *doorbells;
+};
+
+int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
+			       unsigned int reg)
+{
+	unsigned int slot = PCI_SLOT(devfn);
+	uint64_t off;
+
+	if (slot < VMM_BRIDGE_FIRST_SLOT || reg >= 4096)
+		return -1;
+	off = (uint64_t)(devfn - PCI_DEVFN(VMM_BRIDGE_FIRST_SLOT, 0)) << 12;
+	if (off >= ecam_size || ecam_size - off < 4096)
+		return -1;
+	return (int64_t)(off + reg);
+}
+
+/* Does [addr, addr + size) overlap [base, base + len)? */
+static bool overlaps(uint64_t addr, uint64_t size, uint64_t base, uint64_t len)
+{
+	return addr < base + len && base < addr + size;
+}
+
+/* A window must not hide RAM, the in-process BARs or the APICs. */
+static int vmm_bridge_check_window(const struct vmm *vm,
+				   const struct bridge_fe_device *d,
+				   unsigned int w)
+{
+	const struct vbridge_window *win = &d->windows[w];
+	static const struct {
+		uint64_t base, len;
+		const char *what;
+	} fixed[] = {
+		{ X86_PCI_MMIO_BASE, X86_PCI_MMIO_SIZE,
+		  "the in-process devices' BAR window" },
+		{ X86_IOAPIC_BASE, X86_4G - X86_IOAPIC_BASE,
+		  "the IOAPIC, local APICs and firmware" },
+	};
+	const char *what = NULL;
+	unsigned int i;
+
+	if (overlaps(win->addr, win->size, 0, vm->layout.low_size) ||
+	    (vm->layout.high_size &&
+	     overlaps(win->addr, win->size, X86_4G, vm->layout.high_size)))
+		what = "guest RAM (lower --mem or move the window)";
+	for (i = 0; !what && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (overlaps(win->addr, win->size, fixed[i].base, fixed[i].len))
+			what = fixed[i].what;
+	if (!what)
+		return 0;
+	log_error("vmid %u: window %u of bridged device '%s' (0x%llx, %llu KiB) overlaps %s; free x86 space is 0x%llx..0x%llx (see dts/x86_64-vm3-cvm2rb-pci.dts)",
+		  vm->bridge->vmid, w, d->name, (unsigned long long)win->addr,
+		  (unsigned long long)(win->size >> 10), what,
+		  (unsigned long long)(X86_PCI_MMIO_BASE + X86_PCI_MMIO_SIZE),
+		  (unsigned long long)X86_IOAPIC_BASE - 1);
+	return -1;
+}
+
+/* The declared devices must fit this machine; see bridge.h. */
+static int vmm_bridge_check(struct vmm *vm)
+{
+	struct vmm_bridge *br = vm->bridge;
+	const struct bridge_fe_device *d;
+	unsigned int n = bridge_fe_nr_devices(br->fe), i, w;
+
+	for (i = PCI_DEVFN(VMM_BRIDGE_FIRST_SLOT, 0); n && i <= 0xff; i++) {
+		if (pci_bus_func(vm->bus, i)) {
+			log_error("vmid %u: too many in-process devices: with a bridge they take slots 1..%u of bus 0",
+				  br->vmid, VMM_BRIDGE_FIRST_SLOT - 1);
+			return -1;
+		}
+	}
+	if (!n) {
+		log_warn("vmid %u: no devices are declared for it (vbridge ctl status); the guest gets none through the bridge",
+			 br->vmid);
+		return 0;
+	}
+	if (n > 1) {
+		log_error("vmid %u: %u bridged devices are declared; an x86 guest takes one bridged PCI host (its slots are bus 0's from %u on)",
+			  br->vmid, n, VMM_BRIDGE_FIRST_SLOT);
+		return -1;
+	}
+	d = bridge_fe_device(br->fe, 0);
+	if (d->nr_windows < 2) {
+		log_error("vmid %u: bridged device '%s' has %u window(s); a PCI host needs two (ECAM, then BARs)",
+			  br->vmid, d->name, d->nr_windows);
+		return -1;
+	}
+	for (w = 0; w < d->nr_windows; w++)
+		if (vmm_bridge_check_window(vm, d, w))
+			return -1;
+	for (i = 0; i < d->nr_irqs; i++) {
+		unsigned int gsi = d->irqs[i].num;
+
+		if (gsi < PCI_X86_INTX_GSI_BASE || gsi >= VMM_NR_GSIS) {
+			log_error("vmid %u: interrupt line %u of bridged device '%s' is GSI %u; on x86 bridged PCI interrupts are IOAPIC GSIs %u..%u",
+				  br->vmid, i, d->name, gsi,
+				  PCI_X86_INTX_GSI_BASE, VMM_NR_GSIS - 1);
+			return -1;
+		}
+	}
+	br->host = d;
+	br->nr_slots = d->windows[0].size / VMM_BRIDGE_ECAM_SLOT;
+	if (br->nr_slots > VMM_BRIDGE_SLOTS)
+		br->nr_slots = VMM_BRIDGE_SLOTS;
+	if (!br->nr_slots) {
+		log_error("vmid %u: the ECAM window of '%s' (%llu bytes) holds no whole slot (32 KiB)",
+			  br->vmid, d->name,
+			  (unsigned long long)d->windows[0].size);
+		return -1;
+	}
+	return 0;
+}
+
+int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
+{
+	struct vmm_bridge *br;
+	unsigned int i;
+
+	br = calloc(1, sizeof(*br));
+	if (!br) {
+		log_error("out of memory");
+		return -1;
+	}
+	br->vmid = vmid;
+	vm->bridge = br;
+	if (bridge_fe_open(&br->fe, node))
+		return -1;
+	/* RAM first: the backends map it when they get VMSTART. */
+	if (bridge_fe_add_region(br->fe, 0, vm->layout.low_size, vm->mem_fd, 0))
+		return -1;
+	if (vm->layout.high_size &&
+	    bridge_fe_add_region(br->fe, X86_4G, vm->layout.high_size,
+				 vm->mem_fd, vm->layout.low_size))
+		return -1;
+	if (bridge_fe_attach(br->fe, vmid, false))
+		return -1;
+	if (vmm_bridge_check(vm))
+		return -1;
+	for (i = 0; i < bridge_fe_nr_devices(br->fe); i++) {
+		const struct bridge_fe_device *d = bridge_fe_device(br->fe, i);
+
+		log_info("vmid %u: bridged device '%s' served by vm%u (%s), slots %u..%u of bus 0",
+			 vmid, d->name, d->backend_vmid,
+			 d->state & VBRIDGE_DEV_S_READY ? "ready" :
+			 d->state & VBRIDGE_DEV_S_OPEN ? "opened, not ready" :
+			 "no provider yet", VMM_BRIDGE_FIRST_SLOT,
+			 VMM_BRIDGE_FIRST_SLOT + br->nr_slots - 1);
+	}
+	return 0;
+}
+
+/* One line: a KVM irqfd on its GSI, bound to the line in the module. */
+static int vmm_bridge_irqfd(struct vmm *vm, const struct bridge_fe_device *d,
+			    unsigned int line)
+{
+	struct vmm_bridge *br = vm->bridge;
+	bool level = d->irqs[line].flags & VBRIDGE_IRQ_F_LEVEL;
+	struct kvm_irqfd irqfd = { .gsi = d->irqs[line].num };
+	int efd, rfd = -1;
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (efd < 0)
+		goto err;
+	br->efds[br->nr_efds++] = efd;
+	irqfd.fd = efd;
+	if (level) {
+		rfd = eventfd(0, EFD_CLOEXEC);
+		if (rfd < 0)
+			goto err;
+		br->efds[br->nr_efds++] = rfd;
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = rfd;
+	}
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		goto err;
+	return bridge_fe_set_irqfd(br->fe, d->id, line, efd, rfd) ? -1 : 0;
+err:
+	log_errno("vmid %u: cannot make an irqfd for line %u (GSI %u) of '%s'",
+		  br->vmid, line, d->irqs[line].num, d->name);
+	return -1;
+}
+
+/* Windows outside the PCI hole are not seen by the PCI host's handler. */
+static void vmm_bridge_window_io(void *opaque, struct io_access *a)
+{
+	vmm_bridge_mmio(opaque, a);
+}
+
+int vmm_bridge_setup(struct vmm *vm)
+{
+	struct vmm_bridge *br = vm->bridge;
+	unsigned int i, j;
+
+	for (i = 0; i < bridge_fe_nr_devices(br->fe); i++) {
+		const struct bridge_fe_device *d = bridge_fe_device(br->fe, i);
+
+		for (j = 0; j < d->nr_irqs; j++)
+			if (vmm_bridge_irqfd(vm, d, j))
+				return -1;
+		for (j = 0; j < d->nr_windows; j++) {
+			const struct vbridge_window *w = &d->windows[j];
+			int err;
+
+			if (w->addr >= X86_PCI_MMIO_BASE &&
+			    w->addr + w->size <= X86_IOAPIC_BASE)
+				continue;	/* host.c's window holds it */
+			err = io_bus_add(&vm->mmio, w->addr, w->size,
+					 vmm_bridge_window_io, vm, d->name);
+			if (err) {
+				log_error("vmid %u: cannot claim window %u of '%s': %s",
+					  br->vmid, j, d->name, strerror(-err));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int vmm_bridge_fd(const struct vmm *vm)
+{
+	return vm->bridge && vm->bridge->fe ? bridge_fe_fd(vm->bridge->fe) : -1;
+}
+
+static void vmm_bridge_doorbell_add(struct vmm *vm,
+				    const struct vbridge_doorbell *db)
+{
+	struct vmm_bridge *br = vm->bridge;
+	struct vmm_doorbell *n;
+	struct kvm_ioeventfd io = {
+		.addr = db->addr,
+		.len = db->len,
+		.fd = db->fd,
+		.datamatch = db->datamatch,
+		.flags = db->flags & VBRIDGE_DOORBELL_F_DATAMATCH ?
+			 KVM_IOEVENTFD_FLAG_DATAMATCH : 0,
+	};
+
+	n = realloc(br->doorbells, (br->nr_doorbells + 1) * sizeof(*n));
+	if (!n || ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		/* Kicks to it still arrive, as forwarded stores. */
+		log_warn("vmid %u: doorbell at 0x%llx (%u bytes) of device %u: %s; its kicks are forwarded instead",
+			 br->vmid, (unsigned long long)db->addr, db->len,
+			 db->device_id, n ? strerror(errno) : "out of memory");
+		if (n)
+			br->doorbells = n;
+		close(db->fd);
+		return;
+	}
+	br->doorbells = n;
+	n[br->nr_doorbells++] = (struct vmm_doorbell){ .id = db->id, .io = io };
+	log_debug("vmid %u: doorbell %u at 0x%llx (%u bytes) of device %u",
+		  br->vmid, db->id, (unsigned long long)db->addr, db->len,
+		  db->device_id);
+}
+
+static void vmm_bridge_doorbell_del(struct vmm *vm, uint32_t id)
+{
+	struct vmm_bridge *br = vm->bridge;
+	unsigned int i;
+
+	for (i = 0; i < br->nr_doorbells; i++) {
+		struct vmm_doorbell *d = &br->doorbells[i];
+
+		if (d->id != id)
+			continue;
+		d->io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &d->io) < 0)
+			log_errno("vmid %u: cannot remove doorbell %u", br->vmid, id);
+		close(d->io.fd);
+		*d = br->doorbells[--br->nr_doorbells];
+		return;
+	}
+	/* One that could not be installed: nothing to undo. */
+}
+
+void vmm_bridge_doorbells(struct vmm *vm)
+{
+	struct vbridge_doorbell db;
+	int ret;
+
+	while ((ret = bridge_fe_next_doorbell(vm->bridge->fe, &db)) > 0) {
+		if (db.flags & VBRIDGE_DOORBELL_F_DEASSIGN)
+			vmm_bridge_doorbell_del(vm, db.id);
+		else
+			vmm_bridge_doorbell_add(vm, &db);
+	}
+	if (ret < 0 && ret != -ENOTCONN && ret != -ESHUTDOWN)
+		log_warn("vmid %u: cannot read doorbell changes: %s",
+			 vm->bridge->vmid, strerror(-ret));
+}
+
+/* Forward one access; a signal that is not the end of the VM retries. */
+static void vmm_bridge_forward(struct vmm *vm, uint64_t addr, unsigned int len,
+			       bool write, uint64_t *val)
+{
+	int err;
+
+	do {
+		err = bridge_fe_access(vm->bridge->fe, addr, len, write, val);
+	} while (err == -EINTR && !vmm_stopping(vm));
+	if (err && err != -EINTR)
+		log_debug("vmid %u: forwarding a %u-byte %s at 0x%llx: %s",
+			  vm->bridge->vmid, len, write ? "store" : "load",
+			  (unsigned long long)addr, strerror(-err));
+	if (err && !write)
+		*val = ~0ULL;
+}
+
+bool vmm_bridge_mmio(struct vmm *vm, struct io_access *a)
+{
+	if (!vm->bridge || !vm->bridge->fe ||
+	    !bridge_fe_lookup(vm->bridge->fe, a->addr, a->len, NULL))
+		return false;
+	vmm_bridge_forward(vm, a->addr, a->len, a->write, &a->val);
+	return true;
+}
+
+bool vmm_bridge_cfg(struct vmm *vm, unsigned int devfn, unsigned int reg,
+		    unsigned int len, bool write, uint32_t *val)
+{
+	const struct vmm_bridge *br = vm->bridge;
+	uint64_t v = write ? *val : 0;
+	int64_t off;
+
+	if (!br || !br->host || PCI_SLOT(devfn) < VMM_BRIDGE_FIRST_SLOT)
+		return false;
+	off = vmm_bridge_ecam_offset((uint64_t)br->nr_slots * VMM_BRIDGE_ECAM_SLOT,
+				     devfn, reg);
+	if (off < 0) {
+		/* A slot beyond the window: nothing there. */
+		if (!write)
+			*val = len >= 4 ? ~0U : (1U << (8 * len)) - 1;
+		return true;
+	}
+	vmm_bridge_forward(vm, br->host->windows[0].addr + off, len, write, &v);
+	if (!write)
+		*val = (uint32_t)v;
+	return true;
+}
+
+unsigned int vmm_bridge_slot_gsi(const struct vmm *vm, unsigned int slot)
+{
+	const struct vmm_bridge *br = vm->bridge;
+	unsigned int s;
+
+	if (!br || !br->host || !br->host->nr_irqs ||
+	    slot < VMM_BRIDGE_FIRST_SLOT)
+		return 0;
+	s = slot - VMM_BRIDGE_FIRST_SLOT;
+	return br->host->irqs[bridge_slot_line(s, br->host->nr_irqs)].num;
+}
+
+void vmm_bridge_stop(struct vmm *vm)
+{
+	if (vm->bridge && vm->bridge->fe)
+		bridge_fe_stop(vm->bridge->fe);
+}
+
+void vmm_bridge_destroy(struct vmm *vm)
+{
+	struct vmm_bridge *br = vm->bridge;
+	unsigned int i;
+
+	if (!br)
+		return;
+	for (i = 0; i < br->nr_doorbells; i++)
+		close(br->doorbells[i].io.fd);
+	free(br->doorbells);
+	for (i = 0; i < br->nr_efds; i++)
+		close(br->efds[i]);
+	bridge_fe_close(br->fe);
+	free(br);
+	vm->bridge = NULL;
+}
