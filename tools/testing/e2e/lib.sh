@@ -1,0 +1,205 @@
+# shellcheck shell=sh
+# lib.sh: shell functions of the end-to-end scenarios that run inside the
+# test VM (vm-e2e.sh, vm-bridge.sh).  Source it after setting KIT, VBRIDGE,
+# KERNEL, INITRD, OUT and TIMEOUT.  Every check prints one TAP line; a
+# failing one is followed by the named log's tail as "#" comments.
+status=0
+
+ok() { echo "ok - e2e $KIT: $*"; }
+nok() { echo "not ok - e2e $KIT: $*"; status=1; }
+# check COND-STATUS DESCRIPTION [LOG...]: one TAP line from a shell status
+check() {
+	c_st=$1 c_what=$2
+	shift 2
+	if [ "$c_st" -eq 0 ]; then
+		ok "$c_what"
+	else
+		nok "$c_what"
+		for c_log in "$@"; do log_tail "$c_log"; done
+	fi
+}
+# log_tail NAME: the last lines of $OUT/NAME.out and $OUT/NAME.err
+log_tail() {
+	for f in "$OUT/$1.out" "$OUT/$1.err"; do
+		[ -s "$f" ] || continue
+		echo "# --- last lines of $(basename "$f")"
+		tail -n 25 "$f" | tr -d '\r' | sed 's/^/#   /'
+	done
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+# elapsed START: seconds since START (from now), 1 decimal
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# vm_start NAME ARGS...: start vbridge run in the background.  Its standard
+# input is a FIFO kept open on fd 3 (vm_input writes to it).
+vm_start() {
+	name=$1
+	shift
+	rm -f "$OUT/$name.out" "$OUT/$name.err" "$OUT/$name.in"
+	mkfifo "$OUT/$name.in"
+	exec 3<>"$OUT/$name.in"
+	VM_T0=$(now)
+	"$VBRIDGE" run -v --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
+	VM_PID=$!
+	VM_NAME=$name
+}
+
+# vm_input TEXT: a line to the guest's console
+vm_input() { echo "$1" >&3; }
+
+# vm_await PATTERN: wait until the console shows PATTERN (grep -E);
+# sets VM_SEEN to the seconds it took; fails if vbridge ended first or on
+# timeout.
+vm_await() {
+	while :; do
+		if [ -f "$OUT/$VM_NAME.out" ] &&
+		   tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; then
+			VM_SEEN=$(elapsed "$VM_T0")
+			return 0
+		fi
+		kill -0 "$VM_PID" 2>/dev/null || return 1
+		[ "$(elapsed "$VM_T0" | cut -d. -f1)" -lt "$TIMEOUT" ] || return 1
+		sleep 0.2
+	done
+}
+
+# vm_end: wait for vbridge to exit (killing it after the timeout); sets
+# VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
+# watchdog behind, whose sleep would hold vm-run's output pipe open.
+vm_end() {
+	killed=0
+	while kill -0 "$VM_PID" 2>/dev/null; do
+		if [ "$(elapsed "$VM_T0" | cut -d. -f1)" -ge "$TIMEOUT" ]; then
+			kill -9 "$VM_PID" 2>/dev/null
+			killed=1
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$VM_PID"
+	VM_STATUS=$?
+	[ $killed = 0 ] || VM_STATUS=124
+	exec 3>&-
+}
+
+# marker NAME: the value after "E2E-NAME " on the console
+marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1; }
+seen() { tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
+said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
+
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
+# fails after SECONDS.
+wait_for() {
+	wf_end=$(awk -v a="$(now)" -v b="$1" 'BEGIN { print a + b }')
+	shift
+	until "$@"; do
+		awk -v a="$(now)" -v b="$wf_end" 'BEGIN { exit !(a < b) }' || return 1
+		sleep 0.1
+	done
+}
+
+# --- the device checks, shared by the in-process and the bridged devices ---
+#
+# devices_prepare: the host's part before the guest boots: $OUT/disk.img
+# (16 MiB, a marker at its start) and $OUT/ro.img (random), a TCP
+# listener, a vsock listener (Unix socket $OUT/vsock.sock_5000) and a
+# uinput keyboard fed from fd 4.  Sets DEV_DISK, DEV_RO, DEV_EVDEV and
+# DEV_ARGS, the device options that go with them.
+HELPER=/root/e2e/e2e-helper
+devices_prepare() {
+	DEV_DISK=$OUT/disk.img DEV_RO=$OUT/ro.img
+	dd if=/dev/zero of="$DEV_DISK" bs=1M count=16 2>/dev/null
+	printf 'vbe2e-host-data!' | dd of="$DEV_DISK" conv=notrunc 2>/dev/null
+	dd if=/dev/urandom of="$DEV_RO" bs=64k count=4 2>/dev/null
+	dev_ro_sum=$(md5sum < "$DEV_RO" | cut -d' ' -f1)
+	rm -f "$OUT"/vsock.sock* "$OUT/uinput.in" "$OUT/uinput.txt"
+	"$HELPER" tcp-recv 5001 300 > "$OUT/tcp-in.txt" 2>&1 &
+	dev_tcp_pid=$!
+	"$HELPER" uds-listen "$OUT/vsock.sock_5000" 300 > "$OUT/uds-in.txt" 2>&1 &
+	dev_uds_pid=$!
+	mkfifo "$OUT/uinput.in"
+	exec 4<>"$OUT/uinput.in"
+	: > "$OUT/uinput.txt"
+	"$HELPER" uinput vbe2e-kbd < "$OUT/uinput.in" > "$OUT/uinput.txt" 2>&1 &
+	dev_uinput_pid=$!
+	wait_for 10 grep -q /dev/input "$OUT/uinput.txt" ||
+		echo "# the uinput keyboard did not appear: $(cat "$OUT/uinput.txt")"
+	DEV_EVDEV=$(head -n 1 "$OUT/uinput.txt")
+	DEV_ARGS="--rwdisk $DEV_DISK --disk $DEV_RO --host_ip 192.168.77.1 --netmask 255.255.255.0 --rng --evdev $DEV_EVDEV --cid 3,uds=$OUT/vsock.sock"
+}
+
+# devices_serve HVC-FD: do what the guest asks for ("E2E-WANT ..." on the
+# console of the running VM), in order, until it says E2E-END or the VM
+# ends; hvc0 input is written to fd HVC-FD.
+devices_serve() {
+	ds_hvc_fd=$1
+	handled=0
+	while vm_await '^E2E-(WANT|END)'; do
+		want=$(tr -d '\r' < "$OUT/$VM_NAME.out" | grep '^E2E-WANT ' | sed -n "$((handled + 1))p")
+		if [ -z "$want" ]; then
+			seen '^E2E-END' && break
+			sleep 0.2
+			continue
+		fi
+		handled=$((handled + 1))
+		# shellcheck disable=SC2086
+		set -- $want
+		case "$2" in
+		hvc-line) echo "hello-hvc0-from-the-host" >&"$ds_hvc_fd" ;;
+		key) echo key >&4 ;;
+		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
+		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
+				> "$OUT/uds-out.txt" 2>&1 ;;
+		esac
+	done
+}
+
+# devices_verdict WHAT HVC-FILE LOG...: the checks, once the VM ended.
+# WHAT prefixes every check; LOGs are shown when one fails.
+devices_verdict() {
+	dv_what=$1 dv_hvc=$2
+	shift 2
+	dv_logs=$*
+	exec 4>&-
+	kill $dev_tcp_pid $dev_uds_pid $dev_uinput_pid 2>/dev/null
+	wait $dev_tcp_pid $dev_uds_pid $dev_uinput_pid 2>/dev/null
+	gcheck() {	# gcheck NAME DESCRIPTION: the guest's own verdict
+		seen "^E2E-CHECK $1 ok"
+		# shellcheck disable=SC2086
+		check $? "$dv_what: $2" $dv_logs
+	}
+	check "$(seen '^E2E-CHECK '; echo $?)" "$dv_what: the guest boots with console, disks, net, rng, input and vsock" "$@"
+	grep -q 'E2E-HVC-HELLO from the guest' "$dv_hvc" 2>/dev/null
+	check $? "$dv_what: hvc0 output reaches the host's file" "$@"
+	gcheck hvc-in "hvc0 input from the host's standard input reaches the guest"
+	gcheck blk-read "virtio-blk: the guest reads what the host put on the disk"
+	wrote=$(marker BLK-WROTE)
+	back=$(dd if="$DEV_DISK" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+	check "$([ -n "$wrote" ] && [ "$wrote" = "$back" ]; echo $?)" \
+		"$dv_what: virtio-blk: 1 MiB written by the guest reads back byte-identical on the host ($back)" "$@"
+	gcheck blk-ro "virtio-blk: --disk is read-only in the guest and writes are refused"
+	check "$([ "$(md5sum < "$DEV_RO" | cut -d' ' -f1)" = "$dev_ro_sum" ]; echo $?)" \
+		"$dv_what: virtio-blk: the read-only image is unchanged" "$@"
+	gcheck net-ping "virtio-net: the guest pings the host over the tap"
+	sent=$(marker NET-SENT | sed -n 's/^sent //p')
+	got=$(sed -n 's/^received //p' "$OUT/tcp-in.txt")
+	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
+		"$dv_what: virtio-net: TCP guest -> host, bytes and checksum match ($got)" "$@"
+	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
+		echo "# host side of the transfer: $(cat "$OUT/tcp-in.txt" 2>/dev/null)"
+	sent=$(sed -n 's/^sent //p' "$OUT/tcp-out.txt" 2>/dev/null)
+	got=$(marker NET-RECEIVED | sed -n 's/^received //p')
+	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
+		"$dv_what: virtio-net: TCP host -> guest, bytes and checksum match ($got)" "$@"
+	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
+		echo "# host side of the transfer: $(cat "$OUT/tcp-out.txt" 2>/dev/null)"
+	gcheck rng "virtio-rng: /dev/hwrng is virtio_rng and gives bytes"
+	gcheck input "virtio-input: a key pressed on a host uinput device arrives in the guest"
+	seen '^E2E-CHECK vsock-out ok' && grep -q '^got hello-host$' "$OUT/uds-in.txt"
+	check $? "$dv_what: virtio-vsock: guest -> host connection carries data both ways" "$@"
+	seen '^E2E-CHECK vsock-in ok' && grep -q '^pong:hello-guest$' "$OUT/uds-out.txt" 2>/dev/null
+	check $? "$dv_what: virtio-vsock: host -> guest connection carries data both ways" "$@"
+	seen '^E2E-DMESG-OK'
+	check $? "$dv_what: guest kernel log has no BUG/WARNING/Oops" "$@"
+}
