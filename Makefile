@@ -5,6 +5,8 @@
 #   make KDIR=/path      ... against a kernel build tree of your choice
 #   make deps            install the Debian packages the project needs
 #   make check           all tests; ends with "N passed, N failed"
+#   make demo            the main job: in the test VM, a guest whose devices
+#                        are served by vbridge devices through the module
 #   make bench           benchmarks (ratios against peers), not tests
 #   make help            this list and more
 #
@@ -95,4 +97,4 @@ clean:
 
 help:
 	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Test targets: check check-unit check-kselftest (see tools/testing/testing.mk)"
+	@echo "Test targets: check check-unit check-kselftest check-e2e demo vm-shell (see tools/testing/testing.mk)"

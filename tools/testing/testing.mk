@@ -3,7 +3,8 @@
 #   make check            everything below, then one summary line
 #   make check-unit       host unit tests (plain and ASan+UBSan)
 #   make check-kselftest  module kselftests in the test VM, each kit
-#   make check-e2e        end-to-end tests in the test VM
+#   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
+#   make demo             the main job, shown: a guest served through the bridge
 #   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok)
 #
 # tools/testing/run-tests does the running; see its --help.
@@ -44,7 +45,7 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
-.PHONY: test-build test-build-unit test-build-vm check check-unit check-kselftest check-e2e vm-shell
+.PHONY: test-build test-build-unit test-build-vm check check-unit check-kselftest check-e2e vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
@@ -61,6 +62,10 @@ check-kselftest: test-build-vm
 
 check-e2e: test-build-vm
 	tools/testing/run-tests --only e2e --kits "$(TEST_KITS)"
+
+# The main job, shown: a guest whose devices are served through the bridge.
+demo: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
+	tools/testing/e2e/run-bridge --kit $(or $(KERNEL),6.1) --demo
 
 vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
 	tools/testing/vm/vm-run -i --kvm -k $(or $(KERNEL),6.1) \

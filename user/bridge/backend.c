@@ -34,6 +34,8 @@ struct be_doorbell {
  * @fd: the node
  * @node: its path
  * @no_ack: --test-no-ack
+ * @stale_read: --test-stale-read: keep a stopped VM's mapping and read it
+ *	at the next VMSTART (implies @no_ack)
  * @state_dir: where the in-flight file goes
  * @info: the device's description (refreshed at VMSTART)
  * @opened_ms: CLOCK_MONOTONIC ms when the node was opened
@@ -58,6 +60,7 @@ struct bridge_be {
 	int fd;
 	const char *node;
 	bool no_ack;
+	bool stale_read;
 	const char *state_dir;
 	struct vbridge_backend_info info;
 	uint64_t opened_ms;
@@ -196,7 +199,8 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 	if (!be)
 		return -ENOMEM;
 	be->node = opts->node;
-	be->no_ack = opts->no_ack;
+	be->no_ack = opts->no_ack || opts->stale_read;
+	be->stale_read = opts->stale_read;
 	be->state_dir = state_dir_choose(opts->state_dir);
 	be->sf.fd = -1;
 	be->blob = malloc(VBRIDGE_STATE_MAX);
@@ -450,6 +454,18 @@ static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 	unsigned int i;
 	bool resumed;
 
+	if (be->stale_read && be->mem.nr) {
+		/*
+		 * The test switch kept the stopped VM's mapping: the module
+		 * revoked it when it released that VM, so this read must die
+		 * of SIGBUS (the promise to users: no access after the stop).
+		 */
+		log_info("%s: reading the stopped VM's guest RAM through the old mapping (--test-no-ack)",
+			 be->node);
+		(void)*(volatile uint8_t *)be->mem.region[0].hva;
+		log_error("%s: the stopped VM's guest RAM is still readable",
+			  be->node);
+	}
 	be_unmap(be);
 	if (ioctl(be->fd, VBRIDGE_BE_GET_INFO, &be->info)) {
 		log_errno("%s: cannot read the new VM's memory layout", be->node);
@@ -512,10 +528,13 @@ static int be_vmstop(struct bridge_be *be, struct device_set *devs,
 	pthread_mutex_lock(&be->lock);
 	be->nr_doorbells = 0;	/* the module dropped them with the VM */
 	pthread_mutex_unlock(&be->lock);
-	be_unmap(be);
+	if (!be->stale_read)
+		be_unmap(be);
 	if (be->no_ack) {
-		log_info("%s: VM generation %llu stopped; not acknowledging (--test-no-ack)",
-			 be->node, (unsigned long long)generation);
+		log_info("%s: VM generation %llu stopped; not acknowledging%s",
+			 be->node, (unsigned long long)generation,
+			 be->stale_read ? ", its RAM still mapped (--test-stale-read)" :
+			 " (--test-no-ack)");
 		return 0;
 	}
 	if (write(be->fd, &ack, sizeof(ack)) != sizeof(ack)) {

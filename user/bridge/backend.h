@@ -41,6 +41,8 @@ struct bridge_be_opts {
 	const char *node;	/* /dev/virtio/vm<N>/<name> */
 	const char *state_dir;	/* in-flight files; NULL: state_dir_choose() */
 	bool no_ack;		/* test switch: never acknowledge VMSTOP */
+	bool stale_read;	/* test switch: no_ack, keep the stopped VM's
+				 * mapping and read it at the next VMSTART */
 };
 
 /*

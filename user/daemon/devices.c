@@ -19,12 +19,14 @@
 enum {
 	OPT_NODE = 0x100,
 	OPT_NO_ACK,
+	OPT_STALE_READ,
 	OPT_STATE_DIR,
 };
 
 static const struct option devices_own_options[] = {
 	{ "pci-bus-devfd", required_argument, NULL, OPT_NODE },
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "test-stale-read", no_argument, NULL, OPT_STALE_READ },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -62,6 +64,10 @@ static void devices_usage(FILE *f)
 		"                        (default $VBRIDGE_STATE_DIR, else /run/vbridge)\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
+		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
+		"                        RAM mapped, then read it when the next VM\n"
+		"                        starts: the module revoked it, so the\n"
+		"                        daemon dies of SIGBUS (for testing)\n"
 		"  -v, --verbose         more messages\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -118,6 +124,9 @@ int cmd_devices(int argc, char **argv)
 			break;
 		case OPT_NO_ACK:
 			opts.no_ack = true;
+			break;
+		case OPT_STALE_READ:
+			opts.stale_read = true;
 			break;
 		case OPT_STATE_DIR:
 			if (!*optarg) {

@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 # shellcheck source=lib.sh
 . /root/e2e/lib.sh
 
-ALL="devices vmm_kill no_ack daemon_kill two_vms"
+ALL="devices vmm_kill no_ack daemon_kill two_vms events"
 SCENARIOS=${*:-$ALL}
 # Checks per scenario (and the 2 around them), so run-bridge can tell
 # when some never ran.
@@ -27,6 +27,11 @@ expect=2
 for s in $SCENARIOS; do
 	case $s in
 	devices) expect=$((expect + 20)) ;;
+	vmm_kill) expect=$((expect + 7)) ;;
+	no_ack) expect=$((expect + 8)) ;;
+	daemon_kill) expect=$((expect + 11)) ;;
+	two_vms) expect=$((expect + 7)) ;;
+	events) expect=$((expect + 5)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -49,7 +54,8 @@ daemon_start() {
 	DAEMON_PID=$!
 }
 
-# node_state NODE: the device's state word in `vbridge ctl status`
+# node_ready PATTERN: the device matching PATTERN in `vbridge ctl status`
+# has a provider that declared itself ready
 node_ready() { "$VBRIDGE" ctl status 2>/dev/null | grep "$1" | grep -q ready; }
 
 # daemon_stop: SIGTERM, and its exit status in DAEMON_STATUS
@@ -59,6 +65,68 @@ daemon_stop() {
 	wait "$DAEMON_PID"
 	DAEMON_STATUS=$?
 	exec 5>&-
+}
+
+# daemon_loop NAME NODE ARGS...: `vbridge devices` restarted whenever it
+# ends, as systemd's Restart=always does (0.5 s apart), until
+# $OUT/NAME.stop exists; each start writes its pid to $OUT/NAME.pid and
+# each end appends its status to $OUT/NAME.exits.
+daemon_loop() {
+	dl_name=$1 dl_node=$2
+	shift 2
+	rm -f "$OUT/$dl_name.stop" "$OUT/$dl_name.exits" "$OUT/$dl_name.pid" "$OUT/$dl_name.err"
+	mkdir -p "$OUT/state-$dl_name"
+	(
+		while [ ! -e "$OUT/$dl_name.stop" ]; do
+			"$VBRIDGE" devices -v --pci-bus-devfd="$dl_node" \
+				--state-dir "$OUT/state-$dl_name" "$@" \
+				< /dev/null >> "$OUT/$dl_name.out" 2>> "$OUT/$dl_name.err" &
+			echo $! > "$OUT/$dl_name.pid"
+			wait $!
+			echo $? >> "$OUT/$dl_name.exits"
+			sleep 0.5
+		done
+	) &
+	LOOP_PID=$!
+}
+# daemon_loop_end NAME: stop the loop and the daemon it runs
+daemon_loop_end() {
+	touch "$OUT/$1.stop"
+	kill -TERM "$(cat "$OUT/$1.pid")" 2>/dev/null
+	wait_for 20 sh -c "! kill -0 $LOOP_PID 2>/dev/null" || kill -9 "$LOOP_PID"
+	wait "$LOOP_PID" 2>/dev/null
+}
+# daemon_pid NAME: the running daemon of a loop
+daemon_pid() { cat "$OUT/$1.pid"; }
+
+# vm_state VMID: the state of that vmid's VM in `vbridge ctl status`
+# (empty when it has none); vm_free VMID: it has no running or stopping VM
+vm_state() { "$VBRIDGE" ctl status 2>/dev/null | awk -v vm="vm$1" '$1 == vm { print $2 }'; }
+vm_free() { st=$(vm_state "$1"); [ -z "$st" ] || [ "$st" = free ] || [ "$st" = stopped ]; }
+
+# Events: ev_mark prints how many event lines there are so far; ev_seq
+# FROM PATTERN... succeeds when the events after line FROM match the
+# patterns (grep -E) in that order, other events in between.
+ev_mark() { wc -l < "$OUT/events.txt"; }
+ev_seq() {
+	es_from=$1
+	shift
+	printf '%s\n' "$@" > "$OUT/ev.want"
+	tail -n +$((es_from + 1)) "$OUT/events.txt" |
+		awk 'NR == FNR { want[++n] = $0; next }
+		     i < n && $0 ~ want[i + 1] { i++ }
+		     END { exit !(i == n) }' "$OUT/ev.want" -
+}
+# ev_show FROM: the events after line FROM, as comments
+ev_show() { tail -n +$(($1 + 1)) "$OUT/events.txt" | sed 's/^/#   event: /'; }
+
+# rounds KIND: how many E2E-ROUND lines of the running VM say KIND (any: all)
+rounds() {
+	if [ "$1" = any ]; then
+		tr -d '\r' < "$OUT/$VM_NAME.out" | grep -c '^E2E-ROUND '
+	else
+		tr -d '\r' < "$OUT/$VM_NAME.out" | grep -c "^E2E-ROUND [0-9]* $1\$"
+	fi
 }
 
 # --- scenarios -----------------------------------------------------------------
@@ -85,6 +153,233 @@ scenario_devices() {
 	"$VBRIDGE" ctl status > "$OUT/status.txt" 2>&1
 	grep -q 'vm3' "$OUT/status.txt" && ! grep -qE 'running|stopping' "$OUT/status.txt"
 	check $? "devices: vmid 3 is free after the VM and the provider ended" status
+}
+
+# 2. kill -9 of the VMM in the middle of guest disk writes: the provider
+# gets VMSTOP and acknowledges, the vmid is free, the VMM starts again
+# with that vmid and the guest boots; what the guest synced is on disk.
+scenario_vmm_kill() {
+	dd if=/dev/zero of="$OUT/disk2.img" bs=1M count=16 2>/dev/null
+	daemon_start daemon2 "$NODE3" --rwdisk "$OUT/disk2.img"
+	wait_for 30 node_ready cvm2rb-pci
+	EV_VMM_KILL=$(ev_mark)
+	vm_start kill1 --vmid 3 --mem 256M --params "quiet vbe2e_checks=blksync"
+	vm_await '^E2E-WRITING'
+	r=$?
+	synced=$(marker SYNCED)
+	check $r "vmm kill: the guest synced 1 MiB and is writing ($synced)" kill1
+	sleep 1
+	kill -9 "$VM_PID"
+	vm_end
+	wait_for 20 grep -q 'stopped, acknowledged' "$OUT/daemon2.err"
+	check $? "vmm kill: the provider got VMSTOP and acknowledged it" daemon2
+	wait_for 20 vm_free 3
+	check $? "vmm kill: vmid 3 is free again (state: $(vm_state 3))" daemon2
+	vm_start kill2 --vmid 3 --mem 256M --params "quiet vbe2e_checks=blkread"
+	vm_await '^E2E-END'
+	check $? "vmm kill: vbridge run starts again with vmid 3 and the guest boots" kill2 daemon2
+	back=$(marker BLK-READBACK)
+	check "$([ -n "$synced" ] && [ "$back" = "$synced" ]; echo $?)" \
+		"vmm kill: the guest reads back what it synced before the kill ($back)" kill2
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "vmm kill: the second guest powers off (status $VM_STATUS)" kill2
+	file=$(dd if="$OUT/disk2.img" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+	check "$([ "$file" = "$synced" ]; echo $?)" "vmm kill: the disk image holds the synced data ($file)" daemon2
+	daemon_stop
+	EV_VMM_KILL_END=$(ev_mark)
+}
+
+# 3. A provider that never acknowledges VMSTOP (--test-stale-read keeps
+# the stopped VM's RAM mapped and reads it when the next VM starts).
+# With auto-ack the next VM of the vmid starts after vmstop_timeout and
+# that read dies of SIGBUS; without, the next VM waits until the
+# provider exits.
+scenario_no_ack() {
+	# (retry 0: the next guest does not wait for the provider that dies)
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci vmstop_timeout=2 vmstop_autoack=yes \
+		retry_timeout_ms=0 > "$OUT/set.out" 2>&1
+	check $? "no ack: vbridge ctl set vmstop_timeout=2 vmstop_autoack=yes retry_timeout_ms=0" set
+	daemon_start noack "$NODE3" --rng --test-stale-read
+	wait_for 30 node_ready cvm2rb-pci
+	EV_NO_ACK=$(ev_mark)
+	vm_start noack1 --vmid 3 --mem 256M --params "quiet vbe2e_end=wait"
+	vm_await '^E2E-END'
+	kill -9 "$VM_PID"
+	vm_end
+	vm_start noack2 --vmid 3 --mem 256M --params "quiet"
+	vm_await '^E2E-END'
+	r=$?
+	said 'waiting for its previous VM to stop'
+	check "$(( r | $? ))" "no ack, auto-ack: the next VM waits for the stop, then boots after vmstop_timeout" noack2
+	wait_for 20 sh -c "! kill -0 $DAEMON_PID 2>/dev/null"
+	wait "$DAEMON_PID"
+	st=$?
+	exec 5>&-
+	check "$([ "$st" = 135 ]; echo $?)" "no ack, auto-ack: the provider's read of the revoked mapping dies of SIGBUS (status $st)" noack
+	grep -q 'reading the stopped VM' "$OUT/noack.err" && ! grep -q 'still readable' "$OUT/noack.err"
+	check $? "no ack, auto-ack: it was that read" noack
+	vm_end
+	EV_NO_ACK_END=$(ev_mark)
+
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci vmstop_autoack=no > "$OUT/set.out" 2>&1
+	check $? "no ack: vbridge ctl set vmstop_autoack=no" set
+	daemon_start noack "$NODE3" --rng --test-no-ack
+	wait_for 30 node_ready cvm2rb-pci
+	EV_NO_AUTOACK=$(ev_mark)
+	vm_start noack3 --vmid 3 --mem 256M --params "quiet vbe2e_end=wait"
+	vm_await '^E2E-END'
+	kill -9 "$VM_PID"
+	vm_end
+	vm_start noack4 --vmid 3 --mem 256M --params "quiet"
+	# Past vmstop_timeout (2 s) the VM still waits: nothing acknowledged.
+	wait_for 20 said 'waiting for its previous VM to stop'
+	sleep 4
+	! said 'bridged device' && [ "$(vm_state 3)" = stopping ]
+	check $? "no ack, no auto-ack: the next VM still waits after vmstop_timeout (vm3 $(vm_state 3))" noack4
+	daemon_stop
+	vm_await '^E2E-END'
+	check $? "no ack, no auto-ack: once the provider exits, the next VM boots" noack4
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "no ack: the last guest powers off (status $VM_STATUS)" noack4
+	EV_NO_AUTOACK_END=$(ev_mark)
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
+}
+
+# daemon_outage RETRY: kill -9 the provider (restarted as by systemd) of a
+# guest doing disk rounds, 3 s without one; sets the counts.
+daemon_outage() {
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci "retry_timeout_ms=$1" > "$OUT/set.out" 2>&1
+	check $? "daemon kill, retry $1: vbridge ctl set retry_timeout_ms=$1" set
+	dd if=/dev/zero of="$OUT/disk4.img" bs=1M count=16 2>/dev/null
+	daemon_loop loop "$NODE3" --rwdisk "$OUT/disk4.img"
+	wait_for 30 node_ready cvm2rb-pci
+	EV_DAEMON_KILL=$(ev_mark)
+	vm_start "retry$1" --vmid 3 --mem 256M --params "quiet vbe2e_checks=blkloop"
+	vm_await '^E2E-ROUND 5 '
+	check $? "daemon kill, retry $1: the guest does disk rounds through the provider" "retry$1"
+	old=$(daemon_pid loop)
+	# The loop restarts it 0.5 s after its death: hold it for 3 s.
+	touch "$OUT/loop.stop"
+	kill -9 "$old"
+	wait "$LOOP_PID" 2>/dev/null
+	sleep 1
+	before=$(rounds any)
+	sleep 2
+	OUT_STALLED=$(( $(rounds any) - before ))
+	rm -f "$OUT/loop.stop"
+	daemon_loop loop "$NODE3" --rwdisk "$OUT/disk4.img"
+	wait_for 30 sh -c "[ -s $OUT/loop.pid ] && [ \$(cat $OUT/loop.pid) != $old ]"
+	after=$(rounds any)
+	vm_await "^E2E-ROUND $((after + 5)) "
+	check $? "daemon kill, retry $1: the guest's disk rounds go on with the restarted provider" "retry$1" loop
+	vm_input stop
+	vm_await '^E2E-END'
+	check $? "daemon kill, retry $1: the guest stayed up and finishes" "retry$1"
+	ROUNDS=$(marker ROUNDS)
+	vm_end
+	daemon_loop_end loop
+	EV_DAEMON_KILL_END=$(ev_mark)
+}
+
+# 4. kill -9 of the provider during guest disk I/O, restarted as systemd
+# would.  retry_timeout_ms=-1: the guest's I/O stalls, then completes
+# once the provider is back; 0: the guest sees I/O errors, nothing hangs.
+scenario_daemon_kill() {
+	daemon_outage -1
+	check "$([ "$OUT_STALLED" = 0 ]; echo $?)" "daemon kill, retry -1: no disk round completes while there is no provider ($OUT_STALLED did)" retry-1
+	check "$(case "$ROUNDS" in *" ioerr=0 mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+		"daemon kill, retry -1: every round succeeds, no I/O error, no corruption ($ROUNDS)" retry-1
+	EV_RETRY_WAIT=$EV_DAEMON_KILL EV_RETRY_WAIT_END=$EV_DAEMON_KILL_END
+	daemon_outage 0
+	check "$(case "$ROUNDS" in *" ioerr=0 "*|"") echo 1 ;; *" mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+		"daemon kill, retry 0: the guest saw I/O errors, no corruption ($ROUNDS)" retry0
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
+}
+
+# 5. Two guests, vm3 and vm4, each with its own provider: killing both
+# sides of vm3 does not disturb vm4.
+scenario_two_vms() {
+	"$VBRIDGE" ctl load /root/e2e/vm4.dtbo > "$OUT/load4.out" 2> "$OUT/load4.err"
+	check $? "two VMs: the vm4 overlay declares vm4/cvm2rb-pci" load4
+	dd if=/dev/zero of="$OUT/disk3.img" bs=1M count=16 2>/dev/null
+	dd if=/dev/zero of="$OUT/disk4.img" bs=1M count=16 2>/dev/null
+	daemon_start two3 "$NODE3" --rwdisk "$OUT/disk3.img"
+	pid3=$DAEMON_PID
+	exec 6>&5
+	daemon_start two4 "$NODE4" --rwdisk "$OUT/disk4.img"
+	pid4=$DAEMON_PID
+	wait_for 30 node_ready vm3/cvm2rb-pci && wait_for 30 node_ready vm4/cvm2rb-pci
+	vm_start two3 --vmid 3 --mem 256M --params "quiet vbe2e_checks=blkloop"
+	vm3_pid=$VM_PID
+	exec 7>&3
+	vm_start two4 --vmid 4 --mem 256M --params "quiet vbe2e_checks=blkloop"
+	vm4_pid=$VM_PID
+	vm_await '^E2E-ROUND 3 '
+	r=$?
+	VM_NAME=two3 VM_PID=$vm3_pid
+	vm_await '^E2E-ROUND 3 '
+	r=$(( r | $? ))
+	VM_NAME=two4 VM_PID=$vm4_pid
+	check "$r" "two VMs: vm3 and vm4 both do disk rounds through their providers" two3 two4
+	kill -9 "$vm3_pid" "$pid3"
+	wait "$vm3_pid" "$pid3" 2>/dev/null
+	exec 7>&- 6>&-
+	wait_for 20 vm_free 3
+	check $? "two VMs: vm3 stopped and released with both its sides killed (vm3: $(vm_state 3))" two3
+	after=$(rounds any)
+	vm_await "^E2E-ROUND $((after + 5)) "
+	check $? "two VMs: vm4's disk rounds go on" two4
+	vm_input stop
+	vm_await '^E2E-END'
+	ROUNDS=$(marker ROUNDS)
+	vm_end
+	check "$(case "$ROUNDS" in *" ioerr=0 mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+		"two VMs: vm4 saw no I/O error and no corruption ($ROUNDS)" two4
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "two VMs: vm4 powers off (status $VM_STATUS)" two4
+	DAEMON_PID=$pid4
+	daemon_stop
+	check "$([ "$DAEMON_STATUS" = 0 ]; echo $?)" "two VMs: vm4's provider stops cleanly (status $DAEMON_STATUS)" two4
+	"$VBRIDGE" ctl unload /root/e2e/vm4.dtbo > /dev/null 2>&1
+}
+
+# ev_check NAME FROM TO PATTERN...: one check that the events of a
+# scenario (lines FROM..TO of `vbridge ctl events`) hold the sequence.
+ev_check() {
+	ec_name=$1 ec_from=$2 ec_to=$3
+	shift 3
+	if [ -z "$ec_from" ]; then
+		nok "events: $ec_name: that scenario did not run"
+		return
+	fi
+	head -n "$ec_to" "$OUT/events.txt" > "$OUT/events.part"
+	ev_seq_in() { tail -n +$((ec_from + 1)) "$OUT/events.part" | awk 'NR == FNR { want[++n] = $0; next } i < n && $0 ~ want[i + 1] { i++ } END { exit !(i == n) }' "$OUT/ev.want" -; }
+	printf '%s\n' "$@" > "$OUT/ev.want"
+	if ev_seq_in; then
+		ok "events: $ec_name: $(echo "$*" | sed 's/ vm=3[^ ]*//g')"
+	else
+		nok "events: $ec_name: want, in order: $*"
+		tail -n +$((ec_from + 1)) "$OUT/events.part" | sed 's/^/#   event: /'
+	fi
+}
+
+# 6. `vbridge ctl events` followed all of it: the sequences of 2-4.
+scenario_events() {
+	ev_check "vmm kill" "$EV_VMM_KILL" "$EV_VMM_KILL_END" \
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
+		'^vm-released vm=3 ' '^vmstart vm=3 ' '^vmstop vm=3 ' '^vm-released vm=3 ' \
+		'^backend-gone vm=3 device=cvm2rb-pci'
+	ev_check "no ack, auto-ack" "$EV_NO_ACK" "$EV_NO_ACK_END" \
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-autoack vm=3 device=cvm2rb-pci' \
+		'^vm-released vm=3 ' '^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
+	ev_check "no ack, no auto-ack" "$EV_NO_AUTOACK" "$EV_NO_AUTOACK_END" \
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
+		'^vmstop-ack vm=3 device=cvm2rb-pci' '^vm-released vm=3 ' '^vmstart vm=3 '
+	ev_check "daemon kill, retry -1" "$EV_RETRY_WAIT" "$EV_RETRY_WAIT_END" \
+		'^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
+		'^backend-ready vm=3 device=cvm2rb-pci' '^vmstop vm=3 ' '^vm-released vm=3 '
+	ev_check "daemon kill, retry 0" "$EV_DAEMON_KILL" "$EV_DAEMON_KILL_END" \
+		'^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
+		'^backend-ready vm=3 device=cvm2rb-pci' '^vmstop vm=3 ' '^vm-released vm=3 '
 }
 
 # --- main ------------------------------------------------------------------------
