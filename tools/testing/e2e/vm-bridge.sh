@@ -19,11 +19,11 @@ mkdir -p "$OUT"
 # shellcheck source=lib.sh
 . /root/e2e/lib.sh
 
-ALL="devices vmm_kill no_ack daemon_kill two_vms events"
+ALL="errors devices vmm_kill no_ack daemon_kill two_vms events"
 SCENARIOS=${*:-$ALL}
-# Checks per scenario (and the 2 around them), so run-bridge can tell
+# Checks per scenario (and the 3 around them), so run-bridge can tell
 # when some never ran.
-expect=2
+expect=3
 for s in $SCENARIOS; do
 	case $s in
 	devices) expect=$((expect + 20)) ;;
@@ -32,6 +32,7 @@ for s in $SCENARIOS; do
 	daemon_kill) expect=$((expect + 11)) ;;
 	two_vms) expect=$((expect + 7)) ;;
 	events) expect=$((expect + 5)) ;;
+	errors) expect=$((expect + 3)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -194,6 +195,15 @@ scenario_vmm_kill() {
 # With auto-ack the next VM of the vmid starts after vmstop_timeout and
 # that read dies of SIGBUS; without, the next VM waits until the
 # provider exits.
+# vm_boot_then_kill NAME: a guest of vmid 3 reaches init, then its VMM is
+# killed with SIGKILL
+vm_boot_then_kill() {
+	vm_start "$1" --vmid 3 --mem 256M --params "quiet vbe2e_end=wait"
+	vm_await '^E2E-END'
+	kill -9 "$VM_PID"
+	vm_end
+}
+
 scenario_no_ack() {
 	# (retry 0: the next guest does not wait for the provider that dies)
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci vmstop_timeout=2 vmstop_autoack=yes \
@@ -202,10 +212,7 @@ scenario_no_ack() {
 	daemon_start noack "$NODE3" --rng --test-stale-read
 	wait_for 30 node_ready cvm2rb-pci
 	EV_NO_ACK=$(ev_mark)
-	vm_start noack1 --vmid 3 --mem 256M --params "quiet vbe2e_end=wait"
-	vm_await '^E2E-END'
-	kill -9 "$VM_PID"
-	vm_end
+	vm_boot_then_kill noack1
 	vm_start noack2 --vmid 3 --mem 256M --params "quiet"
 	vm_await '^E2E-END'
 	r=$?
@@ -226,10 +233,7 @@ scenario_no_ack() {
 	daemon_start noack "$NODE3" --rng --test-no-ack
 	wait_for 30 node_ready cvm2rb-pci
 	EV_NO_AUTOACK=$(ev_mark)
-	vm_start noack3 --vmid 3 --mem 256M --params "quiet vbe2e_end=wait"
-	vm_await '^E2E-END'
-	kill -9 "$VM_PID"
-	vm_end
+	vm_boot_then_kill noack3
 	vm_start noack4 --vmid 3 --mem 256M --params "quiet"
 	# Past vmstop_timeout (2 s) the VM still waits: nothing acknowledged.
 	wait_for 20 said 'waiting for its previous VM to stop'
@@ -342,6 +346,22 @@ scenario_two_vms() {
 	"$VBRIDGE" ctl unload /root/e2e/vm4.dtbo > /dev/null 2>&1
 }
 
+# A declared device that does not fit the machine: its window overlaps the
+# in-process BAR window (vm7.dtbo: the example moved to 0xd0000000).
+# vbridge run refuses before the guest starts and leaves nothing behind.
+scenario_errors() {
+	"$VBRIDGE" ctl load /root/e2e/vm7.dtbo > "$OUT/load7.out" 2> "$OUT/load7.err"
+	vm_start bad7 --vmid 7 --mem 256M
+	vm_end
+	said "window 0 of bridged device 'cvm2rb-pci' .* overlaps the in-process devices' BAR window"
+	check "$(( $? | (VM_STATUS != 1) ))" "errors: a window over the in-process BARs is refused, status 1 (got $VM_STATUS)" bad7 load7
+	! said 'starting [0-9]+ vCPU'
+	check $? "errors: ... before any vCPU starts" bad7
+	vm_free 7
+	check $? "errors: vmid 7 is left free ($(vm_state 7))" bad7
+	"$VBRIDGE" ctl unload /root/e2e/vm7.dtbo > /dev/null 2>&1
+}
+
 # ev_check NAME FROM TO PATTERN...: one check that the events of a
 # scenario (lines FROM..TO of `vbridge ctl events`) hold the sequence.
 ev_check() {
@@ -355,14 +375,16 @@ ev_check() {
 	ev_seq_in() { tail -n +$((ec_from + 1)) "$OUT/events.part" | awk 'NR == FNR { want[++n] = $0; next } i < n && $0 ~ want[i + 1] { i++ } END { exit !(i == n) }' "$OUT/ev.want" -; }
 	printf '%s\n' "$@" > "$OUT/ev.want"
 	if ev_seq_in; then
-		ok "events: $ec_name: $(echo "$*" | sed 's/ vm=3[^ ]*//g')"
+		ok "events: $ec_name: $(printf '%s\n' "$@" | sed -e 's/[\^]//' -e 's/ .*//' | paste -sd, - | sed 's/,/, /g')"
 	else
 		nok "events: $ec_name: want, in order: $*"
 		tail -n +$((ec_from + 1)) "$OUT/events.part" | sed 's/^/#   event: /'
 	fi
 }
 
-# 6. `vbridge ctl events` followed all of it: the sequences of 2-4.
+# 6. `vbridge ctl events` followed all of it: the sequences of 2-4.  (A
+# provider's close acknowledges a pending VMSTOP before the module says
+# the backend is gone.)
 scenario_events() {
 	ev_check "vmm kill" "$EV_VMM_KILL" "$EV_VMM_KILL_END" \
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
@@ -372,8 +394,8 @@ scenario_events() {
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-autoack vm=3 device=cvm2rb-pci' \
 		'^vm-released vm=3 ' '^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
 	ev_check "no ack, no auto-ack" "$EV_NO_AUTOACK" "$EV_NO_AUTOACK_END" \
-		'^vmstart vm=3 ' '^vmstop vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
-		'^vmstop-ack vm=3 device=cvm2rb-pci' '^vm-released vm=3 ' '^vmstart vm=3 '
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
+		'^vm-released vm=3 ' '^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
 	ev_check "daemon kill, retry -1" "$EV_RETRY_WAIT" "$EV_RETRY_WAIT_END" \
 		'^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
 		'^backend-ready vm=3 device=cvm2rb-pci' '^vmstop vm=3 ' '^vm-released vm=3 '
@@ -384,6 +406,10 @@ scenario_events() {
 
 # --- main ------------------------------------------------------------------------
 
+vm_start nomodule --vmid 3 --mem 256M
+vm_end
+said '/dev/virtio-bridge does not exist: load the module'
+check "$(( $? | (VM_STATUS != 1) ))" "without the module, vbridge run --vmid says to load it, status 1 (got $VM_STATUS)" nomodule
 if ! insmod /root/virtio_bridge.ko; then
 	nok "cannot load virtio_bridge.ko"
 	exit 1
