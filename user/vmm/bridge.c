@@ -32,6 +32,8 @@ struct vmm_doorbell {
  *	VMM_BRIDGE_SLOTS (constant)
  * @nr_efds: entries of @efds in use (set-up thread)
  * @efds: irqfds and resample eventfds, closed at the end
+ * @db_off: reading doorbell changes failed: stop polling for them, kicks
+ *	are forwarded as stores instead (main thread only)
  * @nr_doorbells: entries of @doorbells (main thread only)
  * @doorbells: the KVM_IOEVENTFDs installed for the module's doorbells
  *	(main thread only)
@@ -43,6 +45,7 @@ struct vmm_bridge {
 	unsigned int nr_slots;
 	unsigned int nr_efds;
 	int efds[2 * VBRIDGE_MAX_IRQS];
+	bool db_off;
 	unsigned int nr_doorbells;
 	struct vmm_doorbell *doorbells;
 };
@@ -265,7 +268,9 @@ int vmm_bridge_setup(struct vmm *vm)
 
 int vmm_bridge_fd(const struct vmm *vm)
 {
-	return vm->bridge && vm->bridge->fe ? bridge_fe_fd(vm->bridge->fe) : -1;
+	const struct vmm_bridge *br = vm->bridge;
+
+	return br && br->fe && !br->db_off ? bridge_fe_fd(br->fe) : -1;
 }
 
 static void vmm_bridge_doorbell_add(struct vmm *vm,
@@ -331,9 +336,13 @@ void vmm_bridge_doorbells(struct vmm *vm)
 		else
 			vmm_bridge_doorbell_add(vm, &db);
 	}
-	if (ret < 0 && ret != -ENOTCONN && ret != -ESHUTDOWN)
-		log_warn("vmid %u: cannot read doorbell changes: %s",
-			 vm->bridge->vmid, strerror(-ret));
+	if (ret < 0) {
+		/* Still pending: polling again would spin.  Kicks still work. */
+		vm->bridge->db_off = true;
+		if (ret != -ESHUTDOWN)
+			log_warn("vmid %u: cannot read doorbell changes (%s); kicks are forwarded from now on",
+				 vm->bridge->vmid, strerror(-ret));
+	}
 }
 
 /* Forward one access; a signal that is not the end of the VM retries. */
