@@ -95,6 +95,11 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 	rm -rf $(BUILD)
 
+# Benchmarks in one test-VM run (tools/bench/run-bench --help); not part
+# of check.  BENCH_ARGS passes options, e.g. BENCH_ARGS="--only boot".
+bench: $(BUILD)/vbridge
+	tools/bench/run-bench $(BENCH_ARGS)
+
 help:
 	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "Test targets: check check-unit check-kselftest check-e2e demo vm-shell (see tools/testing/testing.mk)"

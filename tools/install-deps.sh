@@ -28,6 +28,7 @@ libelf-dev
 iproute2
 e2fsprogs
 systemd
+fio
 "
 
 missing=""

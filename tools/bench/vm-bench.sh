@@ -1,0 +1,347 @@
+#!/bin/sh
+# vm-bench.sh: runs inside the test VM (started by run-bench through
+# vm-run --kvm) and measures `vbridge run` against QEMU, all on the test
+# VM's /dev/kvm, in this one run.  One function per benchmark
+# (bench_<name>); run-bench says which to run.
+#
+# Usage: vm-bench.sh [-r REPS] [-b BLK_REPS] [-c CPUS] [-m MIB] [-t SEC]
+#                    BENCHMARK...
+#
+#   -r REPS      boots per VMM for bench_boot [5]
+#   -b REPS      rounds of the fio jobs for bench_blk [3]
+#   -c CPUS      vCPUs of every second-level guest [1]
+#   -m MIB       RAM of the guests of bench_boot [256] (bench_blk: 512)
+#   -t SEC       seconds per fio job (plus 2 s of ramp) [6]
+#
+# Output, read by run-bench:
+#   BENCH-SAMPLE <section> <metric> <system> <rep> <value>   (tab-separated)
+#   BENCH-MISSING <section> <metric> <system> <why>          a measurement
+#                                                            that failed
+#   BENCH-INFO <system> <mode>: <command line>               how a system
+#                                                            is started
+#   # bench: ...                                             progress
+#
+# Files (put there by run-bench): /root/vbridge, /usr/bin/qemu-system-x86_64
+# with /usr/share/qemu and /usr/share/seabios, and in /root/bench: bzImage
+# (the kit's kernel), guest-boot.gz and guest-blk.gz (tools/bench/guest-init
+# with busybox; the second one with fio and the virtio modules),
+# bench-launch and halt.img.
+#
+# shellcheck disable=SC2317  # the bench_* functions are called by name
+B=/root/bench
+VBRIDGE=/root/vbridge
+QEMU=/usr/bin/qemu-system-x86_64
+KERNEL=$B/bzImage
+LAUNCH=$B/bench-launch
+OUT=/tmp/bench
+DISK=""			# set per system by blk_start (on tmpfs)
+DISK_MIB=256
+PARAMS="quiet panic=-1"
+
+REPS=5 BLK_REPS=3 CPUS=1 MEM=256 BLK_MEM=512 FIO_RUNTIME=6 FIO_RAMP=2
+while getopts r:b:c:m:t: o; do
+	case $o in
+	r) REPS=$OPTARG ;;
+	b) BLK_REPS=$OPTARG ;;
+	c) CPUS=$OPTARG ;;
+	m) MEM=$OPTARG ;;
+	t) FIO_RUNTIME=$OPTARG ;;
+	*) echo "vm-bench.sh: bad option (see its header)" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+mkdir -p "$OUT"
+status=0
+
+now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
+progress() { echo "# bench: $*"; }
+sample() { printf 'BENCH-SAMPLE\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
+missing() { printf 'BENCH-MISSING\t%s\t%s\t%s\t%s\n' "$@"; status=1; }
+# field KEY FILE: the value of KEY=... in bench-launch's output
+field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+# div A B [DIGITS]: A / B, for the units the table wants
+div() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf("%." d "f", a / b) }'; }
+
+# launch SYSTEM MODE NAME [bench-launch options]: boot the bench guest
+# (bench_mode=MODE) under SYSTEM through bench-launch; its key=value
+# results go to $OUT/NAME.res, the console to $OUT/NAME.log.  Every
+# system gets the same kernel, initramfs, command line, vCPUs and RAM,
+# and keeps guest RAM in a memfd, whose mapping bench-launch counts apart
+# (-g: the name each VMM gives its memfd).
+launch() {
+	sys=$1 mode=$2 name=$3
+	shift 3
+	initrd=$B/guest-boot.gz mem=$MEM params="$PARAMS bench_mode=$mode"
+	if [ "$mode" = blk ]; then
+		initrd=$B/guest-blk.gz mem=$BLK_MEM
+		params="$params bench_runtime=$FIO_RUNTIME bench_ramp=$FIO_RAMP"
+	fi
+	set -- "$@" -o "$OUT/$name.log"
+	case $sys in
+	vbridge)
+		set -- "$@" -g memfd:vbridge-guest-ram -- "$VBRIDGE" run --kernel "$KERNEL" --initrd "$initrd" \
+			--cpus "$CPUS" --mem "${mem}M" --params "$params"
+		[ "$mode" = blk ] && set -- "$@" --rwdisk "$DISK"
+		;;
+	qemu-microvm|qemu-q35)
+		# microvm gets the CMOS clock vbridge has: without one (its
+		# default under KVM) Debian's kernel still probes for it,
+		# and rtc_cmos spends seconds there before giving up
+		machine=q35
+		[ "$sys" = qemu-microvm ] && machine=microvm,rtc=on
+		set -- "$@" -g memfd:memory-backend-memfd -- "$QEMU" -M "$machine,memory-backend=ram" \
+			-enable-kvm -cpu host -smp "$CPUS" -m "${mem}M" \
+			-object "memory-backend-memfd,id=ram,size=${mem}M" \
+			-nodefaults -no-user-config -display none -monitor none \
+			-serial stdio -no-reboot \
+			-kernel "$KERNEL" -initrd "$initrd" -append "console=ttyS0 $params"
+		# QEMU's defaults for a raw file: cache=writeback (the host page
+		# cache, as vbridge without ",direct"), aio=threads
+		[ "$mode" = blk ] && set -- "$@" \
+			-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback,aio=threads" \
+			-device virtio-blk-pci,drive=disk0
+		;;
+	*)
+		echo "vm-bench.sh: unknown system '$sys'" >&2
+		return 2
+		;;
+	esac
+	show_cmd "$sys" "$mode" "$@"
+	"$LAUNCH" "$@" > "$OUT/$name.res" 2> "$OUT/$name.err"
+}
+
+# show_cmd SYSTEM MODE BENCH-LAUNCH-ARGS...: a BENCH-INFO line with the
+# command (what follows "--"), once per system and mode
+show_cmd() {
+	key="$1 $2"
+	shift 2
+	[ -e "$OUT/cmd-$(echo "$key" | tr ' ' -)" ] && return
+	: > "$OUT/cmd-$(echo "$key" | tr ' ' -)"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+	[ $# -gt 0 ] && shift
+	line=""
+	for a in "$@"; do
+		case "$a" in *" "*) line="$line \"$a\"" ;; *) line="$line $a" ;; esac
+	done
+	printf 'BENCH-INFO\t%s:%s\n' "$key" "$line"
+}
+
+# log_tail NAME: why a launch failed, as comments
+log_tail() {
+	sed 's/^/#   /' "$OUT/$1.err"
+	tr -d '\r' < "$OUT/$1.log" | tail -n 15 | sed 's/^/#   | /'
+}
+
+# --- section "in-process": vbridge run with its devices in-process -----------
+
+INPROC_SYSTEMS="vbridge qemu-microvm qemu-q35"
+
+# Boot to init and resident memory at idle, REPS boots per system.  The
+# systems take turns (and the first of each round rotates), so a change
+# of load on the shared host during the run spreads over all of them.
+bench_boot() {
+	set -- $INPROC_SYSTEMS
+	n=$#
+	rep=1
+	while [ $rep -le "$REPS" ]; do
+		i=0
+		while [ $i -lt $n ]; do
+			eval "sys=\${$(( (rep + i - 1) % n + 1 ))}"
+			name=boot-$sys-$rep
+			t1=$(now)
+			if ! launch "$sys" idle "$name" -i BENCH-IDLE -s 2000 -k -t 240; then
+				progress "boot $rep/$REPS $sys failed; once more"
+				log_tail "$name"
+				name=$name-again
+				launch "$sys" idle "$name" -i BENCH-IDLE -s 2000 -k -t 240 ||
+					{ log_tail "$name"; missing in-process boot_s "$sys" "no boot marker or no memory sample"; }
+			fi
+			res=$OUT/$name.res
+			boot=$(field boot_ms "$res")
+			other=$(field other_rss_kib "$res")
+			anon=$(field other_anon_kib "$res")
+			guest=$(field guest_rss_kib "$res")
+			up=$(tr -d '\r' < "$OUT/$name.log" | sed -n 's/^BENCH-UPTIME //p' | head -n 1)
+			if [ -n "$boot" ]; then
+				sample in-process boot_s "$sys" "$rep" "$(div "$boot" 1000 2)"
+				[ -n "$up" ] && sample in-process kernel_s "$sys" "$rep" "$up"
+			fi
+			# the guest's RAM must have been found: it holds the
+			# unpacked initramfs, megabytes at least
+			if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
+				sample in-process rss_mib "$sys" "$rep" "$(div "$other" 1024 2)"
+				sample in-process rss_anon_mib "$sys" "$rep" "$(div "$anon" 1024 2)"
+				sample in-process rss_guest_mib "$sys" "$rep" "$(div "$guest" 1024 1)"
+			elif [ -n "$other" ]; then
+				missing in-process rss_mib "$sys" "its guest RAM mapping was not found in smaps"
+			fi
+			[ -n "$boot" ] && progress "boot $rep/$REPS $sys: init after $(div "$boot" 1000 2) s" \
+				"(guest uptime $up s); RSS besides guest RAM ${other:-?} KiB" \
+				"(anonymous ${anon:-?}), guest RAM ${guest:-?} KiB; ran $(elapsed "$t1") s"
+			i=$((i + 1))
+		done
+		rep=$((rep + 1))
+	done
+}
+
+# The virtio-blk benchmark boots one guest per system, each with its own
+# copy of the same raw image on the test VM's tmpfs, and has them take
+# turns: every fio job runs on one guest while the other idles, job by job
+# and round by round (the first system of a job rotates), so that a change
+# of load on the shared host falls on both alike.  Commands reach a guest
+# through its VMM's standard input (the console), a FIFO held open here.
+BLK_SYSTEMS="vbridge qemu-q35"
+BLK_JOBS="seq-read seq-write rand-read-qd1 rand-read-qd32"
+
+# blk_var SYSTEM: a shell variable name for SYSTEM
+blk_var() { echo "blk_$1" | tr -c 'a-zA-Z0-9_\n' _; }
+
+# blk_start SYSTEM FD: create SYSTEM's image and boot its guest in the
+# background, console input on a FIFO that stays open on FD here
+blk_start() {
+	DISK=$OUT/disk-$1.img
+	dd if=/dev/zero of="$DISK" bs=1M count=$DISK_MIB 2> /dev/null ||
+		{ echo "# cannot create $DISK"; return 1; }
+	rm -f "$OUT/blk-$1.in"
+	mkfifo "$OUT/blk-$1.in" || return 1
+	eval "exec $2<>\"\$OUT/blk-\$1.in\""
+	launch "$1" blk "blk-$1" -I -i BENCH-READY -s 2000 \
+		-t $((600 + BLK_REPS * 4 * (FIO_RUNTIME + FIO_RAMP + 60))) < "$OUT/blk-$1.in" &
+	eval "$(blk_var "$1")_pid=$!"
+}
+
+# blk_wait SYSTEM PATTERN SEC: until SYSTEM's guest console has a line
+# matching PATTERN; status 1 when its VMM ended or SEC passed first
+blk_wait() {
+	t=0 pid=""
+	eval "pid=\$$(blk_var "$1")_pid"
+	while ! tr -d '\r' < "$OUT/blk-$1.log" 2> /dev/null | grep -q "$2"; do
+		kill -0 "$pid" 2> /dev/null || return 1
+		[ $t -lt "$3" ] || return 1
+		sleep 1
+		t=$((t + 1))
+	done
+}
+
+# blk_job SYSTEM JOB: run one fio job in SYSTEM's guest, sample its
+# result; status 1 when the guest stopped answering
+blk_job() {
+	case "$2" in	# the metric, and its field of the BENCH-FIO line below
+	seq-read) metric=blk_seq_read_mibs f=6 ;;
+	seq-write) metric=blk_seq_write_mibs f=8 ;;
+	rand-read-qd1) metric=blk_randread_qd1_iops f=7 ;;
+	rand-read-qd32) metric=blk_randread_qd32_iops f=7 ;;
+	esac
+	seq=$((seq + 1))
+	echo "$seq fio $2" > "$OUT/blk-$1.in"
+	if ! blk_wait "$1" "^BENCH-DONE $seq\$" $((FIO_RUNTIME + FIO_RAMP + 120)); then
+		log_tail "blk-$1"
+		missing in-process "$metric" "$1" "fio job $2 did not finish (round $rep)"
+		return 1
+	fi
+	# BENCH-FIO seq job read-KiB/s read-IOPS write-KiB/s write-IOPS
+	line=$(tr -d '\r' < "$OUT/blk-$1.log" | grep "^BENCH-FIO $seq ")
+	v=""
+	if [ -n "$line" ]; then
+		set -- "$1" "$2" $line
+		eval "v=\${$f}"
+		case $metric in
+		*_iops) unit=IOPS ;;
+		*) unit=MiB/s v=$(div "$v" 1024 1) ;;
+		esac
+	fi
+	if [ -z "$v" ]; then
+		tr -d '\r' < "$OUT/blk-$1.log" | grep "^BENCH-FAIL" | sed 's/^/#   /'
+		missing in-process "$metric" "$1" "fio job $2 gave no result (round $rep)"
+		return 0
+	fi
+	sample in-process "$metric" "$1" "$rep" "$v"
+	progress "blk round $rep/$BLK_REPS $2 on $1: $v $unit"
+}
+
+bench_blk() {
+	set -- $BLK_SYSTEMS
+	n=$#
+	fd=4
+	for sys in "$@"; do
+		blk_start "$sys" $fd || missing in-process blk "$sys" "cannot start its guest"
+		fd=$((fd + 1))
+	done
+	progress "blk: ${DISK_MIB} MiB raw images on tmpfs; $n guests booting"
+	alive=""
+	for sys in "$@"; do
+		if blk_wait "$sys" '^BENCH-READY' 600; then
+			alive="$alive $sys"
+		else
+			log_tail "blk-$sys"
+			missing in-process blk "$sys" "its guest did not get ready (no BENCH-READY)"
+		fi
+	done
+	sleep 3		# the VMMs' memory is sampled 2 s after BENCH-READY
+	seq=0
+	rep=1
+	while [ $rep -le "$BLK_REPS" ]; do
+		j=0
+		for job in $BLK_JOBS; do
+			i=0
+			while [ $i -lt $n ]; do
+				eval "sys=\${$(( (rep + j + i - 1) % n + 1 ))}"
+				case " $alive " in
+				*" $sys "*) blk_job "$sys" "$job" || alive=$(echo " $alive " | sed "s/ $sys / /") ;;
+				esac
+				i=$((i + 1))
+			done
+			j=$((j + 1))
+		done
+		rep=$((rep + 1))
+	done
+	fd=4
+	for sys in "$@"; do
+		echo "0 end" > "$OUT/blk-$sys.in"
+		eval "pid=\$$(blk_var "$sys")_pid"
+		wait "$pid" || log_tail "blk-$sys"
+		eval "exec $fd>&-"
+		fd=$((fd + 1))
+		res=$OUT/blk-$sys.res
+		other=$(field other_rss_kib "$res")
+		guest=$(field guest_rss_kib "$res")
+		if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
+			sample in-process blk_rss_mib "$sys" 1 "$(div "$other" 1024 2)"
+		else
+			missing in-process blk_rss_mib "$sys" "no memory sample with the disk"
+		fi
+		tr -d '\r' < "$OUT/blk-$sys.log" | grep '^BENCH-DISK' | sed "s/^/# $sys: /"
+		rm -f "$OUT/disk-$sys.img"
+	done
+}
+
+# --- main --------------------------------------------------------------------
+
+[ -c /dev/kvm ] || { echo "vm-bench.sh: no /dev/kvm in the test VM" >&2; exit 1; }
+for f in "$VBRIDGE" "$QEMU" "$KERNEL" "$LAUNCH" "$B/guest-boot.gz" "$B/guest-blk.gz" "$B/halt.img"; do
+	[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
+done
+progress "test VM: $(grep -c ^processor /proc/cpuinfo) vCPUs," \
+	"$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB, kernel $(uname -r);" \
+	"guests: $CPUS vCPU, $MEM MiB ($BLK_MEM MiB for blk)"
+progress "$("$VBRIDGE" --version); $("$QEMU" --version | head -n 1)"
+
+# A VM that sleeps in a halted vCPU for the whole run: creating and
+# destroying VMs flips static keys in the test VM's KVM, and the code
+# patching that goes with it is slow and (under multi-threaded TCG) not
+# always safe; with one VM alive all along the keys never drop to zero
+# (see vm-e2e.sh, Documentation/virtio-bridge/vmm.rst).
+"$VBRIDGE" run --kernel "$B/halt.img" --mem 32M \
+	--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
+keeper=$!
+
+for b in "$@"; do
+	t0=$(now)
+	progress "$b: start"
+	"bench_$b"
+	progress "$b: took $(elapsed "$t0") s"
+done
+kill -TERM $keeper 2>/dev/null
+wait $keeper
+exit $status
