@@ -1,12 +1,15 @@
 # shellcheck shell=sh
 # lib.sh: shell functions of the end-to-end scenarios that run inside the
 # test VM (vm-e2e.sh, vm-bridge.sh).  Source it after setting KIT, VBRIDGE,
-# KERNEL, INITRD, OUT and TIMEOUT.  Every check prints one TAP line; a
-# failing one is followed by the named log's tail as "#" comments.
+# KERNEL, INITRD, OUT, TIMEOUT (seconds per guest) and BUDGET (seconds for
+# the whole script: every wait ends at the budget's end at the latest, and
+# says what it waited for).  Every check prints one TAP line; a failing one
+# is followed by the named log's tail as "#" comments.
 status=0
 
 ok() { echo "ok - e2e $KIT: $*"; }
 nok() { echo "not ok - e2e $KIT: $*"; status=1; }
+note() { echo "# $*"; }
 # check COND-STATUS DESCRIPTION [LOG...]: one TAP line from a shell status
 check() {
 	c_st=$1 c_what=$2
@@ -29,6 +32,23 @@ log_tail() {
 now() { cut -d' ' -f1 /proc/uptime; }
 # elapsed START: seconds since START (from now), 1 decimal
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# The run's end: BUDGET seconds after this file was sourced.
+RUN_END=$(awk -v a="$(now)" -v b="${BUDGET:-900}" 'BEGIN { printf "%.2f", a + b }')
+# left: seconds until the current VM's deadline, the earlier of TIMEOUT
+# after it started and the run's end, rounded up (0 once it has passed)
+left() {
+	awk -v now="$(now)" -v t0="$VM_T0" -v t="$TIMEOUT" -v end="$RUN_END" \
+		'BEGIN { d = t0 + t; if (end < d) d = end; d -= now;
+			 printf "%d", (d > 0 ? int(d) + 1 : 0) }'
+}
+# why_late: what ended the wait for the current VM
+why_late() {
+	if [ "$(awk -v n="$(now)" -v e="$RUN_END" 'BEGIN { print (n >= e) }')" = 1 ]; then
+		echo "the run's budget of ${BUDGET:-900} s is used up"
+	else
+		echo "the guest's $TIMEOUT s are up"
+	fi
+}
 
 # vm_start NAME ARGS...: start vbridge run in the background.  Its standard
 # input is a FIFO kept open on fd 3 (vm_input writes to it).
@@ -48,21 +68,33 @@ vm_start() {
 # vm_input TEXT: a line to the guest's console
 vm_input() { echo "$1" >&3; }
 
-# vm_await PATTERN: wait until the console shows PATTERN (grep -E);
-# sets VM_SEEN to the seconds it took; fails if vbridge ended first or on
-# timeout.
-vm_await() {
+# vm_wait WHAT COMMAND...: run COMMAND every 0.2 s until it succeeds; sets
+# VM_SEEN to the seconds since vbridge started.  Fails, saying so in a
+# comment naming WHAT, when vbridge has ended or the deadline (see left)
+# has passed first.
+vm_wait() {
+	what=$1
+	shift
 	while :; do
-		if [ -f "$OUT/$VM_NAME.out" ] &&
-		   tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; then
+		if "$@"; then
 			VM_SEEN=$(elapsed "$VM_T0")
 			return 0
 		fi
-		kill -0 "$VM_PID" 2>/dev/null || return 1
-		[ "$(elapsed "$VM_T0" | cut -d. -f1)" -lt "$TIMEOUT" ] || return 1
+		if ! kill -0 "$VM_PID" 2>/dev/null; then
+			"$@" && { VM_SEEN=$(elapsed "$VM_T0"); return 0; }
+			note "$VM_NAME: vbridge ended before $what"
+			return 1
+		fi
+		if [ "$(left)" = 0 ]; then
+			note "$VM_NAME: gave up waiting for $what after $(elapsed "$VM_T0") s: $(why_late)"
+			return 1
+		fi
 		sleep 0.2
 	done
 }
+
+# vm_await PATTERN: wait until the console shows PATTERN (grep -E)
+vm_await() { vm_wait "the console line /$1/" seen "$1"; }
 
 # vm_end: wait for vbridge to exit (killing it after the timeout); sets
 # VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
@@ -70,7 +102,8 @@ vm_await() {
 vm_end() {
 	killed=0
 	while kill -0 "$VM_PID" 2>/dev/null; do
-		if [ "$(elapsed "$VM_T0" | cut -d. -f1)" -ge "$TIMEOUT" ]; then
+		if [ "$(left)" = 0 ]; then
+			note "$VM_NAME: vbridge still running $(elapsed "$VM_T0") s after it started ($(why_late)): killed"
 			kill -9 "$VM_PID" 2>/dev/null
 			killed=1
 			break
@@ -85,7 +118,7 @@ vm_end() {
 
 # marker NAME: the value after "E2E-NAME " on the console
 marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1; }
-seen() { tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
+seen() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
 said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
 
 # wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
@@ -124,24 +157,24 @@ devices_prepare() {
 	"$HELPER" uinput vbe2e-kbd < "$OUT/uinput.in" > "$OUT/uinput.txt" 2>&1 &
 	dev_uinput_pid=$!
 	wait_for 10 grep -q /dev/input "$OUT/uinput.txt" ||
-		echo "# the uinput keyboard did not appear: $(cat "$OUT/uinput.txt")"
-	DEV_EVDEV=$(head -n 1 "$OUT/uinput.txt")
+		note "no uinput keyboard after 10 s: $(cat "$OUT/uinput.txt")"
+	DEV_EVDEV=$(grep -m 1 /dev/input "$OUT/uinput.txt")
+	DEV_EVDEV=${DEV_EVDEV:-/dev/input/missing}
 	DEV_ARGS="--rwdisk $DEV_DISK --disk $DEV_RO --host_ip 192.168.77.1 --netmask 255.255.255.0 --rng --evdev $DEV_EVDEV --cid 3,uds=$OUT/vsock.sock"
 }
 
 # devices_serve HVC-FD: do what the guest asks for ("E2E-WANT ..." on the
-# console of the running VM), in order, until it says E2E-END or the VM
-# ends; hvc0 input is written to fd HVC-FD.
+# console of the running VM), in order, until it says E2E-END, ends or its
+# deadline passes; hvc0 input is written to fd HVC-FD.  Each host part is
+# bounded by the helper's own time limit.
+ds_wants() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep '^E2E-WANT '; }
+ds_want_or_end() { [ "$(ds_wants | wc -l)" -gt "$handled" ] || seen '^E2E-END'; }
 devices_serve() {
 	ds_hvc_fd=$1
 	handled=0
-	while vm_await '^E2E-(WANT|END)'; do
-		want=$(tr -d '\r' < "$OUT/$VM_NAME.out" | grep '^E2E-WANT ' | sed -n "$((handled + 1))p")
-		if [ -z "$want" ]; then
-			seen '^E2E-END' && break
-			sleep 0.2
-			continue
-		fi
+	while vm_wait "E2E-WANT number $((handled + 1)) or E2E-END" ds_want_or_end; do
+		want=$(ds_wants | sed -n "$((handled + 1))p")
+		[ -n "$want" ] || break		# E2E-END
 		handled=$((handled + 1))
 		# shellcheck disable=SC2086
 		set -- $want
@@ -151,6 +184,7 @@ devices_serve() {
 		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
 		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
 				> "$OUT/uds-out.txt" 2>&1 ;;
+		*) note "the guest asked for '$*', which this script does not know" ;;
 		esac
 	done
 }

@@ -12,7 +12,8 @@ VBRIDGE=/root/vbridge
 KERNEL=/root/e2e/bzImage
 INITRD=/root/e2e/guest.gz
 OUT=/tmp/e2e
-TIMEOUT=240		# per guest; a hang fails the scenario, not the run
+TIMEOUT=150		# per guest; a hang fails the scenario, not the run
+BUDGET=1200		# for all scenarios (run-bridge gives vm-run more)
 NODE3=/dev/virtio/vm3/cvm2rb-pci
 NODE4=/dev/virtio/vm4/cvm2rb-pci
 mkdir -p "$OUT"
