@@ -27,9 +27,15 @@
  *                                device's Unix socket, then like
  *                                vsock-connect
  *
+ * Every command but uinput ends on its own: one given SECS gives up SECS
+ * seconds after it started, the others after CMD_LIMIT seconds, saying so
+ * ("gave up after N s"): a stalled peer fails a check instead of hanging
+ * the test.
+ *
  * Exit status 0 on success, 1 on failure (with a message), 2 for bad usage.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <linux/input.h>
@@ -47,6 +53,33 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#define CMD_LIMIT	120	/* seconds, for commands without SECS */
+
+static const char *cmd_name;
+static unsigned int cmd_secs;
+
+static void give_up(int sig)
+{
+	char msg[128];
+	int n;
+
+	(void)sig;
+	n = snprintf(msg, sizeof(msg), "e2e-helper: %s: gave up after %u s\n",
+		     cmd_name, cmd_secs);
+	if (write(STDERR_FILENO, msg, n) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* End the process with a message secs seconds from now. */
+static void limit(const char *name, int secs)
+{
+	cmd_name = name;
+	cmd_secs = secs > 0 ? secs : 1;
+	signal(SIGALRM, give_up);
+	alarm(cmd_secs);
+}
 
 static int fail(const char *what)
 {
@@ -424,21 +457,35 @@ int main(int argc, char **argv)
 
 	if (!strcmp(c, "uinput") && argc == 3)
 		return cmd_uinput(argv[2]);
-	if (!strcmp(c, "evread") && argc == 4)
+	if (!strcmp(c, "evread") && argc == 4) {
+		limit(c, atoi(argv[3]) + 5);	/* it watches the clock itself */
 		return cmd_evread(argv[2], atoi(argv[3]));
-	if (!strcmp(c, "tcp-send") && argc == 6)
+	}
+	if (!strcmp(c, "tcp-send") && argc == 6) {
+		limit(c, CMD_LIMIT);
 		return cmd_tcp_send(argv[2], atoi(argv[3]), atol(argv[4]),
 				    strtoul(argv[5], NULL, 0));
-	if (!strcmp(c, "tcp-recv") && argc == 4)
+	}
+	if (!strcmp(c, "tcp-recv") && argc == 4) {
+		limit(c, atoi(argv[3]));
 		return cmd_tcp_recv(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(c, "vsock-listen") && argc == 4)
+	}
+	if (!strcmp(c, "vsock-listen") && argc == 4) {
+		limit(c, atoi(argv[3]));
 		return cmd_vsock_listen(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(c, "vsock-connect") && argc == 5)
+	}
+	if (!strcmp(c, "vsock-connect") && argc == 5) {
+		limit(c, CMD_LIMIT);
 		return cmd_vsock_connect(atoi(argv[2]), atoi(argv[3]), argv[4]);
-	if (!strcmp(c, "uds-listen") && argc == 4)
+	}
+	if (!strcmp(c, "uds-listen") && argc == 4) {
+		limit(c, atoi(argv[3]));
 		return cmd_uds_listen(argv[2], atoi(argv[3]));
-	if (!strcmp(c, "uds-connect") && argc == 5)
+	}
+	if (!strcmp(c, "uds-connect") && argc == 5) {
+		limit(c, CMD_LIMIT);
 		return cmd_uds_connect(argv[2], atoi(argv[3]), argv[4]);
+	}
 	fprintf(stderr, "usage: see the comment at the top of e2e-helper.c\n");
 	return 2;
 }

@@ -1,25 +1,32 @@
 #!/bin/sh
-# vm-e2e.sh KIT: runs inside the test VM (started by run-e2e through
-# vm-run --kvm) and boots the kit's own kernel as a second-level guest with
-# `vbridge run`, once per scenario.  Every check prints one TAP line; a
-# failing one is followed by the scenario's log tail as "#" comments.
+# vm-e2e.sh KIT BUDGET [SCENARIO...]: runs inside the test VM (started by
+# run-e2e through vm-run --kvm) and boots the kit's own kernel as a
+# second-level guest with `vbridge run`, once per scenario.  Every check
+# prints one TAP line; a failing one is followed by the scenario's log tail
+# as "#" comments.
+#
+# BUDGET is how many seconds of the test VM's uptime the scenarios may use
+# in all (run-e2e gives vm-run some more): every wait below ends at the
+# budget's end at the latest, and says what it waited for.  SCENARIOs (tiny,
+# boot, mptable, highmem, devices; repeats allowed) choose what runs; all
+# of them by default.
 #
 # Files (put there by run-e2e): /root/vbridge, /root/e2e/bzImage,
 # /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules).
 KIT=${1:-?}
+BUDGET=${2:-480}
+shift 2 2>/dev/null
 VBRIDGE=/root/vbridge
 KERNEL=/root/e2e/bzImage
 INITRD=/root/e2e/guest.gz
 OUT=/tmp/e2e
-TIMEOUT=240		# per guest; a hang fails the scenario, not the run
+TIMEOUT=150		# per guest; a hang fails the scenario, not the run
 mkdir -p "$OUT"
 status=0
 
-# Checks this script reports, so run-e2e can tell when some never ran.
-echo "# e2e-expect 37"
-
 ok() { echo "ok - e2e $KIT: $*"; }
 nok() { echo "not ok - e2e $KIT: $*"; status=1; }
+note() { echo "# $*"; }
 # check COND-STATUS DESCRIPTION [LOG]: one TAP line from a shell status
 check() {
 	if [ "$1" -eq 0 ]; then
@@ -39,6 +46,24 @@ log_tail() {
 now() { cut -d' ' -f1 /proc/uptime; }
 # elapsed START: seconds since START (from now), 1 decimal
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# The run's end: BUDGET seconds after this script started.
+RUN_START=$(now)
+RUN_END=$(awk -v a="$RUN_START" -v b="$BUDGET" 'BEGIN { printf "%.2f", a + b }')
+# left: seconds until the current VM's deadline, the earlier of TIMEOUT
+# after it started and the run's end, rounded up (0 once it has passed)
+left() {
+	awk -v now="$(now)" -v t0="$VM_T0" -v t="$TIMEOUT" -v end="$RUN_END" \
+		'BEGIN { d = t0 + t; if (end < d) d = end; d -= now;
+			 printf "%d", (d > 0 ? int(d) + 1 : 0) }'
+}
+# why_late: what ended the wait for the current VM
+why_late() {
+	if [ "$(awk -v n="$(now)" -v e="$RUN_END" 'BEGIN { print (n >= e) }')" = 1 ]; then
+		echo "the run's budget of $BUDGET s is used up"
+	else
+		echo "the guest's $TIMEOUT s are up"
+	fi
+}
 
 # vm_start NAME ARGS...: start vbridge run in the background.  Its standard
 # input is a FIFO kept open on fd 3 (vm_input writes to it).
@@ -53,34 +78,48 @@ vm_start() {
 		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
 	VM_PID=$!
 	VM_NAME=$name
+	echo "$name" >> "$OUT/started"
 }
 
 # vm_input TEXT: a line to the guest's console
 vm_input() { echo "$1" >&3; }
 
-# vm_await PATTERN: wait until the console shows PATTERN (grep -E);
-# sets VM_SEEN to the seconds it took; fails if vbridge ended first or on
-# timeout.
-vm_await() {
+# vm_wait WHAT COMMAND...: run COMMAND every 0.2 s until it succeeds; sets
+# VM_SEEN to the seconds since vbridge started.  Fails, saying so in a
+# comment naming WHAT, when vbridge has ended or the deadline (see left)
+# has passed first.
+vm_wait() {
+	what=$1
+	shift
 	while :; do
-		if [ -f "$OUT/$VM_NAME.out" ] &&
-		   tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; then
+		if "$@"; then
 			VM_SEEN=$(elapsed "$VM_T0")
 			return 0
 		fi
-		kill -0 "$VM_PID" 2>/dev/null || return 1
-		[ "$(elapsed "$VM_T0" | cut -d. -f1)" -lt "$TIMEOUT" ] || return 1
+		if ! kill -0 "$VM_PID" 2>/dev/null; then
+			"$@" && { VM_SEEN=$(elapsed "$VM_T0"); return 0; }
+			note "$VM_NAME: vbridge ended before $what"
+			return 1
+		fi
+		if [ "$(left)" = 0 ]; then
+			note "$VM_NAME: gave up waiting for $what after $(elapsed "$VM_T0") s: $(why_late)"
+			return 1
+		fi
 		sleep 0.2
 	done
 }
 
-# vm_end: wait for vbridge to exit (killing it after the timeout); sets
+# vm_await PATTERN: wait until the console shows PATTERN (grep -E)
+vm_await() { vm_wait "the console line /$1/" seen "$1"; }
+
+# vm_end: wait for vbridge to exit (killing it at the deadline); sets
 # VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
 # watchdog behind, whose sleep would hold vm-run's output pipe open.
 vm_end() {
 	killed=0
 	while kill -0 "$VM_PID" 2>/dev/null; do
-		if [ "$(elapsed "$VM_T0" | cut -d. -f1)" -ge "$TIMEOUT" ]; then
+		if [ "$(left)" = 0 ]; then
+			note "$VM_NAME: vbridge still running $(elapsed "$VM_T0") s after it started ($(why_late)): killed"
 			kill -9 "$VM_PID" 2>/dev/null
 			killed=1
 			break
@@ -95,7 +134,7 @@ vm_end() {
 
 # marker NAME: the value after "E2E-NAME " on the console
 marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1; }
-seen() { tr -d '\r' < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
+seen() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
 said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
 
 # --- scenarios -------------------------------------------------------------
@@ -189,6 +228,11 @@ scenario_sigterm() {
 # (a host uinput keyboard passed through) and vsock.  The guest's checks
 # (guest-checks/) ask for the host's part with "E2E-WANT ..." lines.
 HELPER=/root/e2e/e2e-helper
+wants() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep '^E2E-WANT '; }
+# want_or_end: the guest asked for more than we handled, or is done
+want_or_end() {
+	[ "$(wants | wc -l)" -gt "$handled" ] || seen '^E2E-END'
+}
 scenario_devices() {
 	disk=$OUT/disk.img ro=$OUT/ro.img
 	dd if=/dev/zero of="$disk" bs=1M count=16 2>/dev/null
@@ -201,33 +245,32 @@ scenario_devices() {
 	"$HELPER" uds-listen "$OUT/vsock.sock_5000" 300 > "$OUT/uds-in.txt" 2>&1 &
 	uds_pid=$!
 	rm -f "$OUT/uinput.in"
+	: > "$OUT/uinput.txt"
 	mkfifo "$OUT/uinput.in"
 	exec 4<>"$OUT/uinput.in"
 	"$HELPER" uinput vbe2e-kbd < "$OUT/uinput.in" > "$OUT/uinput.txt" 2>&1 &
 	uinput_pid=$!
 	i=0
 	while ! grep -q /dev/input "$OUT/uinput.txt" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	evdev=$(head -n 1 "$OUT/uinput.txt")
+	evdev=$(grep -m 1 /dev/input "$OUT/uinput.txt")
+	[ -n "$evdev" ] || note "devices: no uinput keyboard after 5 s: $(cat "$OUT/uinput.txt")"
 
 	vm_start devices --cpus 2 --mem 512M \
 		--serial hardware=serial,num=1,type=stdout,console \
 		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
 		--rwdisk "$disk" --disk "$ro" \
 		--host_ip 192.168.77.1 --netmask 255.255.255.0 \
-		--rng --evdev "$evdev" --cid "3,uds=$OUT/vsock.sock" \
+		--rng --evdev "${evdev:-/dev/input/missing}" --cid "3,uds=$OUT/vsock.sock" \
 		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 
 	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
 		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
-	# Do what the guest asks for, in order, until it is done.
+	# Do what the guest asks for, in order, until it is done.  Each host
+	# part is bounded by the helper's own time limit.
 	handled=0
-	while vm_await '^E2E-(WANT|END)'; do
-		want=$(tr -d '\r' < "$OUT/devices.out" | grep '^E2E-WANT ' | sed -n "$((handled + 1))p")
-		if [ -z "$want" ]; then
-			seen '^E2E-END' && break
-			sleep 0.2
-			continue
-		fi
+	while vm_wait "E2E-WANT number $((handled + 1)) or E2E-END" want_or_end; do
+		want=$(wants | sed -n "$((handled + 1))p")
+		[ -n "$want" ] || break		# E2E-END
 		handled=$((handled + 1))
 		set -- $want
 		case "$2" in
@@ -236,6 +279,7 @@ scenario_devices() {
 		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
 		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
 				> "$OUT/uds-out.txt" 2>&1 ;;
+		*) note "devices: the guest asked for '$*', which this script does not know" ;;
 		esac
 	done
 	vm_end
@@ -303,27 +347,64 @@ run() {
 	saved=$status
 	: > "$OUT/started"
 	"$@" > "$OUT/$1.tap"
-	if grep -q '^not ok' "$OUT/$1.tap" &&
-	   find "$OUT" -name '*.err' -newer "$OUT/started" | xargs -r grep -l 'guest triple fault' > /dev/null 2>&1; then
+	if grep -q '^not ok' "$OUT/$1.tap" && triple_faulted; then
 		echo "# $1: a second-level guest triple-faulted; first attempt:"
 		sed 's/^/#   /' "$OUT/$1.tap"
 		echo "# $1: running it once more"
 		status=$saved
+		: > "$OUT/started"
 		"$@" > "$OUT/$1.tap"
 	fi
 	cat "$OUT/$1.tap"
 	echo "# $1 took $(elapsed "$t0") s"
 }
+# triple_faulted: a guest started since "$OUT/started" was emptied did
+triple_faulted() {
+	for n in $(cat "$OUT/started"); do
+		grep -q 'guest triple fault' "$OUT/$n.err" && return 0
+	done
+	return 1
+}
 # (the tiny kernels' scenarios run plainly: a triple fault is their point)
-t0=$(now)
-scenario_triple_fault
-scenario_internal_error
-scenario_sigterm
-echo "# the tiny kernels took $(elapsed "$t0") s"
-run scenario_boot
-run scenario_mptable
-run scenario_high_mem_reboot
-run scenario_devices
+scenario_tiny() {
+	t0=$(now)
+	scenario_triple_fault
+	scenario_internal_error
+	scenario_sigterm
+	echo "# the tiny kernels took $(elapsed "$t0") s"
+}
+
+[ $# -gt 0 ] || set -- tiny boot mptable highmem devices
+# Checks this script reports, so run-e2e can tell when some never ran.
+expect=0
+for s in "$@"; do
+	case "$s" in
+	tiny) expect=$((expect + 7)) ;;
+	boot) expect=$((expect + 6)) ;;
+	mptable) expect=$((expect + 4)) ;;
+	highmem) expect=$((expect + 4)) ;;
+	devices) expect=$((expect + 16)) ;;
+	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
+	esac
+done
+echo "# e2e-expect $expect"
+for s in "$@"; do
+	note "$s: starting, $(elapsed "$RUN_START") s into the run"
+	case "$s" in
+	tiny) scenario_tiny ;;
+	boot) run scenario_boot ;;
+	mptable) run scenario_mptable ;;
+	highmem) run scenario_high_mem_reboot ;;
+	devices) run scenario_devices ;;
+	esac
+done
 kill -TERM $keeper 2>/dev/null
+i=0
+while kill -0 $keeper 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+if kill -0 $keeper 2>/dev/null; then
+	note "the keeper VM ignored SIGTERM for 10 s: killed"
+	kill -9 $keeper
+	status=1
+fi
 wait $keeper
 exit $status
