@@ -7,6 +7,7 @@
 #                              guest checks, the helper and the kit's
 #                              virtio modules with their dependencies.
 #                              Prints "not ok" lines and fails on error.
+#   mk_tiny_image FILE CODE    a bzImage that runs CODE (hex) at once
 
 e2e_guest_image() {
 	local work=$1 kit=$2 here kitroot release groot m
@@ -34,4 +35,31 @@ e2e_guest_image() {
 		fi
 	done
 	initramfs_pack "$groot" "$work/guest.gz"
+}
+
+# tiny_put FILE OFFSET HEXBYTES: write bytes at an offset
+tiny_put() { printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none; }
+
+# mk_tiny_image FILE CODE: boot protocol 2.15 header, 64-bit entry, one
+# setup sector, and CODE (hex) at the 64-bit entry (file offset 1024 +
+# 0x200).  "0f0b" (ud2) with the boot IDT empty is #UD -> #GP -> #DF ->
+# triple fault; "ebfe" (jmp .) spins.  Either boots in no time.
+mk_tiny_image() {
+	local f=$1
+	head -c 8192 /dev/zero > "$f"
+	tiny_put "$f" 0x1f1 01			# setup_sects
+	tiny_put "$f" 0x1f4 00010000			# syssize: 0x100 paragraphs
+	tiny_put "$f" 0x1fe 55aa			# boot_flag
+	tiny_put "$f" 0x200 eb6a			# jump over the header
+	tiny_put "$f" 0x202 48647253			# "HdrS"
+	tiny_put "$f" 0x206 0f02			# version 2.15
+	tiny_put "$f" 0x211 01			# loadflags: LOADED_HIGH
+	tiny_put "$f" 0x22c ffffff7f			# initrd_addr_max
+	tiny_put "$f" 0x230 00002000			# kernel_alignment
+	tiny_put "$f" 0x234 01			# relocatable
+	tiny_put "$f" 0x236 0100			# xloadflags: XLF_KERNEL_64
+	tiny_put "$f" 0x238 ff070000			# cmdline_size
+	tiny_put "$f" 0x258 0000000100000000		# pref_address 16 MiB
+	tiny_put "$f" 0x260 00001000			# init_size 1 MiB
+	tiny_put "$f" $((1024 + 0x200)) "$2"
 }

@@ -33,7 +33,8 @@ now() { cut -d' ' -f1 /proc/uptime; }
 # elapsed START: seconds since START (from now), 1 decimal
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # The run's end: BUDGET seconds after this file was sourced.
-RUN_END=$(awk -v a="$(now)" -v b="${BUDGET:-900}" 'BEGIN { printf "%.2f", a + b }')
+RUN_START=$(now)
+RUN_END=$(awk -v a="$RUN_START" -v b="${BUDGET:-900}" 'BEGIN { printf "%.2f", a + b }')
 # left: seconds until the current VM's deadline, the earlier of TIMEOUT
 # after it started and the run's end, rounded up (0 once it has passed)
 left() {
@@ -63,6 +64,7 @@ vm_start() {
 		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
 	VM_PID=$!
 	VM_NAME=$name
+	echo "$name" >> "$OUT/started"
 }
 
 # vm_input TEXT: a line to the guest's console
@@ -236,4 +238,26 @@ devices_verdict() {
 	check $? "$dv_what: virtio-vsock: host -> guest connection carries data both ways" "$@"
 	seen '^E2E-DMESG-OK'
 	check $? "$dv_what: guest kernel log has no BUG/WARNING/Oops" "$@"
+}
+
+# keeper_start, keeper_stop: a VM that sleeps (halted vCPU, the tiny
+# kernel /root/e2e/halt.img) for the whole run.  Creating and destroying
+# VMs flips static keys in the test VM's KVM and scheduler (preempt
+# notifiers, the LAPIC "disabled" keys); under multi-threaded TCG the code
+# patching that goes with it sometimes lets a CPU run a stale int3 and the
+# test VM's kernel oopses.  With one VM alive all along, the keys never
+# drop to zero between scenarios and no code is patched.
+keeper_start() {
+	"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M \
+		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
+	KEEPER_PID=$!
+}
+keeper_stop() {
+	kill -TERM "$KEEPER_PID" 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $KEEPER_PID 2>/dev/null" || {
+		note "the keeper VM ignored SIGTERM for 10 s: killed"
+		kill -9 "$KEEPER_PID"
+		status=1
+	}
+	wait "$KEEPER_PID"
 }

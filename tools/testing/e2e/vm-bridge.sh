@@ -419,6 +419,7 @@ fi
 check $? "the x86_64 example overlay declares vm3/cvm2rb-pci" load
 "$VBRIDGE" ctl events > "$OUT/events.txt" 2>&1 &
 events_pid=$!
+keeper_start
 
 for s in $SCENARIOS; do
 	t0=$(now)
@@ -429,6 +430,7 @@ for s in $SCENARIOS; do
 	fi
 	echo "# $s took $(elapsed "$t0") s"
 done
+keeper_stop
 kill "$events_pid" 2>/dev/null
 wait "$events_pid" 2>/dev/null
 "$VBRIDGE" ctl unload /root/e2e/vm3.dtbo > /dev/null 2>&1

@@ -22,120 +22,8 @@ INITRD=/root/e2e/guest.gz
 OUT=/tmp/e2e
 TIMEOUT=150		# per guest; a hang fails the scenario, not the run
 mkdir -p "$OUT"
-status=0
-
-ok() { echo "ok - e2e $KIT: $*"; }
-nok() { echo "not ok - e2e $KIT: $*"; status=1; }
-note() { echo "# $*"; }
-# check COND-STATUS DESCRIPTION [LOG]: one TAP line from a shell status
-check() {
-	if [ "$1" -eq 0 ]; then
-		ok "$2"
-	else
-		nok "$2"
-		[ -n "$3" ] && log_tail "$3"
-	fi
-}
-log_tail() {
-	for f in "$OUT/$1.out" "$OUT/$1.err"; do
-		[ -s "$f" ] || continue
-		echo "# --- last lines of $(basename "$f")"
-		tail -n 25 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
-}
-now() { cut -d' ' -f1 /proc/uptime; }
-# elapsed START: seconds since START (from now), 1 decimal
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# The run's end: BUDGET seconds after this script started.
-RUN_START=$(now)
-RUN_END=$(awk -v a="$RUN_START" -v b="$BUDGET" 'BEGIN { printf "%.2f", a + b }')
-# left: seconds until the current VM's deadline, the earlier of TIMEOUT
-# after it started and the run's end, rounded up (0 once it has passed)
-left() {
-	awk -v now="$(now)" -v t0="$VM_T0" -v t="$TIMEOUT" -v end="$RUN_END" \
-		'BEGIN { d = t0 + t; if (end < d) d = end; d -= now;
-			 printf "%d", (d > 0 ? int(d) + 1 : 0) }'
-}
-# why_late: what ended the wait for the current VM
-why_late() {
-	if [ "$(awk -v n="$(now)" -v e="$RUN_END" 'BEGIN { print (n >= e) }')" = 1 ]; then
-		echo "the run's budget of $BUDGET s is used up"
-	else
-		echo "the guest's $TIMEOUT s are up"
-	fi
-}
-
-# vm_start NAME ARGS...: start vbridge run in the background.  Its standard
-# input is a FIFO kept open on fd 3 (vm_input writes to it).
-vm_start() {
-	name=$1
-	shift
-	rm -f "$OUT/$name.out" "$OUT/$name.err" "$OUT/$name.in"
-	mkfifo "$OUT/$name.in"
-	exec 3<>"$OUT/$name.in"
-	VM_T0=$(now)
-	"$VBRIDGE" run -v --kernel "$KERNEL" --initrd "$INITRD" "$@" \
-		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
-	VM_PID=$!
-	VM_NAME=$name
-	echo "$name" >> "$OUT/started"
-}
-
-# vm_input TEXT: a line to the guest's console
-vm_input() { echo "$1" >&3; }
-
-# vm_wait WHAT COMMAND...: run COMMAND every 0.2 s until it succeeds; sets
-# VM_SEEN to the seconds since vbridge started.  Fails, saying so in a
-# comment naming WHAT, when vbridge has ended or the deadline (see left)
-# has passed first.
-vm_wait() {
-	what=$1
-	shift
-	while :; do
-		if "$@"; then
-			VM_SEEN=$(elapsed "$VM_T0")
-			return 0
-		fi
-		if ! kill -0 "$VM_PID" 2>/dev/null; then
-			"$@" && { VM_SEEN=$(elapsed "$VM_T0"); return 0; }
-			note "$VM_NAME: vbridge ended before $what"
-			return 1
-		fi
-		if [ "$(left)" = 0 ]; then
-			note "$VM_NAME: gave up waiting for $what after $(elapsed "$VM_T0") s: $(why_late)"
-			return 1
-		fi
-		sleep 0.2
-	done
-}
-
-# vm_await PATTERN: wait until the console shows PATTERN (grep -E)
-vm_await() { vm_wait "the console line /$1/" seen "$1"; }
-
-# vm_end: wait for vbridge to exit (killing it at the deadline); sets
-# VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
-# watchdog behind, whose sleep would hold vm-run's output pipe open.
-vm_end() {
-	killed=0
-	while kill -0 "$VM_PID" 2>/dev/null; do
-		if [ "$(left)" = 0 ]; then
-			note "$VM_NAME: vbridge still running $(elapsed "$VM_T0") s after it started ($(why_late)): killed"
-			kill -9 "$VM_PID" 2>/dev/null
-			killed=1
-			break
-		fi
-		sleep 0.2
-	done
-	wait "$VM_PID"
-	VM_STATUS=$?
-	[ $killed = 0 ] || VM_STATUS=124
-	exec 3>&-
-}
-
-# marker NAME: the value after "E2E-NAME " on the console
-marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1; }
-seen() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
-said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
+# shellcheck source=lib.sh
+. /root/e2e/lib.sh
 
 # --- scenarios -------------------------------------------------------------
 
@@ -226,116 +114,25 @@ scenario_sigterm() {
 
 # All six device types at once: console on hvc0, disks, net, rng, input
 # (a host uinput keyboard passed through) and vsock.  The guest's checks
-# (guest-checks/) ask for the host's part with "E2E-WANT ..." lines.
-HELPER=/root/e2e/e2e-helper
-wants() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep '^E2E-WANT '; }
-# want_or_end: the guest asked for more than we handled, or is done
-want_or_end() {
-	[ "$(wants | wc -l)" -gt "$handled" ] || seen '^E2E-END'
-}
+# (guest-checks/) ask for the host's part with "E2E-WANT ..." lines; the
+# same checks run with the devices served through the bridge
+# (vm-bridge.sh), see lib.sh.
 scenario_devices() {
-	disk=$OUT/disk.img ro=$OUT/ro.img
-	dd if=/dev/zero of="$disk" bs=1M count=16 2>/dev/null
-	printf 'vbe2e-host-data!' | dd of="$disk" conv=notrunc 2>/dev/null
-	dd if=/dev/urandom of="$ro" bs=64k count=4 2>/dev/null
-	ro_sum=$(md5sum < "$ro" | cut -d' ' -f1)
-	rm -f "$OUT"/vsock.sock*
-	"$HELPER" tcp-recv 5001 300 > "$OUT/tcp-in.txt" 2>&1 &
-	tcp_pid=$!
-	"$HELPER" uds-listen "$OUT/vsock.sock_5000" 300 > "$OUT/uds-in.txt" 2>&1 &
-	uds_pid=$!
-	rm -f "$OUT/uinput.in"
-	: > "$OUT/uinput.txt"
-	mkfifo "$OUT/uinput.in"
-	exec 4<>"$OUT/uinput.in"
-	"$HELPER" uinput vbe2e-kbd < "$OUT/uinput.in" > "$OUT/uinput.txt" 2>&1 &
-	uinput_pid=$!
-	i=0
-	while ! grep -q /dev/input "$OUT/uinput.txt" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	evdev=$(grep -m 1 /dev/input "$OUT/uinput.txt")
-	[ -n "$evdev" ] || note "devices: no uinput keyboard after 5 s: $(cat "$OUT/uinput.txt")"
-
+	devices_prepare
+	# shellcheck disable=SC2086
 	vm_start devices --cpus 2 --mem 512M \
 		--serial hardware=serial,num=1,type=stdout,console \
 		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
-		--rwdisk "$disk" --disk "$ro" \
-		--host_ip 192.168.77.1 --netmask 255.255.255.0 \
-		--rng --evdev "${evdev:-/dev/input/missing}" --cid "3,uds=$OUT/vsock.sock" \
-		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
-
+		$DEV_ARGS --params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
 		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
-	# Do what the guest asks for, in order, until it is done.  Each host
-	# part is bounded by the helper's own time limit.
-	handled=0
-	while vm_wait "E2E-WANT number $((handled + 1)) or E2E-END" want_or_end; do
-		want=$(wants | sed -n "$((handled + 1))p")
-		[ -n "$want" ] || break		# E2E-END
-		handled=$((handled + 1))
-		set -- $want
-		case "$2" in
-		hvc-line) vm_input "hello-hvc0-from-the-host" ;;
-		key) echo key >&4 ;;
-		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
-		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
-				> "$OUT/uds-out.txt" 2>&1 ;;
-		*) note "devices: the guest asked for '$*', which this script does not know" ;;
-		esac
-	done
+	devices_serve 3
 	vm_end
-	exec 4>&-
-	kill $tcp_pid $uds_pid $uinput_pid 2>/dev/null
-	wait $tcp_pid $uds_pid $uinput_pid 2>/dev/null
-
-	gcheck() {	# gcheck NAME DESCRIPTION: the guest's own verdict
-		seen "^E2E-CHECK $1 ok"
-		check $? "devices: $2" devices
-	}
-	check "$(seen '^E2E-CHECK '; echo $?)" "devices: the guest boots with console, disks, net, rng, input and vsock" devices
-	grep -q 'E2E-HVC-HELLO from the guest' "$OUT/hvc0.out" 2>/dev/null
-	check $? "devices: hvc0 output reaches the host's file" devices
-	gcheck hvc-in "hvc0 input from the host's standard input reaches the guest"
-	gcheck blk-read "virtio-blk: the guest reads what the host put on the disk"
-	wrote=$(marker BLK-WROTE)
-	back=$(dd if="$disk" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
-	check "$([ -n "$wrote" ] && [ "$wrote" = "$back" ]; echo $?)" \
-		"virtio-blk: 1 MiB written by the guest reads back byte-identical on the host ($back)" devices
-	gcheck blk-ro "virtio-blk: --disk is read-only in the guest and writes are refused"
-	check "$([ "$(md5sum < "$ro" | cut -d' ' -f1)" = "$ro_sum" ]; echo $?)" \
-		"virtio-blk: the read-only image is unchanged" devices
-	gcheck net-ping "virtio-net: the guest pings the host over the tap"
-	sent=$(marker NET-SENT | sed -n 's/^sent //p')
-	got=$(sed -n 's/^received //p' "$OUT/tcp-in.txt")
-	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
-		"virtio-net: TCP guest -> host, bytes and checksum match ($got)" devices
-	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
-		echo "# host side of the transfer: $(cat "$OUT/tcp-in.txt" 2>/dev/null)"
-	sent=$(sed -n 's/^sent //p' "$OUT/tcp-out.txt" 2>/dev/null)
-	got=$(marker NET-RECEIVED | sed -n 's/^received //p')
-	check "$([ -n "$sent" ] && [ "$sent" = "$got" ]; echo $?)" \
-		"virtio-net: TCP host -> guest, bytes and checksum match ($got)" devices
-	[ -n "$sent" ] && [ "$sent" = "$got" ] ||
-		echo "# host side of the transfer: $(cat "$OUT/tcp-out.txt" 2>/dev/null)"
-	gcheck rng "virtio-rng: /dev/hwrng is virtio_rng and gives bytes"
-	gcheck input "virtio-input: a key pressed on a host uinput device arrives in the guest"
-	seen '^E2E-CHECK vsock-out ok' && grep -q '^got hello-host$' "$OUT/uds-in.txt"
-	check $? "virtio-vsock: guest -> host connection carries data both ways" devices
-	seen '^E2E-CHECK vsock-in ok' && grep -q '^pong:hello-guest$' "$OUT/uds-out.txt" 2>/dev/null
-	check $? "virtio-vsock: host -> guest connection carries data both ways" devices
-	seen '^E2E-DMESG-OK'
-	check $? "devices: guest kernel log has no BUG/WARNING/Oops" devices
+	devices_verdict devices "$OUT/hvc0.out" devices
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
-# A VM that sleeps (halted vCPU) for the whole run.  Creating and
-# destroying VMs flips static keys in the test VM's KVM and scheduler
-# (preempt notifiers, the LAPIC "disabled" keys); under multi-threaded TCG
-# the code patching that goes with it sometimes lets a CPU run a stale
-# int3 and the test VM's kernel oopses.  With one VM alive all along, the
-# keys never drop to zero between scenarios and no code is patched.
-"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M \
-	--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
-keeper=$!
+keeper_start
 
 # run SCENARIO: run it and print its TAP.  When a Linux guest triple-faults
 # in a scenario that does not expect it, the scenario runs once more and
@@ -398,13 +195,5 @@ for s in "$@"; do
 	devices) run scenario_devices ;;
 	esac
 done
-kill -TERM $keeper 2>/dev/null
-i=0
-while kill -0 $keeper 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
-if kill -0 $keeper 2>/dev/null; then
-	note "the keeper VM ignored SIGTERM for 10 s: killed"
-	kill -9 $keeper
-	status=1
-fi
-wait $keeper
+keeper_stop
 exit $status
