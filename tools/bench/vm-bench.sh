@@ -242,8 +242,15 @@ blk_wait() {
 }
 
 # blk_section SYSTEM: the table section of SYSTEM's blk measurements:
-# "bridge" for the bridged system, else "in-process"
-blk_section() { [ "$1" = vbridge-bridge ] && echo bridge || echo in-process; }
+# "bridge" for the bridged system, and for all when blk itself does not
+# run; else "in-process"
+blk_section() {
+	if [ "$1" = vbridge-bridge ] || [ "$BLK_INPROC" != 1 ]; then
+		echo bridge
+	else
+		echo in-process
+	fi
+}
 
 # blk_sample METRIC SYSTEM REP VALUE: a blk sample, in the sections that
 # run: the bridge section gets every system (its ratios compare them),
