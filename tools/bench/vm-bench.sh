@@ -25,7 +25,10 @@
 # with /usr/share/qemu and /usr/share/seabios, and in /root/bench: bzImage
 # (the kit's kernel), guest-boot.gz and guest-blk.gz (tools/bench/guest-init
 # with busybox; the second one with fio and the virtio modules),
-# bench-launch and halt.img.
+# bench-launch and halt.img; for the bridge benchmark also
+# /root/virtio_bridge.ko and /root/bench/vm3.dtbo (the x86_64 example
+# overlay: vmid 3, node /dev/virtio/vm3/cvm2rb-pci), and mmio-read in
+# guest-blk.gz.
 #
 # shellcheck disable=SC2317  # the bench_* functions are called by name
 B=/root/bench
@@ -37,6 +40,9 @@ OUT=/tmp/bench
 DISK=""			# set per system by blk_start (on tmpfs)
 DISK_MIB=256
 PARAMS="quiet panic=-1"
+NODE=/dev/virtio/vm3/cvm2rb-pci	# the bridged device of vmid 3
+PROV_PID=""		# the running provider (vbridge devices)
+MMIO_LOADS=2000 MMIO_RUNS=5	# loads per mmio-read run, runs
 
 REPS=5 BLK_REPS=3 CPUS=1 MEM=256 BLK_MEM=512 FIO_RUNTIME=6 FIO_RAMP=2
 while getopts r:b:c:m:t: o; do
@@ -83,6 +89,12 @@ launch() {
 		set -- "$@" -g memfd:vbridge-guest-ram -- "$VBRIDGE" run --kernel "$KERNEL" --initrd "$initrd" \
 			--cpus "$CPUS" --mem "${mem}M" --params "$params"
 		[ "$mode" = blk ] && set -- "$@" --rwdisk "$DISK"
+		;;
+	vbridge-bridge)
+		# bridge mode: the disk (and one rng) come from the provider
+		# blk_start started on vmid 3; one rng in-process beside it
+		set -- "$@" -g memfd:vbridge-guest-ram -- "$VBRIDGE" run --vmid 3 --kernel "$KERNEL" \
+			--initrd "$initrd" --cpus "$CPUS" --mem "${mem}M" --params "$params" --rng
 		;;
 	qemu-microvm|qemu-q35)
 		# microvm gets the CMOS clock vbridge has: without one (its
@@ -203,6 +215,11 @@ blk_start() {
 	DISK=$OUT/disk-$1.img
 	dd if=/dev/zero of="$DISK" bs=1M count=$DISK_MIB 2> /dev/null ||
 		{ echo "# cannot create $DISK"; return 1; }
+	if [ "$1" = vbridge-bridge ]; then
+		prov_start --rwdisk "$DISK" --rng || return 1
+		printf 'BENCH-INFO\t%s provider: %s\n' "$1" \
+			"$VBRIDGE devices --pci-bus-devfd=$NODE --state-dir DIR --rwdisk DISK --rng"
+	fi
 	rm -f "$OUT/blk-$1.in"
 	mkfifo "$OUT/blk-$1.in" || return 1
 	eval "exec $2<>\"\$OUT/blk-\$1.in\""
@@ -224,6 +241,25 @@ blk_wait() {
 	done
 }
 
+# blk_section SYSTEM: the table section of SYSTEM's blk measurements:
+# "bridge" for the bridged system, and for all when blk itself does not
+# run; else "in-process"
+blk_section() {
+	if [ "$1" = vbridge-bridge ] || [ "$BLK_INPROC" != 1 ]; then
+		echo bridge
+	else
+		echo in-process
+	fi
+}
+
+# blk_sample METRIC SYSTEM REP VALUE: a blk sample, in the sections that
+# run: the bridge section gets every system (its ratios compare them),
+# the in-process section the others when the blk benchmark runs
+blk_sample() {
+	[ "$2" != vbridge-bridge ] && [ "$BLK_INPROC" = 1 ] && sample in-process "$@"
+	[ "$BRIDGE_ON" = 1 ] && sample bridge "$@"
+}
+
 # blk_job SYSTEM JOB: run one fio job in SYSTEM's guest, sample its
 # result; status 1 when the guest stopped answering
 blk_job() {
@@ -237,7 +273,7 @@ blk_job() {
 	echo "$seq fio $2" > "$OUT/blk-$1.in"
 	if ! blk_wait "$1" "^BENCH-DONE $seq\$" $((FIO_RUNTIME + FIO_RAMP + 120)); then
 		log_tail "blk-$1"
-		missing in-process "$metric" "$1" "fio job $2 did not finish (round $rep)"
+		missing "$(blk_section "$1")" "$metric" "$1" "fio job $2 did not finish (round $rep)"
 		return 1
 	fi
 	# BENCH-FIO seq job read-KiB/s read-IOPS write-KiB/s write-IOPS
@@ -253,19 +289,21 @@ blk_job() {
 	fi
 	if [ -z "$v" ]; then
 		tr -d '\r' < "$OUT/blk-$1.log" | grep "^BENCH-FAIL" | sed 's/^/#   /'
-		missing in-process "$metric" "$1" "fio job $2 gave no result (round $rep)"
+		missing "$(blk_section "$1")" "$metric" "$1" "fio job $2 gave no result (round $rep)"
 		return 0
 	fi
-	sample in-process "$metric" "$1" "$rep" "$v"
+	blk_sample "$metric" "$1" "$rep" "$v"
 	progress "blk round $rep/$BLK_REPS $2 on $1: $v $unit"
 }
 
 bench_blk() {
-	set -- $BLK_SYSTEMS
+	systems=$BLK_SYSTEMS
+	[ "$BRIDGE_ON" = 1 ] && systems="$systems vbridge-bridge"
+	set -- $systems
 	n=$#
 	fd=4
 	for sys in "$@"; do
-		blk_start "$sys" $fd || missing in-process blk "$sys" "cannot start its guest"
+		blk_start "$sys" $fd || missing "$(blk_section "$sys")" blk "$sys" "cannot start its guest"
 		fd=$((fd + 1))
 	done
 	progress "blk: ${DISK_MIB} MiB raw images on tmpfs; $n guests booting"
@@ -275,10 +313,12 @@ bench_blk() {
 			alive="$alive $sys"
 		else
 			log_tail "blk-$sys"
-			missing in-process blk "$sys" "its guest did not get ready (no BENCH-READY)"
+			missing "$(blk_section "$sys")" blk "$sys" "its guest did not get ready (no BENCH-READY)"
 		fi
 	done
 	sleep 3		# the VMMs' memory is sampled 2 s after BENCH-READY
+	prov_kib=""
+	[ -n "$PROV_PID" ] && prov_kib=$(smaps_other "$PROV_PID" /dev/virtio/)
 	seq=0
 	rep=1
 	while [ $rep -le "$BLK_REPS" ]; do
@@ -296,6 +336,7 @@ bench_blk() {
 		done
 		rep=$((rep + 1))
 	done
+	case " $alive " in *" vbridge-bridge "*) bridge_mmio ;; esac
 	fd=4
 	for sys in "$@"; do
 		echo "0 end" > "$OUT/blk-$sys.in"
@@ -306,14 +347,181 @@ bench_blk() {
 		res=$OUT/blk-$sys.res
 		other=$(field other_rss_kib "$res")
 		guest=$(field guest_rss_kib "$res")
-		if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
-			sample in-process blk_rss_mib "$sys" 1 "$(div "$other" 1024 2)"
+		if [ "$sys" = vbridge-bridge ]; then
+			prov_stop
+			if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ] && [ -n "$prov_kib" ]; then
+				sample bridge rss_mib "$sys" 1 "$(div $((other + prov_kib)) 1024 2)"
+				sample bridge rss_vmm_mib "$sys" 1 "$(div "$other" 1024 2)"
+				sample bridge rss_provider_mib "$sys" 1 "$(div "$prov_kib" 1024 2)"
+				progress "bridge: RSS besides guest RAM: VMM $other KiB, provider $prov_kib KiB"
+			else
+				missing bridge rss_mib "$sys" "no memory sample of the VMM (${other:-none}) or the provider (${prov_kib:-none})"
+			fi
+		elif [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
+			[ "$BLK_INPROC" = 1 ] && sample in-process blk_rss_mib "$sys" 1 "$(div "$other" 1024 2)"
+			[ "$BRIDGE_ON" = 1 ] && [ "$sys" = vbridge ] && sample bridge rss_mib "$sys" 1 "$(div "$other" 1024 2)"
 		else
-			missing in-process blk_rss_mib "$sys" "no memory sample with the disk"
+			missing "$(blk_section "$sys")" blk_rss_mib "$sys" "no memory sample with the disk"
 		fi
 		tr -d '\r' < "$OUT/blk-$sys.log" | grep '^BENCH-DISK' | sed "s/^/# $sys: /"
 		rm -f "$OUT/disk-$sys.img"
 	done
+}
+
+# --- section "bridge": devices served through virtio_bridge.ko ----------------
+
+# prov_start ARGS...: start the provider (vbridge devices) on vmid 3's
+# node with ARGS, in the background (PROV_PID), and wait until `vbridge
+# ctl status` shows it ready
+prov_start() {
+	mkdir -p "$OUT/state"
+	"$VBRIDGE" devices -v --pci-bus-devfd="$NODE" --state-dir "$OUT/state" "$@" \
+		< /dev/null > "$OUT/provider.log" 2>&1 &
+	PROV_PID=$!
+	i=0
+	until "$VBRIDGE" ctl status 2> /dev/null | grep cvm2rb-pci | grep -q ready; do
+		i=$((i + 1))
+		if [ $i -ge 300 ] || ! kill -0 "$PROV_PID" 2> /dev/null; then
+			echo "# the provider did not get ready:"
+			sed 's/^/#   /' "$OUT/provider.log" | tail -n 10
+			prov_stop
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# prov_stop: SIGTERM to the provider, SIGKILL 20 s later
+prov_stop() {
+	[ -n "$PROV_PID" ] || return 0
+	kill -TERM "$PROV_PID" 2> /dev/null
+	i=0
+	while kill -0 "$PROV_PID" 2> /dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$PROV_PID" 2> /dev/null
+	wait "$PROV_PID" 2> /dev/null
+	PROV_PID=""
+}
+
+# smaps_other PID PATTERN: KiB resident in PID's mappings whose name does
+# not contain PATTERN (the guest RAM), the rule bench-launch -g applies
+smaps_other() {
+	awk -v pat="$2" '
+		/^[0-9a-f]+-[0-9a-f]+ / { guest = index($0, pat) > 0; next }
+		/^Rss:/ { if (!guest) kib += $2 }
+		END { if (NR) print kib + 0 }' "/proc/$1/smaps" 2> /dev/null
+}
+
+# bridge_mmio: in the bridged blk guest (still up), MMIO_RUNS rounds of
+# mmio-read on every virtio rng: the in-process one (slots below 0x10)
+# and the bridged one (slots 0x10 and up), taking turns; one command per
+# round, so that a slow round shows and a stuck one is given up
+bridge_mmio() {
+	nin=0 nbr=0 run=1
+	while [ $run -le $MMIO_RUNS ]; do
+		seq=$((seq + 1))
+		echo "$seq mmio $MMIO_LOADS 1" > "$OUT/blk-vbridge-bridge.in"
+		if ! blk_wait vbridge-bridge "^BENCH-DONE $seq\$" 180; then
+			log_tail blk-vbridge-bridge
+			break
+		fi
+		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-FAIL mmio $seq " | sed 's/^/#   /'
+		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-MMIO $seq " > "$OUT/mmio.txt"
+		while read -r _ _ fn ns; do
+			slot=$(echo "$fn" | cut -d: -f3 | cut -d. -f1)
+			if [ $((0x$slot)) -ge 16 ]; then
+				sys=vbridge-bridge nbr=$((nbr + 1)) r=$nbr
+			else
+				sys=vbridge nin=$((nin + 1)) r=$nin
+			fi
+			sample bridge mmio_load_us "$sys" "$r" "$(div "$ns" 1000 2)"
+			progress "bridge: mmio-read $run/$MMIO_RUNS $fn ($sys): $ns ns per load"
+		done < "$OUT/mmio.txt"
+		run=$((run + 1))
+	done
+	[ $nin -gt 0 ] || missing bridge mmio_load_us vbridge "no mmio-read result for the in-process rng"
+	[ $nbr -gt 0 ] || missing bridge mmio_load_us vbridge-bridge "no mmio-read result for the bridged rng"
+}
+
+# vmm_halt NAME: a bridged VMM on vmid 3 with the halting kernel, in the
+# background (HALT_PID), its -v messages in $OUT/NAME.log
+vmm_halt() {
+	"$VBRIDGE" run -v --vmid 3 --kernel "$B/halt.img" --mem 32M \
+		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/$1.log" 2>&1 &
+	HALT_PID=$!
+}
+
+# vmm_setup_ms NAME: once the VMM of NAME starts its vCPUs, its setup
+# time in ms; nothing when it ended or took longer than 60 s
+vmm_setup_ms() {
+	i=0
+	while [ $i -lt 600 ]; do
+		t=$(sed -n 's/.*setup took \([0-9.]*\) s; starting.*/\1/p' "$OUT/$1.log" | head -n 1)
+		[ -n "$t" ] && { div "$t" 0.001 1; return; }
+		kill -0 "$HALT_PID" 2> /dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# vm3_free: vmid 3 has no running or stopping VM
+vm3_free() {
+	st=$("$VBRIDGE" ctl status 2> /dev/null | awk '$1 == "vm3" { print $2 }')
+	[ -z "$st" ] || [ "$st" = free ] || [ "$st" = stopped ]
+}
+
+# VMSTOP -> restart, REPS times: a bridged VMM on a free vmid (its setup
+# time is the reference), kill -9 of it and, as soon as it has exited, a
+# new VMM on the same vmid, whose setup includes waiting for the old VM's
+# stop (the provider acknowledges VMSTOP at once).  The restart time is
+# the exit time plus the extra setup time.  The guest only halts: what is measured
+# is the VMM and the module, not a guest boot.
+bridge_restart() {
+	prov_start --rng || { missing bridge-restart restart_ms after-kill "the provider did not start"; return; }
+	progress "bridge: restart: provider ready; vm3 $("$VBRIDGE" ctl status 2> /dev/null | awk '$1 == "vm3"' | head -n 1)"
+	rep=1
+	while [ $rep -le "$REPS" ]; do
+		i=0
+		while ! vm3_free && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+		vmm_halt "restart-free-$rep"
+		free=$(vmm_setup_ms "restart-free-$rep")
+		# a VMM started before the killed one has exited finds the
+		# vmid still running and refuses ("in use"): wait for the exit,
+		# and count it (/proc/uptime: 10 ms resolution)
+		t1=$(now)
+		kill -KILL "$HALT_PID" 2> /dev/null
+		wait "$HALT_PID" 2> /dev/null
+		reap=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+		vmm_halt "restart-kill-$rep"
+		after=$(vmm_setup_ms "restart-kill-$rep")
+		kill -TERM "$HALT_PID" 2> /dev/null
+		wait "$HALT_PID" 2> /dev/null
+		if [ -n "$free" ] && [ -n "$after" ]; then
+			sample bridge-restart setup_ms free-vmid "$rep" "$free"
+			sample bridge-restart setup_ms after-kill "$rep" "$after"
+			sample bridge-restart exit_ms after-kill "$rep" "$reap"
+			sample bridge-restart restart_ms after-kill "$rep" \
+				"$(awk -v a="$after" -v b="$free" -v r="$reap" 'BEGIN { printf "%.1f", r + a - b }')"
+			progress "bridge: restart $rep/$REPS: setup $free ms on a free vmid, $after ms" \
+				"after kill -9, whose process took $reap ms to exit"
+		else
+			sed 's/^/#   /' "$OUT/restart-free-$rep.log" "$OUT/restart-kill-$rep.log" | tail -n 20
+			missing bridge-restart restart_ms after-kill "rep $rep: no setup time (free: ${free:-none}, after kill: ${after:-none})"
+		fi
+		rep=$((rep + 1))
+	done
+	prov_stop
+}
+
+# The bridge benchmark: its blk systems, RSS and mmio-read ride along
+# with bench_blk (a third system, vbridge-bridge) when blk runs too, else
+# bench_blk runs here for them; then VMSTOP -> restart.
+bench_bridge() {
+	if [ "$BRIDGE_ON" != 1 ]; then
+		missing bridge all vbridge-bridge "virtio_bridge.ko or the vm3 overlay could not be loaded"
+		return
+	fi
+	[ "$BLK_INPROC" = 1 ] || bench_blk
+	bridge_restart
 }
 
 # --- main --------------------------------------------------------------------
@@ -336,12 +544,34 @@ progress "$("$VBRIDGE" --version); $("$QEMU" --version | head -n 1)"
 	--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
 keeper=$!
 
+BLK_INPROC=0 BRIDGE_ON=0
+case " $* " in *" blk "*) BLK_INPROC=1 ;; esac
+case " $* " in
+*" bridge "*)
+	for f in /root/virtio_bridge.ko "$B/vm3.dtbo"; do
+		[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
+	done
+	if insmod /root/virtio_bridge.ko && "$VBRIDGE" ctl load "$B/vm3.dtbo" > "$OUT/load.out" 2>&1; then
+		BRIDGE_ON=1
+		progress "bridge: virtio_bridge.ko loaded, vm3/cvm2rb-pci declared"
+	else
+		sed 's/^/#   /' "$OUT/load.out"
+	fi
+	;;
+esac
+
 for b in "$@"; do
 	t0=$(now)
 	progress "$b: start"
 	"bench_$b"
 	progress "$b: took $(elapsed "$t0") s"
 done
+kill -0 $keeper 2> /dev/null || { echo "# the keeper VM had ended:"; sed 's/^/#   /' "$OUT/keeper.log"; }
 kill -TERM $keeper 2>/dev/null
 wait $keeper
+if [ "$BRIDGE_ON" = 1 ]; then
+	prov_stop
+	"$VBRIDGE" ctl unload "$B/vm3.dtbo" > /dev/null 2>&1
+	rmmod virtio_bridge || echo "# virtio_bridge does not unload"
+fi
 exit $status
