@@ -11,6 +11,10 @@
 
 #include "lib/log.h"
 
+/* How long an attach retries a vmid that another VM still runs: 5 s. */
+#define BRIDGE_FE_BUSY_TRIES	50
+#define BRIDGE_FE_BUSY_US	100000
+
 struct bridge_fe {
 	int fd;
 	uint32_t vmid;
@@ -66,15 +70,25 @@ static int bridge_fe_do_attach(struct bridge_fe *fe, struct vbridge_attach *a,
 		return -errno;
 	ret = ioctl(fe->fd, VBRIDGE_ATTACH, a) ? -errno : 0;
 	if (ret == -EBUSY && !nonblock) {
+		unsigned int tries;
+
 		/*
-		 * Another VM runs this vmid (a blocking attach fails at once
-		 * too) or the previous one is still stopping: wait for it.
+		 * Another VM runs this vmid, or the previous one is still
+		 * stopping.  A blocking attach waits for the stop; it fails
+		 * at once while the other VM runs, which is also the case
+		 * for a moment after its VMM was killed, until that process
+		 * is gone and its file closed: give it a few seconds.
 		 */
 		log_info("vmid %u: waiting for its previous VM to stop (the backends' VMSTOP acknowledgments)",
 			 a->vmid);
 		if (fcntl(fe->fd, F_SETFL, flags) < 0)
 			return -errno;
-		ret = ioctl(fe->fd, VBRIDGE_ATTACH, a) ? -errno : 0;
+		for (tries = 0; tries < BRIDGE_FE_BUSY_TRIES; tries++) {
+			ret = ioctl(fe->fd, VBRIDGE_ATTACH, a) ? -errno : 0;
+			if (ret != -EBUSY)
+				break;
+			usleep(BRIDGE_FE_BUSY_US);
+		}
 	}
 	/* Only the attach looks at O_NONBLOCK; leave the file as opened. */
 	if (fcntl(fe->fd, F_SETFL, flags) < 0 && !ret)
@@ -92,7 +106,8 @@ int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, bool nonblock)
 	if (ret) {
 		if (ret == -EBUSY)
 			log_error("vmid %u is in use by another VM%s", vmid,
-				  nonblock ? " or still stopping" : "");
+				  nonblock ? " or still stopping" :
+				  " (it still ran 5 s later): stop that VMM first");
 		else if (ret == -EINVAL)
 			log_error("cannot attach to vmid %u: out of range (0..%u)",
 				  vmid, VBRIDGE_VMID_MAX);
