@@ -45,7 +45,7 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
-.PHONY: test-build test-build-unit test-build-vm check check-unit check-kselftest check-e2e vm-shell demo
+.PHONY: test-build test-build-unit test-build-vm check check-unit check-harness check-kselftest check-e2e vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
@@ -56,6 +56,9 @@ check: test-build
 
 check-unit: test-build-unit
 	tools/testing/run-tests --only unit
+
+check-harness:
+	tools/testing/run-tests --only harness
 
 check-kselftest: test-build-vm
 	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)"
