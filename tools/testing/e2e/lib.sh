@@ -112,6 +112,15 @@ vm_end() {
 		fi
 		sleep 0.2
 	done
+	if [ $killed = 1 ] && ! wait_for 20 sh -c "! kill -0 $VM_PID 2>/dev/null"; then
+		# Only a task stuck in the kernel outlives SIGKILL: say where,
+		# rather than wait for it for ever.
+		note "$VM_NAME: vbridge (pid $VM_PID) outlived SIGKILL by 20 s; kernel stack:"
+		sed 's/^/#   /' "/proc/$VM_PID/stack" 2>/dev/null
+		VM_STATUS=124
+		exec 3>&-
+		return
+	fi
 	wait "$VM_PID"
 	VM_STATUS=$?
 	[ $killed = 0 ] || VM_STATUS=124
