@@ -115,7 +115,7 @@ vm_end() {
 	if [ $killed = 1 ] && ! wait_for 20 sh -c "! kill -0 $VM_PID 2>/dev/null"; then
 		# Only a task stuck in the kernel outlives SIGKILL: say where,
 		# rather than wait for it for ever.
-		note "$VM_NAME: vbridge (pid $VM_PID) outlived SIGKILL by 20 s; kernel stack:"
+		echo "# VMRUN-KERNEL-FAULT: $VM_NAME: vbridge (pid $VM_PID) outlived SIGKILL by 20 s; kernel stack:"
 		sed 's/^/#   /' "/proc/$VM_PID/stack" 2>/dev/null
 		VM_STATUS=124
 		exec 3>&-
