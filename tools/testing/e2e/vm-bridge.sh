@@ -32,7 +32,7 @@ for s in $SCENARIOS; do
 	no_ack) expect=$((expect + 8)) ;;
 	daemon_kill) expect=$((expect + 11)) ;;
 	two_vms) expect=$((expect + 7)) ;;
-	events) expect=$((expect + 5)) ;;
+	events) expect=$((expect + 6)) ;;
 	errors) expect=$((expect + 3)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
@@ -399,9 +399,13 @@ scenario_events() {
 	ev_check "no ack, auto-ack" "$EV_NO_ACK" "$EV_NO_ACK_END" \
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-autoack vm=3 device=cvm2rb-pci' \
 		'^vm-released vm=3 ' '^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
+	# The provider's exit releases vm3, and the waiting VMM's vmstart
+	# races the module's backend-gone: two checks, no order between them.
 	ev_check "no ack, no auto-ack" "$EV_NO_AUTOACK" "$EV_NO_AUTOACK_END" \
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
-		'^vm-released vm=3 ' '^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
+		'^vm-released vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci'
+	ev_check "no ack, no auto-ack, the next VM" "$EV_NO_AUTOACK" "$EV_NO_AUTOACK_END" \
+		'^vmstop-ack vm=3 device=cvm2rb-pci' '^vm-released vm=3 ' '^vmstart vm=3 '
 	ev_check "daemon kill, retry -1" "$EV_RETRY_WAIT" "$EV_RETRY_WAIT_END" \
 		'^vmstart vm=3 ' '^backend-gone vm=3 device=cvm2rb-pci' \
 		'^backend-ready vm=3 device=cvm2rb-pci' '^vmstop vm=3 ' '^vm-released vm=3 '
@@ -429,7 +433,12 @@ keeper_start
 for s in $SCENARIOS; do
 	t0=$(now)
 	if command -v "scenario_$s" > /dev/null 2>&1; then
-		"scenario_$s"
+		case $s in
+		# Its guest should simply run: one that triple-faults (nested
+		# TCG's flaw, lib.sh) gets the scenario run once more.
+		devices) run scenario_devices ;;
+		*) "scenario_$s" ;;
+		esac
 	else
 		nok "no scenario '$s' (see run-bridge --help)"
 	fi

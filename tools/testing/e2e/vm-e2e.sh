@@ -134,34 +134,6 @@ scenario_devices() {
 
 keeper_start
 
-# run SCENARIO: run it and print its TAP.  When a Linux guest triple-faults
-# in a scenario that does not expect it, the scenario runs once more and
-# the first attempt is shown as comments: second-level 6.12 guests under
-# nested TCG triple-fault now and then (a few boots in a hundred, never
-# reproduced with tracing on; see Documentation/virtio-bridge/vmm.rst).
-run() {
-	t0=$(now)
-	saved=$status
-	: > "$OUT/started"
-	"$@" > "$OUT/$1.tap"
-	if grep -q '^not ok' "$OUT/$1.tap" && triple_faulted; then
-		echo "# $1: a second-level guest triple-faulted; first attempt:"
-		sed 's/^/#   /' "$OUT/$1.tap"
-		echo "# $1: running it once more"
-		status=$saved
-		: > "$OUT/started"
-		"$@" > "$OUT/$1.tap"
-	fi
-	cat "$OUT/$1.tap"
-	echo "# $1 took $(elapsed "$t0") s"
-}
-# triple_faulted: a guest started since "$OUT/started" was emptied did
-triple_faulted() {
-	for n in $(cat "$OUT/started"); do
-		grep -q 'guest triple fault' "$OUT/$n.err" && return 0
-	done
-	return 1
-}
 # (the tiny kernels' scenarios run plainly: a triple fault is their point)
 scenario_tiny() {
 	t0=$(now)
