@@ -117,12 +117,10 @@ vm_end() {
 		# rather than wait for it for ever.
 		echo "# VMRUN-KERNEL-FAULT: $VM_NAME: vbridge (pid $VM_PID) outlived SIGKILL by 20 s; kernel stack:"
 		sed 's/^/#   /' "/proc/$VM_PID/stack" 2>/dev/null
-		VM_STATUS=124
-		exec 3>&-
-		return
+	else
+		wait "$VM_PID"
+		VM_STATUS=$?
 	fi
-	wait "$VM_PID"
-	VM_STATUS=$?
 	[ $killed = 0 ] || VM_STATUS=124
 	exec 3>&-
 }
@@ -173,6 +171,7 @@ triple_faulted() {
 	done
 	return 1
 }
+
 # --- the device checks, shared by the in-process and the bridged devices ---
 #
 # devices_prepare: the host's part before the guest boots: $OUT/disk.img
