@@ -457,11 +457,15 @@ static int cnl_on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int ctl_nl_events(struct ctl_nl *c, int timeout_ms,
+int ctl_nl_events(struct ctl_nl *c, int timeout_ms, const sigset_t *sigmask,
 		  int (*fn)(const struct ctl_event *e, void *arg), void *arg)
 {
 	struct cnl_ev x = { .c = c, .fn = fn, .arg = arg };
 	struct pollfd p = { .fd = nl_socket_get_fd(c->sk), .events = POLLIN };
+	struct timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long)(timeout_ms % 1000) * 1000000,
+	};
 	struct nl_cb *cb;
 	int ret;
 
@@ -470,7 +474,7 @@ int ctl_nl_events(struct ctl_nl *c, int timeout_ms,
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, cnl_on_event, &x);
 	while (!x.ret) {
-		ret = poll(&p, 1, timeout_ms);
+		ret = ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, sigmask);
 		if (ret < 0) {
 			x.ret = -errno;
 			break;

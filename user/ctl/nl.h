@@ -9,6 +9,7 @@
 #ifndef VBRIDGE_CTL_NL_H
 #define VBRIDGE_CTL_NL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,15 @@ int ctl_nl_vm_dump(struct ctl_nl *c, struct ctl_vm **out);
 int ctl_nl_subscribe(struct ctl_nl *c);
 /*
  * Wait for events (timeout_ms < 0: forever) and call fn for each one
- * received; fn returns non-zero to stop.  Returns fn's value, 0 on
- * timeout, -EINTR when a signal arrived, -ENOBUFS when events were lost
- * (the socket stays usable), or another -errno.
+ * received; fn returns non-zero to stop.  While it waits, the signal mask
+ * is *sigmask (NULL: unchanged), so a caller that blocks its stop signals
+ * and passes its old mask gets them only here, as -EINTR, and never
+ * between a check of its stop flag and the wait (ppoll's guarantee).
+ * Returns fn's value, 0 on timeout, -EINTR when a signal arrived,
+ * -ENOBUFS when events were lost (the socket stays usable), or another
+ * -errno.
  */
-int ctl_nl_events(struct ctl_nl *c, int timeout_ms,
+int ctl_nl_events(struct ctl_nl *c, int timeout_ms, const sigset_t *sigmask,
 		  int (*fn)(const struct ctl_event *e, void *arg), void *arg);
 
 #endif

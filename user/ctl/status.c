@@ -116,6 +116,7 @@ int ctl_cmd_events(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = events_signal };
 	struct events_state s = { 0 };
+	sigset_t stop, waiting;
 	struct ctl_nl c;
 	uint64_t n;
 	int opt, ret;
@@ -152,11 +153,20 @@ int ctl_cmd_events(int argc, char **argv)
 		ctl_nl_close(&c);
 		return EXIT_FAIL;
 	}
-	/* No SA_RESTART: a signal ends the wait in poll(). */
+	/*
+	 * No SA_RESTART, and the stop signals blocked except inside the wait:
+	 * one that came while an event was being read or printed would
+	 * otherwise set the flag just after it was checked, and the next wait
+	 * would never end.
+	 */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &waiting);
 	while (!events_stop) {
-		ret = ctl_nl_events(&c, -1, events_print, &s);
+		ret = ctl_nl_events(&c, -1, &waiting, events_print, &s);
 		if (ret == -ENOBUFS) {
 			log_warn("events were lost (the reader was too slow)");
 			continue;

@@ -372,19 +372,27 @@ CTL_TEST(set_and_clear_overrides)
 	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "set", "vm9/nothing", "clear", NULL));
 }
 
-CTL_TEST(events_prints_one_line_per_event)
+/*
+ * Start "vbridge ctl events" with its standard output on *fd, and wait
+ * until it has joined the group (events before that go unseen): declare
+ * and remove probe devices of vm 6 until one shows.  What it printed so
+ * far is left in buf.  Returns its pid, or -1 (buf then says why).
+ */
+static pid_t events_start(struct vbst_nl *nl, int *fd, char *buf, size_t len)
 {
 	struct vbst_devspec d;
-	char buf[4096], name[32];
 	struct pollfd pfd;
-	size_t got = 0;
-	int p[2], i, st;
+	char name[32];
+	ssize_t r = 0;
+	int p[2], i;
 	pid_t pid;
-	ssize_t r;
 
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	snprintf(buf, len, "cannot start vbridge ctl events");
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
 	pid = fork();
-	ASSERT_LE(0, pid);
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
 		dup2(p[1], 1);
 		execl(ctl_bin(), ctl_bin(), "ctl", "events", NULL);
@@ -393,32 +401,52 @@ CTL_TEST(events_prints_one_line_per_event)
 	close(p[1]);
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
-	/* Until ctl has joined the group, events go unseen: probe. */
-	for (i = 0; i < 50 && !got; i++) {
+	for (i = 0; i < 50 && r <= 0; i++) {
 		snprintf(name, sizeof(name), "probe%d", i);
 		vbst_std_spec(&d, 6, name, 1);
-		ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
-		ASSERT_EQ(0, vbst_dev_del(&self->nl, 6, name));
-		if (poll(&pfd, 1, 200) == 1) {
-			r = read(p[0], buf, sizeof(buf) - 1);
-			got = r > 0 ? r : 0;
-		}
+		if (vbst_dev_add(nl, &d) || vbst_dev_del(nl, 6, name))
+			break;
+		if (poll(&pfd, 1, 200) == 1)
+			r = read(p[0], buf, len - 1);
 	}
-	ASSERT_NE(0, got) {
-		TH_LOG("vbridge ctl events printed nothing");
+	if (r <= 0) {
+		snprintf(buf, len, "vbridge ctl events printed nothing");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(p[0]);
+		return -1;
 	}
-	buf[got] = '\0';
+	buf[r] = '\0';
+	*fd = p[0];
+	return pid;
+}
+
+CTL_TEST(events_prints_one_line_per_event)
+{
+	struct vbst_devspec d;
+	char buf[4096];
+	struct pollfd pfd;
+	size_t got = 0;
+	int fd = -1, st;
+	pid_t pid;
+	ssize_t r;
+
+	pid = events_start(&self->nl, &fd, buf, sizeof(buf));
+	ASSERT_LT(0, pid) {
+		TH_LOG("%s", buf);
+	}
 	EXPECT_NE(NULL, strstr(buf, "dev-added vm=6 device=probe")) {
 		TH_LOG("%s", buf);
 	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
 	/* Now subscribed: one line per event, in order. */
 	vbst_std_spec(&d, 7, "watched", 1);
 	ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
 	ASSERT_EQ(0, vbst_dev_del(&self->nl, 7, "watched"));
-	got = 0;
 	while (!strstr(buf, "dev-removed vm=7 device=watched\n") &&
 	       poll(&pfd, 1, VBST_SOON_MS) == 1) {
-		r = read(p[0], buf + got, sizeof(buf) - 1 - got);
+		r = read(fd, buf + got, sizeof(buf) - 1 - got);
 		if (r <= 0)
 			break;
 		got += r;
@@ -430,7 +458,56 @@ CTL_TEST(events_prints_one_line_per_event)
 	/* SIGINT ends it cleanly. */
 	kill(pid, SIGINT);
 	EXPECT_EQ(0, waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	close(p[0]);
+	close(fd);
+}
+
+/*
+ * A SIGINT that comes while ctl events is reading or printing events, not
+ * waiting for them, still ends it.  It used to set the stop flag only for
+ * the next wait to block for ever.  A burst of events keeps it busy when
+ * the signal comes; a few rounds make a wait-time arrival unlikely to hide
+ * the bug.
+ */
+CTL_TEST(events_ends_on_sigint_while_busy)
+{
+	struct vbst_devspec d;
+	char buf[4096], name[32];
+	int round, i, fd = -1, st = 0;
+	pid_t pid, done;
+	int ms;
+
+	for (round = 0; round < 4; round++) {
+		pid = events_start(&self->nl, &fd, buf, sizeof(buf));
+		ASSERT_LT(0, pid) {
+			TH_LOG("%s", buf);
+		}
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "burst%d", i);
+			vbst_std_spec(&d, 8, name, 1);
+			ASSERT_EQ(0, vbst_dev_add(&self->nl, &d));
+			ASSERT_EQ(0, vbst_dev_del(&self->nl, 8, name));
+		}
+		kill(pid, SIGINT);
+		/* Drain its output so it never waits on a full pipe. */
+		for (done = 0, ms = 0; !done && ms < VBST_SOON_MS; ms += 50) {
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			done = waitpid(pid, &st, WNOHANG);
+			if (!done)
+				usleep(50000);
+		}
+		if (!done) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(fd);
+		ASSERT_EQ(pid, done) {
+			TH_LOG("round %d: vbridge ctl events still running %d ms after SIGINT",
+			       round, VBST_SOON_MS);
+		}
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 }
 
 CTL_TEST(changes_need_cap_net_admin)
