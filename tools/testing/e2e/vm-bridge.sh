@@ -431,18 +431,11 @@ events_pid=$!
 keeper_start
 
 for s in $SCENARIOS; do
-	t0=$(now)
 	if command -v "scenario_$s" > /dev/null 2>&1; then
-		case $s in
-		# Its guest should simply run: one that triple-faults (nested
-		# TCG's flaw, lib.sh) gets the scenario run once more.
-		devices) run scenario_devices ;;
-		*) "scenario_$s" ;;
-		esac
+		run "scenario_$s"
 	else
 		nok "no scenario '$s' (see run-bridge --help)"
 	fi
-	echo "# $s took $(elapsed "$t0") s"
 done
 keeper_stop
 kill "$events_pid" 2>/dev/null

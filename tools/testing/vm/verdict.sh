@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# verdict.sh: how vm-run judges one boot of the test VM, and whether another
+# boot may help.  Sourced by vm-run; tools/testing/vm/test-vm-run feeds it
+# made-up logs as well as real ones.
+#
+# The rule it implements: a retry may hide the emulator's flaws, never the
+# product's.  Nested KVM under TCG sometimes kills the test VM (a reset
+# without a word, a console gone silent, a panic in the scheduler), and only
+# such a death may be booted again.  It may not when anything in the dead
+# attempt points at our code:
+#
+#   * the test VM's own kernel log (the console: since the script's output
+#     goes to the results port only, every line carrying a printk timestamp
+#     there is the test VM's kernel speaking, never a second-level guest)
+#     reports BUG, Oops, WARNING, a lockdep, KASAN, KFENCE, UBSAN,
+#     DEBUG_OBJECTS or kmemleak report, a hung task, an RCU stall or a
+#     lockup;
+#   * any kernel stack names a function of virtio_bridge ("[virtio_bridge]")
+#     or a task of vbridge (vbridge, vcpuN, virtio-*);
+#   * vbridge outlived SIGKILL (the script says "# VMRUN-KERNEL-FAULT:");
+#   * the attempt's own post-condition failed;
+#   * it stopped responding, or panicked, while virtio_bridge.ko was loaded
+#     (the heartbeat says so): a deadlock or a fault of the module looks
+#     exactly like that.  A reset without a word is still the emulator's: a
+#     module cannot triple-fault the test VM without an Oops first.
+#
+# vm_verdict CONSOLE OUTPUT QEMU_DEBUG QRC STALLED NONCE RETRY_PANIC
+#   CONSOLE, OUTPUT, QEMU_DEBUG: the attempt's files (missing ones are empty)
+#   QRC: the status of timeout(1) around QEMU; STALLED: 1 when vm-run killed
+#   a silent VM; NONCE: the result line's nonce; RETRY_PANIC: 1 when panics
+#   may be retried at all.  Uses $timeout and $stall for messages.
+# Sets: result (the "VBRIDGE-VM-RESULT" line, "" if none), why (why the
+# attempt failed, "" when the script completed), retriable (1 when another
+# boot may help) and blame ("" or why a retry is refused; shown in why).
+
+# ERE over the test VM's kernel text: reports that point at a bug.
+VERDICT_KERNEL_BAD='BUG:|Oops|general protection fault|kernel BUG at|WARNING:|UBSAN:|KASAN|KFENCE|ODEBUG:|kmemleak: [0-9]+ new suspected|INFO: task .* blocked for more than|rcu: INFO:|detected stalls? on CPU|self-detected stall|soft lockup|hard LOCKUP'
+# ERE: a stack frame of the module, or one of vbridge's tasks on a CPU.
+VERDICT_OURS='\[virtio_bridge\]|Comm: (vbridge|vcpu[0-9]+|virtio-[a-z]+)( |$)|task:(vbridge|vcpu[0-9]+|virtio-[a-z]+) '
+
+# verdict_klog CONSOLE: the test VM's kernel messages on its console, the
+# text after each printk timestamp (which may follow other text on a line
+# when the kernel and the init wrote at the same time).
+verdict_klog() {
+	tr -d '\r' < "$1" 2>/dev/null |
+		sed -n 's/.*\[ *[0-9][0-9]*\.[0-9][0-9]*\] \(.*\)/\1/p'
+}
+
+# verdict_blame CONSOLE OUTPUT: why no retry may hide this attempt ("" when
+# nothing points at our code); the first reason found.
+verdict_blame() {
+	local line
+	if line=$(verdict_klog "$1" | grep -aE -m 1 -- "$VERDICT_KERNEL_BAD"); then
+		echo "the test VM's kernel reported: $line"
+	elif line=$(verdict_klog "$1" | grep -aE -m 1 -- "$VERDICT_OURS"); then
+		echo "a kernel stack names our code: $line"
+	elif line=$(tr -d '\r' < "$2" 2>/dev/null | grep -a -m 1 '^# VMRUN-KERNEL-FAULT: '); then
+		echo "${line#*: }"
+	elif tr -d '\r' < "$2" 2>/dev/null | grep -aq '^not ok - vm postcondition'; then
+		echo "its post-condition failed"
+	fi
+}
+
+# verdict_module_loaded CONSOLE: virtio_bridge was loaded at some point of
+# the attempt (a heartbeat said so, or an oops listed it).
+verdict_module_loaded() {
+	tr -d '\r' < "$1" 2>/dev/null |
+		grep -aqE '^vm-run: alive .*\[virtio_bridge loaded\]|Modules linked in:.* virtio_bridge'
+}
+
+vm_verdict() {
+	local console=$1 output=$2 qdebug=$3 qrc=$4 stalled=$5 nonce=$6 rpanic=$7
+	why="" retriable=0 blame="" result=""
+	if [ -f "$output" ]; then
+		result=$(tr -d '\r' < "$output" | grep -a "^VBRIDGE-VM-RESULT $nonce " | tail -n 1 || true)
+	fi
+	if [ "$stalled" = 1 ]; then
+		why="the test VM stopped responding: no console output for ${stall}s, not even its heartbeat; killed"
+		retriable=1
+		verdict_module_loaded "$console" &&
+			blame="virtio_bridge was loaded: a deadlock of the module looks the same"
+	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		why="no result within ${timeout}s (hang); killed"
+	elif verdict_klog "$console" | grep -aq '^Kernel panic'; then
+		why="the test VM's kernel panicked: $(verdict_klog "$console" | grep -a -m 1 '^Kernel panic')"
+		retriable=$rpanic
+		verdict_module_loaded "$console" &&
+			blame="virtio_bridge was loaded: the panic may be the module's"
+	elif [ -z "$result" ]; then
+		if grep -aq 'Triple fault' "$qdebug" 2>/dev/null; then
+			why="the test VM reset itself (QEMU: triple fault) without reporting a result"
+		else
+			why="the VM ended (qemu status $qrc) without reporting a result"
+		fi
+		retriable=1
+	elif [ "${result##* }" != 0 ] &&
+	     line=$(tr -d '\r' < "$output" | grep -a -m 1 '^# VMRUN-KERNEL-FAULT: '); then
+		why="the script failed after the test VM's kernel did: ${line#*: }"
+	fi
+	[ -n "$why" ] || return 0
+	# Whatever the death, a sign of our code in it forbids the retry.
+	local b
+	b=$(verdict_blame "$console" "$output")
+	[ -z "$b" ] || blame=$b
+	if [ "$retriable" = 1 ] && [ -n "$blame" ]; then
+		retriable=0
+		why="$why; not retried: $blame"
+	fi
+	return 0
+}
