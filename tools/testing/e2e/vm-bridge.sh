@@ -33,7 +33,7 @@ for s in $SCENARIOS; do
 	daemon_kill) expect=$((expect + 11)) ;;
 	two_vms) expect=$((expect + 7)) ;;
 	events) expect=$((expect + 6)) ;;
-	errors) expect=$((expect + 3)) ;;
+	errors) expect=$((expect + 15)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -352,20 +352,54 @@ scenario_two_vms() {
 	"$VBRIDGE" ctl unload /root/e2e/vm4.dtbo > /dev/null 2>&1
 }
 
-# A declared device that does not fit the machine: its window overlaps the
-# in-process BAR window (vm7.dtbo: the example moved to 0xd0000000).
-# vbridge run refuses before the guest starts and leaves nothing behind.
-scenario_errors() {
-	"$VBRIDGE" ctl load /root/e2e/vm7.dtbo > "$OUT/load7.out" 2> "$OUT/load7.err"
-	vm_start bad7 --vmid 7 --mem 256M
+# bad_vmid NAME VMID "OVERLAY..." WHAT PATTERN...: with the devices of
+# the overlays declared, `vbridge run --vmid VMID` is refused with status
+# 2 and an error matching every PATTERN (what is wrong, what to change),
+# before any vCPU starts, and VMID is left free.
+bad_vmid() {
+	bv_name=$1 bv_vmid=$2 bv_dtbos=$3 bv_what="errors: $4"
+	shift 4
+	: > "$OUT/load-$bv_name.err"
+	for f in $bv_dtbos; do
+		"$VBRIDGE" ctl load "$f" >> "$OUT/load-$bv_name.err" 2>&1
+	done
+	vm_start "$bv_name" --vmid "$bv_vmid" --mem 256M
 	vm_end
-	said "window 0 of bridged device 'cvm2rb-pci' .* overlaps the in-process devices' BAR window"
-	check "$(( $? | (VM_STATUS != 1) ))" "errors: a window over the in-process BARs is refused, status 1 (got $VM_STATUS)" bad7 load7
+	bv_r=0
+	for p in "$@"; do
+		said "$p" || { note "no error line matches /$p/"; bv_r=1; }
+	done
+	check "$(( bv_r | (VM_STATUS != 2) ))" \
+		"$bv_what is refused with status 2 (got $VM_STATUS), saying what is wrong and what to change" \
+		"$bv_name" "load-$bv_name"
 	! said 'starting [0-9]+ vCPU'
-	check $? "errors: ... before any vCPU starts" bad7
-	vm_free 7
-	check $? "errors: vmid 7 is left free ($(vm_state 7))" bad7
-	"$VBRIDGE" ctl unload /root/e2e/vm7.dtbo > /dev/null 2>&1
+	check $? "$bv_what: ... before any vCPU starts" "$bv_name"
+	wait_for 10 vm_free "$bv_vmid"
+	check $? "$bv_what: ... and vmid $bv_vmid is left free ($(vm_state "$bv_vmid"))" "$bv_name"
+	for f in $bv_dtbos; do
+		"$VBRIDGE" ctl unload "$f" > /dev/null 2>&1
+	done
+}
+
+# Declared devices that do not fit the machine (variants of the example
+# overlay made by run-bridge): vbridge run refuses them before the guest
+# starts, says what to change, and leaves nothing behind.
+scenario_errors() {
+	bad_vmid bad7 7 /root/e2e/vm7.dtbo "a window over the in-process BARs" \
+		"window 0 of bridged device 'cvm2rb-pci' .* overlaps the in-process devices' BAR window" \
+		"move it into the free MMIO space 0xe0000000\.\.0xfebfffff in the device's overlay"
+	bad_vmid bad8 8 /root/e2e/vm8.dtbo "a declared GSI out of range (24)" \
+		"interrupt line 7 of bridged device 'cvm2rb-pci' is GSI 24; on x86 bridged PCI interrupts are IOAPIC GSIs 16\.\.23" \
+		"change its interrupts in the device's overlay"
+	bad_vmid bad9 9 /root/e2e/vm9.dtbo "a window over guest RAM" \
+		"window 0 of bridged device 'cvm2rb-pci' \(0x8000000, 16384 KiB\) overlaps guest RAM" \
+		"move it into the free MMIO space .* or give --mem 128M or less"
+	bad_vmid bad10 10 /root/e2e/vm10.dtbo "a window over the local APICs" \
+		"window 1 of bridged device 'cvm2rb-pci' \(0xfee00000, 1024 KiB\) overlaps the IOAPIC, local APICs and firmware" \
+		"move it into the free MMIO space"
+	bad_vmid bad11 11 "/root/e2e/vm11.dtbo /root/e2e/vm11b.dtbo" "two bridged hosts for one VM" \
+		"2 bridged devices are declared for it \('cvm2rb-pci', 'cvm2rb-pci2'\)|2 bridged devices are declared for it \('cvm2rb-pci2', 'cvm2rb-pci'\)" \
+		"unload all but one \(vbridge ctl unload\) or declare the others for other vmids"
 }
 
 # ev_check NAME FROM TO PATTERN...: one check that the events of a
