@@ -27,7 +27,7 @@ SCENARIOS=${*:-$ALL}
 expect=3
 for s in $SCENARIOS; do
 	case $s in
-	devices) expect=$((expect + 20)) ;;
+	devices) expect=$((expect + 25)) ;;
 	vmm_kill) expect=$((expect + 7)) ;;
 	no_ack) expect=$((expect + 8)) ;;
 	daemon_kill) expect=$((expect + 11)) ;;
@@ -138,7 +138,7 @@ scenario_devices() {
 	devices_prepare
 	# shellcheck disable=SC2086
 	daemon_start daemon "$NODE3" \
-		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
+		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
 		$DEV_ARGS
 	wait_for 30 node_ready cvm2rb-pci
 	check $? "devices: vbridge devices declares the node ready" daemon
@@ -146,7 +146,7 @@ scenario_devices() {
 		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 	devices_serve 5
 	vm_end
-	devices_verdict devices "$OUT/hvc0.out" bridged daemon
+	devices_verdict devices "$DEV_HVC" bridged daemon
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge run with status 0 (got $VM_STATUS)" bridged
 	said "bridged device 'cvm2rb-pci' served by vm2"
 	check $? "devices: vbridge run attached vmid 3 and found the bridged device" bridged

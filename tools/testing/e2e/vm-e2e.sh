@@ -122,13 +122,13 @@ scenario_devices() {
 	# shellcheck disable=SC2086
 	vm_start devices --cpus 2 --mem 512M \
 		--serial hardware=serial,num=1,type=stdout,console \
-		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
+		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
 		$DEV_ARGS --params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
 		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
 	devices_serve 3
 	vm_end
-	devices_verdict devices "$OUT/hvc0.out" devices
+	devices_verdict devices "$DEV_HVC" devices
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
@@ -152,7 +152,7 @@ for s in "$@"; do
 	boot) expect=$((expect + 6)) ;;
 	mptable) expect=$((expect + 4)) ;;
 	highmem) expect=$((expect + 4)) ;;
-	devices) expect=$((expect + 16)) ;;
+	devices) expect=$((expect + 21)) ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
 done
