@@ -130,6 +130,19 @@ marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1
 seen() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
 said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
 
+# holds SECONDS COMMAND...: COMMAND keeps succeeding for SECONDS, checked
+# every 0.1 s; fails as soon as it does not.  For what must not happen
+# within a time the product defines (a timeout that must not end a wait).
+holds() {
+	ho_end=$(awk -v a="$(now)" -v b="$1" 'BEGIN { print a + b }')
+	shift
+	while "$@"; do
+		awk -v a="$(now)" -v b="$ho_end" 'BEGIN { exit !(a < b) }' || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
 # fails after SECONDS.
 wait_for() {

@@ -170,7 +170,8 @@ scenario_vmm_kill() {
 	r=$?
 	synced=$(marker SYNCED)
 	check $r "vmm kill: the guest synced 1 MiB and is writing ($synced)" kill1
-	sleep 1
+	# in the middle of the writes: two done, the next one under way
+	vm_await '^E2E-MORE 2$'
 	kill -9 "$VM_PID"
 	vm_end
 	wait_for 20 grep -q 'stopped, acknowledged' "$OUT/daemon2.err"
@@ -207,6 +208,8 @@ vm_boot_then_kill() {
 	KILLED_PID=$VM_PID
 }
 reap_killed() { wait "$KILLED_PID" 2>/dev/null; }
+# still_waiting: the next VM of vmid 3 has not got in: vm3 is stopping
+still_waiting() { ! said 'bridged device' && [ "$(vm_state 3)" = stopping ]; }
 
 scenario_no_ack() {
 	# (retry 0: the next guest does not wait for the provider that dies)
@@ -240,11 +243,12 @@ scenario_no_ack() {
 	EV_NO_AUTOACK=$(ev_mark)
 	vm_boot_then_kill noack3
 	vm_start noack4 --vmid 3 --mem 256M --params "quiet"
-	# Past vmstop_timeout (2 s) the VM still waits: nothing acknowledged.
-	wait_for 20 said 'waiting for its previous VM to stop'
-	sleep 4
-	! said 'bridged device' && [ "$(vm_state 3)" = stopping ]
-	check $? "no ack, no auto-ack: the next VM still waits after vmstop_timeout (vm3 $(vm_state 3))" noack4
+	# Past vmstop_timeout (2 s from the stop) the VM still waits: nothing
+	# acknowledged.  Watched from the vmstop event for twice that.
+	wait_for 20 said 'waiting for its previous VM to stop' &&
+		wait_for 20 ev_seq "$EV_NO_AUTOACK" '^vmstop vm=3 ' &&
+		holds 4 still_waiting
+	check $? "no ack, no auto-ack: the next VM still waits 4 s after the stop, past vmstop_timeout (vm3 $(vm_state 3))" noack4
 	daemon_stop
 	vm_await '^E2E-END'
 	check $? "no ack, no auto-ack: once the provider exits, the next VM boots" noack4

@@ -102,10 +102,25 @@ scenario_internal_error() {
 	check $? "KVM internal error: the error says so and dumps the vCPU registers" mmio
 }
 
+# vcpus_ran PID N: vbridge PID runs N vCPU threads and vCPU 0 has run
+# guest code (the guest time of its thread, field 43 of its stat, is not 0)
+vcpus_ran() {
+	vr_n=0 vr_ran=0
+	for t in /proc/"$1"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		vcpu0) vr_n=$((vr_n + 1))
+		       [ "$(awk '{ print $43 }' "$t/stat" 2>/dev/null)" -gt 0 ] 2>/dev/null && vr_ran=1 ;;
+		vcpu*) vr_n=$((vr_n + 1)) ;;
+		esac
+	done
+	[ "$vr_n" = "$2" ] && [ "$vr_ran" = 1 ]
+}
+
 # SIGTERM stops a running guest (a spinning one and a halted AP) cleanly.
 scenario_sigterm() {
 	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M
-	sleep 1
+	vm_wait "both vCPU threads, vCPU 0 running guest code" vcpus_ran "$VM_PID" 2 ||
+		note "sending SIGTERM all the same"
 	kill -TERM "$VM_PID"
 	vm_end
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "SIGTERM: vbridge stops a spinning guest with status 0 (got $VM_STATUS)" spin
