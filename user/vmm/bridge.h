@@ -34,17 +34,28 @@
 /* An ECAM window addresses 4 KiB per function, 8 functions per slot. */
 #define VMM_BRIDGE_ECAM_SLOT	(8U << 12)
 
+struct bridge_fe_device;
 struct vmm;
 struct vmm_bridge;
+struct x86_layout;
 
 /*
- * Open node (NULL: /dev/virtio-bridge), register the guest's RAM, attach
- * to vmid (waiting, and saying so, while its previous VM stops) and check
- * the declared devices against the machine.  Call after vmm_ram_create()
- * and before vmm_kvm_setup() (the firmware tables route the bridged
- * slots).  Returns 0, or -1 after saying what is wrong.
+ * Open node (NULL: /dev/virtio-bridge), register the guest's RAM and
+ * attach to vmid (waiting, and saying so, while its previous VM stops).
+ * Call after vmm_ram_create().  Returns 0, or -1 after saying what is
+ * wrong.
  */
 int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid);
+
+/*
+ * After vmm_bridge_open(), before vmm_kvm_setup() (the firmware tables
+ * route the bridged slots): check the devices declared for the vmid
+ * against this machine (vmm_bridge_check_devices, and the in-process
+ * devices leave the bridged slots free) and take the bridged PCI host.
+ * Returns 0, or -1 after saying what is wrong and what to change: a
+ * configuration error, which `vbridge run` reports with status 2.
+ */
+int vmm_bridge_check(struct vmm *vm);
 
 /*
  * After vmm_kvm_setup(): one KVM irqfd per declared line, bound to it in
@@ -89,5 +100,18 @@ void vmm_bridge_destroy(struct vmm *vm);
  */
 int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
 			       unsigned int reg);
+
+/*
+ * Do the n devices devs[] declared for vmid fit a guest with RAM layout l?
+ * x86 takes one bridged PCI host per guest (none is fine); its windows,
+ * ECAM first, must miss RAM, the in-process BAR window and the APICs and
+ * firmware at 0xfec00000 and up, the ECAM window must hold a slot, and its
+ * lines must be IOAPIC GSIs PCI_X86_INTX_GSI_BASE..VMM_NR_GSIS-1.  Returns
+ * 0, or -1 after one error line that says what is wrong and what to
+ * change.
+ */
+int vmm_bridge_check_devices(const struct x86_layout *l, uint32_t vmid,
+			     const struct bridge_fe_device *devs,
+			     unsigned int n);
 
 #endif

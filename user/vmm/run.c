@@ -101,8 +101,9 @@ static void run_usage(FILE *f)
 "\n"
 "The VM ends when the guest powers off or reboots (exit status 0), on\n"
 "SIGINT or SIGTERM (0), or when it crashes: a triple fault or a KVM\n"
-"error prints the vCPU's registers and exits with status 1. Bad options\n"
-"and unusable files exit with status 2.\n"
+"error prints the vCPU's registers and exits with status 1. Bad options,\n"
+"unusable files and bridged devices (--vmid) that do not fit the machine\n"
+"exit with status 2.\n"
 "\n"
 "Examples:\n"
 "  vbridge run --kernel bzImage --initrd initrd.gz --cpus 2 --mem 1G \\\n"
@@ -695,6 +696,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cfg.bridge && vmm_bridge_open(&vm, cfg.bridge_node, cfg.vmid))
 		goto out;
+	/* Devices declared for the vmid that do not fit are the user's to fix. */
+	ret = EXIT_USAGE;
+	if (vm.bridge && vmm_bridge_check(&vm))
+		goto out;
+	ret = EXIT_FAIL;
 	if (vmm_kvm_setup(&vm, cfg.cpus) || vmm_pci_attach(&vm))
 		goto out;
 	if (vm.bridge && vmm_bridge_setup(&vm))

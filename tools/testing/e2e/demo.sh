@@ -42,7 +42,13 @@ say "vbridge ctl status, after the guest powered off"
 "$VBRIDGE" ctl status
 kill "$daemon"
 wait "$daemon"
-sleep 0.5
+# the provider's exit is the last event: wait for it before stopping ctl events
+i=0
+until grep -q '^backend-gone ' "$OUT/events.txt"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "demo: no backend-gone event 10 s after the provider ended"; break; }
+	sleep 0.1
+done
 kill "$events"
 say "vbridge ctl events, all of it"
 cat "$OUT/events.txt"

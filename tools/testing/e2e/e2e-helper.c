@@ -27,6 +27,25 @@
  *                                device's Unix socket, then like
  *                                vsock-connect
  *
+ * Bulk streams, checked at both ends: the sender sends BYTES pseudo-random
+ * bytes from SEED, shuts its side down and waits for the receiver's
+ * "received N CHECKSUM" line; the receiver reads to the end, answers that
+ * line and compares it with what BYTES and SEED give.  Each prints its
+ * side ("sent ...; peer received ...: match", "received ...; expected
+ * ...: match") and exits 1 on a mismatch.
+ *
+ *   vsock-send CID PORT BYTES SEED     guest: to the host's PORT
+ *   vsock-recv PORT SECS BYTES SEED    guest: one connection to PORT;
+ *                                      prints "ready" when listening
+ *   uds-send PATH PORT BYTES SEED      host: to the guest's PORT, through
+ *                                      the vsock device's Unix socket
+ *   uds-recv PATH SECS BYTES SEED      host: the Unix socket guest
+ *                                      connections to a port arrive at
+ *
+ *   after FILE MARKER BYTES SECS       host: waits until FILE holds a line
+ *                                      MARKER followed by BYTES bytes, and
+ *                                      writes those bytes to stdout
+ *
  * Every command but uinput ends on its own: one given SECS gives up SECS
  * seconds after it started, the others after CMD_LIMIT seconds, saying so
  * ("gave up after N s"): a stalled peer fails a check instead of hanging
@@ -50,6 +69,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,13 +316,75 @@ static int cmd_evread(const char *name, int secs)
 	return fail("no KEY_A");
 }
 
+/* Send bytes pseudo-random bytes from seed; *sum gets their checksum. */
+static int send_stream(int fd, long bytes, unsigned long seed, uint64_t *sum)
+{
+	uint64_t h = FNV_INIT, x = seed | 1;
+	uint8_t buf[4096];
+	long left = bytes;
+
+	while (left > 0) {
+		size_t n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), i;
+
+		for (i = 0; i < n; i++) {	/* xorshift64 */
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		h = fnv(h, buf, n);
+		if (write_all(fd, buf, n))
+			return -1;
+		left -= n;
+	}
+	*sum = h;
+	return 0;
+}
+
+/* The checksum send_stream() gives for bytes from seed. */
+static uint64_t stream_sum(long bytes, unsigned long seed)
+{
+	uint64_t h = FNV_INIT, x = seed | 1;
+	uint8_t b;
+
+	while (bytes-- > 0) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		b = x;
+		h = fnv(h, &b, 1);
+	}
+	return h;
+}
+
+/* Read fd to its end: how many bytes, and their checksum. */
+static int recv_stream(int fd, long *total, uint64_t *sum)
+{
+	uint64_t h = FNV_INIT;
+	uint8_t buf[4096];
+	long t = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		h = fnv(h, buf, n);
+		t += n;
+	}
+	*total = t;
+	*sum = h;
+	return 0;
+}
+
 static int cmd_tcp_send(const char *addr, int port, long bytes,
 			unsigned long seed)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	uint64_t h = FNV_INIT, x = seed | 1;
 	uint8_t buf[4096];
-	long left = bytes;
+	uint64_t h;
 	char out[64];
 	int fd, tries;
 
@@ -322,20 +404,8 @@ static int cmd_tcp_send(const char *addr, int port, long bytes,
 			return fail("connect");
 		sleep(1);
 	}
-	while (left > 0) {
-		size_t n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), i;
-
-		for (i = 0; i < n; i++) {	/* xorshift64 */
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[i] = x;
-		}
-		h = fnv(h, buf, n);
-		if (write_all(fd, buf, n))
-			return fail("send");
-		left -= n;
-	}
+	if (send_stream(fd, bytes, seed, &h))
+		return fail("send");
 	shutdown(fd, SHUT_WR);
 	while (read(fd, buf, sizeof(buf)) > 0)	/* until the peer closes */
 		;
@@ -352,12 +422,10 @@ static int cmd_tcp_recv(int port, int secs)
 		.sin_family = AF_INET, .sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
-	uint64_t h = FNV_INIT;
-	uint8_t buf[4096];
-	long total = 0;
+	uint64_t h;
+	long total;
 	char out[64];
 	int lfd, fd, one = 1;
-	ssize_t n;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0)
@@ -369,11 +437,7 @@ static int cmd_tcp_recv(int port, int secs)
 	fd = accept_one(lfd, secs);
 	if (fd < 0)
 		return fail("accept");
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		h = fnv(h, buf, n);
-		total += n;
-	}
-	if (n < 0)
+	if (recv_stream(fd, &total, &h))
 		return fail("receive");
 	snprintf(out, sizeof(out), "received %ld %016llx", total,
 		 (unsigned long long)h);
@@ -381,6 +445,58 @@ static int cmd_tcp_recv(int port, int secs)
 	close(fd);
 	close(lfd);
 	return 0;
+}
+
+/* The sending end of a bulk stream on a connected socket; see the top. */
+static int bulk_send(int fd, long bytes, unsigned long seed)
+{
+	char mine[64], peer[128], out[256];
+	uint64_t h;
+
+	if (send_stream(fd, bytes, seed, &h))
+		return fail("sending");
+	if (shutdown(fd, SHUT_WR))
+		return fail("shutdown");
+	snprintf(mine, sizeof(mine), "received %ld %016llx", bytes,
+		 (unsigned long long)h);
+	if (read_line(fd, peer, sizeof(peer), 60)) {
+		snprintf(out, sizeof(out), "sent %ld %016llx; no answer from the peer",
+			 bytes, (unsigned long long)h);
+		say("%s\n", out);
+		return 1;
+	}
+	snprintf(out, sizeof(out), "sent %ld %016llx; peer %s: %s", bytes,
+		 (unsigned long long)h, peer, strcmp(peer, mine) ? "MISMATCH" : "match");
+	say("%s\n", out);
+	close(fd);
+	return strcmp(peer, mine) ? 1 : 0;
+}
+
+/* The receiving end: one connection on a listening socket; see the top. */
+static int bulk_recv(int lfd, int secs, long bytes, unsigned long seed)
+{
+	char got[64], want[64], out[160];
+	uint64_t h;
+	long total;
+	int fd;
+
+	say("%s\n", "ready");
+	fd = accept_one(lfd, secs);
+	if (fd < 0)
+		return fail("accept");
+	if (recv_stream(fd, &total, &h))
+		return fail("receiving");
+	snprintf(got, sizeof(got), "received %ld %016llx", total,
+		 (unsigned long long)h);
+	snprintf(want, sizeof(want), "%ld %016llx", bytes,
+		 (unsigned long long)stream_sum(bytes, seed));
+	if (write_all(fd, got, strlen(got)) || write_all(fd, "\n", 1))
+		return fail("answering");
+	snprintf(out, sizeof(out), "%s; expected %s: %s", got, want,
+		 strcmp(got + 9, want) ? "MISMATCH" : "match");
+	say("%s\n", out);
+	close(fd);
+	return strcmp(got + 9, want) ? 1 : 0;
 }
 
 static int cmd_vsock_listen(int port, int secs)
@@ -432,23 +548,130 @@ static int cmd_uds_listen(const char *path, int secs)
 	return serve_ping(lfd, secs);
 }
 
-static int cmd_uds_connect(const char *path, int port, const char *msg)
+/*
+ * Connect to the vsock device's Unix socket and ask for the guest's port:
+ * the connected socket, or -1 after saying why.
+ */
+static int uds_connect_port(const char *path, int port)
 {
 	char line[128];
 	struct sockaddr_un sa;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	if (fd < 0 || uds_addr(path, &sa) ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		return fail(path);
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fail(path);
+		return -1;
+	}
 	snprintf(line, sizeof(line), "CONNECT %d\n", port);
-	if (write_all(fd, line, strlen(line)))
-		return fail("CONNECT");
+	if (write_all(fd, line, strlen(line))) {
+		fail("CONNECT");
+		return -1;
+	}
 	if (read_line(fd, line, sizeof(line), 30) || strncmp(line, "OK ", 3)) {
 		errno = ECONNREFUSED;
-		return fail("no OK after CONNECT");
+		fail("no OK after CONNECT");
+		return -1;
 	}
-	return ping(fd, msg);
+	return fd;
+}
+
+static int cmd_uds_connect(const char *path, int port, const char *msg)
+{
+	int fd = uds_connect_port(path, port);
+
+	return fd < 0 ? 1 : ping(fd, msg);
+}
+
+static int cmd_vsock_send(int cid, int port, long bytes, unsigned long seed)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid,
+	};
+	int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fail("vsock connect");
+	return bulk_send(fd, bytes, seed);
+}
+
+static int cmd_vsock_recv(int port, int secs, long bytes, unsigned long seed)
+{
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY,
+	};
+	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 1))
+		return fail("vsock listen");
+	return bulk_recv(lfd, secs, bytes, seed);
+}
+
+static int cmd_uds_send(const char *path, int port, long bytes,
+			unsigned long seed)
+{
+	int fd = uds_connect_port(path, port);
+
+	return fd < 0 ? 1 : bulk_send(fd, bytes, seed);
+}
+
+static int cmd_uds_recv(const char *path, int secs, long bytes,
+			unsigned long seed)
+{
+	struct sockaddr_un sa;
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	unlink(path);
+	if (lfd < 0 || uds_addr(path, &sa) ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		return fail(path);
+	return bulk_recv(lfd, secs, bytes, seed);
+}
+
+/*
+ * Wait (polling, until the time limit) for file to hold a line marker
+ * followed by bytes bytes, and copy those to stdout.
+ */
+static int cmd_after(const char *path, const char *marker, long bytes)
+{
+	size_t mlen = strlen(marker);
+	char *buf = NULL, *at = NULL;
+	long off = -1;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail(path);
+	for (;;) {
+		if (fstat(fd, &st))
+			return fail(path);
+		if (off < 0 && st.st_size > 0) {
+			free(buf);
+			buf = malloc(st.st_size + 1);
+			if (!buf)
+				return fail("malloc");
+			if (pread(fd, buf, st.st_size, 0) != st.st_size)
+				return fail(path);
+			buf[st.st_size] = '\0';
+			at = memmem(buf, st.st_size, marker, mlen);
+			if (at && at + mlen < buf + st.st_size && at[mlen] == '\n')
+				off = at - buf + mlen + 1;
+		}
+		if (off >= 0 && st.st_size >= off + bytes)
+			break;
+		usleep(100000);
+	}
+	free(buf);
+	buf = malloc(bytes ? bytes : 1);
+	if (!buf)
+		return fail("malloc");
+	if (pread(fd, buf, bytes, off) != bytes || write_all(1, buf, bytes))
+		return fail("copying");
+	free(buf);
+	close(fd);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -485,6 +708,30 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "uds-connect") && argc == 5) {
 		limit(c, CMD_LIMIT);
 		return cmd_uds_connect(argv[2], atoi(argv[3]), argv[4]);
+	}
+	if (!strcmp(c, "vsock-send") && argc == 6) {
+		limit(c, CMD_LIMIT);
+		return cmd_vsock_send(atoi(argv[2]), atoi(argv[3]),
+				      atol(argv[4]), strtoul(argv[5], NULL, 0));
+	}
+	if (!strcmp(c, "vsock-recv") && argc == 6) {
+		limit(c, atoi(argv[3]));
+		return cmd_vsock_recv(atoi(argv[2]), atoi(argv[3]),
+				      atol(argv[4]), strtoul(argv[5], NULL, 0));
+	}
+	if (!strcmp(c, "uds-send") && argc == 6) {
+		limit(c, CMD_LIMIT);
+		return cmd_uds_send(argv[2], atoi(argv[3]), atol(argv[4]),
+				    strtoul(argv[5], NULL, 0));
+	}
+	if (!strcmp(c, "uds-recv") && argc == 6) {
+		limit(c, atoi(argv[3]));
+		return cmd_uds_recv(argv[2], atoi(argv[3]), atol(argv[4]),
+				    strtoul(argv[5], NULL, 0));
+	}
+	if (!strcmp(c, "after") && argc == 6) {
+		limit(c, atoi(argv[5]));
+		return cmd_after(argv[2], argv[3], atol(argv[4]));
 	}
 	fprintf(stderr, "usage: see the comment at the top of e2e-helper.c\n");
 	return 2;

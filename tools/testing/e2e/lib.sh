@@ -130,6 +130,19 @@ marker() { tr -d '\r' < "$OUT/$VM_NAME.out" | sed -n "s/^E2E-$1 //p" | head -n 1
 seen() { tr -d '\r' 2>/dev/null < "$OUT/$VM_NAME.out" | grep -qE "$1"; }
 said() { grep -qE "$1" "$OUT/$VM_NAME.err"; }
 
+# holds SECONDS COMMAND...: COMMAND keeps succeeding for SECONDS, checked
+# every 0.1 s; fails as soon as it does not.  For what must not happen
+# within a time the product defines (a timeout that must not end a wait).
+holds() {
+	ho_end=$(awk -v a="$(now)" -v b="$1" 'BEGIN { print a + b }')
+	shift
+	while "$@"; do
+		awk -v a="$(now)" -v b="$ho_end" 'BEGIN { exit !(a < b) }' || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
 # fails after SECONDS.
 wait_for() {
@@ -165,22 +178,27 @@ triple_faults() {
 # --- the device checks, shared by the in-process and the bridged devices ---
 #
 # devices_prepare: the host's part before the guest boots: $OUT/disk.img
-# (16 MiB, a marker at its start) and $OUT/ro.img (random), a TCP
-# listener, a vsock listener (Unix socket $OUT/vsock.sock_5000) and a
-# uinput keyboard fed from fd 4.  Sets DEV_DISK, DEV_RO, DEV_EVDEV and
-# DEV_ARGS, the device options that go with them.
+# (16 MiB, a marker at its start) and $OUT/ro.img (4 MiB, random), a TCP
+# listener, two vsock listeners (Unix sockets $OUT/vsock.sock_5000 for a
+# line, _5003 for a bulk stream) and a uinput keyboard fed from fd 4.
+# Sets DEV_DISK, DEV_RO, DEV_HVC (where hvc0's output goes), DEV_EVDEV
+# and DEV_ARGS, the device options that go with them.
 HELPER=/root/e2e/e2e-helper
 devices_prepare() {
-	DEV_DISK=$OUT/disk.img DEV_RO=$OUT/ro.img
+	DEV_DISK=$OUT/disk.img DEV_RO=$OUT/ro.img DEV_HVC=$OUT/hvc0.out
 	dd if=/dev/zero of="$DEV_DISK" bs=1M count=16 2>/dev/null
 	printf 'vbe2e-host-data!' | dd of="$DEV_DISK" conv=notrunc 2>/dev/null
-	dd if=/dev/urandom of="$DEV_RO" bs=64k count=4 2>/dev/null
-	dev_ro_sum=$(md5sum < "$DEV_RO" | cut -d' ' -f1)
-	rm -f "$OUT"/vsock.sock* "$OUT/uinput.in" "$OUT/uinput.txt"
+	dd if=/dev/urandom of="$DEV_RO" bs=64k count=64 2>/dev/null
+	dev_ro_sum="$(stat -c %s "$DEV_RO") $(md5sum < "$DEV_RO" | cut -d' ' -f1)"
+	rm -f "$OUT"/vsock.sock* "$OUT/uinput.in" "$OUT/uinput.txt" "$OUT"/hvc-bulk-* \
+		"$OUT"/uds-bulk-*
 	"$HELPER" tcp-recv 5001 300 > "$OUT/tcp-in.txt" 2>&1 &
 	dev_tcp_pid=$!
 	"$HELPER" uds-listen "$OUT/vsock.sock_5000" 300 > "$OUT/uds-in.txt" 2>&1 &
 	dev_uds_pid=$!
+	"$HELPER" uds-recv "$OUT/vsock.sock_5003" 300 2097152 5 > "$OUT/uds-bulk-in.txt" 2>&1 &
+	dev_uds_bulk_pid=$!
+	dev_hvc_cat_pid=
 	mkfifo "$OUT/uinput.in"
 	exec 4<>"$OUT/uinput.in"
 	: > "$OUT/uinput.txt"
@@ -210,10 +228,22 @@ devices_serve() {
 		set -- $want
 		case "$2" in
 		hvc-line) echo "hello-hvc0-from-the-host" >&"$ds_hvc_fd" ;;
+		hvc-bulk-out)	# the md5 of what followed the guest's marker
+			"$HELPER" after "$DEV_HVC" E2E-HVC-BULK "$3" 120 2> "$OUT/hvc-bulk-out.err" |
+				md5sum | cut -d' ' -f1 > "$OUT/hvc-bulk-out.txt"
+			cat "$OUT/hvc-bulk-out.txt" >&"$ds_hvc_fd" ;;
+		hvc-bulk-in)	# (in the background: the guest reads as it goes)
+			head -c "$3" /dev/urandom > "$OUT/hvc-bulk-in.data"
+			md5sum < "$OUT/hvc-bulk-in.data" | cut -d' ' -f1 > "$OUT/hvc-bulk-in.txt"
+			cat "$OUT/hvc-bulk-in.data" >&"$ds_hvc_fd" &
+			dev_hvc_cat_pid=$! ;;
+		hvc-bulk-in-sum) cat "$OUT/hvc-bulk-in.txt" >&"$ds_hvc_fd" ;;
 		key) echo key >&4 ;;
 		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
 		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
 				> "$OUT/uds-out.txt" 2>&1 ;;
+		vsock-send) "$HELPER" uds-send "$OUT/vsock.sock" "$3" "$4" "$5" \
+				> "$OUT/uds-bulk-out.txt" 2>&1 ;;
 		*) note "the guest asked for '$*', which this script does not know" ;;
 		esac
 	done
@@ -226,8 +256,8 @@ devices_verdict() {
 	shift 2
 	dv_logs=$*
 	exec 4>&-
-	kill $dev_tcp_pid $dev_uds_pid $dev_uinput_pid 2>/dev/null
-	wait $dev_tcp_pid $dev_uds_pid $dev_uinput_pid 2>/dev/null
+	kill $dev_tcp_pid $dev_uds_pid $dev_uds_bulk_pid $dev_uinput_pid $dev_hvc_cat_pid 2>/dev/null
+	wait $dev_tcp_pid $dev_uds_pid $dev_uds_bulk_pid $dev_uinput_pid $dev_hvc_cat_pid 2>/dev/null
 	gcheck() {	# gcheck NAME DESCRIPTION: the guest's own verdict
 		seen "^E2E-CHECK $1 ok"
 		# shellcheck disable=SC2086
@@ -237,14 +267,27 @@ devices_verdict() {
 	grep -q 'E2E-HVC-HELLO from the guest' "$dv_hvc" 2>/dev/null
 	check $? "$dv_what: hvc0 output reaches the host's file" "$@"
 	gcheck hvc-in "hvc0 input from the host's standard input reaches the guest"
+	# Bulk: each line needs the guest's comparison and the host's.
+	sent=$(marker HVC-BULK-OUT) got=$(cat "$OUT/hvc-bulk-out.txt" 2>/dev/null)
+	seen '^E2E-CHECK hvc-bulk-out ok' && [ -n "$sent" ] && [ "$sent" = "2097152 $got" ]
+	check $? "$dv_what: hvc0: 2 MiB guest -> host, md5 equal on both sides ($got)" "$@"
+	[ "$sent" = "2097152 $got" ] || echo "# guest sent: $sent; host got: $got $(cat "$OUT/hvc-bulk-out.err" 2>/dev/null)"
+	sent=$(cat "$OUT/hvc-bulk-in.txt" 2>/dev/null) got=$(marker HVC-BULK-IN)
+	seen '^E2E-CHECK hvc-bulk-in ok' && [ -n "$sent" ] && [ "$got" = "2097152 $sent" ]
+	check $? "$dv_what: hvc0: 2 MiB host -> guest, md5 equal on both sides ($sent)" "$@"
+	[ "$got" = "2097152 $sent" ] || echo "# host sent: $sent; guest got: $got"
 	gcheck blk-read "virtio-blk: the guest reads what the host put on the disk"
 	wrote=$(marker BLK-WROTE)
 	back=$(dd if="$DEV_DISK" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
 	check "$([ -n "$wrote" ] && [ "$wrote" = "$back" ]; echo $?)" \
 		"$dv_what: virtio-blk: 1 MiB written by the guest reads back byte-identical on the host ($back)" "$@"
 	gcheck blk-ro "virtio-blk: --disk is read-only in the guest and writes are refused"
-	check "$([ "$(md5sum < "$DEV_RO" | cut -d' ' -f1)" = "$dev_ro_sum" ]; echo $?)" \
+	check "$([ "$(stat -c %s "$DEV_RO") $(md5sum < "$DEV_RO" | cut -d' ' -f1)" = "$dev_ro_sum" ]; echo $?)" \
 		"$dv_what: virtio-blk: the read-only image is unchanged" "$@"
+	got=$(marker BLK-RO-READ)
+	check "$([ "$got" = "$dev_ro_sum" ]; echo $?)" \
+		"$dv_what: virtio-blk: the guest reads all of the read-only disk, md5 as on the host ($got)" "$@"
+	[ "$got" = "$dev_ro_sum" ] || echo "# the host's image: $dev_ro_sum"
 	gcheck net-ping "virtio-net: the guest pings the host over the tap"
 	sent=$(marker NET-SENT | sed -n 's/^sent //p')
 	got=$(sed -n 's/^received //p' "$OUT/tcp-in.txt")
@@ -264,6 +307,16 @@ devices_verdict() {
 	check $? "$dv_what: virtio-vsock: guest -> host connection carries data both ways" "$@"
 	seen '^E2E-CHECK vsock-in ok' && grep -q '^pong:hello-guest$' "$OUT/uds-out.txt" 2>/dev/null
 	check $? "$dv_what: virtio-vsock: host -> guest connection carries data both ways" "$@"
+	# Bulk: the sender compares the receiver's answer, the receiver what
+	# it got with what it expected.
+	seen '^E2E-CHECK vsock-bulk-out ok' && grep -q ': match$' "$OUT/uds-bulk-in.txt" 2>/dev/null
+	check $? "$dv_what: virtio-vsock: 2 MiB guest -> host, checksums equal on both sides" "$@"
+	seen '^E2E-CHECK vsock-bulk-out ok' || echo "# guest: $(tr -d '\r' < "$OUT/$VM_NAME.out" | grep '^E2E-CHECK vsock-bulk-out')"
+	echo "# host: $(tail -n 1 "$OUT/uds-bulk-in.txt" 2>/dev/null)"
+	seen '^E2E-CHECK vsock-bulk-in ok' && grep -q ': match$' "$OUT/uds-bulk-out.txt" 2>/dev/null
+	check $? "$dv_what: virtio-vsock: 2 MiB host -> guest, checksums equal on both sides" "$@"
+	seen '^E2E-CHECK vsock-bulk-in ok' || echo "# guest: $(tr -d '\r' < "$OUT/$VM_NAME.out" | grep '^E2E-CHECK vsock-bulk-in')"
+	echo "# host: $(tail -n 1 "$OUT/uds-bulk-out.txt" 2>/dev/null)"
 	seen '^E2E-DMESG-OK'
 	check $? "$dv_what: guest kernel log has no BUG/WARNING/Oops" "$@"
 }

@@ -27,13 +27,13 @@ SCENARIOS=${*:-$ALL}
 expect=3
 for s in $SCENARIOS; do
 	case $s in
-	devices) expect=$((expect + 20)) ;;
+	devices) expect=$((expect + 25)) ;;
 	vmm_kill) expect=$((expect + 7)) ;;
 	no_ack) expect=$((expect + 8)) ;;
-	daemon_kill) expect=$((expect + 11)) ;;
+	daemon_kill) expect=$((expect + 22)) ;;
 	two_vms) expect=$((expect + 7)) ;;
 	events) expect=$((expect + 6)) ;;
-	errors) expect=$((expect + 3)) ;;
+	errors) expect=$((expect + 15)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -70,9 +70,12 @@ daemon_stop() {
 }
 
 # daemon_loop NAME NODE ARGS...: `vbridge devices` restarted whenever it
-# ends, as systemd's Restart=always does (0.5 s apart), until
+# ends, as systemd's Restart=always does, RESTART_SEC after its end (the
+# unit's RestartSec: how long a killed provider stays away, which the
+# daemon_kill scenario measures against retry_timeout_ms), until
 # $OUT/NAME.stop exists; each start writes its pid to $OUT/NAME.pid and
 # each end appends its status to $OUT/NAME.exits.
+RESTART_SEC=3
 daemon_loop() {
 	dl_name=$1 dl_node=$2
 	shift 2
@@ -86,7 +89,8 @@ daemon_loop() {
 			echo $! > "$OUT/$dl_name.pid"
 			wait $!
 			echo $? >> "$OUT/$dl_name.exits"
-			sleep 0.5
+			# RestartSec, not a wait for anything
+			[ -e "$OUT/$dl_name.stop" ] || sleep "$RESTART_SEC"
 		done
 	) &
 	LOOP_PID=$!
@@ -100,6 +104,8 @@ daemon_loop_end() {
 }
 # daemon_pid NAME: the running daemon of a loop
 daemon_pid() { cat "$OUT/$1.pid"; }
+# daemon_new NAME PID: the loop NAME runs a daemon that is not PID
+daemon_new() { [ -s "$OUT/$1.pid" ] && [ "$(cat "$OUT/$1.pid")" != "$2" ]; }
 
 # vm_state VMID: the state of that vmid's VM in `vbridge ctl status`
 # (empty when it has none); vm_free VMID: it has no running or stopping VM
@@ -130,6 +136,15 @@ rounds() {
 		tr -d '\r' < "$OUT/$VM_NAME.out" | grep -c "^E2E-ROUND [0-9]* $1\$"
 	fi
 }
+# round_kinds FROM [TO]: "ok=A ioerr=B mismatch=C" of the running VM's
+# rounds after round FROM (up to round TO)
+round_kinds() {
+	tr -d '\r' < "$OUT/$VM_NAME.out" | awk -v a="$1" -v b="${2:-999999999}" '
+		$1 == "E2E-ROUND" && $2 > a && $2 <= b { n[$3]++ }
+		END { printf "ok=%d ioerr=%d mismatch=%d", n["ok"], n["ioerr"], n["mismatch"] }'
+}
+# ok_after FROM N: N rounds after round FROM were ok
+ok_after() { [ "$(round_kinds "$1" | sed 's/^ok=\([0-9]*\) .*/\1/')" -ge "$2" ]; }
 
 # --- scenarios -----------------------------------------------------------------
 
@@ -138,7 +153,7 @@ scenario_devices() {
 	devices_prepare
 	# shellcheck disable=SC2086
 	daemon_start daemon "$NODE3" \
-		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
+		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
 		$DEV_ARGS
 	wait_for 30 node_ready cvm2rb-pci
 	check $? "devices: vbridge devices declares the node ready" daemon
@@ -146,7 +161,7 @@ scenario_devices() {
 		--params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 	devices_serve 5
 	vm_end
-	devices_verdict devices "$OUT/hvc0.out" bridged daemon
+	devices_verdict devices "$DEV_HVC" bridged daemon
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge run with status 0 (got $VM_STATUS)" bridged
 	said "bridged device 'cvm2rb-pci' served by vm2"
 	check $? "devices: vbridge run attached vmid 3 and found the bridged device" bridged
@@ -170,7 +185,8 @@ scenario_vmm_kill() {
 	r=$?
 	synced=$(marker SYNCED)
 	check $r "vmm kill: the guest synced 1 MiB and is writing ($synced)" kill1
-	sleep 1
+	# in the middle of the writes: two done, the next one under way
+	vm_await '^E2E-MORE 2$'
 	kill -9 "$VM_PID"
 	vm_end
 	wait_for 20 grep -q 'stopped, acknowledged' "$OUT/daemon2.err"
@@ -207,6 +223,8 @@ vm_boot_then_kill() {
 	KILLED_PID=$VM_PID
 }
 reap_killed() { wait "$KILLED_PID" 2>/dev/null; }
+# still_waiting: the next VM of vmid 3 has not got in: vm3 is stopping
+still_waiting() { ! said 'bridged device' && [ "$(vm_state 3)" = stopping ]; }
 
 scenario_no_ack() {
 	# (retry 0: the next guest does not wait for the provider that dies)
@@ -240,11 +258,12 @@ scenario_no_ack() {
 	EV_NO_AUTOACK=$(ev_mark)
 	vm_boot_then_kill noack3
 	vm_start noack4 --vmid 3 --mem 256M --params "quiet"
-	# Past vmstop_timeout (2 s) the VM still waits: nothing acknowledged.
-	wait_for 20 said 'waiting for its previous VM to stop'
-	sleep 4
-	! said 'bridged device' && [ "$(vm_state 3)" = stopping ]
-	check $? "no ack, no auto-ack: the next VM still waits after vmstop_timeout (vm3 $(vm_state 3))" noack4
+	# Past vmstop_timeout (2 s from the stop) the VM still waits: nothing
+	# acknowledged.  Watched from the vmstop event for twice that.
+	wait_for 20 said 'waiting for its previous VM to stop' &&
+		wait_for 20 ev_seq "$EV_NO_AUTOACK" '^vmstop vm=3 ' &&
+		holds 4 still_waiting
+	check $? "no ack, no auto-ack: the next VM still waits 4 s after the stop, past vmstop_timeout (vm3 $(vm_state 3))" noack4
 	daemon_stop
 	vm_await '^E2E-END'
 	check $? "no ack, no auto-ack: once the provider exits, the next VM boots" noack4
@@ -255,54 +274,89 @@ scenario_no_ack() {
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
 }
 
-# daemon_outage RETRY: kill -9 the provider (restarted as by systemd) of a
-# guest doing disk rounds, 3 s without one; sets the counts.
-daemon_outage() {
-	"$VBRIDGE" ctl set vm3/cvm2rb-pci "retry_timeout_ms=$1" > "$OUT/set.out" 2>&1
-	check $? "daemon kill, retry $1: vbridge ctl set retry_timeout_ms=$1" set
+# outage RETRY LABEL: kill -9 the provider (daemon_loop "loop") of the
+# running blkloop guest with retry_timeout_ms=RETRY; the loop starts a new
+# one RESTART_SEC later.  With RETRY -1, or above the outage (LABEL
+# "inside"), the guest's I/O stalls and then all of it succeeds; with 0,
+# or below the outage ("outside"), what was in flight fails and I/O works
+# again with the new provider.
+outage() {
+	o_retry=$1 o_what="daemon kill, retry $1${2:+, outage $2 the window}"
+	"$VBRIDGE" ctl set vm3/cvm2rb-pci "retry_timeout_ms=$o_retry" > "$OUT/set.out" 2>&1
+	check $? "$o_what: vbridge ctl set retry_timeout_ms=$o_retry" set
+	o_old=$(daemon_pid loop)
+	kill -9 "$o_old"
+	# From here until the loop's restart no I/O can complete: at most the
+	# round that had done its I/O before the kill finishes meanwhile.
+	o_kill=$(rounds any)
+	wait_for 60 daemon_new loop "$o_old" ||
+		note "$o_what: the loop started no new provider within 60 s"
+	o_back=$(rounds any)
+	case "$o_retry,$2" in
+	-1,|*,inside)
+		check "$([ $((o_back - o_kill)) -le 1 ]; echo $?)" \
+			"$o_what: no disk round completes while there is no provider (at most one that had done its I/O; $((o_back - o_kill)) did)" "$VM_NAME" loop
+		o_policy=replay ;;
+	*)	o_policy=fail ;;
+	esac
+	vm_wait "3 good disk rounds after round $o_back" ok_after "$o_back" 3
+	check $? "$o_what: the guest's disk I/O works again with the restarted provider" "$VM_NAME" loop
+	o_kinds=$(round_kinds "$o_kill")
+	grep -q "retry_timeout_ms $o_retry: policy $o_policy" "$OUT/loop.err"
+	check $? "$o_what: the new provider says 'retry_timeout_ms $o_retry: policy $o_policy'" loop
+	grep 'policy' "$OUT/loop.err" | tail -n 1 | sed 's/^/# /'
+	if [ "$o_policy" = replay ]; then
+		check "$(case "$o_kinds" in *" ioerr=0 mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+			"$o_what: every round across the restart succeeds, no I/O error, no corruption ($o_kinds)" "$VM_NAME"
+	else
+		check "$(case "$o_kinds" in *" ioerr=0 "*) echo 1 ;; *" mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+			"$o_what: the guest saw I/O errors for what was in flight, no corruption ($o_kinds)" "$VM_NAME"
+	fi
+}
+
+# daemon_outages NAME RETRY[:LABEL]...: a guest doing disk rounds through
+# a provider restarted by daemon_loop, which is killed once per RETRY
+# (outage); its final tally in ROUNDS.
+daemon_outages() {
+	do_name=$1
+	shift
 	dd if=/dev/zero of="$OUT/disk4.img" bs=1M count=16 2>/dev/null
 	daemon_loop loop "$NODE3" --rwdisk "$OUT/disk4.img"
 	wait_for 30 node_ready cvm2rb-pci
 	EV_DAEMON_KILL=$(ev_mark)
-	vm_start "retry$1" --vmid 3 --mem 256M --params "quiet vbe2e_checks=blkloop"
+	vm_start "$do_name" --vmid 3 --mem 256M --params "quiet vbe2e_checks=blkloop"
 	vm_await '^E2E-ROUND 5 '
-	check $? "daemon kill, retry $1: the guest does disk rounds through the provider" "retry$1"
-	old=$(daemon_pid loop)
-	# The loop restarts it 0.5 s after its death: hold it for 3 s.
-	touch "$OUT/loop.stop"
-	kill -9 "$old"
-	wait "$LOOP_PID" 2>/dev/null
-	sleep 1
-	before=$(rounds any)
-	sleep 2
-	OUT_STALLED=$(( $(rounds any) - before ))
-	rm -f "$OUT/loop.stop"
-	daemon_loop loop "$NODE3" --rwdisk "$OUT/disk4.img"
-	wait_for 30 sh -c "[ -s $OUT/loop.pid ] && [ \$(cat $OUT/loop.pid) != $old ]"
-	after=$(rounds any)
-	vm_await "^E2E-ROUND $((after + 5)) "
-	check $? "daemon kill, retry $1: the guest's disk rounds go on with the restarted provider" "retry$1" loop
+	check $? "daemon kill, $do_name: the guest does disk rounds through the provider" "$do_name" loop
+	for o in "$@"; do
+		o_label=
+		case $o in *:*) o_label=${o#*:} ;; esac
+		outage "${o%%:*}" "$o_label"
+	done
 	vm_input stop
 	vm_await '^E2E-END'
-	check $? "daemon kill, retry $1: the guest stayed up and finishes" "retry$1"
+	r=$?
 	ROUNDS=$(marker ROUNDS)
 	vm_end
 	daemon_loop_end loop
 	EV_DAEMON_KILL_END=$(ev_mark)
+	return $r
 }
 
 # 4. kill -9 of the provider during guest disk I/O, restarted as systemd
-# would.  retry_timeout_ms=-1: the guest's I/O stalls, then completes
-# once the provider is back; 0: the guest sees I/O errors, nothing hangs.
+# would, RESTART_SEC later.  Retry -1, or 30000 ms (the outage inside the
+# window): the guest's I/O stalls, then completes once the provider is
+# back; 0, or 1000 ms (outside): what the guest had in flight fails, and
+# its I/O works again with the new provider; nothing hangs either way.
 scenario_daemon_kill() {
-	daemon_outage -1
-	check "$([ "$OUT_STALLED" = 0 ]; echo $?)" "daemon kill, retry -1: no disk round completes while there is no provider ($OUT_STALLED did)" retry-1
-	check "$(case "$ROUNDS" in *" ioerr=0 mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
-		"daemon kill, retry -1: every round succeeds, no I/O error, no corruption ($ROUNDS)" retry-1
+	daemon_outages waiting -1 30000:inside
+	r=$?
+	case "$ROUNDS" in *" ioerr=0 mismatch=0") ;; *) r=1 ;; esac
+	check $r "daemon kill, retry -1 and 30000: the guest stayed up, no I/O error, no corruption ($ROUNDS)" waiting
 	EV_RETRY_WAIT=$EV_DAEMON_KILL EV_RETRY_WAIT_END=$EV_DAEMON_KILL_END
-	daemon_outage 0
-	check "$(case "$ROUNDS" in *" ioerr=0 "*|"") echo 1 ;; *" mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
-		"daemon kill, retry 0: the guest saw I/O errors, no corruption ($ROUNDS)" retry0
+	daemon_outages failing 0 1000:outside
+	r=$?
+	case "$ROUNDS" in *" mismatch=0") ;; *) r=1 ;; esac
+	check $r "daemon kill, retry 0 and 1000: the guest stayed up, no corruption ($ROUNDS)" failing
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
 }
 
@@ -352,20 +406,54 @@ scenario_two_vms() {
 	"$VBRIDGE" ctl unload /root/e2e/vm4.dtbo > /dev/null 2>&1
 }
 
-# A declared device that does not fit the machine: its window overlaps the
-# in-process BAR window (vm7.dtbo: the example moved to 0xd0000000).
-# vbridge run refuses before the guest starts and leaves nothing behind.
-scenario_errors() {
-	"$VBRIDGE" ctl load /root/e2e/vm7.dtbo > "$OUT/load7.out" 2> "$OUT/load7.err"
-	vm_start bad7 --vmid 7 --mem 256M
+# bad_vmid NAME VMID "OVERLAY..." WHAT PATTERN...: with the devices of
+# the overlays declared, `vbridge run --vmid VMID` is refused with status
+# 2 and an error matching every PATTERN (what is wrong, what to change),
+# before any vCPU starts, and VMID is left free.
+bad_vmid() {
+	bv_name=$1 bv_vmid=$2 bv_dtbos=$3 bv_what="errors: $4"
+	shift 4
+	: > "$OUT/load-$bv_name.err"
+	for f in $bv_dtbos; do
+		"$VBRIDGE" ctl load "$f" >> "$OUT/load-$bv_name.err" 2>&1
+	done
+	vm_start "$bv_name" --vmid "$bv_vmid" --mem 256M
 	vm_end
-	said "window 0 of bridged device 'cvm2rb-pci' .* overlaps the in-process devices' BAR window"
-	check "$(( $? | (VM_STATUS != 1) ))" "errors: a window over the in-process BARs is refused, status 1 (got $VM_STATUS)" bad7 load7
+	bv_r=0
+	for p in "$@"; do
+		said "$p" || { note "no error line matches /$p/"; bv_r=1; }
+	done
+	check "$(( bv_r | (VM_STATUS != 2) ))" \
+		"$bv_what is refused with status 2 (got $VM_STATUS), saying what is wrong and what to change" \
+		"$bv_name" "load-$bv_name"
 	! said 'starting [0-9]+ vCPU'
-	check $? "errors: ... before any vCPU starts" bad7
-	vm_free 7
-	check $? "errors: vmid 7 is left free ($(vm_state 7))" bad7
-	"$VBRIDGE" ctl unload /root/e2e/vm7.dtbo > /dev/null 2>&1
+	check $? "$bv_what: ... before any vCPU starts" "$bv_name"
+	wait_for 10 vm_free "$bv_vmid"
+	check $? "$bv_what: ... and vmid $bv_vmid is left free ($(vm_state "$bv_vmid"))" "$bv_name"
+	for f in $bv_dtbos; do
+		"$VBRIDGE" ctl unload "$f" > /dev/null 2>&1
+	done
+}
+
+# Declared devices that do not fit the machine (variants of the example
+# overlay made by run-bridge): vbridge run refuses them before the guest
+# starts, says what to change, and leaves nothing behind.
+scenario_errors() {
+	bad_vmid bad7 7 /root/e2e/vm7.dtbo "a window over the in-process BARs" \
+		"window 0 of bridged device 'cvm2rb-pci' .* overlaps the in-process devices' BAR window" \
+		"move it into the free MMIO space 0xe0000000\.\.0xfebfffff in the device's overlay"
+	bad_vmid bad8 8 /root/e2e/vm8.dtbo "a declared GSI out of range (24)" \
+		"interrupt line 7 of bridged device 'cvm2rb-pci' is GSI 24; on x86 bridged PCI interrupts are IOAPIC GSIs 16\.\.23" \
+		"change its interrupts in the device's overlay"
+	bad_vmid bad9 9 /root/e2e/vm9.dtbo "a window over guest RAM" \
+		"window 0 of bridged device 'cvm2rb-pci' \(0x8000000, 16384 KiB\) overlaps guest RAM" \
+		"move it into the free MMIO space .* or give --mem 128M or less"
+	bad_vmid bad10 10 /root/e2e/vm10.dtbo "a window over the local APICs" \
+		"window 1 of bridged device 'cvm2rb-pci' \(0xfee00000, 1024 KiB\) overlaps the IOAPIC, local APICs and firmware" \
+		"move it into the free MMIO space"
+	bad_vmid bad11 11 "/root/e2e/vm11.dtbo /root/e2e/vm11b.dtbo" "two bridged hosts for one VM" \
+		"2 bridged devices are declared for it \('cvm2rb-pci', 'cvm2rb-pci2'\)|2 bridged devices are declared for it \('cvm2rb-pci2', 'cvm2rb-pci'\)" \
+		"unload all but one \(vbridge ctl unload\) or declare the others for other vmids"
 }
 
 # ev_check NAME FROM TO PATTERN...: one check that the events of a

@@ -12,7 +12,8 @@
 # of them by default.
 #
 # Files (put there by run-e2e): /root/vbridge, /root/e2e/bzImage,
-# /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules).
+# /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules), the
+# tiny kernels, e2e-helper and script(1).
 KIT=${1:-?}
 BUDGET=${2:-480}
 shift 2 2>/dev/null
@@ -101,10 +102,25 @@ scenario_internal_error() {
 	check $? "KVM internal error: the error says so and dumps the vCPU registers" mmio
 }
 
+# vcpus_ran PID N: vbridge PID runs N vCPU threads and vCPU 0 has run
+# guest code (the guest time of its thread, field 43 of its stat, is not 0)
+vcpus_ran() {
+	vr_n=0 vr_ran=0
+	for t in /proc/"$1"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		vcpu0) vr_n=$((vr_n + 1))
+		       [ "$(awk '{ print $43 }' "$t/stat" 2>/dev/null)" -gt 0 ] 2>/dev/null && vr_ran=1 ;;
+		vcpu*) vr_n=$((vr_n + 1)) ;;
+		esac
+	done
+	[ "$vr_n" = "$2" ] && [ "$vr_ran" = 1 ]
+}
+
 # SIGTERM stops a running guest (a spinning one and a halted AP) cleanly.
 scenario_sigterm() {
 	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M
-	sleep 1
+	vm_wait "both vCPU threads, vCPU 0 running guest code" vcpus_ran "$VM_PID" 2 ||
+		note "sending SIGTERM all the same"
 	kill -TERM "$VM_PID"
 	vm_end
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "SIGTERM: vbridge stops a spinning guest with status 0 (got $VM_STATUS)" spin
@@ -122,14 +138,48 @@ scenario_devices() {
 	# shellcheck disable=SC2086
 	vm_start devices --cpus 2 --mem 512M \
 		--serial hardware=serial,num=1,type=stdout,console \
-		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/hvc0.out,stdin" \
+		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
 		$DEV_ARGS --params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
 	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
 		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
 	devices_serve 3
 	vm_end
-	devices_verdict devices "$OUT/hvc0.out" devices
+	devices_verdict devices "$DEV_HVC" devices
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
+}
+
+# On a terminal (a pty of script(1), util-linux's, which run-e2e brings),
+# Ctrl-A x stops the VM with status 0 and gives the terminal back as it
+# was.  The keys are typed once vbridge said it starts the vCPUs, which it
+# does after putting the terminal in raw mode.
+scenario_ctrl_a_x() {
+	sc=/root/e2e/script
+	stty_before=$("$sc" -qfec "stty -g" /dev/null < /dev/null 2>/dev/null | tr -d '\r')
+	rm -f "$OUT/tty.in" "$OUT/tty.out"
+	mkfifo "$OUT/tty.in"
+	# read-write: opening does not wait for script, and typing into it
+	# cannot kill this shell with SIGPIPE if script is gone
+	exec 6<>"$OUT/tty.in"
+	"$sc" -qfec "$VBRIDGE run -v --kernel /root/e2e/spin.img --mem 64M; echo vbridge-status=\$?; stty -g" \
+		/dev/null < "$OUT/tty.in" > "$OUT/tty.out" 2>&1 6>&- &
+	tty_pid=$!
+	wait_for 60 grep -q 'starting [0-9]* vCPU' "$OUT/tty.out" ||
+		note "Ctrl-A x: vbridge did not start its vCPUs within 60 s"
+	printf 'abc\001x' >&6
+	if ! wait_for 60 sh -c "! kill -0 $tty_pid 2>/dev/null"; then
+		note "Ctrl-A x: script(1) and vbridge still running 60 s after the keys: killed"
+		kill -9 "$tty_pid"
+	fi
+	wait "$tty_pid"
+	exec 6>&-
+	tr -d '\r' < "$OUT/tty.out" > "$OUT/tty.txt"
+	grep -q 'stopped from the console (Ctrl-A x)' "$OUT/tty.txt" &&
+		grep -q '^vbridge-status=0$' "$OUT/tty.txt" &&
+		[ -n "$stty_before" ] && grep -qxF -- "$stty_before" "$OUT/tty.txt"
+	check $? "Ctrl-A x on a terminal stops the VM (status 0) and restores the terminal"
+	grep -qxF -- "$stty_before" "$OUT/tty.txt" ||
+		echo "# the terminal before: '$stty_before'"
+	grep -q '^vbridge-status=0$' "$OUT/tty.txt" || sed 's/^/#   /' "$OUT/tty.txt"
 }
 
 keeper_start
@@ -140,6 +190,7 @@ scenario_tiny() {
 	scenario_triple_fault
 	scenario_internal_error
 	scenario_sigterm
+	scenario_ctrl_a_x
 	echo "# the tiny kernels took $(elapsed "$t0") s"
 }
 
@@ -148,11 +199,11 @@ scenario_tiny() {
 expect=0
 for s in "$@"; do
 	case "$s" in
-	tiny) expect=$((expect + 7)) ;;
+	tiny) expect=$((expect + 8)) ;;
 	boot) expect=$((expect + 6)) ;;
 	mptable) expect=$((expect + 4)) ;;
 	highmem) expect=$((expect + 4)) ;;
-	devices) expect=$((expect + 16)) ;;
+	devices) expect=$((expect + 21)) ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
 done

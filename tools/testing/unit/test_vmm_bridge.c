@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the pure parts of bridge mode (user/vmm/bridge.c): where a
- * configuration cycle of a bridged slot lands in the ECAM window, and which
- * line (so which GSI) a bridged slot drives, as the provider computes it.
+ * configuration cycle of a bridged slot lands in the ECAM window, which
+ * line (so which GSI) a bridged slot drives, as the provider computes it,
+ * and which declared devices `vbridge run --vmid` refuses, saying what to
+ * change.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "bridge/backend.h"
+#include "bridge/frontend.h"
 #include "pci/pci.h"
 #include "tap.h"
 #include "vmm/bridge.h"
+#include "vmm/layout.h"
 
 #define ECAM_16M	(16ULL << 20)
 
@@ -54,9 +61,124 @@ static void test_slot_line(void)
 	TAP_EQ_INT(bridge_slot_line(7, 0), 0, "no lines: line 0, never out of range");
 }
 
+/* The x86 example overlay's device: dts/x86_64-vm3-cvm2rb-pci.dts. */
+static void example(struct bridge_fe_device *d)
+{
+	unsigned int i;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "cvm2rb-pci");
+	d->backend_vmid = 2;
+	d->nr_windows = 2;
+	d->windows[0] = (struct vbridge_window){ .addr = 0xe0000000, .size = 16 << 20 };
+	d->windows[1] = (struct vbridge_window){ .addr = 0xe1000000, .size = 1 << 20 };
+	d->nr_irqs = 8;
+	for (i = 0; i < 8; i++)
+		d->irqs[i] = (struct vbridge_irq){ .num = 16 + i,
+						   .flags = VBRIDGE_IRQ_F_LEVEL };
+}
+
+static char said[1024];
+
+/* vmm_bridge_check_devices() with its message caught in said[]. */
+static int check(uint64_t mem, const struct bridge_fe_device *d, unsigned int n)
+{
+	struct x86_layout l;
+	FILE *f = tmpfile();
+	int saved = dup(2), ret;
+	size_t got = 0;
+
+	said[0] = '\0';
+	if (x86_layout_compute(mem, &l) || !f || saved < 0) {
+		printf("# cannot set the test up\n");
+		return -100;
+	}
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	ret = vmm_bridge_check_devices(&l, 9, d, n);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	got = fread(said, 1, sizeof(said) - 1, f);
+	said[got] = '\0';
+	fclose(f);
+	return ret;
+}
+
+static void says(const char *what, const char *text)
+{
+	if (!TAP_CHECK(strstr(said, text), what))
+		printf("#   said: %s", said);
+}
+
+static void test_check_devices(void)
+{
+	struct bridge_fe_device d[2];
+
+	example(&d[0]);
+	TAP_EQ_INT(check(256 << 20, d, 1), 0, "the x86 example fits a 256 MiB guest");
+	TAP_EQ_INT(check(4ULL << 30, d, 1), 0, "... and a 4 GiB one (RAM above 4 GiB)");
+	TAP_EQ_INT(check(256 << 20, d, 0), 0, "no declared device is no error");
+
+	example(&d[0]);
+	d[0].irqs[7].num = 24;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "GSI 24 (past the IOAPIC's 24 pins) is refused");
+	says("... naming the line and its GSI", "interrupt line 7 of bridged device 'cvm2rb-pci' is GSI 24");
+	says("... and what to change", "GSIs 16..23: change its interrupts in the device's overlay");
+	d[0].irqs[7].num = 4;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "GSI 4 (an ISA interrupt) is refused");
+
+	example(&d[0]);
+	d[0].windows[0].addr = 0x08000000;
+	d[0].windows[1].addr = 0x09000000;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "a window over guest RAM is refused");
+	says("... saying so", "window 0 of bridged device 'cvm2rb-pci' (0x8000000, 16384 KiB) overlaps guest RAM");
+	says("... and what to change", "move it into the free MMIO space 0xe0000000..0xfebfffff");
+	says("... or how much --mem leaves it free", "or give --mem 128M or less");
+	TAP_EQ_INT(check(128 << 20, d, 1), 0, "with --mem 128M the same windows fit");
+	example(&d[0]);
+	d[0].windows[1].addr = 0x100100000ULL;
+	TAP_EQ_INT(check(4ULL << 30, d, 1), -1, "a window over RAM above 4 GiB is refused");
+	says("... and --mem up to it is the way out", "or give --mem 3073M or less");
+	TAP_EQ_INT(check(3ULL << 30, d, 1), 0, "with 3 GiB (none above 4 GiB) it fits");
+
+	example(&d[0]);
+	d[0].windows[1].addr = X86_LAPIC_BASE;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "a window over the local APICs is refused");
+	says("... saying so", "window 1 of bridged device 'cvm2rb-pci' (0xfee00000, 1024 KiB) overlaps the IOAPIC, local APICs and firmware");
+	example(&d[0]);
+	d[0].windows[1].addr = X86_IOAPIC_BASE - 0x1000;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "a window that ends in the IOAPIC is refused");
+	says("... with no --mem advice", "in the device's overlay (see dts/");
+
+	example(&d[0]);
+	d[0].windows[1].addr = 0xd0000000;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "a window over the in-process BARs is refused");
+	says("... saying so", "overlaps the in-process devices' BAR window");
+
+	example(&d[0]);
+	example(&d[1]);
+	snprintf(d[1].name, sizeof(d[1].name), "second");
+	d[1].windows[0].addr = 0xe2000000;
+	d[1].windows[1].addr = 0xe3000000;
+	TAP_EQ_INT(check(256 << 20, d, 2), -1, "two bridged hosts for one guest are refused");
+	says("... naming them", "2 bridged devices are declared for it ('cvm2rb-pci', 'second')");
+	says("... and what to change", "unload all but one (vbridge ctl unload) or declare the others for other vmids");
+
+	example(&d[0]);
+	d[0].nr_windows = 1;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "a host without a BAR window is refused");
+	example(&d[0]);
+	d[0].windows[0].size = 16 << 10;
+	TAP_EQ_INT(check(256 << 20, d, 1), -1, "an ECAM window smaller than a slot is refused");
+	says("... and how big it must be", "give it at least 32 KiB");
+}
+
 int main(void)
 {
 	test_ecam_offset();
 	test_slot_line();
+	test_check_devices();
 	return tap_done();
 }
