@@ -5,7 +5,8 @@
  * EINTR and nothing is sent, SIGKILL ends it); 0 fails at once; >0 waits at
  * least that long, then fails.  A failed load reads all-ones with
  * -ETIMEDOUT, a failed store is dropped: it never reaches a backend that
- * becomes ready later.  Per-device overrides beat the module parameter.
+ * becomes ready later.  Per-device overrides beat the module parameter,
+ * and a new rule reaches the accesses already waiting.
  */
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
@@ -314,6 +315,83 @@ TEST_F(retry, parameter_change_applies_at_once)
 	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, false, 0));
 	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
 		TH_LOG("the load waits despite retry_timeout_ms=0");
+	}
+	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
+}
+
+/*
+ * A new rule reaches the accesses already waiting, timed from the start of
+ * their wait: after 300 ms under -1, a change to 0 or to 200 ms ends the
+ * wait at once, both for a load waiting to be admitted and for one that
+ * is queued while the backend is not ready.
+ */
+static void change_ends_wait(struct __test_metadata *_metadata, struct vbst_world *w,
+			     int32_t new_ms, bool queued)
+{
+	struct vbst_override o = { .has_retry = true, .retry_timeout_ms = -1 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct vbridge_msg m;
+	struct vbst_async a;
+
+	vm_up(_metadata, w, "retry_timeout_ms=1000");
+	ASSERT_EQ(0, vbst_dev_set(&w->nl, VBST_VMID, VBST_NAME, &o));
+	if (queued) {
+		ASSERT_EQ(0, vbst_world_backend(w, VBST_VMID, VBST_NAME, true, false));
+		ASSERT_EQ(0, vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	}
+	ASSERT_EQ(0, vbst_async_start(&a, w->fe, VBST_BAR_ADDR, 4, false, 0));
+	if (queued) {
+		pfd.fd = w->be;
+		ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS));
+		ASSERT_EQ(0, vbst_be_set_ready(w->be, 0));
+	}
+	vbst_sleep_ms(300);
+	ASSERT_FALSE(vbst_async_done(&a)) {
+		TH_LOG("the load did not wait under retry_timeout_ms=-1");
+	}
+	o.retry_timeout_ms = new_ms;
+	ASSERT_EQ(0, vbst_dev_set(&w->nl, VBST_VMID, VBST_NAME, &o));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits after the override became %d", new_ms);
+		/* Let it go, or the teardown waits for it. */
+		vbst_async_signal(&a);
+		vbst_async_join(&a, VBST_SOON_MS);
+	}
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
+	EXPECT_EQ(~0ULL, a.acc.data);
+	if (queued)
+		EXPECT_EQ(0, count_requests(w->be));
+}
+
+TEST_F(retry, override_to_zero_ends_a_wait_for_admission)
+{
+	change_ends_wait(_metadata, &self->w, 0, false);
+}
+
+TEST_F(retry, override_to_zero_ends_a_queued_wait)
+{
+	change_ends_wait(_metadata, &self->w, 0, true);
+}
+
+TEST_F(retry, shorter_override_ends_a_longer_wait)
+{
+	change_ends_wait(_metadata, &self->w, 200, false);
+}
+
+TEST_F(retry, parameter_to_zero_ends_a_wait)
+{
+	struct vbst_async a;
+
+	vm_up(_metadata, &self->w, "retry_timeout_ms=-1");
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, false, 0));
+	vbst_sleep_ms(300);
+	ASSERT_FALSE(vbst_async_done(&a));
+	ASSERT_EQ(0, vbst_write_file(VBRIDGE_PARAM_DIR "retry_timeout_ms", "0"));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits after retry_timeout_ms became 0");
+		vbst_async_signal(&a);
+		vbst_async_join(&a, VBST_SOON_MS);
 	}
 	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
 }
