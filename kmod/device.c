@@ -754,23 +754,32 @@ void vbridge_dev_bind(struct vbridge_dev *dev, struct vbridge_vm *vm)
  *
  * Called with vbridge_mutex held, from vbridge_vm_stop().  Fails the
  * device's pending accesses, sends VMSTOP to an open backend (counting one
- * more pending acknowledgment in @vm) and arms the VMSTOP timeout.
+ * more pending acknowledgment in @vm) and arms the VMSTOP timeout.  With a
+ * timeout of 0 it revokes the device's mappings first, before any backend
+ * can read VMSTOP.
  *
  * Return: true when an acknowledgment is now pending.
  */
 bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
 {
+	unsigned int tmo = vbridge_dev_vmstop_timeout(dev);
 	struct vbridge_qmsg *q, *tmp;
 	struct vbridge_req *req;
 	bool broke = false, pending = false;
 
 	lockdep_assert_held(&vbridge_mutex);
 
-	spin_lock(&dev->lock);
-	if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING) {
-		spin_unlock(&dev->lock);
+	/* Binding and stopping hold vbridge_mutex: this cannot change. */
+	if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING)
 		return false;
-	}
+	/*
+	 * vmstop_timeout=0 revokes at once: before VMSTOP is queued, so that
+	 * a backend that reads it can no longer reach the guest's memory.
+	 */
+	if (!tmo)
+		vbridge_map_revoke(dev);
+
+	spin_lock(&dev->lock);
 	WRITE_ONCE(dev->run_state, VBRIDGE_RUN_STOPPING);
 	list_for_each_entry_safe(q, tmp, &dev->msgq, node) {
 		if (vbridge_qmsg_is_ctl(dev, q))
@@ -803,7 +812,7 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	 */
 	if (pending)
 		queue_delayed_work(vbridge_wq, &dev->stop_work,
-				   msecs_to_jiffies(vbridge_dev_vmstop_timeout(dev) * 1000U));
+				   msecs_to_jiffies(tmo * 1000U));
 	return pending;
 }
 
