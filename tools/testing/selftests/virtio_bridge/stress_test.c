@@ -66,6 +66,7 @@ struct st_srv {
 	bool drain;		/* at stop: serve until the queue is empty */
 	bool noreply;
 	uint32_t first_type;	/* type of the first message read */
+	unsigned int starts;	/* VMSTARTs it read */
 };
 
 struct st {
@@ -372,6 +373,7 @@ static void st_srv_msg(struct st_srv *s, const struct vbridge_msg *m)
 	}
 	case VBRIDGE_MSG_VMSTART:
 		atomic_fetch_add(&st->vmstarts, 1);
+		s->starts++;
 		break;
 	case VBRIDGE_MSG_VMSTOP:
 		atomic_fetch_add(&st->vmstops, 1);
@@ -848,10 +850,14 @@ TEST_F_TIMEOUT(stress, backend_cycle, 300)
 		st_pause(&rs, 30);
 		holds += hold;
 		st_be_down(st, hold);
-		/* A running VM's VMSTART comes first for every new opener. */
+		/*
+		 * A running VM's VMSTART comes first for every new opener,
+		 * once (a backend that closes before reading it loses it).
+		 */
 		EXPECT_TRUE(!st->srv.first_type || st->srv.first_type == VBRIDGE_MSG_VMSTART) {
 			TH_LOG("backend %u read message type %u first", n, st->srv.first_type);
 		}
+		EXPECT_GE(1, st->srv.starts);
 		st_pause(&rs, 10);
 		st->be = vbst_be_open(VBST_VMID, VBST_NAME, O_NONBLOCK);
 		ASSERT_LE(0, st->be) {
@@ -873,7 +879,7 @@ TEST_F_TIMEOUT(stress, backend_cycle, 300)
 	/* Every store was queued in order and reached a backend, once. */
 	EXPECT_EQ(atomic_load(&st->stores_ok), atomic_load(&st->srv_stores));
 	EXPECT_EQ(atomic_load(&st->stores), atomic_load(&st->stores_ok));
-	EXPECT_EQ(n + 1, atomic_load(&st->vmstarts));
+	EXPECT_GE(n + 1, atomic_load(&st->vmstarts));
 	EXPECT_EQ(0, st_stat(st, VBRIDGE_STAT_TIMEDOUT));
 	EXPECT_EQ(atomic_load(&st->replies_ok), st_stat(st, VBRIDGE_STAT_COMPLETED));
 	EXPECT_EQ(atomic_load(&st->r_eio), st_stat(st, VBRIDGE_STAT_FAILED));
