@@ -12,7 +12,9 @@
  *
  * Admission follows the retry timeout while the backend is not ready (not
  * open, or not VBRIDGE_BE_SET_READY): wait interruptibly for readiness, up
- * to retry_timeout_ms (<0: without limit, 0: not at all).  A load that is
+ * to retry_timeout_ms (<0: without limit, 0: not at all).  A change of the
+ * rule (netlink DEV_SET, the module parameter) wakes the waiters, which
+ * follow the new rule timed from the start of their wait.  A load that is
  * queued but not yet read falls back to the same rule whenever the backend
  * stops being ready, and is failed (-ETIMEDOUT) if it stays unread; nothing
  * was delivered, so that is safe.  Once the backend has read a load, only
@@ -259,6 +261,18 @@ void vbridge_dev_remove_all(void)
 	mutex_unlock(&vbridge_mutex);
 }
 
+/* The module parameter retry_timeout_ms changed: tell the waiters. */
+void vbridge_dev_retry_changed(void)
+{
+	struct vbridge_dev *dev;
+	unsigned long idx;
+
+	mutex_lock(&vbridge_mutex);
+	xa_for_each(&vbridge_devs, idx, dev)
+		wake_up_all(&dev->wq);
+	mutex_unlock(&vbridge_mutex);
+}
+
 /* ------------------------------------------------------------------ */
 /* State and parameters                                               */
 /* ------------------------------------------------------------------ */
@@ -302,6 +316,25 @@ int vbridge_dev_retry_ms(struct vbridge_dev *dev)
 	v = vbridge_dev_retry_ms_locked(dev);
 	spin_unlock(&dev->lock);
 	return v;
+}
+
+/*
+ * Jiffies left of a wait for readiness that began at @start under the
+ * retry rule @tmo: MAX_SCHEDULE_TIMEOUT for a negative rule, 0 when the
+ * access must fail now.  The rule in effect is read again whenever it
+ * changes (netlink DEV_SET, the module parameter), so a new rule reaches
+ * accesses already waiting, timed from the start of their wait.
+ */
+static long vbridge_retry_left(int tmo, unsigned long start)
+{
+	unsigned long end;
+
+	if (tmo < 0)
+		return MAX_SCHEDULE_TIMEOUT;
+	end = start + msecs_to_jiffies(tmo);
+	if (!tmo || time_after_eq(jiffies, end))
+		return 0;
+	return end - jiffies;
 }
 
 /* How long the open backend's device had none, see &vbridge_dev.down_ms. */
@@ -472,9 +505,12 @@ static bool vbridge_vm_gone(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	       READ_ONCE(dev->run_state) != VBRIDGE_RUN_RUNNING;
 }
 
-static bool vbridge_ready_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
+/* Wait conditions may take dev->lock: they run before the task sleeps. */
+static bool vbridge_ready_cond(struct vbridge_dev *dev, struct vbridge_vm *vm,
+			       int tmo)
 {
-	return vbridge_vm_gone(dev, vm) || vbridge_dev_ready(dev);
+	return vbridge_vm_gone(dev, vm) || vbridge_dev_ready(dev) ||
+	       vbridge_dev_retry_ms(dev) != tmo;
 }
 
 static bool vbridge_room_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
@@ -493,10 +529,10 @@ static bool vbridge_load_cond(struct vbridge_dev *dev, struct vbridge_req *req)
 }
 
 static bool vbridge_unready_cond(struct vbridge_dev *dev,
-				 struct vbridge_req *req)
+				 struct vbridge_req *req, int tmo)
 {
 	return READ_ONCE(req->state) != VBRIDGE_REQ_QUEUED ||
-	       vbridge_dev_ready(dev);
+	       vbridge_dev_ready(dev) || vbridge_dev_retry_ms(dev) != tmo;
 }
 
 static u64 vbridge_len_mask(u32 len)
@@ -512,6 +548,7 @@ static u64 vbridge_len_mask(u32 len)
 static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			     struct vbridge_access *acc)
 {
+	unsigned long start;
 	bool was_full;
 	long left;
 	int tmo, ret;
@@ -548,28 +585,28 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 		}
 
 		/* Unread and the backend is not ready: the retry rule. */
-		tmo = vbridge_dev_retry_ms_locked(dev);
-		if (tmo == 0) {
-			vbridge_req_fail_queued(dev, req, -ETIMEDOUT);
-			break;
-		}
-		spin_unlock(&dev->lock);
-		left = tmo > 0 ? msecs_to_jiffies(tmo) : MAX_SCHEDULE_TIMEOUT;
-		left = wait_event_interruptible_timeout(dev->wq,
-							vbridge_unready_cond(dev, req),
-							left);
-		spin_lock(&dev->lock);
-		if (req->state == VBRIDGE_REQ_QUEUED && !vbridge_dev_ready(dev)) {
+		start = jiffies;
+		for (;;) {
+			tmo = vbridge_dev_retry_ms_locked(dev);
+			left = vbridge_retry_left(tmo, start);
+			if (!left) {
+				vbridge_req_fail_queued(dev, req, -ETIMEDOUT);
+				break;
+			}
+			spin_unlock(&dev->lock);
+			left = wait_event_interruptible_timeout(dev->wq,
+					vbridge_unready_cond(dev, req, tmo), left);
+			spin_lock(&dev->lock);
+			if (req->state != VBRIDGE_REQ_QUEUED ||
+			    vbridge_dev_ready(dev))
+				break;
 			if (left < 0) {
 				vbridge_q_del(dev, &req->q);
 				spin_unlock(&dev->lock);
 				kfree(req);
 				return -EINTR;
 			}
-			if (left == 0) {
-				vbridge_req_fail_queued(dev, req, -ETIMEDOUT);
-				break;
-			}
+			/* Timed out, or a new rule: look again. */
 		}
 		if (req->state == VBRIDGE_REQ_DONE)
 			break;
@@ -597,6 +634,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 		       u32 window, struct vbridge_access *acc)
 {
 	bool store = acc->flags & VBRIDGE_ACCESS_F_WRITE;
+	unsigned long start = jiffies;
 	struct vbridge_req *req;
 	long left;
 	int tmo, ret;
@@ -615,8 +653,6 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 	req->q.msg.vmid = dev->cfg.vmid;
 
 	spin_lock(&dev->lock);
-	tmo = vbridge_dev_retry_ms_locked(dev);
-	left = tmo > 0 ? msecs_to_jiffies(tmo) : MAX_SCHEDULE_TIMEOUT;
 	for (;;) {
 		if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING) {
 			ret = -ESHUTDOWN;
@@ -633,14 +669,15 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 			spin_lock(&dev->lock);
 			continue;
 		}
-		if (tmo == 0 || left == 0) {
+		tmo = vbridge_dev_retry_ms_locked(dev);
+		left = vbridge_retry_left(tmo, start);
+		if (!left) {
 			ret = -ETIMEDOUT;
 			goto fail;
 		}
 		spin_unlock(&dev->lock);
 		left = wait_event_interruptible_timeout(dev->wq,
-							vbridge_ready_cond(dev, vm),
-							left);
+					vbridge_ready_cond(dev, vm, tmo), left);
 		if (left < 0)
 			goto intr;
 		spin_lock(&dev->lock);
@@ -717,23 +754,32 @@ void vbridge_dev_bind(struct vbridge_dev *dev, struct vbridge_vm *vm)
  *
  * Called with vbridge_mutex held, from vbridge_vm_stop().  Fails the
  * device's pending accesses, sends VMSTOP to an open backend (counting one
- * more pending acknowledgment in @vm) and arms the VMSTOP timeout.
+ * more pending acknowledgment in @vm) and arms the VMSTOP timeout.  With a
+ * timeout of 0 it revokes the device's mappings first, before any backend
+ * can read VMSTOP.
  *
  * Return: true when an acknowledgment is now pending.
  */
 bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
 {
+	unsigned int tmo = vbridge_dev_vmstop_timeout(dev);
 	struct vbridge_qmsg *q, *tmp;
 	struct vbridge_req *req;
 	bool broke = false, pending = false;
 
 	lockdep_assert_held(&vbridge_mutex);
 
-	spin_lock(&dev->lock);
-	if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING) {
-		spin_unlock(&dev->lock);
+	/* Binding and stopping hold vbridge_mutex: this cannot change. */
+	if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING)
 		return false;
-	}
+	/*
+	 * vmstop_timeout=0 revokes at once: before VMSTOP is queued, so that
+	 * a backend that reads it can no longer reach the guest's memory.
+	 */
+	if (!tmo)
+		vbridge_map_revoke(dev);
+
+	spin_lock(&dev->lock);
 	WRITE_ONCE(dev->run_state, VBRIDGE_RUN_STOPPING);
 	list_for_each_entry_safe(q, tmp, &dev->msgq, node) {
 		if (vbridge_qmsg_is_ctl(dev, q))
@@ -766,7 +812,7 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	 */
 	if (pending)
 		queue_delayed_work(vbridge_wq, &dev->stop_work,
-				   msecs_to_jiffies(vbridge_dev_vmstop_timeout(dev) * 1000U));
+				   msecs_to_jiffies(tmo * 1000U));
 	return pending;
 }
 

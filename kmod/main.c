@@ -50,7 +50,23 @@ module_param_named(vmstop_autoack, vbridge_vmstop_autoack, bool, 0644);
 MODULE_PARM_DESC(vmstop_autoack,
 		 "Acknowledge VMSTOP on a silent backend's behalf when the timeout expires (default Y)");
 
-module_param_named(retry_timeout_ms, vbridge_retry_timeout_ms, int, 0644);
+/* retry_timeout_ms: a new value reaches the accesses already waiting. */
+static int vbridge_param_set_retry(const char *val,
+				   const struct kernel_param *kp)
+{
+	int ret = param_set_int(val, kp);
+
+	if (!ret)
+		vbridge_dev_retry_changed();
+	return ret;
+}
+
+static const struct kernel_param_ops vbridge_retry_ops = {
+	.set = vbridge_param_set_retry,
+	.get = param_get_int,
+};
+
+module_param_cb(retry_timeout_ms, &vbridge_retry_ops, &vbridge_retry_timeout_ms, 0644);
 MODULE_PARM_DESC(retry_timeout_ms,
 		 "Access to a device whose backend is not ready: <0 wait, 0 fail at once, >0 wait up to this many ms (default 1000)");
 

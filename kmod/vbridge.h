@@ -17,7 +17,8 @@
  * Lock order (outermost first; no lockdep on the Debian kernels, so this list
  * is the reference and every function below respects it):
  *
- *   genl_mutex (generic netlink core, held around our doit handlers)
+ *   genl_mutex (generic netlink core, held around our doit handlers),
+ *   or the module parameters' lock (held around retry_timeout_ms's set)
  *     vm->lock                 frontend configuration of one VM
  *       vbridge_mutex          device table, VM table, VM state changes
  *         dev->irq_lock        interrupt lines of a device
@@ -476,6 +477,7 @@ void vbridge_dev_reset(struct vbridge_dev *dev);
 __poll_t vbridge_dev_poll(struct vbridge_dev *dev, struct file *file,
 			  poll_table *pt);
 void vbridge_dev_remove_all(void);
+void vbridge_dev_retry_changed(void);
 
 /* vm.c */
 struct vbridge_vm *vbridge_vm_alloc(void);

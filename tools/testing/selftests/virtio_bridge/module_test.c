@@ -49,6 +49,24 @@ TEST_F(loaded, parameters_writable_at_runtime)
 	EXPECT_STREQ("5", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
 }
 
+/* Out of 0..86400: refused, and the value in force stays. */
+TEST_F(loaded, vmstop_timeout_write_out_of_range_keeps_the_old_value)
+{
+	const char *p = VBRIDGE_PARAM_DIR "vmstop_timeout";
+
+	ASSERT_EQ(0, vbst_write_file(p, "9"));
+	EXPECT_STREQ("9", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
+	EXPECT_EQ(-EINVAL, vbst_write_file(p, "86401"));
+	EXPECT_STREQ("9", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
+	EXPECT_EQ(-EINVAL, vbst_write_file(p, "-1"));
+	EXPECT_STREQ("9", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
+	/* Both ends of the range are values. */
+	ASSERT_EQ(0, vbst_write_file(p, "86400"));
+	EXPECT_STREQ("86400", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, vbst_write_file(p, "0"));
+	EXPECT_STREQ("0", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
+}
+
 TEST_F(loaded, frontend_node)
 {
 	struct stat st;
@@ -164,6 +182,21 @@ TEST(bad_parameter_refused)
 	EXPECT_EQ(-EINVAL, vbst_load("vmstop_timeout=forever"));
 	EXPECT_FALSE(vbst_is_loaded());
 	EXPECT_NE(0, access(VBRIDGE_FRONTEND_NODE, F_OK));
+}
+
+TEST(vmstop_timeout_out_of_range_refused_at_insmod)
+{
+	char buf[64];
+
+	EXPECT_EQ(-EINVAL, vbst_load("vmstop_timeout=86401"));
+	EXPECT_FALSE(vbst_is_loaded());
+	EXPECT_EQ(-EINVAL, vbst_load("vmstop_timeout=-1"));
+	EXPECT_FALSE(vbst_is_loaded());
+	EXPECT_NE(0, access(VBRIDGE_FRONTEND_NODE, F_OK));
+	/* The largest value is one. */
+	ASSERT_EQ(0, vbst_load("vmstop_timeout=86400"));
+	EXPECT_STREQ("86400", vbst_param("vmstop_timeout", buf, sizeof(buf)));
+	EXPECT_EQ(0, vbst_unload());
 }
 
 TEST(clean_unload)

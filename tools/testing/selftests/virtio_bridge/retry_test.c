@@ -5,7 +5,8 @@
  * EINTR and nothing is sent, SIGKILL ends it); 0 fails at once; >0 waits at
  * least that long, then fails.  A failed load reads all-ones with
  * -ETIMEDOUT, a failed store is dropped: it never reaches a backend that
- * becomes ready later.  Per-device overrides beat the module parameter.
+ * becomes ready later.  Per-device overrides beat the module parameter,
+ * and a new rule reaches the accesses already waiting.
  */
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
@@ -173,6 +174,57 @@ TEST_F(retry, positive_waits_at_least_the_timeout)
 	EXPECT_EQ(~0ULL, v);
 }
 
+/*
+ * And an upper bound: a load fails within the timeout plus a margin, both
+ * when it waits to be admitted and when it was queued and the backend
+ * stops being ready.  The margin, 2 s for a 300 ms timeout, is what nested
+ * TCG cannot break: the timer is a jiffies timer (4 ms at HZ=250) and the
+ * waiting thread must run again, which on a 2-vCPU test VM under TCG takes
+ * tens of ms, a few hundred when the host is loaded; a stall of seconds is
+ * the whole VM stalling, which vm-run's heartbeat reports.  A module that
+ * forgets the timeout, or restarts it on a spurious wake-up, misses it.
+ */
+#define RETRY_TMO_MS	300
+#define RETRY_MARGIN_MS	2000
+
+TEST_F(retry, positive_fails_within_the_timeout_and_a_margin)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct vbridge_msg m;
+	struct vbst_async a;
+	uint64_t t0, el, v = 0;
+	int32_t res = 0;
+
+	vm_up(_metadata, &self->w, "retry_timeout_ms=300");
+	/* No backend: the load waits to be admitted. */
+	t0 = vbst_now_ms();
+	ASSERT_EQ(0, vbst_guest_read(self->w.fe, VBST_BAR_ADDR, 4, &v, &res));
+	el = vbst_now_ms() - t0;
+	EXPECT_EQ(-ETIMEDOUT, res);
+	EXPECT_LE(RETRY_TMO_MS, el);
+	EXPECT_GE(RETRY_TMO_MS + RETRY_MARGIN_MS, el);
+
+	/* Queued to a ready backend that does not read it, which then is not ready. */
+	ASSERT_EQ(0, vbst_world_backend(&self->w, VBST_VMID, VBST_NAME, true, false));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 4, 4, false, 0));
+	/* Wait until it is queued: the backend polls readable. */
+	pfd.fd = self->w.be;
+	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS));
+	t0 = vbst_now_ms();
+	ASSERT_EQ(0, vbst_be_set_ready(self->w.be, 0));
+	while (!vbst_async_done(&a) && vbst_now_ms() - t0 < VBST_SOON_MS)
+		usleep(1000);
+	el = vbst_now_ms() - t0;
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
+	EXPECT_LE(RETRY_TMO_MS, el);
+	EXPECT_GE(RETRY_TMO_MS + RETRY_MARGIN_MS, el);
+	/* It was withdrawn: the backend finds nothing. */
+	EXPECT_EQ(0, count_requests(self->w.be));
+}
+
 TEST_F(retry, positive_drops_the_store)
 {
 	int32_t res = 0;
@@ -263,6 +315,83 @@ TEST_F(retry, parameter_change_applies_at_once)
 	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, false, 0));
 	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
 		TH_LOG("the load waits despite retry_timeout_ms=0");
+	}
+	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
+}
+
+/*
+ * A new rule reaches the accesses already waiting, timed from the start of
+ * their wait: after 300 ms under -1, a change to 0 or to 200 ms ends the
+ * wait at once, both for a load waiting to be admitted and for one that
+ * is queued while the backend is not ready.
+ */
+static void change_ends_wait(struct __test_metadata *_metadata, struct vbst_world *w,
+			     int32_t new_ms, bool queued)
+{
+	struct vbst_override o = { .has_retry = true, .retry_timeout_ms = -1 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct vbridge_msg m;
+	struct vbst_async a;
+
+	vm_up(_metadata, w, "retry_timeout_ms=1000");
+	ASSERT_EQ(0, vbst_dev_set(&w->nl, VBST_VMID, VBST_NAME, &o));
+	if (queued) {
+		ASSERT_EQ(0, vbst_world_backend(w, VBST_VMID, VBST_NAME, true, false));
+		ASSERT_EQ(0, vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	}
+	ASSERT_EQ(0, vbst_async_start(&a, w->fe, VBST_BAR_ADDR, 4, false, 0));
+	if (queued) {
+		pfd.fd = w->be;
+		ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS));
+		ASSERT_EQ(0, vbst_be_set_ready(w->be, 0));
+	}
+	vbst_sleep_ms(300);
+	ASSERT_FALSE(vbst_async_done(&a)) {
+		TH_LOG("the load did not wait under retry_timeout_ms=-1");
+	}
+	o.retry_timeout_ms = new_ms;
+	ASSERT_EQ(0, vbst_dev_set(&w->nl, VBST_VMID, VBST_NAME, &o));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits after the override became %d", new_ms);
+		/* Let it go, or the teardown waits for it. */
+		vbst_async_signal(&a);
+		vbst_async_join(&a, VBST_SOON_MS);
+	}
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
+	EXPECT_EQ(~0ULL, a.acc.data);
+	if (queued)
+		EXPECT_EQ(0, count_requests(w->be));
+}
+
+TEST_F(retry, override_to_zero_ends_a_wait_for_admission)
+{
+	change_ends_wait(_metadata, &self->w, 0, false);
+}
+
+TEST_F(retry, override_to_zero_ends_a_queued_wait)
+{
+	change_ends_wait(_metadata, &self->w, 0, true);
+}
+
+TEST_F(retry, shorter_override_ends_a_longer_wait)
+{
+	change_ends_wait(_metadata, &self->w, 200, false);
+}
+
+TEST_F(retry, parameter_to_zero_ends_a_wait)
+{
+	struct vbst_async a;
+
+	vm_up(_metadata, &self->w, "retry_timeout_ms=-1");
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR, 4, false, 0));
+	vbst_sleep_ms(300);
+	ASSERT_FALSE(vbst_async_done(&a));
+	ASSERT_EQ(0, vbst_write_file(VBRIDGE_PARAM_DIR "retry_timeout_ms", "0"));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits after retry_timeout_ms became 0");
+		vbst_async_signal(&a);
+		vbst_async_join(&a, VBST_SOON_MS);
 	}
 	EXPECT_EQ(-ETIMEDOUT, a.acc.result);
 }

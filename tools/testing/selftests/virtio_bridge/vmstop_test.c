@@ -11,6 +11,8 @@
  * the netlink event that announces it, never for a fixed time; the only
  * sleeps are lower bounds ("still busy after twice the timeout").
  */
+#include <sched.h>
+
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
 
@@ -365,6 +367,88 @@ TEST_F_TIMEOUT(stop, autoack_revokes_mappings, 60)
 	/* A stray access after the autoack must fault. */
 	EXPECT_EQ(0, mapper_touch(&mp));
 	EXPECT_EQ(128 + SIGBUS, mapper_end(&mp, self));
+}
+
+/* Run on one CPU only; false when there is no such CPU. */
+static bool pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return !sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * vmstop_timeout=0 revokes at once: a provider that reads VMSTOP and
+ * touches its mapping straight away already gets SIGBUS; there is no
+ * timeout to wait for, so no window.  To give a revocation that came
+ * later (from a work item queued on the stopping CPU) the chance to lose,
+ * the VMM stops the VM from CPU 0 at real-time priority and keeps that
+ * CPU for 200 ms, while the provider reads and touches on CPU 1.
+ */
+TEST_F_TIMEOUT(stop, zero_timeout_revokes_before_vmstop_is_read, 120)
+{
+	struct sched_param rt = { .sched_priority = 1 }, other = { 0 };
+	struct vbridge_msg m;
+	int round, c[2], st;
+	uint64_t t;
+	char ch;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	two_backends_up(_metadata, self, "vmstop_timeout=0 vmstop_autoack=Y");
+	close(self->be2);
+	self->be2 = -1;
+	ASSERT_TRUE(pin_to(0));
+	for (round = 0; round < 4; round++) {
+		ASSERT_EQ(0, pipe2(c, O_CLOEXEC));
+		self->child = fork();
+		ASSERT_LE(0, self->child);
+		if (self->child == 0) {
+			volatile uint8_t *p;
+
+			close(self->w.fe);
+			close(c[0]);
+			if (!pin_to(1))
+				_exit(5);
+			p = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 self->w.be, VBST_RAM_GPA);
+			if (p == MAP_FAILED)
+				_exit(2);
+			p[0]++;
+			if (write(c[1], "r", 1) != 1)
+				_exit(3);
+			do {
+				if (vbst_be_read(self->w.be, &m, VBST_SOON_MS) != 1)
+					_exit(4);
+			} while (m.type != VBRIDGE_MSG_VMSTOP);
+			/* The first thing after reading VMSTOP. */
+			p[0x1800]++;
+			_exit(0);
+		}
+		close(c[1]);
+		ASSERT_EQ(1, read(c[0], &ch, 1)) {
+			TH_LOG("the provider could not map guest RAM");
+		}
+		close(c[0]);
+		ASSERT_EQ(0, sched_setscheduler(0, SCHED_FIFO, &rt));
+		close_fe(&self->w);
+		for (t = vbst_now_ms(); vbst_now_ms() - t < 200;)
+			;
+		ASSERT_EQ(0, sched_setscheduler(0, SCHED_OTHER, &other));
+		st = vbst_wait_child(self->child, VBST_SOON_MS);
+		self->child = 0;
+		ASSERT_EQ(128 + SIGBUS, st) {
+			TH_LOG("round %d: the provider's access after VMSTOP ended with status %d",
+			       round, st);
+		}
+		/* Acknowledged at once, by the module: the vmid runs again. */
+		vbst_ram_destroy(&self->w.ram);
+		ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+			TH_LOG("%s", vbst_why);
+		}
+	}
 }
 
 TEST_F_TIMEOUT(stop, without_autoack_vmid_stays_busy_until_close, 60)
