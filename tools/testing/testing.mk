@@ -33,6 +33,8 @@ $(BUILD)/asan/unit/%: tools/testing/unit/%.c $(BUILD)/asan/libvbridge.a
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itools/testing/unit $(CFLAGS) -o $@ $< \
 		$(BUILD)/asan/libvbridge.a $(USER_LDLIBS)
 
+include tools/testing/fuzz/fuzz.mk
+
 # Kselftests of the module, built with the kselftest harness taken from
 # Debian's linux-source-6.1 (cached by the kernel kit, never committed).
 SELFTEST_DIR := tools/testing/selftests/virtio_bridge
@@ -56,7 +58,7 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
-test-build: test-build-unit test-build-vm
+test-build: test-build-unit test-build-vm fuzz
 
 check: test-build
 	tools/testing/run-tests --kits "$(TEST_KITS)"
