@@ -23,10 +23,11 @@ FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/bin/%)
 # Host resources a harness cannot use as they are, replaced at link time
 # (--wrap: the product's calls go to __wrap_NAME in the harness):
 # getrandom(2) gives the same bytes for the same input; the backend
-# node's ioctl, mmap, poll, read and write are a simulated module.
+# node's ioctl, mmap, poll, read and write are a simulated module, and
+# the provider's CLOCK_MONOTONIC a simulated clock.
 FUZZ_WRAP_rng := -Wl,--wrap=getrandom
 FUZZ_WRAP_backend := -Wl,--wrap=getrandom -Wl,--wrap=ioctl -Wl,--wrap=mmap \
-	-Wl,--wrap=poll -Wl,--wrap=read -Wl,--wrap=write
+	-Wl,--wrap=poll -Wl,--wrap=read -Wl,--wrap=write -Wl,--wrap=clock_gettime
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)

@@ -22,6 +22,9 @@
  * devices over from the state the first one saved (SET_STATE, changed by
  * the input, resealed or not) and from its in-flight file.
  *
+ * The provider's CLOCK_MONOTONIC is simulated too (it decides whether a
+ * takeover replays or fails the guest's requests), and getrandom(2).
+ *
  * Checked besides the sanitizers, as the module would: every LOAD gets
  * exactly one reply of the right shape when serving ends normally; no
  * reply names a request that was not a LOAD or was answered already; a
@@ -31,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,8 @@ ssize_t __wrap_read(int fd, void *buf, size_t len);
 ssize_t __real_write(int fd, const void *buf, size_t len);
 ssize_t __wrap_write(int fd, const void *buf, size_t len);
 ssize_t __wrap_getrandom(void *buf, size_t len, unsigned int flags);
+int __real_clock_gettime(clockid_t clk, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts);
 
 #define ECAM_BASE	0x10000ull
 #define ECAM_SIZE	0x1000000ull
@@ -88,6 +94,15 @@ struct module {
 };
 
 static struct module mod = { .node_fd = -1, .ram_fd = -1 };
+/*
+ * The provider's clock (how long it took to take over decides what
+ * becomes of the guest's requests): while a provider runs on this
+ * thread, CLOCK_MONOTONIC starts at 1000 s and moves by clock_step ms at
+ * every look, so the same input takes the same decision.
+ */
+static pthread_t provider_thread;
+static bool in_provider;
+static uint64_t clock_ms, clock_step;
 static char node_path[128], state_dir[128], uds_opt[160];
 static uint64_t rnd;
 
@@ -103,6 +118,17 @@ ssize_t __wrap_getrandom(void *buf, size_t len, unsigned int flags)
 		p[i] = rnd;
 	}
 	return len;
+}
+
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	if (!in_provider || clk != CLOCK_MONOTONIC ||
+	    !pthread_equal(pthread_self(), provider_thread))
+		return __real_clock_gettime(clk, ts);
+	ts->tv_sec = clock_ms / 1000;
+	ts->tv_nsec = (clock_ms % 1000) * 1000000;
+	clock_ms += clock_step;
+	return 0;
 }
 
 /* --- the simulated node ---------------------------------------------------- */
@@ -445,6 +471,8 @@ static int provider(struct fz *f, bool until_restart)
 	mod.owe_vmstart = mod.running;
 	mod.f = &part;
 	mod.stop = &stop;
+	provider_thread = pthread_self();
+	in_provider = true;
 	if (bridge_be_open(&be, &opts))
 		goto out;
 	bus = pci_bus_new(bridge_be_host(be));
@@ -455,6 +483,7 @@ static int provider(struct fz *f, bool until_restart)
 	if (!ret && mod.nr_loads)
 		fz_fail("%u LOADs were never answered", mod.nr_loads);
 out:
+	in_provider = false;
 	mod.nr_devs = 0;
 	mod.devs = NULL;
 	if (bus)
@@ -493,6 +522,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mod.info.retry_timeout_ms = how & 4 ? -1 : 1000;
 	mod.info.down_ms = how & 8 ? 5000 : 0;
 	mod.bad_version = fz_u8(&f) == 0xff;
+	clock_ms = 1000000;
+	clock_step = how & 1 ? 2000 : 1;
 	mod.fail_doorbells = how & 16;
 	/* RAM: one region, or two adjacent, or what the input says. */
 	memset(mod.regions, 0, sizeof(mod.regions));
