@@ -49,4 +49,4 @@ $(FUZZ_DIR)/bin/%: $(FUZZ_SRC)/fuzz_%.c $(FUZZ_DIR)/obj/$(FUZZ_SRC)/fz.o $(FUZZ_
 		$(FUZZ_WRAP_$*) -o $@ $< $(FUZZ_DIR)/obj/$(FUZZ_SRC)/fz.o \
 		$(FUZZ_DIR)/libvbridge.a $(USER_LDLIBS)
 
--include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_DIR)/obj/$(FUZZ_SRC)/fz.d
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_DIR)/obj/$(FUZZ_SRC)/fz.d $(FUZZ_BINS:=.d)
