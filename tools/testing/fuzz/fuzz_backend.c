@@ -20,7 +20,8 @@
  * An input may restart the provider half-way (the VM keeps running): a
  * new one opens the node, gets VMSTART of the running VM and takes the
  * devices over from the state the first one saved (SET_STATE, changed by
- * the input, resealed or not) and from its in-flight file.
+ * the input, resealed or not) and from its in-flight file (changed by the
+ * input or not).
  *
  * The provider's CLOCK_MONOTONIC is simulated too (it decides whether a
  * takeover replays or fails the guest's requests), and getrandom(2).
@@ -41,6 +42,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bridge/backend.h"
@@ -499,6 +501,32 @@ out:
 	return ret;
 }
 
+/* XOR bytes from the input into a file (the in-flight records). */
+static void damage_file(struct fz *f, const char *file)
+{
+	unsigned int n = fz_u8(f) % 16, i;
+	struct stat st;
+	uint8_t b;
+	off_t at;
+	int fd;
+
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !st.st_size) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		at = fz_u32(f) % st.st_size;
+		if (pread(fd, &b, 1, at) != 1)
+			break;
+		b ^= fz_u8(f);
+		if (pwrite(fd, &b, 1, at) != 1)
+			break;
+	}
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz f = { data, size };
@@ -549,6 +577,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(mod.ram_fd, 0) || ftruncate(mod.ram_fd, FZ_RAM_SIZE))
 		fz_fail("ftruncate: %s", strerror(errno));
 
+	snprintf(path, sizeof(path), "%s/vm3-cvm2rb-pci.inflight", state_dir);
 	if (how & 128) {
 		/* A provider, then another taking over the running VM. */
 		provider(&f, true);
@@ -561,13 +590,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (mix & 1 && mod.state_len)
 			vstate_seal(mod.state, mod.state_len);
+		/* ... and the in-flight records the first left behind. */
+		if (mix & 2)
+			damage_file(&f, path);
 		if (mod.stopping) {	/* acknowledged by the close */
 			mod.stopping = false;
 			mod.running = false;
 		}
 	}
 	provider(&f, false);
-	snprintf(path, sizeof(path), "%s/vm3-cvm2rb-pci.inflight", state_dir);
 	unlink(path);
 	return 0;
 }
