@@ -244,8 +244,13 @@ static void op_chain(struct vqf *v, struct fz *f)
 
 static void op_pop(struct vqf *v, struct fz *f)
 {
-	struct vq_buf b = { .cap = 1 + fz_u16(f) % MAX_CAP, .iov = v->iov };
-	int ret, pending = vq_pending(&v->vq);
+	uint16_t x = fz_u16(f);
+	struct vq_buf b = { .cap = 1 + (x & 0x7fff) % MAX_CAP, .iov = v->iov };
+	int ret, pending = 1;
+
+	/* Ask first, as fail_queue() does, or pop straight away. */
+	if (x & 0x8000)
+		pending = vq_pending(&v->vq);
 
 	ret = vq_pop(&v->vq, &b);
 	if (ret < 0 && !vq_error(&v->vq)[0])
@@ -362,7 +367,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = fz_u8(&f) % OP_MAX;
 		bool could_unpop = v->can_unpop;
 
-		v->can_unpop = false;
+		/* The guest may write its rings between a pop and an unpop. */
+		if (op != OP_WRITE && op != OP_AVAIL && op != OP_AVAIL_IDX &&
+		    op != OP_DESC && op != OP_EVENT)
+			v->can_unpop = false;
 		switch (op) {
 		case OP_SETUP:
 			op_setup(v, &f, false);
