@@ -63,7 +63,7 @@ void fz_fail(const char *fmt, ...)
 	abort();
 }
 
-static char tmpdir[64];
+static char tmpdir[96];
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
@@ -83,8 +83,9 @@ const char *fz_tmpdir(void)
 
 	if (tmpdir[0])
 		return tmpdir;
+	/* Short enough for the Unix socket paths the harnesses make in it. */
 	snprintf(tmpdir, sizeof(tmpdir), "%s/vbfuzz.XXXXXX",
-		 base && *base && strlen(base) < 32 ? base : "/tmp");
+		 base && *base && strlen(base) <= 60 ? base : "/tmp");
 	if (!mkdtemp(tmpdir))
 		fz_fail("cannot make a temporary directory: %s", strerror(errno));
 	atexit(tmpdir_remove);

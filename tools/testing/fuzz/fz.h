@@ -87,7 +87,11 @@ const uint8_t *fz_take(struct fz *f, size_t len);
 /* Fail the run: a harness oracle found the device misbehaving. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* A temporary directory for this process (removed at exit). */
+/*
+ * A temporary directory for this process, in $TMPDIR when its path is at
+ * most 60 characters long, else in /tmp; removed at a normal exit (a
+ * crash leaves it for the post-mortem).
+ */
 const char *fz_tmpdir(void);
 
 /* --- guest RAM and the host ------------------------------------------------ */
