@@ -103,4 +103,4 @@ bench: $(BUILD)/vbridge $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko
 
 help:
 	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Test targets: check check-unit check-kselftest check-e2e demo vm-shell (see tools/testing/testing.mk)"
+	@echo "Test targets: check check-unit check-fuzz fuzz check-kselftest check-e2e demo vm-shell (see tools/testing/testing.mk)"

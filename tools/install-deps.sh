@@ -10,6 +10,9 @@ PKGS="
 build-essential
 pkg-config
 gcc-12
+clang-16
+libclang-rt-16-dev
+llvm-16
 libfdt-dev
 device-tree-compiler
 dt-schema

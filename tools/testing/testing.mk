@@ -2,6 +2,7 @@
 #
 #   make check            everything below, then one summary line
 #   make check-unit       host unit tests (plain and ASan+UBSan)
+#   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
 #   make check-kselftest  module kselftests in the test VM, each kit
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
 #   make demo             the main job, shown: a guest served through the bridge
@@ -33,6 +34,8 @@ $(BUILD)/asan/unit/%: tools/testing/unit/%.c $(BUILD)/asan/libvbridge.a
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itools/testing/unit $(CFLAGS) -o $@ $< \
 		$(BUILD)/asan/libvbridge.a $(USER_LDLIBS)
 
+include tools/testing/fuzz/fuzz.mk
+
 # Kselftests of the module, built with the kselftest harness taken from
 # Debian's linux-source-6.1 (cached by the kernel kit, never committed).
 SELFTEST_DIR := tools/testing/selftests/virtio_bridge
@@ -52,17 +55,20 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
-.PHONY: test-build test-build-unit test-build-vm check check-unit check-harness check-kselftest check-e2e vm-shell demo
+.PHONY: test-build test-build-unit test-build-vm check check-unit check-fuzz check-harness check-kselftest check-e2e vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
-test-build: test-build-unit test-build-vm
+test-build: test-build-unit test-build-vm fuzz
 
 check: test-build
 	tools/testing/run-tests --kits "$(TEST_KITS)"
 
 check-unit: test-build-unit
 	tools/testing/run-tests --only unit
+
+check-fuzz: fuzz
+	tools/testing/run-tests --only fuzz
 
 # (its stall case loads the module built for the default kit)
 check-harness: $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko

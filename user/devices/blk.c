@@ -7,6 +7,8 @@
  * hands them to a small pool of worker threads doing preadv/pwritev straight
  * into guest memory.  A lone request with nothing else in flight is served
  * on the I/O thread itself, which saves two thread switches at queue depth 1.
+ * Without a pool (blk_cfg.inline_io) every request is served there, in
+ * ring order.
  *
  * Requests are checked as hostile input: header and status byte present,
  * data a multiple of 512 bytes, every sector range inside the image,
@@ -420,6 +422,15 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 	pthread_mutex_lock(&b->lock);
 	idle = !b->busy;
 	pthread_mutex_unlock(&b->lock);
+	if (!b->nr_workers) {
+		/* No pool (blk_cfg.inline_io): one after the other, here. */
+		while ((req = head)) {
+			head = req->next;
+			blk_finish(b, req);
+			req_put(b, req);
+		}
+		return;
+	}
 	if (n == 1 && idle) {
 		blk_finish(b, head);
 		req_put(b, head);
@@ -646,6 +657,8 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	cfg.write_zeroes_may_unmap = 1;
 	memcpy(b->vd.config, &cfg, sizeof(cfg));
 
+	if (c->inline_io)
+		return &b->vd;
 	if (nw > sizeof(b->workers) / sizeof(b->workers[0]))
 		nw = sizeof(b->workers) / sizeof(b->workers[0]);
 	pthread_attr_init(&attr);

@@ -41,6 +41,8 @@ struct blk_cfg {
 	bool direct;
 	const char *serial;
 	unsigned int workers;	/* I/O worker threads, 0 = default */
+	bool inline_io;		/* no workers: every request is served on
+				 * the I/O thread, in ring order (fuzzing) */
 };
 struct virtio_dev *blk_new(const struct blk_cfg *c);
 

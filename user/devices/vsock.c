@@ -297,7 +297,12 @@ static void conn_set_poll(struct vconn *c)
 	if (c->need_rst)
 		want = 0;	/* going away */
 	else if (c->state == VC_HANDSHAKE)
-		want = EPOLLIN;
+		/*
+		 * Edge-triggered: part of a CONNECT line stays in the socket
+		 * (it is only peeked at) while the rest is awaited, and would
+		 * keep a level-triggered source ready, spinning the thread.
+		 */
+		want = EPOLLIN | EPOLLET;
 	else if (c->state == VC_ESTABLISHED && !c->has_data && !c->host_eof &&
 		 !(c->guest_shut & VIRTIO_VSOCK_SHUTDOWN_RCV))
 		want = EPOLLIN;

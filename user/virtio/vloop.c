@@ -132,6 +132,44 @@ static void kick_wake(struct vloop *l)
 		log_errno("%s: cannot wake the I/O thread", l->name);
 }
 
+/*
+ * Wait up to timeout ms (-1: for ever) for events and dispatch one batch.
+ * Returns the events dispatched, or -errno from epoll_wait (logged unless
+ * -EINTR).
+ */
+static int vloop_batch(struct vloop *l, int timeout)
+{
+	int n, done = 0;
+
+	n = epoll_wait(l->epfd, l->batch, VLOOP_BATCH, timeout);
+	if (n < 0) {
+		n = -errno;
+		if (n != -EINTR)
+			log_errno("%s: epoll_wait", l->name);
+		return n;
+	}
+	l->batch_n = n;
+	for (l->batch_pos = 0; l->batch_pos < n; l->batch_pos++) {
+		struct vloop_src *src = l->batch[l->batch_pos].data.ptr;
+		uint64_t v;
+
+		if (!src)
+			continue;
+		if (src == &l->wake_src) {
+			if (read(l->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				log_errno("%s: wake eventfd", l->name);
+			continue;
+		}
+		if (__atomic_load_n(&l->halted, __ATOMIC_RELAXED))
+			break;
+		src->fn(src, l->batch[l->batch_pos].events);
+		done++;
+	}
+	l->batch_n = 0;
+	l->batch_pos = 0;
+	return done;
+}
+
 static void *vloop_thread(void *arg)
 {
 	struct vloop *l = arg;
@@ -153,31 +191,9 @@ static void *vloop_thread(void *arg)
 		}
 		pthread_mutex_unlock(&l->lock);
 
-		n = epoll_wait(l->epfd, l->batch, VLOOP_BATCH, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_errno("%s: epoll_wait", l->name);
+		n = vloop_batch(l, -1);
+		if (n < 0 && n != -EINTR)
 			break;
-		}
-		l->batch_n = n;
-		for (l->batch_pos = 0; l->batch_pos < n; l->batch_pos++) {
-			struct vloop_src *src = l->batch[l->batch_pos].data.ptr;
-			uint64_t v;
-
-			if (!src)
-				continue;
-			if (src == &l->wake_src) {
-				if (read(l->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					log_errno("%s: wake eventfd", l->name);
-				continue;
-			}
-			if (__atomic_load_n(&l->halted, __ATOMIC_RELAXED))
-				break;
-			src->fn(src, l->batch[l->batch_pos].events);
-		}
-		l->batch_n = 0;
-		l->batch_pos = 0;
 	}
 	pthread_mutex_lock(&l->lock);
 	l->parked = false;
@@ -263,4 +279,25 @@ void vloop_clear_halt(struct vloop *l)
 	__atomic_store_n(&l->halted, false, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
+}
+
+int vloop_poll(struct vloop *l)
+{
+	bool idle;
+	int n;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->running) {
+		pthread_mutex_unlock(&l->lock);
+		return -EBUSY;
+	}
+	/* Parked or halted: nothing runs, as in the thread. */
+	idle = l->park_req || l->halted;
+	pthread_mutex_unlock(&l->lock);
+	if (idle)
+		return 0;
+	do {
+		n = vloop_batch(l, 0);
+	} while (n == -EINTR);
+	return n;
 }

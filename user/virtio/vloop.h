@@ -50,6 +50,15 @@ void vloop_unpark(struct vloop *l);
 void vloop_halt(struct vloop *l);
 void vloop_clear_halt(struct vloop *l);
 
+/*
+ * Without the thread: dispatch one batch of the events ready now on the
+ * calling thread, as the thread would (nothing while parked or halted).
+ * For a loop that is not started (tests and fuzzing drive a device this
+ * way, one step at a time).  Returns the callbacks run (0: nothing was
+ * ready), -EBUSY when the thread runs, or -errno from epoll_wait.
+ */
+int vloop_poll(struct vloop *l);
+
 /* True when called from l's own thread. */
 bool vloop_in_thread(const struct vloop *l);
 

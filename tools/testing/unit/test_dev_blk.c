@@ -373,6 +373,66 @@ static void test_open_errors(void)
 	}
 }
 
+/*
+ * inline_io: no worker threads; with the I/O loop driven by vloop_poll()
+ * on this thread, every request of a batch is done by the time it
+ * returns, in ring order.
+ */
+static void test_inline(void)
+{
+	struct blk_cfg c = { .path = img, .inline_io = true };
+	struct vt_host *vh = vt_host_new();
+	struct pci_bus *bus = pci_bus_new(&vh->host);
+	struct virtio_dev *vd;
+	struct vt_dev d;
+	uint64_t hdr, buf, st;
+	unsigned int i;
+	uint32_t id, len;
+	bool ok = true;
+
+	fill_image();
+	vd = blk_new(&c);
+	TAP_CHECK(vd != NULL, "inline: device made without workers");
+	if (!vd) {
+		pci_bus_free(bus);
+		vt_host_free(vh);
+		return;
+	}
+	pci_bus_add(bus, DEVFN, &vd->func);
+	vt_probe(&d, vh, bus, DEVFN, 0xc0000000);
+	TAP_EQ_INT(vt_bringup(&d, 0, 1), 0, "inline: driver up, loop not started");
+	vloop_poll(vd->loop);
+	hdr = vt_alloc(vh, 4 * 16, 16);
+	buf = vt_alloc(vh, 4 * 512, 512);
+	st = vt_alloc(vh, 4, 1);
+	for (i = 0; i < 4; i++) {
+		struct virtio_blk_outhdr *h = vt_ptr(vh, hdr + 16 * i);
+		struct vt_seg seg[3] = {
+			{ hdr + 16 * i, 16, false },
+			{ buf + 512 * i, 512, true },
+			{ st + i, 1, true },
+		};
+
+		h->type = htole32(VIRTIO_BLK_T_IN);
+		h->sector = htole64(i);
+		*(uint8_t *)vt_ptr(vh, st + i) = 0xee;
+		vt_add(&d, 0, seg, 3);
+	}
+	vt_kick(&d, 0);
+	TAP_EQ_INT(vt_used_pending(&d, 0), 0, "inline: nothing done before the loop runs");
+	TAP_CHECK(vloop_poll(vd->loop) > 0, "inline: the kick is dispatched here");
+	TAP_EQ_INT(vt_used_pending(&d, 0), 4, "inline: all 4 done when vloop_poll returns");
+	for (i = 0; i < 4; i++) {
+		if (!vt_wait_used(&d, 0, &id, &len) || id != 3 * i || len != 513 ||
+		    *(uint8_t *)vt_ptr(vh, st + i) != VIRTIO_BLK_S_OK ||
+		    !data_ok(vt_ptr(vh, buf + 512 * i), 512 * i, 512))
+			ok = false;
+	}
+	TAP_CHECK(ok, "inline: completed in ring order with the image's data");
+	pci_bus_free(bus);
+	vt_host_free(vh);
+}
+
 int main(void)
 {
 	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
@@ -380,6 +440,7 @@ int main(void)
 	test_rw(true);
 	test_readonly();
 	test_open_errors();
+	test_inline();
 	unlink(img);
 	return tap_done();
 }
