@@ -25,6 +25,9 @@ xz-utils
 zstd
 kmod
 libelf-dev
+bc
+bison
+flex
 iproute2
 e2fsprogs
 systemd
