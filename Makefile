@@ -59,6 +59,16 @@ $(BUILD)/kmod-%/kmod/virtio_bridge.ko: FORCE
 	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/kmod-$*/$$f; done
 	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* $(KBUILD_ARGS) modules
 
+# The debug kit's test fixture (tools/testing/vm/canary), built the same
+# way into build/canary-KIT/canary.ko.  It commits kernel bugs on purpose:
+# only the harness's own tests load it.
+CANARY_SRCS = $(wildcard tools/testing/vm/canary/Kbuild tools/testing/vm/canary/*.c)
+
+$(BUILD)/canary-%/canary.ko: FORCE
+	@mkdir -p $(BUILD)/canary-$*
+	@for f in $(CANARY_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/canary-$*/$$(basename $$f); done
+	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/canary-$* $(KBUILD_ARGS) modules
+
 .PHONY: FORCE
 FORCE:
 

@@ -28,6 +28,9 @@ xz-utils
 zstd
 kmod
 libelf-dev
+bc
+bison
+flex
 iproute2
 e2fsprogs
 systemd
