@@ -29,6 +29,7 @@ iproute2
 e2fsprogs
 systemd
 fio
+dwarves
 "
 
 missing=""
