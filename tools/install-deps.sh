@@ -35,6 +35,7 @@ iproute2
 e2fsprogs
 systemd
 fio
+dwarves
 "
 
 missing=""
