@@ -5,6 +5,7 @@
 #   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
 #   make check-kselftest  module kselftests in the test VM, each kit
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
+#   make check-debug      the same module tests on the debug kernel (KASAN, lockdep...)
 #   make demo             the main job, shown: a guest served through the bridge
 #   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok)
 #
@@ -55,13 +56,17 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
-.PHONY: test-build test-build-unit test-build-vm check check-unit check-fuzz check-harness check-kselftest check-e2e vm-shell demo
+.PHONY: test-build test-build-unit test-build-vm test-build-debug check check-unit check-fuzz check-harness check-kselftest check-e2e check-debug vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
 test-build: test-build-unit test-build-vm fuzz
+# The module and the canary fixture against the debug kit (kernel-kit
+# debug: KASAN, lockdep, kmemleak...).  Its first use builds that kernel,
+# about 8 minutes on two idle cores; later ones find it in the cache.
+test-build-debug: $(BUILD)/kmod-debug/kmod/virtio_bridge.ko $(BUILD)/canary-debug/canary.ko
 
-check: test-build
+check: test-build test-build-debug
 	tools/testing/run-tests --kits "$(TEST_KITS)"
 
 check-unit: test-build-unit
@@ -79,6 +84,11 @@ check-kselftest: test-build-vm
 
 check-e2e: test-build-vm
 	tools/testing/run-tests --only e2e --kits "$(TEST_KITS)"
+
+# The debug kit's suites: its checkers reach vm-run's verdict, then the
+# kselftests and the bridge scenarios on it.
+check-debug: test-build-vm test-build-debug
+	tools/testing/run-tests --only debug
 
 # The main job, shown: a guest whose devices are served through the bridge.
 demo: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
