@@ -15,6 +15,7 @@
 # /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules), the
 # tiny kernels, e2e-helper and script(1).
 KIT=${1:-?}
+SUITE=e2e-$KIT
 BUDGET=${2:-480}
 shift 2 2>/dev/null
 VBRIDGE=/root/vbridge
@@ -25,6 +26,7 @@ TIMEOUT=150		# per guest; a hang fails the scenario, not the run
 mkdir -p "$OUT"
 # shellcheck source=lib.sh
 . /root/e2e/lib.sh
+sp_setup
 
 # --- scenarios -------------------------------------------------------------
 
@@ -212,10 +214,10 @@ for s in "$@"; do
 	note "$s: starting, $(elapsed "$RUN_START") s into the run"
 	case "$s" in
 	tiny) scenario_tiny ;;
-	boot) run scenario_boot ;;
-	mptable) run scenario_mptable ;;
-	highmem) run scenario_high_mem_reboot ;;
-	devices) run scenario_devices ;;
+	boot) run --again-on-triple-fault scenario_boot ;;
+	mptable) run --again-on-triple-fault scenario_mptable ;;
+	highmem) run --again-on-triple-fault scenario_high_mem_reboot ;;
+	devices) run --again-on-triple-fault scenario_devices ;;
 	esac
 done
 keeper_stop
