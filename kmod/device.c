@@ -595,7 +595,8 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			}
 			spin_unlock(&dev->lock);
 			left = wait_event_interruptible_timeout(dev->wq,
-					vbridge_unready_cond(dev, req, tmo), left);
+								vbridge_unready_cond(dev, req, tmo),
+								left);
 			spin_lock(&dev->lock);
 			if (req->state != VBRIDGE_REQ_QUEUED ||
 			    vbridge_dev_ready(dev))
@@ -677,7 +678,8 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 		}
 		spin_unlock(&dev->lock);
 		left = wait_event_interruptible_timeout(dev->wq,
-					vbridge_ready_cond(dev, vm, tmo), left);
+							vbridge_ready_cond(dev, vm, tmo),
+							left);
 		if (left < 0)
 			goto intr;
 		spin_lock(&dev->lock);
