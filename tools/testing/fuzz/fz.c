@@ -5,6 +5,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,17 @@
 #include "lib/log.h"
 #include "pci/pci_func.h"
 
-/* FUZZ_VERBOSE=1: the product's debug messages too, for reproducing. */
-__attribute__((constructor)) static void fz_verbose(void)
+/*
+ * FUZZ_VERBOSE=1: the product's debug messages too, for reproducing.
+ * SIGPIPE ignored, as vbridge run and vbridge devices do: a harness that
+ * hangs up a device's peer (input's node, a console) must see EPIPE from
+ * the device's write, not die of the signal with no input saved.
+ */
+__attribute__((constructor)) static void fz_setup(void)
 {
 	const char *v = getenv("FUZZ_VERBOSE");
 
+	signal(SIGPIPE, SIG_IGN);
 	if (v && *v)
 		log_set_verbose(atoi(v));
 }
