@@ -417,6 +417,16 @@ int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
 	if (fdt_totalsize(blob) > size)
 		return dt_err(&c, -1, NULL, "truncated: header says %u bytes, have %zu",
 			      fdt_totalsize(blob), size);
+	/*
+	 * Only the current format, version 17, which dtc writes.  libfdt
+	 * 1.6.1's fdt_check_full() reads through a NULL pointer on some
+	 * corrupt blobs of the old formats (below 16): the dt fuzzing
+	 * harness found one, and `vbridge ctl load` died of SIGSEGV.
+	 */
+	if (fdt_version(blob) < 17)
+		return dt_err(&c, -1, NULL,
+			      "device tree format version %u is not supported: compile with dtc, which writes version 17",
+			      fdt_version(blob));
 	ret = fdt_check_full(blob, size);
 	if (ret)
 		return dt_err(&c, -1, NULL, "corrupt: %s", fdt_strerror(ret));

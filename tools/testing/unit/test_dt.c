@@ -400,6 +400,29 @@ static void test_bad_structure(void)
 		  "message names vm node and #interrupt-cells");
 }
 
+/* The whole of a file, malloc'ed, in *buf and *size; 0 or -errno. */
+static int file_read(const char *path, void **buf, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return -EIO;
+	}
+	*buf = malloc(n ? n : 1);
+	if (!*buf || fread(*buf, 1, n, f) != (size_t)n) {
+		free(*buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*size = n;
+	return 0;
+}
+
 static void test_bad_blobs(void)
 {
 	struct dt_devices d;
@@ -430,6 +453,29 @@ static void test_bad_blobs(void)
 	TAP_EQ_INT(dt_parse_devices(copy, size, &d, err, sizeof(err)), -EINVAL,
 		   "corrupt structure block refused");
 	TAP_CHECK(d.nr == 0, "corrupt blob: nothing returned");
+	/*
+	 * The dt fuzzing harness's crash: a version 6 blob with an unknown
+	 * tag, on which libfdt 1.6.1's fdt_check_full() read a NULL pointer
+	 * and `vbridge ctl load` died of SIGSEGV.  Old formats are refused.
+	 */
+	{
+		void *crash = NULL;
+		size_t csize = 0;
+
+		ret = file_read("tools/testing/fuzz/corpus/dt/crash-v6-unknown-tag", &crash, &csize);
+		TAP_EQ_INT(ret, 0, "the fuzzer's crash input is there");
+		if (!ret) {
+			TAP_EQ_INT(dt_parse_devices(crash, csize, &d, err, sizeof(err)), -EINVAL,
+				   "the fuzzer's version 6 blob is refused, no crash");
+			TAP_CHECK(strstr(err, "version 6 is not supported") != NULL,
+				  "and the message names the version");
+			free(crash);
+		}
+	}
+	memcpy(copy, blob, size);
+	copy[0x17] = 16;	/* version, big-endian, at offset 20 */
+	TAP_EQ_INT(dt_parse_devices(copy, size, &d, err, sizeof(err)), -EINVAL,
+		   "a version 16 blob is refused");
 	memcpy(copy, blob, size);
 	TAP_EQ_INT(dt_parse_devices(copy, size, &d, err, sizeof(err)), 0, "intact copy parses");
 	dt_devices_free(&d);
