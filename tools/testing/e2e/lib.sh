@@ -211,6 +211,7 @@ sp_setup() {
 	if cat /root/e2e/kprobe.txt > $SP_TRACE/kprobe_events &&
 	   echo 1 > $SP_TRACE/events/tfc/shutdown/enable; then
 		SP=1
+		note "shutdown probe armed: a guest's triple fault is recorded with its state"
 	else
 		note "the shutdown probe could not be set: a guest's triple fault is never taken for the measured one"
 	fi
