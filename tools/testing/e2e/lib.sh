@@ -230,7 +230,6 @@ tf_measured() {
 	[ "$SP" = 1 ] || { echo "no shutdown probe to tell the fault's cause"; return 1; }
 	tm_hits=$(sp_hits)
 	[ -n "$tm_hits" ] || { echo "the shutdown probe saw no fault"; return 1; }
-	tm_n=0
 	tm_bad=$(echo "$tm_hits" | while read -r tm_l; do
 		tm_cr2=$(sp_field "$tm_l" cr2)
 		tm_idtr=$(sp_field "$tm_l" idtr)
