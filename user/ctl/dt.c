@@ -403,6 +403,69 @@ static int dt_parse_vm(struct dt_ctx *c, int vm, struct dt_devices *out)
 	return 0;
 }
 
+/*
+ * Walk the structure block once, with every offset checked against its
+ * end, before any libfdt call walks it.  libfdt 1.6.1's fdt_next_tag()
+ * adds a property's length to an int: a length of 0xfffffff4 brings the
+ * offset back to the property's own tag, and fdt_check_full() loops
+ * forever (the dt fuzzing harness found it: `vbridge ctl load` hung).
+ * Here every token must move strictly forward, stay inside the block, and
+ * the block must end with FDT_END.  Called after the header checks (magic,
+ * version 17, totalsize within the buffer).
+ */
+static int dt_check_struct(struct dt_ctx *c, const void *blob)
+{
+	const uint8_t *base = blob;
+	size_t off = fdt_off_dt_struct(blob), size = fdt_size_dt_struct(blob);
+	size_t total = fdt_totalsize(blob), pos = 0, len;
+	const uint8_t *s, *nul;
+	uint32_t tag;
+
+	if (off > total || size > total - off)
+		return dt_err(c, -1, NULL,
+			      "corrupt: the structure block (%zu bytes at %zu) is past the end of the blob (%zu bytes)",
+			      size, off, total);
+	s = base + off;
+	while (size - pos >= FDT_TAGSIZE) {
+		tag = fdt32_ld((const fdt32_t *)(s + pos));
+		pos += FDT_TAGSIZE;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			nul = memchr(s + pos, '\0', size - pos);
+			if (!nul)
+				goto truncated;
+			pos = (size_t)(nul - s) + 1;
+			break;
+		case FDT_PROP:
+			if (size - pos < 2 * sizeof(fdt32_t))
+				goto truncated;
+			len = fdt32_ld((const fdt32_t *)(s + pos));
+			pos += 2 * sizeof(fdt32_t);
+			if (len > size - pos)
+				return dt_err(c, -1, NULL,
+					      "corrupt: a property at offset %zu is %zu bytes long, past the end of the structure block",
+					      pos - 3 * sizeof(fdt32_t), len);
+			pos += len;
+			break;
+		case FDT_END_NODE:
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			return 0;
+		default:
+			return dt_err(c, -1, NULL,
+				      "corrupt: unknown token 0x%x at offset %zu of the structure block",
+				      tag, pos - FDT_TAGSIZE);
+		}
+		/* Tokens are 4-byte aligned; the padding may end the block. */
+		pos = (pos + FDT_TAGSIZE - 1) & ~(size_t)(FDT_TAGSIZE - 1);
+		if (pos > size)
+			goto truncated;
+	}
+truncated:
+	return dt_err(c, -1, NULL, "corrupt: the structure block ends without FDT_END");
+}
+
 int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
 		     char *err, size_t errlen)
 {
@@ -427,6 +490,9 @@ int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
 		return dt_err(&c, -1, NULL,
 			      "device tree format version %u is not supported: compile with dtc, which writes version 17",
 			      fdt_version(blob));
+	ret = dt_check_struct(&c, blob);
+	if (ret)
+		return ret;
 	ret = fdt_check_full(blob, size);
 	if (ret)
 		return dt_err(&c, -1, NULL, "corrupt: %s", fdt_strerror(ret));
