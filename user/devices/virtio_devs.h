@@ -64,6 +64,16 @@ struct net_cfg {
 	int fd;
 };
 struct virtio_dev *net_new(const struct net_cfg *c);
+/*
+ * Received frames the device dropped: rx_oversize, longer than the
+ * largest frame it takes (NET_MAX_FRAME); rx_no_room, needing more
+ * receive buffers than the driver's ring can hold at once.
+ */
+struct net_stats {
+	uint64_t rx_oversize;
+	uint64_t rx_no_room;
+};
+void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
 
 /* Open a tap with IFF_VNET_HDR (tap.c).  name: in: wanted, out: actual. */
 int tap_open(char name[16]);
