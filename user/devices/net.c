@@ -119,8 +119,18 @@ static int net_deliver(struct net *n)
 	int ret;
 
 	while (off < n->rx_len) {
-		if (k == NET_QUEUE_SIZE)
-			goto short_of_buffers;
+		if (k == vq->size || k == NET_QUEUE_SIZE) {
+			/*
+			 * The ring's every buffer is taken and the frame still
+			 * does not fit: it never will.  Give the buffers back
+			 * for the next frame and drop this one.
+			 */
+			for (i = 0; i < k; i++)
+				vq_unpop(vq);
+			net_drop(n, &n->rx_no_room,
+				 "that need more buffers than the receive ring holds");
+			return 1;
+		}
 		ret = virtio_dev_pop(vd, NET_RX, &n->rx);
 		if (ret < 0)
 			return -1;

@@ -170,6 +170,45 @@ static void test_socketpair(bool mrg)
 	TAP_CHECK(vt_wait_used(&n.d, 0, &id, &len) && len == HDR + 20,
 		  T("rx: runt skipped, next frame delivered"));
 
+	if (mrg) {
+		struct net_stats st;
+		uint8_t big[5000];
+		uint64_t tiny[256];
+		unsigned int i;
+
+		/*
+		 * A frame that needs more buffers than the ring can ever hold
+		 * (256 buffers of 16 bytes: 4,096 bytes) is dropped and
+		 * counted, and the next frame goes into the same buffers.
+		 */
+		for (i = 0; i < 256; i++) {
+			struct vt_seg seg;
+
+			tiny[i] = vt_alloc(n.vh, 16, 8);
+			seg = (struct vt_seg){ tiny[i], 16, true };
+			vt_add(&n.d, 0, &seg, 1);
+		}
+		memset(big, 0, HDR);
+		memset(big + HDR, 0x61, sizeof(big) - HDR);
+		if (send(n.peer, big, sizeof(big), 0) != (ssize_t)sizeof(big) ||
+		    send(n.peer, pkt, HDR + 4, 0) != HDR + 4)
+			return;
+		vt_kick(&n.d, 0);
+		TAP_CHECK(vt_wait_used(&n.d, 0, &id, &len) && len == HDR + 4,
+			  T("rx: a frame larger than the whole ring is dropped, the next delivered"));
+		net_get_stats(n.vd, &st);
+		TAP_EQ_INT(st.rx_no_room, 1, T("rx: the drop is counted"));
+		TAP_EQ_INT(st.rx_oversize, 0, T("rx: no oversize drop counted"));
+		/* Leave the ring with no buffers: consume the rest by frames. */
+		for (i = 1; i < 256; i++)
+			if (send(n.peer, pkt, HDR + 4, 0) != HDR + 4)
+				break;
+		for (i = 1; i < 256; i++)
+			if (!vt_wait_used(&n.d, 0, NULL, NULL))
+				break;
+		TAP_EQ_INT(i, 256, T("rx: the ring's other buffers used by later frames"));
+	}
+
 	/* Reset with a frame pending, then traffic again. */
 	if (send(n.peer, pkt, HDR + 30, 0) != HDR + 30)
 		return;
