@@ -7,6 +7,7 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,20 @@ static void test_rw(bool direct)
 		((uint8_t *)&cfg)[i] = vt_rd(&b.d, b.d.device + i, 1);
 	TAP_EQ_U64(le64toh(cfg.capacity), IMG_SIZE / 512, T("capacity in sectors"));
 	TAP_EQ_INT(le32toh(cfg.seg_max), 254, T("seg_max"));
-	TAP_EQ_INT(le32toh(cfg.blk_size), 512, T("blk_size"));
+	{
+		/* With O_DIRECT: the file system's direct I/O alignment. */
+		unsigned int want = 512;
+		struct statx sx;
+		int fd = open(img, O_RDONLY);
+
+		if (direct && fd >= 0 &&
+		    !statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) &&
+		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align > 512)
+			want = sx.stx_dio_offset_align;
+		if (fd >= 0)
+			close(fd);
+		TAP_EQ_INT(le32toh(cfg.blk_size), want, T("blk_size"));
+	}
 
 	buf = vt_alloc(b.vh, 65536, 4096);
 	buf2 = vt_alloc(b.vh, 65536, 4096);
@@ -433,6 +447,88 @@ static void test_inline(void)
 	vt_host_free(vh);
 }
 
+static char loopdev[32];
+
+static void loop_detach(void)
+{
+	char cmd[64];
+
+	if (!loopdev[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+	if (system(cmd))
+		printf("# cannot detach %s\n", loopdev);
+	loopdev[0] = '\0';
+}
+
+/*
+ * ,direct on storage with 4 KiB logical blocks: a loop device made with
+ * --sector-size 4096.  The device must say blk_size 4096 and refuse what is
+ * not aligned to it (O_DIRECT cannot do it), and still bounce unaligned
+ * guest buffers.
+ */
+static void test_direct_4k(void)
+{
+	struct blk_cfg c = { .direct = true };
+	struct bdev b;
+	uint64_t buf;
+	uint32_t used = 0;
+	char cmd[128];
+	FILE *f;
+
+	if (geteuid()) {
+		VT_SKIP("direct 4K: not root, cannot make a loop device");
+		return;
+	}
+	fill_image();
+	snprintf(cmd, sizeof(cmd),
+		 "losetup --find --show --sector-size 4096 %s 2>/dev/null", img);
+	f = popen(cmd, "r");
+	if (!f || !fgets(loopdev, sizeof(loopdev), f) || loopdev[0] != '/') {
+		loopdev[0] = '\0';
+		if (f)
+			pclose(f);
+		VT_SKIP("direct 4K: losetup --sector-size 4096 failed (no loop devices?)");
+		return;
+	}
+	pclose(f);
+	atexit(loop_detach);
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	c.path = loopdev;
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "direct 4K: device up on the loop device");
+		loop_detach();
+		return;
+	}
+	TAP_EQ_INT(vt_rd(&b.d, b.d.device +
+			 offsetof(struct virtio_blk_config, blk_size), 4), 4096, "direct 4K: blk_size is the logical block size");
+	TAP_EQ_U64(vt_rd(&b.d, b.d.device, 4) |
+		   vt_rd(&b.d, b.d.device + 4, 4) << 32, IMG_SIZE / 512, "direct 4K: capacity still in 512-byte sectors");
+	buf = vt_alloc(b.vh, 3 * 4096, 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: aligned 4K read");
+	TAP_CHECK(data_ok(vt_ptr(b.vh, buf), 8 * 512, 4096), "direct 4K: data matches");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 16, 0, 0, buf + 512, 4096, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: read into an unaligned buffer (bounced)");
+	TAP_CHECK(data_ok(vt_ptr(b.vh, buf + 512), 16 * 512, 4096),
+		  "direct 4K: bounced data matches");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 9, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: read at an unaligned offset refused");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 512, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: 512-byte read refused");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 24, buf, 1024, 0, 0, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: 1 KiB write refused");
+	memset(vt_ptr(b.vh, buf), 0xc3, 8192);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 24, buf, 8192, 0, 0, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: aligned 8K write");
+	memset(vt_ptr(b.vh, buf), 0, 8192);
+	TAP_CHECK(blk_req(&b, VIRTIO_BLK_T_IN, 32, 0, 0, buf, 4096, &used) ==
+		  VIRTIO_BLK_S_OK && ((uint8_t *)vt_ptr(b.vh, buf))[4095] == 0xc3,
+		  "direct 4K: written data reads back");
+	bdev_down(&b);
+	loop_detach();
+}
+
 int main(void)
 {
 	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
@@ -441,6 +537,7 @@ int main(void)
 	test_readonly();
 	test_open_errors();
 	test_inline();
+	test_direct_4k();
 	unlink(img);
 	return tap_done();
 }
