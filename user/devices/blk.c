@@ -11,7 +11,8 @@
  * ring order.
  *
  * Requests are checked as hostile input: header and status byte present,
- * data a multiple of 512 bytes, every sector range inside the image,
+ * data a multiple of 512 bytes and at most seg_max x size_max (what the
+ * driver was told), every sector range inside the image,
  * discard/write-zeroes segment counts and flags as advertised.  A request
  * without room for its status byte cannot be answered and fails the device;
  * anything else gets VIRTIO_BLK_S_IOERR or VIRTIO_BLK_S_UNSUPP.
@@ -48,6 +49,9 @@
 #define BLK_MAX_DISCARD_SEG	32
 #define BLK_MAX_DISCARD_SECT	(UINT32_MAX / BLK_SECTOR)
 #define BLK_DIRECT_ALIGN	4096
+#define BLK_SIZE_MAX		(128 * 1024)	/* bytes per data segment */
+#define BLK_MAX_XFER		((size_t)BLK_SEG_MAX * BLK_SIZE_MAX)	/* per request */
+#define BLK_BOUNCE_MAX		(1024 * 1024)	/* O_DIRECT bounce piece */
 #define BLK_ZERO_CHUNK		(256 * 1024)
 
 struct blk;
@@ -136,23 +140,23 @@ static bool aligned_iov(const struct iovec *iov, unsigned int n, size_t align)
 	return true;
 }
 
-/* Full-length positioned I/O; returns 0 or -errno (-EIO on a short read). */
+/*
+ * Full-length positioned I/O; returns 0 or -errno (-EIO on a short read).
+ * Unaligned buffers with O_DIRECT go through a bounce buffer of at most
+ * BLK_BOUNCE_MAX bytes, one piece at a time, whatever the request's size.
+ */
 static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 		  unsigned int n, uint64_t off, size_t len)
 {
+	size_t align = direct_align(b), done = 0;
 	void *bounce = NULL;
-	size_t done = 0;
 	int ret = 0;
 
-	if (b->direct && !aligned_iov(iov, n, direct_align(b))) {
-		size_t align = direct_align(b);
+	if (b->direct && !aligned_iov(iov, n, align)) {
+		size_t size = len < BLK_BOUNCE_MAX ? len : BLK_BOUNCE_MAX;
 
-		/* O_DIRECT needs aligned buffers: go through a bounce buffer. */
-		if (posix_memalign(&bounce, align,
-				   (len + align - 1) & ~(align - 1)))
+		if (posix_memalign(&bounce, align, (size + align - 1) & ~(align - 1)))
 			return -ENOMEM;
-		if (write)
-			iov_to_buf(iov, n, 0, bounce, len);
 	}
 	while (done < len) {
 		struct iovec part[BLK_MAX_SEGS];
@@ -160,8 +164,14 @@ static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 		ssize_t r;
 
 		if (bounce) {
-			part[0].iov_base = (char *)bounce + done;
-			part[0].iov_len = len - done;
+			size_t piece = len - done;
+
+			if (piece > BLK_BOUNCE_MAX)
+				piece = BLK_BOUNCE_MAX;
+			if (write)
+				iov_to_buf(iov, n, done, bounce, piece);
+			part[0].iov_base = bounce;
+			part[0].iov_len = piece;
 			k = 1;
 		} else {
 			k = iov_slice(iov, n, done, len - done, part, BLK_MAX_SEGS,
@@ -179,13 +189,11 @@ static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 			ret = -EIO;	/* the image shrank under us */
 			break;
 		}
+		if (bounce && !write)
+			iov_from_buf(iov, n, done, bounce, r);
 		done += r;
 	}
-	if (bounce) {
-		if (!ret && !write)
-			iov_from_buf(iov, n, 0, bounce, len);
-		free(bounce);
-	}
+	free(bounce);
 	return ret;
 }
 
@@ -295,7 +303,8 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 	case VIRTIO_BLK_T_IN:
 		len = rb->in_len - 1;
 		k = iov_slice(in, rb->nr_in, 0, len, data, BLK_MAX_SEGS, &got);
-		if (got != len || len % BLK_SECTOR || !lbs_ok(b, sector, len) ||
+		if (got != len || len % BLK_SECTOR || len > BLK_MAX_XFER ||
+		    !lbs_ok(b, sector, len) ||
 		    !range_ok(b, sector, len / BLK_SECTOR) ||
 		    blk_rw(b, false, data, k, sector * BLK_SECTOR, len)) {
 			status = VIRTIO_BLK_S_IOERR;
@@ -308,7 +317,7 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 		k = iov_slice(rb->iov, rb->nr_out, sizeof(hdr), len, data,
 			      BLK_MAX_SEGS, &got);
 		if (b->readonly || got != len || len % BLK_SECTOR ||
-		    !lbs_ok(b, sector, len) ||
+		    len > BLK_MAX_XFER || !lbs_ok(b, sector, len) ||
 		    !range_ok(b, sector, len / BLK_SECTOR) ||
 		    blk_rw(b, true, data, k, sector * BLK_SECTOR, len))
 			status = VIRTIO_BLK_S_IOERR;
@@ -688,7 +697,8 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	if (!b->path || blk_open(b, c))
 		goto fail;
 
-	info.features = (1ull << VIRTIO_BLK_F_SEG_MAX) |
+	info.features = (1ull << VIRTIO_BLK_F_SIZE_MAX) |
+			(1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			(1ull << VIRTIO_BLK_F_FLUSH);
 	if (b->readonly)
@@ -704,6 +714,7 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.capacity = htole64(b->sectors);
+	cfg.size_max = htole32(BLK_SIZE_MAX);
 	cfg.seg_max = htole32(BLK_SEG_MAX);
 	cfg.blk_size = htole32(b->lbs);
 	cfg.num_queues = htole16(1);
