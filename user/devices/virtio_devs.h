@@ -113,5 +113,13 @@ struct virtio_dev *input_new_evdev(const char *path);
  * send "CONNECT <port>\n" to reach guest port <port>.
  */
 struct virtio_dev *vsock_new(uint64_t cid, const char *uds);
+/*
+ * The connections' buffers (256 KiB each, made while a host program does
+ * not keep up) may take at most 32 MiB in all; a connection that would
+ * pass that is reset and counted (vsock_buf_refused()).  Tests lower the
+ * limit, before the device starts.
+ */
+void vsock_set_buf_limit(struct virtio_dev *vd, size_t bytes);
+uint64_t vsock_buf_refused(struct virtio_dev *vd);
 
 #endif
