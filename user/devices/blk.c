@@ -11,7 +11,8 @@
  * ring order.
  *
  * Requests are checked as hostile input: header and status byte present,
- * data a multiple of 512 bytes, every sector range inside the image,
+ * data a multiple of 512 bytes and at most seg_max x size_max (what the
+ * driver was told), every sector range inside the image,
  * discard/write-zeroes segment counts and flags as advertised.  A request
  * without room for its status byte cannot be answered and fails the device;
  * anything else gets VIRTIO_BLK_S_IOERR or VIRTIO_BLK_S_UNSUPP.
@@ -48,6 +49,9 @@
 #define BLK_MAX_DISCARD_SEG	32
 #define BLK_MAX_DISCARD_SECT	(UINT32_MAX / BLK_SECTOR)
 #define BLK_DIRECT_ALIGN	4096
+#define BLK_SIZE_MAX		(128 * 1024)	/* bytes per data segment */
+#define BLK_MAX_XFER		((size_t)BLK_SEG_MAX * BLK_SIZE_MAX)	/* per request */
+#define BLK_BOUNCE_MAX		(1024 * 1024)	/* O_DIRECT bounce piece */
 #define BLK_ZERO_CHUNK		(256 * 1024)
 
 struct blk;
@@ -74,6 +78,8 @@ struct blk_req {
  * @direct: opened with O_DIRECT
  * @serial: VIRTIO_BLK_T_GET_ID answer, zero padded
  * @sectors: capacity in 512-byte sectors
+ * @lbs: logical block size (blk_size): what O_DIRECT needs offsets and
+ *	lengths aligned to, 512 without O_DIRECT (set at creation)
  * @path: the image path, for messages
  * @lock: protects @work, @work_tail, @free_reqs, @busy, @stop
  * @work_cond: signalled when @work gets requests or @stop is set
@@ -93,6 +99,7 @@ struct blk {
 	bool direct;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint64_t sectors;
+	uint32_t lbs;
 	char *path;
 	pthread_mutex_t lock;
 	pthread_cond_t work_cond;
@@ -111,32 +118,45 @@ static bool range_ok(const struct blk *b, uint64_t sector, uint64_t nsect)
 	return sector <= b->sectors && nsect <= b->sectors - sector;
 }
 
-static bool aligned_iov(const struct iovec *iov, unsigned int n)
+/* Byte offset and length whole logical blocks (what O_DIRECT can do). */
+static bool lbs_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
+{
+	return !(((sector * BLK_SECTOR) | bytes) & (b->lbs - 1));
+}
+
+/* Buffer alignment O_DIRECT needs: a page, or a larger logical block. */
+static size_t direct_align(const struct blk *b)
+{
+	return b->lbs > BLK_DIRECT_ALIGN ? b->lbs : BLK_DIRECT_ALIGN;
+}
+
+static bool aligned_iov(const struct iovec *iov, unsigned int n, size_t align)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) &
-		    (BLK_DIRECT_ALIGN - 1))
+		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & (align - 1))
 			return false;
 	return true;
 }
 
-/* Full-length positioned I/O; returns 0 or -errno (-EIO on a short read). */
+/*
+ * Full-length positioned I/O; returns 0 or -errno (-EIO on a short read).
+ * Unaligned buffers with O_DIRECT go through a bounce buffer of at most
+ * BLK_BOUNCE_MAX bytes, one piece at a time, whatever the request's size.
+ */
 static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 		  unsigned int n, uint64_t off, size_t len)
 {
+	size_t align = direct_align(b), done = 0;
 	void *bounce = NULL;
-	size_t done = 0;
 	int ret = 0;
 
-	if (b->direct && !aligned_iov(iov, n)) {
-		/* O_DIRECT needs aligned buffers: go through a bounce buffer. */
-		if (posix_memalign(&bounce, BLK_DIRECT_ALIGN,
-				   (len + BLK_DIRECT_ALIGN - 1) & ~(size_t)(BLK_DIRECT_ALIGN - 1)))
+	if (b->direct && !aligned_iov(iov, n, align)) {
+		size_t size = len < BLK_BOUNCE_MAX ? len : BLK_BOUNCE_MAX;
+
+		if (posix_memalign(&bounce, align, (size + align - 1) & ~(align - 1)))
 			return -ENOMEM;
-		if (write)
-			iov_to_buf(iov, n, 0, bounce, len);
 	}
 	while (done < len) {
 		struct iovec part[BLK_MAX_SEGS];
@@ -144,8 +164,14 @@ static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 		ssize_t r;
 
 		if (bounce) {
-			part[0].iov_base = (char *)bounce + done;
-			part[0].iov_len = len - done;
+			size_t piece = len - done;
+
+			if (piece > BLK_BOUNCE_MAX)
+				piece = BLK_BOUNCE_MAX;
+			if (write)
+				iov_to_buf(iov, n, done, bounce, piece);
+			part[0].iov_base = bounce;
+			part[0].iov_len = piece;
 			k = 1;
 		} else {
 			k = iov_slice(iov, n, done, len - done, part, BLK_MAX_SEGS,
@@ -163,13 +189,11 @@ static int blk_rw(struct blk *b, bool write, struct iovec *iov,
 			ret = -EIO;	/* the image shrank under us */
 			break;
 		}
+		if (bounce && !write)
+			iov_from_buf(iov, n, done, bounce, r);
 		done += r;
 	}
-	if (bounce) {
-		if (!ret && !write)
-			iov_from_buf(iov, n, 0, bounce, len);
-		free(bounce);
-	}
+	free(bounce);
 	return ret;
 }
 
@@ -230,7 +254,8 @@ static uint8_t blk_discard(struct blk *b, struct vq_buf *rb, bool zeroes)
 			return VIRTIO_BLK_S_UNSUPP;
 		if (!zeroes && flags)
 			return VIRTIO_BLK_S_UNSUPP;	/* unmap is for write-zeroes */
-		if (!range_ok(b, sector, nsect) || nsect > BLK_MAX_DISCARD_SECT)
+		if (!range_ok(b, sector, nsect) || nsect > BLK_MAX_DISCARD_SECT ||
+		    !lbs_ok(b, sector, (uint64_t)nsect * BLK_SECTOR))
 			return VIRTIO_BLK_S_IOERR;
 		if (!nsect)
 			continue;
@@ -278,7 +303,8 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 	case VIRTIO_BLK_T_IN:
 		len = rb->in_len - 1;
 		k = iov_slice(in, rb->nr_in, 0, len, data, BLK_MAX_SEGS, &got);
-		if (got != len || len % BLK_SECTOR ||
+		if (got != len || len % BLK_SECTOR || len > BLK_MAX_XFER ||
+		    !lbs_ok(b, sector, len) ||
 		    !range_ok(b, sector, len / BLK_SECTOR) ||
 		    blk_rw(b, false, data, k, sector * BLK_SECTOR, len)) {
 			status = VIRTIO_BLK_S_IOERR;
@@ -291,6 +317,7 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 		k = iov_slice(rb->iov, rb->nr_out, sizeof(hdr), len, data,
 			      BLK_MAX_SEGS, &got);
 		if (b->readonly || got != len || len % BLK_SECTOR ||
+		    len > BLK_MAX_XFER || !lbs_ok(b, sector, len) ||
 		    !range_ok(b, sector, len / BLK_SECTOR) ||
 		    blk_rw(b, true, data, k, sector * BLK_SECTOR, len))
 			status = VIRTIO_BLK_S_IOERR;
@@ -518,7 +545,44 @@ static const struct virtio_dev_ops blk_ops = {
 	.free = blk_free,
 };
 
-/* Open and check the image; fills fd, sectors.  Returns 0 or -1 (logged). */
+/*
+ * The logical block size O_DIRECT works in: the block device's (BLKSSZGET),
+ * or for a file the file system's direct I/O offset alignment (statx
+ * STATX_DIOALIGN, when the kernel reports it), at least 512.  Returns 0 or
+ * -1 (logged).
+ */
+static int blk_direct_lbs(struct blk *b, const struct stat *st)
+{
+	unsigned int lbs = BLK_SECTOR;
+
+	if (S_ISBLK(st->st_mode)) {
+		int ss;
+
+		if (ioctl(b->fd, BLKSSZGET, &ss)) {
+			log_errno("virtio-blk: cannot get the logical block size of '%s'",
+				  b->path);
+			return -1;
+		}
+		lbs = ss;
+	} else {
+		struct statx sx;
+
+		if (!statx(b->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) &&
+		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align)
+			lbs = sx.stx_dio_offset_align;
+	}
+	if (lbs < BLK_SECTOR)
+		lbs = BLK_SECTOR;
+	if (lbs & (lbs - 1) || lbs > 65536) {
+		log_error("virtio-blk: '%s' has a logical block size of %u bytes, which virtio-blk cannot offer",
+			  b->path, lbs);
+		return -1;
+	}
+	b->lbs = lbs;
+	return 0;
+}
+
+/* Open and check the image; fills fd, sectors, lbs.  Returns 0 or -1 (logged). */
 static int blk_open(struct blk *b, const struct blk_cfg *c)
 {
 	const char *opt = c->readonly ? "--disk" : "--rwdisk";
@@ -578,14 +642,17 @@ static int blk_open(struct blk *b, const struct blk_cfg *c)
 			log_errno("virtio-blk: cannot lock '%s'", c->path);
 		return -1;
 	}
+	b->lbs = BLK_SECTOR;
+	if (c->direct && blk_direct_lbs(b, &st))
+		return -1;
 	/* Probe one sector: an unreadable image should fail now, not in the guest. */
 	{
 		void *p;
 		ssize_t r;
 
-		if (posix_memalign(&p, BLK_DIRECT_ALIGN, BLK_DIRECT_ALIGN))
+		if (posix_memalign(&p, direct_align(b), direct_align(b)))
 			return -1;
-		r = pread(b->fd, p, c->direct ? BLK_DIRECT_ALIGN : BLK_SECTOR, 0);
+		r = pread(b->fd, p, c->direct ? direct_align(b) : BLK_SECTOR, 0);
 		free(p);
 		if (r < 0) {
 			log_errno("virtio-blk: cannot read disk image '%s'", c->path);
@@ -630,7 +697,8 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	if (!b->path || blk_open(b, c))
 		goto fail;
 
-	info.features = (1ull << VIRTIO_BLK_F_SEG_MAX) |
+	info.features = (1ull << VIRTIO_BLK_F_SIZE_MAX) |
+			(1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			(1ull << VIRTIO_BLK_F_FLUSH);
 	if (b->readonly)
@@ -646,12 +714,13 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.capacity = htole64(b->sectors);
+	cfg.size_max = htole32(BLK_SIZE_MAX);
 	cfg.seg_max = htole32(BLK_SEG_MAX);
-	cfg.blk_size = htole32(BLK_SECTOR);
+	cfg.blk_size = htole32(b->lbs);
 	cfg.num_queues = htole16(1);
 	cfg.max_discard_sectors = htole32(BLK_MAX_DISCARD_SECT);
 	cfg.max_discard_seg = htole32(BLK_MAX_DISCARD_SEG);
-	cfg.discard_sector_alignment = htole32(BLK_DIRECT_ALIGN / BLK_SECTOR);
+	cfg.discard_sector_alignment = htole32(direct_align(b) / BLK_SECTOR);
 	cfg.max_write_zeroes_sectors = htole32(BLK_MAX_DISCARD_SECT);
 	cfg.max_write_zeroes_seg = htole32(BLK_MAX_DISCARD_SEG);
 	cfg.write_zeroes_may_unmap = 1;

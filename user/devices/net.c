@@ -49,13 +49,18 @@
  * @src: @fd in the I/O loop
  * @polled: @src is in the loop (I/O thread, or parked)
  * @rx_len: bytes of the frame waiting in @rxbuf, 0 if none (I/O thread)
- * @rxbuf: a frame read from the tap, header first
+ * @rxbuf: a frame read from the tap, header first (NET_RXBUF + 1 bytes:
+ *	a frame that fills them is too long)
  * @rx_heads: heads of the receive buffers a frame is going into
  * @rx_lens: bytes written to each
  * @rx_iov: segments of the receive buffer being filled (I/O thread)
  * @rx: the receive buffer being filled
  * @tx_iov: segments of the transmit chain being sent (I/O thread)
  * @tx: the transmit chain being sent
+ * @rx_oversize: frames dropped as longer than NET_MAX_FRAME (I/O thread
+ *	writes, net_get_stats() reads, atomically)
+ * @rx_no_room: frames dropped as needing more buffers than the ring
+ *	holds (as @rx_oversize)
  */
 struct net {
 	struct virtio_dev vd;
@@ -72,6 +77,8 @@ struct net {
 	struct vq_buf rx;
 	struct iovec tx_iov[NET_MAX_SEGS];
 	struct vq_buf tx;
+	uint64_t rx_oversize;
+	uint64_t rx_no_room;
 };
 
 static void net_poll(struct net *n, bool on)
@@ -85,6 +92,14 @@ static void net_poll(struct net *n, bool on)
 		vloop_del(n->vd.loop, &n->src);
 		n->polled = false;
 	}
+}
+
+/* Count a dropped received frame; say so the first time. */
+static void net_drop(struct net *n, uint64_t *counter, const char *why)
+{
+	if (!__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED))
+		log_warn("virtio-net: %s: dropping received frames %s (counted)",
+			 n->ifname, why);
 }
 
 /*
@@ -104,8 +119,18 @@ static int net_deliver(struct net *n)
 	int ret;
 
 	while (off < n->rx_len) {
-		if (k == NET_QUEUE_SIZE)
-			goto short_of_buffers;
+		if (k == vq->size || k == NET_QUEUE_SIZE) {
+			/*
+			 * The ring's every buffer is taken and the frame still
+			 * does not fit: it never will.  Give the buffers back
+			 * for the next frame and drop this one.
+			 */
+			for (i = 0; i < k; i++)
+				vq_unpop(vq);
+			net_drop(n, &n->rx_no_room,
+				 "that need more buffers than the receive ring holds");
+			return 1;
+		}
 		ret = virtio_dev_pop(vd, NET_RX, &n->rx);
 		if (ret < 0)
 			return -1;
@@ -148,7 +173,13 @@ static void net_rx(struct net *n)
 		int ret;
 
 		if (!n->rx_len) {
-			ssize_t r = read(n->fd, n->rxbuf, NET_RXBUF);
+			/*
+			 * One byte more than the largest frame: a longer frame
+			 * fills it, whether the fd reports the bytes copied
+			 * (sockets) or the frame's whole length (tun).  Either
+			 * way only the bytes read may ever reach the guest.
+			 */
+			ssize_t r = read(n->fd, n->rxbuf, NET_RXBUF + 1);
 
 			if (r < 0) {
 				if (errno != EAGAIN && errno != EINTR)
@@ -157,6 +188,10 @@ static void net_rx(struct net *n)
 			}
 			if ((size_t)r < NET_HDR_LEN)
 				continue;	/* runt: no header */
+			if ((size_t)r > NET_RXBUF) {
+				net_drop(n, &n->rx_oversize, "longer than 65,536 bytes");
+				continue;
+			}
 			n->rx_len = r;
 		}
 		ret = net_deliver(n);
@@ -277,6 +312,14 @@ static const struct virtio_dev_ops net_ops = {
 	.free = net_free,
 };
 
+void net_get_stats(struct virtio_dev *vd, struct net_stats *st)
+{
+	struct net *n = (struct net *)vd;
+
+	st->rx_oversize = __atomic_load_n(&n->rx_oversize, __ATOMIC_RELAXED);
+	st->rx_no_room = __atomic_load_n(&n->rx_no_room, __ATOMIC_RELAXED);
+}
+
 struct virtio_dev *net_new(const struct net_cfg *c)
 {
 	struct virtio_dev_info info = {
@@ -300,7 +343,7 @@ struct virtio_dev *net_new(const struct net_cfg *c)
 	int ret;
 
 	n = calloc(1, sizeof(*n));
-	if (!n || !(n->rxbuf = malloc(NET_RXBUF))) {
+	if (!n || !(n->rxbuf = malloc(NET_RXBUF + 1))) {
 		log_error("virtio-net: out of memory");
 		if (n)
 			free(n);

@@ -64,6 +64,16 @@ struct net_cfg {
 	int fd;
 };
 struct virtio_dev *net_new(const struct net_cfg *c);
+/*
+ * Received frames the device dropped: rx_oversize, longer than the
+ * largest frame it takes (NET_MAX_FRAME); rx_no_room, needing more
+ * receive buffers than the driver's ring can hold at once.
+ */
+struct net_stats {
+	uint64_t rx_oversize;
+	uint64_t rx_no_room;
+};
+void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
 
 /* Open a tap with IFF_VNET_HDR (tap.c).  name: in: wanted, out: actual. */
 int tap_open(char name[16]);
@@ -103,5 +113,13 @@ struct virtio_dev *input_new_evdev(const char *path);
  * send "CONNECT <port>\n" to reach guest port <port>.
  */
 struct virtio_dev *vsock_new(uint64_t cid, const char *uds);
+/*
+ * The connections' buffers (256 KiB each, made while a host program does
+ * not keep up) may take at most 32 MiB in all; a connection that would
+ * pass that is reset and counted (vsock_buf_refused()).  Tests lower the
+ * limit, before the device starts.
+ */
+void vsock_set_buf_limit(struct virtio_dev *vd, size_t bytes);
+uint64_t vsock_buf_refused(struct virtio_dev *vd);
 
 #endif

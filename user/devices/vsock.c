@@ -17,8 +17,10 @@
  * scheme in both directions: the device advertises a receive buffer of
  * VSOCK_BUF_ALLOC bytes per connection and holds what the host socket did
  * not take yet (at most that much, since the guest may not send more than
- * its credit); it reads from the host socket only as much as the guest
- * has room for.  Everything runs on the device's I/O thread.
+ * its credit), in a buffer made when needed and freed when drained, all
+ * of them together at most VSOCK_BUF_TOTAL (past that the connection is
+ * reset); it reads from the host socket only as much as the guest has
+ * room for.  Everything runs on the device's I/O thread.
  *
  * Guest packets are untrusted: wrong source CID, malformed lengths,
  * unknown connections, credit overruns are dropped or answered with a
@@ -56,6 +58,7 @@
 #define VSOCK_BUF_ALLOC		(256 * 1024)
 #define VSOCK_MAX_PKT		(64 * 1024)
 #define VSOCK_MAX_CONNS		1024
+#define VSOCK_BUF_TOTAL		(32u << 20)	/* all connections' buffers */
 #define VSOCK_MAX_RST		64
 #define VSOCK_HASH		256
 #define VSOCK_LOCAL_PORT_BASE	(1u << 30)
@@ -163,6 +166,10 @@ struct vrst {
  * @ev_iov: segments of the event buffer being filled
  * @ev: that buffer
  * @reset_event: a TRANSPORT_RESET event is owed to the driver
+ * @buf_total: bytes in the connections' buffers (allocated)
+ * @buf_limit: most @buf_total may reach (VSOCK_BUF_TOTAL by default)
+ * @buf_refused: connections reset because @buf_limit was reached
+ *	(written on the I/O thread, read by vsock_buf_refused(), atomically)
  *
  * All but the first three belong to the I/O thread (or reset/free while
  * parked).
@@ -189,6 +196,9 @@ struct vsock {
 	struct iovec ev_iov[VSOCK_MAX_SEGS];
 	struct vq_buf ev;
 	bool reset_event;
+	size_t buf_total;
+	size_t buf_limit;
+	uint64_t buf_refused;
 };
 
 static void conn_cb(struct vloop_src *src, uint32_t events);
@@ -329,6 +339,8 @@ static void conn_destroy(struct vsock *vs, struct vconn *c)
 	else
 		list_unlink(&vs->hash[vhash(c->local_port, c->peer_port)], c);
 	close(c->fd);
+	if (c->buf)
+		vs->buf_total -= VSOCK_BUF_ALLOC;
 	free(c->buf);
 	free(c);
 	vs->nconns--;
@@ -436,6 +448,13 @@ static void conn_flush(struct vsock *vs, struct vconn *c)
 		c->buf_len -= w;
 		note_forwarded(vs, c, w);
 	}
+	if (!c->buf_len && c->buf) {
+		/* Drained: give the memory back to the other connections. */
+		free(c->buf);
+		c->buf = NULL;
+		c->buf_head = 0;
+		vs->buf_total -= VSOCK_BUF_ALLOC;
+	}
 	conn_after_flush(vs, c);
 	conn_set_poll(c);
 }
@@ -472,9 +491,26 @@ static void conn_write(struct vsock *vs, struct vconn *c, uint32_t len)
 	if ((uint32_t)w < len) {
 		uint32_t rest = len - w, tail, first;
 
-		if (!c->buf && !(c->buf = malloc(VSOCK_BUF_ALLOC))) {
-			conn_reset(vs, c);
-			return;
+		if (!c->buf) {
+			/*
+			 * Every connection may be owed 256 KiB; all of them
+			 * together may not: past buf_limit the connection
+			 * whose host program does not keep up is reset.
+			 */
+			if (vs->buf_total + VSOCK_BUF_ALLOC > vs->buf_limit) {
+				if (!__atomic_fetch_add(&vs->buf_refused, 1,
+							__ATOMIC_RELAXED))
+					log_warn("virtio-vsock: %zu bytes of connection buffers in use; resetting connections whose host programs do not read (counted)",
+						 vs->buf_total);
+				conn_reset(vs, c);
+				return;
+			}
+			c->buf = malloc(VSOCK_BUF_ALLOC);
+			if (!c->buf) {
+				conn_reset(vs, c);
+				return;
+			}
+			vs->buf_total += VSOCK_BUF_ALLOC;
 		}
 		tail = (c->buf_head + c->buf_len) % VSOCK_BUF_ALLOC;
 		first = VSOCK_BUF_ALLOC - tail;
@@ -1059,6 +1095,16 @@ static int vsock_listen(struct vsock *vs)
 	return 0;
 }
 
+void vsock_set_buf_limit(struct virtio_dev *vd, size_t bytes)
+{
+	((struct vsock *)vd)->buf_limit = bytes;
+}
+
+uint64_t vsock_buf_refused(struct virtio_dev *vd)
+{
+	return __atomic_load_n(&((struct vsock *)vd)->buf_refused, __ATOMIC_RELAXED);
+}
+
 struct virtio_dev *vsock_new(uint64_t cid, const char *uds)
 {
 	static const struct virtio_dev_info info = {
@@ -1086,6 +1132,7 @@ struct virtio_dev *vsock_new(uint64_t cid, const char *uds)
 	}
 	vs->cid = cid;
 	vs->lfd = -1;
+	vs->buf_limit = VSOCK_BUF_TOTAL;
 	vs->next_port = VSOCK_LOCAL_PORT_BASE;
 	vs->rx.iov = vs->rx_iov;
 	vs->rx.cap = VSOCK_MAX_SEGS;

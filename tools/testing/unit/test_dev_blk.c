@@ -7,6 +7,7 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,20 @@ static void test_rw(bool direct)
 		((uint8_t *)&cfg)[i] = vt_rd(&b.d, b.d.device + i, 1);
 	TAP_EQ_U64(le64toh(cfg.capacity), IMG_SIZE / 512, T("capacity in sectors"));
 	TAP_EQ_INT(le32toh(cfg.seg_max), 254, T("seg_max"));
-	TAP_EQ_INT(le32toh(cfg.blk_size), 512, T("blk_size"));
+	{
+		/* With O_DIRECT: the file system's direct I/O alignment. */
+		unsigned int want = 512;
+		struct statx sx;
+		int fd = open(img, O_RDONLY);
+
+		if (direct && fd >= 0 &&
+		    !statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) &&
+		    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align > 512)
+			want = sx.stx_dio_offset_align;
+		if (fd >= 0)
+			close(fd);
+		TAP_EQ_INT(le32toh(cfg.blk_size), want, T("blk_size"));
+	}
 
 	buf = vt_alloc(b.vh, 65536, 4096);
 	buf2 = vt_alloc(b.vh, 65536, 4096);
@@ -433,6 +447,163 @@ static void test_inline(void)
 	vt_host_free(vh);
 }
 
+/*
+ * The bounce buffer O_DIRECT uses for unaligned guest buffers is bounded:
+ * the device advertises size_max and seg_max, refuses a request larger
+ * than both allow (before allocating anything), and bounces what it
+ * serves in bounded pieces.
+ */
+static void test_direct_bounds(void)
+{
+	struct blk_cfg c = { .path = img, .direct = true };
+	struct vt_seg seg[256];
+	uint64_t hdr, st, buf, back;
+	struct bdev b;
+	uint32_t size_max, seg_max, id, len, i;
+	const uint32_t big = 5 * (1 << 19);	/* 2.5 MiB: several bounce pieces */
+	uint8_t *p;
+	int fd;
+
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 64 << 20)) {
+		TAP_CHECK(0, "bounds: a 64 MiB sparse image");
+		return;
+	}
+	close(fd);
+	if (bdev_up(&b, &c)) {
+		VT_SKIP("bounds: O_DIRECT not supported on %s", img);
+		if (b.vd)
+			bdev_down(&b);
+		return;
+	}
+	TAP_CHECK(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_SIZE_MAX),
+		  "bounds: SIZE_MAX offered");
+	size_max = vt_rd(&b.d, b.d.device + offsetof(struct virtio_blk_config, size_max), 4);
+	seg_max = vt_rd(&b.d, b.d.device + offsetof(struct virtio_blk_config, seg_max), 4);
+	TAP_CHECK(size_max >= 4096 && (uint64_t)size_max * seg_max <= (64u << 20),
+		  "bounds: size_max x seg_max bounds a request (at most 64 MiB)");
+	if (!size_max || seg_max > 254) {
+		bdev_down(&b);
+		return;
+	}
+
+	/* seg_max unaligned segments each larger than size_max: refused. */
+	hdr = vt_alloc(b.vh, 16, 16);
+	st = vt_alloc(b.vh, 1, 1);
+	buf = vt_alloc(b.vh, size_max + 8192, 4096);
+	((struct virtio_blk_outhdr *)vt_ptr(b.vh, hdr))->type = htole32(VIRTIO_BLK_T_IN);
+	((struct virtio_blk_outhdr *)vt_ptr(b.vh, hdr))->sector = 0;
+	*(uint8_t *)vt_ptr(b.vh, st) = 0xee;
+	seg[0] = (struct vt_seg){ hdr, 16, false };
+	for (i = 0; i < seg_max; i++)
+		seg[1 + i] = (struct vt_seg){ buf + 512, size_max + 4096, true };
+	seg[1 + seg_max] = (struct vt_seg){ st, 1, true };
+	vt_add(&b.d, 0, seg, seg_max + 2);
+	vt_kick(&b.d, 0);
+	TAP_CHECK(vt_wait_used(&b.d, 0, &id, &len) &&
+		  *(uint8_t *)vt_ptr(b.vh, st) == VIRTIO_BLK_S_IOERR && len == 1,
+		  "bounds: a request larger than seg_max x size_max gets IOERR");
+
+	/* A large unaligned write and read still work, through the bounce. */
+	buf = vt_alloc(b.vh, big + 4096, 4096);
+	back = vt_alloc(b.vh, big, 4096);
+	p = vt_ptr(b.vh, buf + 512);
+	for (i = 0; i < big; i++)
+		p[i] = (uint8_t)(i * 7 + i / 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 2048, buf + 512, big, 0, 0, &len),
+		   VIRTIO_BLK_S_OK, "bounds: 2.5 MiB write from an unaligned buffer");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 2048, 0, 0, back, big, &len),
+		   VIRTIO_BLK_S_OK, "bounds: read back into an aligned buffer");
+	TAP_CHECK(!memcmp(vt_ptr(b.vh, back), p, big), "bounds: the data is whole");
+	memset(p, 0, big);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 2048, 0, 0, buf + 512, big, &len),
+		   VIRTIO_BLK_S_OK, "bounds: 2.5 MiB read into an unaligned buffer");
+	TAP_CHECK(!memcmp(vt_ptr(b.vh, back), p, big), "bounds: bounced read is whole");
+	bdev_down(&b);
+}
+
+static char loopdev[32];
+
+static void loop_detach(void)
+{
+	char cmd[64];
+
+	if (!loopdev[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+	if (system(cmd))
+		printf("# cannot detach %s\n", loopdev);
+	loopdev[0] = '\0';
+}
+
+/*
+ * ,direct on storage with 4 KiB logical blocks: a loop device made with
+ * --sector-size 4096.  The device must say blk_size 4096 and refuse what is
+ * not aligned to it (O_DIRECT cannot do it), and still bounce unaligned
+ * guest buffers.
+ */
+static void test_direct_4k(void)
+{
+	struct blk_cfg c = { .direct = true };
+	struct bdev b;
+	uint64_t buf;
+	uint32_t used = 0;
+	char cmd[128];
+	FILE *f;
+
+	if (geteuid()) {
+		VT_SKIP("direct 4K: not root, cannot make a loop device");
+		return;
+	}
+	fill_image();
+	snprintf(cmd, sizeof(cmd),
+		 "losetup --find --show --sector-size 4096 %s 2>/dev/null", img);
+	f = popen(cmd, "r");
+	if (!f || !fgets(loopdev, sizeof(loopdev), f) || loopdev[0] != '/') {
+		loopdev[0] = '\0';
+		if (f)
+			pclose(f);
+		VT_SKIP("direct 4K: losetup --sector-size 4096 failed (no loop devices?)");
+		return;
+	}
+	pclose(f);
+	atexit(loop_detach);
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	c.path = loopdev;
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "direct 4K: device up on the loop device");
+		loop_detach();
+		return;
+	}
+	TAP_EQ_INT(vt_rd(&b.d, b.d.device +
+			 offsetof(struct virtio_blk_config, blk_size), 4), 4096, "direct 4K: blk_size is the logical block size");
+	TAP_EQ_U64(vt_rd(&b.d, b.d.device, 4) |
+		   vt_rd(&b.d, b.d.device + 4, 4) << 32, IMG_SIZE / 512, "direct 4K: capacity still in 512-byte sectors");
+	buf = vt_alloc(b.vh, 3 * 4096, 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: aligned 4K read");
+	TAP_CHECK(data_ok(vt_ptr(b.vh, buf), 8 * 512, 4096), "direct 4K: data matches");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 16, 0, 0, buf + 512, 4096, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: read into an unaligned buffer (bounced)");
+	TAP_CHECK(data_ok(vt_ptr(b.vh, buf + 512), 16 * 512, 4096),
+		  "direct 4K: bounced data matches");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 9, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: read at an unaligned offset refused");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 512, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: 512-byte read refused");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 24, buf, 1024, 0, 0, &used),
+		   VIRTIO_BLK_S_IOERR, "direct 4K: 1 KiB write refused");
+	memset(vt_ptr(b.vh, buf), 0xc3, 8192);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_OUT, 24, buf, 8192, 0, 0, &used),
+		   VIRTIO_BLK_S_OK, "direct 4K: aligned 8K write");
+	memset(vt_ptr(b.vh, buf), 0, 8192);
+	TAP_CHECK(blk_req(&b, VIRTIO_BLK_T_IN, 32, 0, 0, buf, 4096, &used) ==
+		  VIRTIO_BLK_S_OK && ((uint8_t *)vt_ptr(b.vh, buf))[4095] == 0xc3,
+		  "direct 4K: written data reads back");
+	bdev_down(&b);
+	loop_detach();
+}
+
 int main(void)
 {
 	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
@@ -441,6 +612,8 @@ int main(void)
 	test_readonly();
 	test_open_errors();
 	test_inline();
+	test_direct_4k();
+	test_direct_bounds();
 	unlink(img);
 	return tap_done();
 }

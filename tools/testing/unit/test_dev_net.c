@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,6 +170,45 @@ static void test_socketpair(bool mrg)
 	TAP_CHECK(vt_wait_used(&n.d, 0, &id, &len) && len == HDR + 20,
 		  T("rx: runt skipped, next frame delivered"));
 
+	if (mrg) {
+		struct net_stats st;
+		uint8_t big[5000];
+		uint64_t tiny[256];
+		unsigned int i;
+
+		/*
+		 * A frame that needs more buffers than the ring can ever hold
+		 * (256 buffers of 16 bytes: 4,096 bytes) is dropped and
+		 * counted, and the next frame goes into the same buffers.
+		 */
+		for (i = 0; i < 256; i++) {
+			struct vt_seg seg;
+
+			tiny[i] = vt_alloc(n.vh, 16, 8);
+			seg = (struct vt_seg){ tiny[i], 16, true };
+			vt_add(&n.d, 0, &seg, 1);
+		}
+		memset(big, 0, HDR);
+		memset(big + HDR, 0x61, sizeof(big) - HDR);
+		if (send(n.peer, big, sizeof(big), 0) != (ssize_t)sizeof(big) ||
+		    send(n.peer, pkt, HDR + 4, 0) != HDR + 4)
+			return;
+		vt_kick(&n.d, 0);
+		TAP_CHECK(vt_wait_used(&n.d, 0, &id, &len) && len == HDR + 4,
+			  T("rx: a frame larger than the whole ring is dropped, the next delivered"));
+		net_get_stats(n.vd, &st);
+		TAP_EQ_INT(st.rx_no_room, 1, T("rx: the drop is counted"));
+		TAP_EQ_INT(st.rx_oversize, 0, T("rx: no oversize drop counted"));
+		/* Leave the ring with no buffers: consume the rest by frames. */
+		for (i = 1; i < 256; i++)
+			if (send(n.peer, pkt, HDR + 4, 0) != HDR + 4)
+				break;
+		for (i = 1; i < 256; i++)
+			if (!vt_wait_used(&n.d, 0, NULL, NULL))
+				break;
+		TAP_EQ_INT(i, 256, T("rx: the ring's other buffers used by later frames"));
+	}
+
 	/* Reset with a frame pending, then traffic again. */
 	if (send(n.peer, pkt, HDR + 30, 0) != HDR + 30)
 		return;
@@ -321,6 +361,96 @@ static void test_tap(void)
 	ndev_down(&n);
 }
 
+/*
+ * A tap at its largest MTU (65,521: tun's limit of 65,535 less the Ethernet
+ * header) takes a VLAN-tagged frame of 65,539 bytes, longer with its
+ * 12-byte header than the device's receive buffer; tun's read() then
+ * returns the frame's whole length while copying only what fits.  The device must drop (and count) such a frame, never pass on
+ * bytes it did not read.
+ */
+static void test_tap_oversize(void)
+{
+	static uint8_t frame[18 + 65521];
+	struct net_cfg c = { .fd = -1, .has_mac = true };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+	struct net_stats st;
+	struct ifreq ifr;
+	struct ndev n;
+	char name[16], path[96];
+	uint32_t id, len;
+	int s, ps, fd, i, found = 0;
+
+	if (!has_cap_net_admin()) {
+		VT_SKIP("tap oversize: no CAP_NET_ADMIN or no /dev/net/tun");
+		return;
+	}
+	snprintf(name, sizeof(name), "vbt%d", (int)getpid() % 1000000);
+	c.tap = name;
+	memcpy(c.mac, guest_mac, 6);
+	if (ndev_up(&n, &c, (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF))) {
+		TAP_CHECK(0, "tap oversize: tap created");
+		return;
+	}
+	/* No IPv6 chatter on the tap: only our frames reach the guest. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			printf("# cannot disable IPv6 on %s\n", name);
+		close(fd);
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_mtu = 65521;
+	TAP_EQ_INT(ioctl(s, SIOCSIFMTU, &ifr), 0, "tap oversize: MTU 65521");
+	TAP_EQ_INT(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "tap oversize: flags read");
+	ifr.ifr_flags |= IFF_UP;
+	TAP_EQ_INT(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "tap oversize: up");
+	close(s);
+
+	for (i = 0; i < 6; i++)
+		post_rx(&n, vt_alloc(n.vh, 40000, 8), 40000);
+	ps = socket(AF_PACKET, SOCK_RAW, 0);
+	sll.sll_ifindex = if_nametoindex(name);
+	memcpy(sll.sll_addr, guest_mac, 6);
+	memcpy(frame, guest_mac, 6);
+	memcpy(frame + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	frame[12] = 0x81;	/* 802.1Q, VLAN 5 */
+	frame[13] = 0x00;
+	frame[14] = 0x00;
+	frame[15] = 0x05;
+	frame[16] = 0x88;	/* local experimental ethertype */
+	frame[17] = 0xb5;
+	memset(frame + 18, 0x5a, sizeof(frame) - 18);
+	TAP_EQ_INT(sendto(ps, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)),
+		   sizeof(frame), "tap oversize: a 65,539-byte tagged frame sent to the tap");
+	frame[18] = 0x11;
+	TAP_EQ_INT(sendto(ps, frame, 60, 0, (struct sockaddr *)&sll, sizeof(sll)), 60,
+		   "tap oversize: a 60-byte frame sent after it");
+	close(ps);
+	for (i = 0; i < 6 && !found; i++) {
+		struct vring_desc *desc = vt_ptr(n.vh, n.d.q[0].desc);
+		uint8_t *f;
+
+		if (!vt_wait_used(&n.d, 0, &id, &len))
+			break;
+		f = vt_ptr(n.vh, le64toh(desc[id].addr));
+		if (len < HDR + 18 || f[HDR + 16] != 0x88 || f[HDR + 17] != 0xb5)
+			continue;	/* not ours */
+		found = 1;
+		TAP_CHECK(len == HDR + 60 && f[HDR + 18] == 0x11 &&
+			  le16toh(((struct virtio_net_hdr_mrg_rxbuf *)f)->num_buffers) == 1,
+			  "tap oversize: the first frame the guest sees is the 60-byte one");
+		if (len != HDR + 60)
+			printf("#   got a frame of %u bytes in its first buffer\n", len);
+	}
+	TAP_CHECK(found, "tap oversize: a frame of ours reached the guest");
+	net_get_stats(n.vd, &st);
+	TAP_EQ_INT(st.rx_oversize, 1, "tap oversize: the oversized frame is counted");
+	ndev_down(&n);
+}
+
 static void test_errors(void)
 {
 	struct net_cfg c = { .fd = -1, .tap = "lo" };
@@ -337,6 +467,7 @@ int main(void)
 	test_socketpair(true);
 	test_socketpair(false);
 	test_tap();
+	test_tap_oversize();
 	test_errors();
 	return tap_done();
 }

@@ -134,7 +134,8 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-static int vg_up(struct vg *g, unsigned int rx_bufs)
+/* Device up with rx_bufs receive buffers; buf_limit 0: the default. */
+static int vg_up_limit(struct vg *g, unsigned int rx_bufs, size_t buf_limit)
 {
 	memset(g, 0, sizeof(*g));
 	g->vh = vt_host_new();
@@ -142,6 +143,8 @@ static int vg_up(struct vg *g, unsigned int rx_bufs)
 	g->vd = vsock_new(CID, uds);
 	if (!g->vd)
 		return -1;
+	if (buf_limit)
+		vsock_set_buf_limit(g->vd, buf_limit);
 	pci_bus_add(g->bus, DEVFN, &g->vd->func);
 	virtio_dev_start(g->vd);
 	vt_probe(&g->d, g->vh, g->bus, DEVFN, 0xc0000000);
@@ -149,6 +152,11 @@ static int vg_up(struct vg *g, unsigned int rx_bufs)
 		return -1;
 	post_rx(g, rx_bufs);
 	return 0;
+}
+
+static int vg_up(struct vg *g, unsigned int rx_bufs)
+{
+	return vg_up_limit(g, rx_bufs, 0);
 }
 
 static void vg_down(struct vg *g)
@@ -389,6 +397,70 @@ static void test_overrun(void)
 }
 
 /*
+ * Guest data a host program does not read waits in the device, up to the
+ * credit it gave (256 KiB a connection), but all connections' buffers
+ * together are bounded: with the limit lowered to one buffer, a second
+ * connection that needs one is reset (and counted), the first keeps its
+ * data, and once it is drained its memory serves a third.
+ */
+static void test_buf_limit(void)
+{
+	static char big[65536], buf[65536];
+	struct virtio_vsock_hdr h;
+	char path[128];
+	struct vg g;
+	int lfd, hfd[3], i, k, op, rst = 0;
+	ssize_t r, total[3] = { 0, 0, 0 };
+
+	snprintf(path, sizeof(path), "%s_1234", uds);
+	lfd = listen_at(path);
+	if (vg_up_limit(&g, 32, 256 * 1024)) {
+		TAP_CHECK(0, "buf limit: device up");
+		return;
+	}
+	memset(big, 'b', sizeof(big));
+	for (k = 0; k < 3; k++) {
+		gsend(&g, VIRTIO_VSOCK_OP_REQUEST, 6000 + k, 1234, 0, NULL, 0, 65536, 0, CID);
+		do
+			op = grecv(&g, &h, NULL, 0);
+		while (op >= 0 && !(op == VIRTIO_VSOCK_OP_RESPONSE &&
+				    le32toh(h.dst_port) == 6000u + k));
+		hfd[k] = accept(lfd, NULL, NULL);
+		/* 256 KiB, all the credit: more than the host socket takes. */
+		for (i = 0; i < 4; i++)
+			GSEND(&g, VIRTIO_VSOCK_OP_RW, 6000 + k, 1234, big, sizeof(big));
+		if (k == 1) {
+			/* Its packets, up to the RST (credit updates before). */
+			for (i = 0; i < 16 && !rst; i++) {
+				op = grecv(&g, &h, NULL, 0);
+				if (op < 0)
+					break;
+				rst = op == VIRTIO_VSOCK_OP_RST && le32toh(h.dst_port) == 6001;
+			}
+			TAP_CHECK(rst, "buf limit: a second connection needing a buffer is reset");
+			TAP_EQ_INT(vsock_buf_refused(g.vd), 1, "buf limit: the reset is counted");
+			/* The first one keeps all its data; reading frees its buffer. */
+			while (total[0] < 4 * 65536 && host_readable(hfd[0]) &&
+			       (r = read(hfd[0], buf, sizeof(buf))) > 0)
+				total[0] += r;
+			TAP_EQ_INT(total[0], 4 * 65536,
+				   "buf limit: the first connection's 256 KiB all reach its host program");
+		}
+	}
+	while (total[2] < 4 * 65536 && host_readable(hfd[2]) &&
+	       (r = read(hfd[2], buf, sizeof(buf))) > 0)
+		total[2] += r;
+	TAP_EQ_INT(total[2], 4 * 65536,
+		   "buf limit: a drained buffer's memory serves a third connection");
+	TAP_EQ_INT(vsock_buf_refused(g.vd), 1, "buf limit: no other reset");
+	for (k = 0; k < 3; k++)
+		close(hfd[k]);
+	close(lfd);
+	unlink(path);
+	vg_down(&g);
+}
+
+/*
  * A host program that sends part of its CONNECT line and waits: the
  * device must wait for the rest without spinning.  With its I/O loop
  * driven here by vloop_poll(), the connection, once looked at, must not
@@ -454,6 +526,7 @@ int main(void)
 	test_host_initiated(&g);
 	vg_down(&g);
 	test_overrun();
+	test_buf_limit();
 	test_partial_connect();
 	TAP_CHECK(access(uds, F_OK) != 0, "vsock: listening socket removed when freed");
 	return tap_done();
