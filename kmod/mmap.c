@@ -169,7 +169,12 @@ int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma)
 	bool running;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * MAP_SHARED only: a private mapping would copy guest pages on write.
+	 * VM_MAYSHARE, not VM_SHARED: a node opened read-only gets a shared
+	 * read-only mapping (mmap clears VM_SHARED and VM_MAYWRITE for it).
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
@@ -232,7 +237,14 @@ int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma)
 	atomic_inc(&dev->nr_maps);
 	up_read(&dev->map_lock);
 
-	vbridge_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * VM_DONTCOPY: a child the provider forks does not inherit guest RAM.
+	 * The mapping holds the node open, so an inherited one would keep the
+	 * node open behind the provider's back, and its close would no longer
+	 * acknowledge VMSTOP.
+	 */
+	vbridge_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP |
+			     VM_DONTCOPY);
 	vbridge_vm_flags_clear(vma, VM_MAYEXEC);
 	vma_set_file(vma, map_file);
 	fput(map_file);		/* the VMA holds its own reference */

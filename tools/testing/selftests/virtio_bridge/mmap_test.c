@@ -167,6 +167,34 @@ TEST_F(map, refused_private)
 	EXPECT_EQ(-EINVAL, map_err(self->w.be, PAGE, PROT_READ, MAP_PRIVATE, VBST_RAM_GPA));
 }
 
+/*
+ * A node opened read-only maps guest RAM read-only: mmap drops VM_SHARED
+ * for such a file but keeps VM_MAYSHARE, which is what the module checks.
+ */
+TEST_F(map, read_only_node_maps_read_only)
+{
+	char path[128];
+	uint8_t *p;
+	int ro;
+
+	close(self->w.be);
+	ro = open(vbst_be_path(path, sizeof(path), VBST_VMID, VBST_NAME), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	self->w.be = ro;
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	EXPECT_EQ(-EACCES, map_err(ro, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, VBST_RAM_GPA));
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ro, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("read-only shared mapping of a read-only node: %s", strerror(errno));
+	}
+	self->w.ram.p[2] = 0x5a;
+	EXPECT_EQ(0x5a, p[2]);
+	EXPECT_NE(0, mprotect(p, PAGE, PROT_READ | PROT_WRITE));
+	munmap(p, PAGE);
+}
+
 TEST_F(map, refused_executable)
 {
 	int ret;

@@ -212,6 +212,59 @@ TEST_F(stop, closing_the_backend_counts_as_ack)
 	close(fe);
 }
 
+/*
+ * A child the provider forks does not inherit its mapping of guest RAM
+ * (VM_DONTCOPY).  The mapping holds the node open: inherited, it would
+ * keep the node open in a process that never heard of it, and the
+ * provider's close would no longer acknowledge VMSTOP.
+ */
+TEST_F(stop, a_forked_child_does_not_inherit_the_mapping)
+{
+	struct vbridge_attach a;
+	struct vbridge_msg m;
+	int go[2], fe;
+	uint8_t *p;
+
+	two_backends_up(_metadata, self, "vmstop_timeout=20");
+	close(self->be2);
+	self->be2 = -1;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, pipe(go));
+	self->child = fork();
+	ASSERT_LE(0, self->child);
+	if (!self->child) {
+		/* msync() of a range with no mapping fails with ENOMEM. */
+		int inherited = msync(p, 4096, MS_ASYNC) == 0;
+		char ch;
+
+		/* Keep no fd of the parent's but the pipe: only the mapping. */
+		dup2(go[0], 0);
+		close_range(3, ~0U, 0);
+		while (read(0, &ch, 1) < 0 && errno == EINTR)
+			;
+		_exit(inherited);
+	}
+	close(go[0]);
+	munmap(p, 4096);
+	close_fe(&self->w);
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	close(self->w.be);
+	self->w.be = -1;
+	/* The child still runs: the provider's close alone is the ack. */
+	EXPECT_EQ(1, wait_event(self, VBRIDGE_EV_VM_RELEASED, NULL, NULL, VBST_SOON_MS)) {
+		TH_LOG("the forked child's copy of the mapping kept the node open");
+	}
+	close(go[1]);
+	EXPECT_EQ(0, vbst_wait_child(self->child, VBST_SOON_MS)) {
+		TH_LOG("the child had the parent's mapping of guest RAM");
+	}
+	self->child = 0;
+	fe = try_attach(&a);
+	ASSERT_LE(0, fe);
+	close(fe);
+}
+
 TEST_F(stop, ack_with_wrong_generation_is_estale)
 {
 	struct vbridge_attach a;
