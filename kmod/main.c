@@ -97,6 +97,10 @@ static int __init vbridge_init(void)
 {
 	int ret;
 
+	/* The sizes uapi.rst documents: read() and write() move whole ones. */
+	BUILD_BUG_ON(sizeof(struct vbridge_msg) != 64);
+	BUILD_BUG_ON(sizeof(struct vbridge_reply) != 32);
+
 	vbridge_wq = alloc_workqueue("virtio_bridge", 0, 0);
 	if (!vbridge_wq)
 		return -ENOMEM;
