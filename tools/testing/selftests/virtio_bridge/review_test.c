@@ -167,9 +167,16 @@ struct toucher {
 	int cmd, ack;
 };
 
-static int toucher_start(struct toucher *t, uint8_t *p, int fe)
+/*
+ * A child of the backend that maps a page of guest RAM through the node it
+ * inherited (fork does not copy the parent's mapping: VM_DONTCOPY), then
+ * touches it on each command.  Returns once the child's mapping exists.
+ */
+static int toucher_start(struct toucher *t, int be, int fe)
 {
+	struct pollfd pf;
 	int c[2], a[2];
+	char ch;
 
 	if (pipe2(c, O_CLOEXEC) || pipe2(a, O_CLOEXEC))
 		return -errno;
@@ -177,12 +184,19 @@ static int toucher_start(struct toucher *t, uint8_t *p, int fe)
 	if (t->pid < 0)
 		return -errno;
 	if (t->pid == 0) {
-		char ch;
+		uint8_t *p;
 
 		/* Only the parent's frontend file may keep the VM alive. */
 		close(fe);
 		close(c[1]);
 		close(a[0]);
+		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, be, VBST_RAM_GPA);
+		if (p == MAP_FAILED)
+			_exit(4);
+		/* The mapping holds the node; the child's fd need not. */
+		close(be);
+		if (write(a[1], "r", 1) != 1)
+			_exit(3);
 		while (read(c[0], &ch, 1) == 1) {
 			poke(&p[8], peek(&p[8]) + 1);
 			if (write(a[1], "k", 1) != 1)
@@ -194,6 +208,9 @@ static int toucher_start(struct toucher *t, uint8_t *p, int fe)
 	close(a[1]);
 	t->cmd = c[1];
 	t->ack = a[0];
+	pf = (struct pollfd){ .fd = t->ack, .events = POLLIN };
+	if (poll(&pf, 1, VBST_SOON_MS) != 1 || read(t->ack, &ch, 1) != 1)
+		return -EIO;	/* the child could not map */
 	return 0;
 }
 
@@ -218,10 +235,11 @@ static int toucher_end(struct toucher *t)
 }
 
 /*
- * A backend that forks after mapping guest RAM: the child's copy of the
- * mapping is revoked with the parent's once the VM is released.
+ * A backend that forks, and whose child maps guest RAM through the node
+ * it inherited: the child's mapping is revoked with the parent's once the
+ * VM is released.
  */
-TEST_F(rev, mapping_inherited_across_fork_is_revoked)
+TEST_F(rev, mapping_of_a_forked_child_is_revoked)
 {
 	struct vbridge_msg m;
 	struct toucher t;
@@ -234,7 +252,7 @@ TEST_F(rev, mapping_inherited_across_fork_is_revoked)
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
 	ASSERT_NE(MAP_FAILED, p);
 	poke(&p[8], 1);
-	ASSERT_EQ(0, toucher_start(&t, p, self->w.fe));
+	ASSERT_EQ(0, toucher_start(&t, self->w.be, self->w.fe));
 	self->child[0] = t.pid;
 	ASSERT_EQ(1, toucher_touch(&t));
 	EXPECT_EQ(2, self->w.ram.p[8]);
@@ -273,7 +291,7 @@ TEST_F(rev, stale_mapping_of_a_reused_memfd)
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
 	ASSERT_NE(MAP_FAILED, p);
 	poke(&p[8], 1);
-	ASSERT_EQ(0, toucher_start(&t, p, self->w.fe));
+	ASSERT_EQ(0, toucher_start(&t, self->w.be, self->w.fe));
 	self->child[0] = t.pid;
 
 	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
