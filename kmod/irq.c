@@ -7,7 +7,8 @@
  * The VMM binds an eventfd to a guest GSI with KVM_IRQFD and hands it to us
  * per device line (VBRIDGE_SET_IRQFD).  The backend sets line levels
  * (VBRIDGE_BE_SET_IRQ); a rising edge signals the eventfd, so KVM injects
- * without the VMM's involvement.
+ * without the VMM's involvement.  A level set while no eventfd is bound is
+ * kept, and binding an eventfd to a high line signals it at once.
  *
  * For a level-triggered line the VMM also passes the resample eventfd of a
  * KVM_IRQFD_FLAG_RESAMPLE binding.  KVM then keeps the GSI asserted until
@@ -271,8 +272,12 @@ err:
  * @dev: the backend's device
  * @a: the request
  *
- * Return: 0; -EINVAL; -ENOTCONN when the device's VM does not run; -ENXIO
- * when the VMM bound no eventfd to the line.
+ * The level is recorded even while the VMM has bound no eventfd to the
+ * line (a backend may raise it before the VMM's VBRIDGE_SET_IRQFD, say
+ * right after the VM starts): vbridge_irq_set_irqfd() then signals the
+ * new eventfd for a line that is still high, so no interrupt is lost.
+ *
+ * Return: 0; -EINVAL; -ENOTCONN when the device's VM does not run.
  */
 int vbridge_irq_set_level(struct vbridge_dev *dev,
 			  const struct vbridge_irq_level *a)
@@ -291,13 +296,11 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 	spin_unlock(&dev->lock);
 	if (!running) {
 		ret = -ENOTCONN;
-	} else if (!line->irqfd) {
-		ret = -ENXIO;
 	} else {
 		bool was = line->level;
 
 		WRITE_ONCE(line->level, a->level);
-		if (a->level && !was) {
+		if (line->irqfd && a->level && !was) {
 			vbridge_eventfd_signal(line->irqfd);
 			vbridge_stat_inc(dev, VBRIDGE_STAT_IRQS);
 		}

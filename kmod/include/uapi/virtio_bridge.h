@@ -390,8 +390,8 @@ struct vbridge_backend_info {
  * @reserved: must be 0
  *
  * Raising a line signals the eventfd the VMM registered for it; the VMM
- * process is not involved.  -ENOTCONN when no VM runs, -ENXIO when the VMM
- * registered no eventfd for the line.
+ * process is not involved.  A line raised before the VMM registers its
+ * eventfd is signalled at the registration.  -ENOTCONN when no VM runs.
  */
 struct vbridge_irq_level {
 	__u32 line;
