@@ -73,7 +73,11 @@ struct vbridge_irq {
 #define VBRIDGE_DEV_S_RUNNING	(1U << 3)	/* its frontend VM is running */
 #define VBRIDGE_DEV_S_STOPPING	(1U << 4)	/* VMSTOP not yet acknowledged */
 
-#define VBRIDGE_IOCTL_MAGIC	0xB8
+/*
+ * 0xB9: unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst of
+ * Linux 6.12 (0xB8 01-02 is uapi/misc/mrvl_cn10k_dpi.h).
+ */
+#define VBRIDGE_IOCTL_MAGIC	0xB9
 
 /* ------------------------------------------------------------------------ */
 /* Frontend: /dev/virtio-bridge                                             */
