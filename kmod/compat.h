@@ -15,6 +15,7 @@
 #include <linux/version.h>
 #include <linux/device.h>
 #include <linux/eventfd.h>
+#include <linux/file.h>
 #include <linux/mm.h>
 
 /*
@@ -65,6 +66,21 @@ static inline void vbridge_vm_flags_clear(struct vm_area_struct *vma,
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
+#endif
+}
+
+/*
+ * receive_fd() installs a new reference to @file in the caller's file
+ * table after the LSM's file_receive check and returns the fd.  6.10 added
+ * a user pointer that it writes the fd to; with NULL it writes nothing,
+ * as 6.1's version (whose __receive_fd() taking one is not exported).
+ */
+static inline int vbridge_receive_fd(struct file *file, unsigned int o_flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return receive_fd(file, NULL, o_flags);
+#else
+	return receive_fd(file, o_flags);
 #endif
 }
 

@@ -7,7 +7,8 @@
  * The VMM binds an eventfd to a guest GSI with KVM_IRQFD and hands it to us
  * per device line (VBRIDGE_SET_IRQFD).  The backend sets line levels
  * (VBRIDGE_BE_SET_IRQ); a rising edge signals the eventfd, so KVM injects
- * without the VMM's involvement.
+ * without the VMM's involvement.  A level set while no eventfd is bound is
+ * kept, and binding an eventfd to a high line signals it at once.
  *
  * For a level-triggered line the VMM also passes the resample eventfd of a
  * KVM_IRQFD_FLAG_RESAMPLE binding.  KVM then keeps the GSI asserted until
@@ -271,8 +272,12 @@ err:
  * @dev: the backend's device
  * @a: the request
  *
- * Return: 0; -EINVAL; -ENOTCONN when the device's VM does not run; -ENXIO
- * when the VMM bound no eventfd to the line.
+ * The level is recorded even while the VMM has bound no eventfd to the
+ * line (a backend may raise it before the VMM's VBRIDGE_SET_IRQFD, say
+ * right after the VM starts): vbridge_irq_set_irqfd() then signals the
+ * new eventfd for a line that is still high, so no interrupt is lost.
+ *
+ * Return: 0; -EINVAL; -ENOTCONN when the device's VM does not run.
  */
 int vbridge_irq_set_level(struct vbridge_dev *dev,
 			  const struct vbridge_irq_level *a)
@@ -291,13 +296,11 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 	spin_unlock(&dev->lock);
 	if (!running) {
 		ret = -ENOTCONN;
-	} else if (!line->irqfd) {
-		ret = -ENXIO;
 	} else {
 		bool was = line->level;
 
 		WRITE_ONCE(line->level, a->level);
-		if (a->level && !was) {
+		if (line->irqfd && a->level && !was) {
 			vbridge_eventfd_signal(line->irqfd);
 			vbridge_stat_inc(dev, VBRIDGE_STAT_IRQS);
 		}
@@ -607,15 +610,18 @@ bool vbridge_db_pending(struct vbridge_vm *vm)
  * change is consumed only if it is still the oldest one afterwards (else
  * another caller took it, or the VM was released, and the next one is
  * tried), and only then is the eventfd of an assignment installed in the
- * caller's file table: a failure leaves the change pending.
+ * caller's file table, by receive_fd() so that an LSM sees (and may refuse)
+ * the provider's file reaching the VMM: a failure leaves the change pending.
+ * The fd number is written last; should that write fault, the fd stays
+ * installed (closing it again would race with the VMM's other threads).
  *
- * Return: 0; -EAGAIN when no change is pending; -EINVAL; -EFAULT; -EMFILE.
+ * Return: 0; -EAGAIN when no change is pending; -EINVAL; -EFAULT; -EMFILE;
+ * an LSM's refusal (-EPERM, -EACCES).
  */
 int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 {
 	struct vbridge_doorbell d;
 	struct vbridge_dbev *ev;
-	struct file *file;
 	bool assign;
 	int fd;
 	u64 seq;
@@ -642,20 +648,11 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 		d.len = ev->info.len;
 		d.flags = ev->info.flags;
 		d.datamatch = ev->info.datamatch;
+		d.fd = -1;
 		mutex_unlock(&vm->db_lock);
 
-		fd = -1;
-		if (assign) {
-			fd = get_unused_fd_flags(O_CLOEXEC);
-			if (fd < 0)
-				return fd;
-		}
-		d.fd = fd;
-		if (copy_to_user(uarg, &d, sizeof(d))) {
-			if (fd >= 0)
-				put_unused_fd(fd);
+		if (copy_to_user(uarg, &d, sizeof(d)))
 			return -EFAULT;
-		}
 
 		mutex_lock(&vm->db_lock);
 		ev = list_first_entry_or_null(&vm->db_events, struct vbridge_dbev,
@@ -663,18 +660,34 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 		if (ev && ev->seq == seq)
 			break;
 		mutex_unlock(&vm->db_lock);
-		if (fd >= 0)
-			put_unused_fd(fd);
+	}
+	fd = -1;
+	if (assign) {
+		/*
+		 * receive_fd() lets the LSM check the transfer and installs
+		 * its own reference: the change stays pending if it fails.
+		 * It touches no user memory, so db_lock may be held.
+		 */
+		fd = vbridge_receive_fd(ev->file, O_CLOEXEC);
+		if (fd < 0) {
+			mutex_unlock(&vm->db_lock);
+			return fd;
+		}
+		fput(ev->file);
 	}
 	vbridge_dbev_unqueue(ev);
 	if (ev->dbell)
 		ev->dbell->assign = NULL;
-	file = ev->file;
 	mutex_unlock(&vm->db_lock);
-
-	/* The change's file reference now belongs to the fd. */
-	if (file)
-		fd_install(fd, file);
 	kfree(ev);
+
+	/*
+	 * The fd is in the VMM's table already; the struct was written out
+	 * above, so this only fails if the VMM itself unmapped or protected
+	 * it meanwhile.  Taking the fd back would race with the VMM's other
+	 * threads, so it stays installed.
+	 */
+	if (fd >= 0 && put_user(fd, &uarg->fd))
+		return -EFAULT;
 	return 0;
 }

@@ -73,7 +73,11 @@ struct vbridge_irq {
 #define VBRIDGE_DEV_S_RUNNING	(1U << 3)	/* its frontend VM is running */
 #define VBRIDGE_DEV_S_STOPPING	(1U << 4)	/* VMSTOP not yet acknowledged */
 
-#define VBRIDGE_IOCTL_MAGIC	0xB8
+/*
+ * 0xB9: unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst of
+ * Linux 6.12 (0xB8 01-02 is uapi/misc/mrvl_cn10k_dpi.h).
+ */
+#define VBRIDGE_IOCTL_MAGIC	0xB9
 
 /* ------------------------------------------------------------------------ */
 /* Frontend: /dev/virtio-bridge                                             */
@@ -390,8 +394,8 @@ struct vbridge_backend_info {
  * @reserved: must be 0
  *
  * Raising a line signals the eventfd the VMM registered for it; the VMM
- * process is not involved.  -ENOTCONN when no VM runs, -ENXIO when the VMM
- * registered no eventfd for the line.
+ * process is not involved.  A line raised before the VMM registers its
+ * eventfd is signalled at the registration.  -ENOTCONN when no VM runs.
  */
 struct vbridge_irq_level {
 	__u32 line;

@@ -493,11 +493,13 @@ TEST_F(fe, set_irqfd_bad_arguments)
 	q.reserved[0] = 1;
 	EXPECT_EQ(-1, ioctl(self->w.fe, VBRIDGE_SET_IRQFD, &q));
 	EXPECT_EQ(EINVAL, errno);
-	/* Nothing was bound: raising the line finds no eventfd. */
+	/*
+	 * Nothing was bound (every call above failed): raising line 0 is
+	 * recorded, and none of the refused calls left efd bound to it.
+	 */
 	self->w.be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
 	ASSERT_LE(0, self->w.be);
-	EXPECT_EQ(-1, ioctl(self->w.be, VBRIDGE_BE_SET_IRQ, &l));
-	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_IRQ, &l));
 	EXPECT_EQ(0, vbst_efd_take(efd, 0));
 	/* The valid binding works. */
 	EXPECT_EQ(0, vbst_fe_set_irqfd(self->w.fe, self->w.dev.id, 3, efd, -1));
