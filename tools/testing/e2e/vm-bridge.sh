@@ -32,7 +32,7 @@ for s in $SCENARIOS; do
 	devices) expect=$((expect + 25)) ;;
 	vmm_kill) expect=$((expect + 7)) ;;
 	no_ack) expect=$((expect + 8)) ;;
-	daemon_kill) expect=$((expect + 22)) ;;
+	daemon_kill) expect=$((expect + 26)) ;;
 	two_vms) expect=$((expect + 7)) ;;
 	events) expect=$((expect + 6)) ;;
 	errors) expect=$((expect + 15)) ;;
@@ -76,15 +76,24 @@ daemon_stop() {
 # unit's RestartSec: how long a killed provider stays away, which the
 # daemon_kill scenario measures against retry_timeout_ms), until
 # $OUT/NAME.stop exists; each start writes its pid to $OUT/NAME.pid and
-# each end appends its status to $OUT/NAME.exits.
+# each end appends its status to $OUT/NAME.exits.  While $OUT/NAME.hold
+# exists the next start waits (at most 60 s), saying so with
+# $OUT/NAME.held.
 RESTART_SEC=3
 daemon_loop() {
 	dl_name=$1 dl_node=$2
 	shift 2
-	rm -f "$OUT/$dl_name.stop" "$OUT/$dl_name.exits" "$OUT/$dl_name.pid" "$OUT/$dl_name.err"
+	rm -f "$OUT/$dl_name.stop" "$OUT/$dl_name.exits" "$OUT/$dl_name.pid" "$OUT/$dl_name.err" \
+		"$OUT/$dl_name.hold" "$OUT/$dl_name.held"
 	mkdir -p "$OUT/state-$dl_name"
 	(
 		while [ ! -e "$OUT/$dl_name.stop" ]; do
+			# Held (outage): say so, start once released.
+			if [ -e "$OUT/$dl_name.hold" ]; then
+				touch "$OUT/$dl_name.held"
+				wait_for 60 sh -c "! [ -e '$OUT/$dl_name.hold' ]"
+				rm -f "$OUT/$dl_name.held"
+			fi
 			"$VBRIDGE" devices -v --pci-bus-devfd="$dl_node" \
 				--state-dir "$OUT/state-$dl_name" "$@" \
 				< /dev/null >> "$OUT/$dl_name.out" 2>> "$OUT/$dl_name.err" &
@@ -276,28 +285,85 @@ scenario_no_ack() {
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
 }
 
-# outage RETRY LABEL: kill -9 the provider (daemon_loop "loop") of the
-# running blkloop guest with retry_timeout_ms=RETRY; the loop starts a new
-# one RESTART_SEC later.  With RETRY -1, or above the outage (LABEL
-# "inside"), the guest's I/O stalls and then all of it succeeds; with 0,
-# or below the outage ("outside"), what was in flight fails and I/O works
-# again with the new provider.
+# rounds_still SECONDS: the running VM printed no disk round for that long
+# (polled; at most 60 s in all): with its provider stopped, the guest is
+# then blocked, and every round it completed before has reached the host,
+# however far its console output lagged behind.
+rounds_still() {
+	rs_n=$(rounds any) rs_t=$(now) rs_t0=$(now)
+	while :; do
+		rs_m=$(rounds any)
+		[ "$rs_m" = "$rs_n" ] || rs_n=$rs_m rs_t=$(now)
+		awk -v a="$(now)" -v b="$rs_t" -v q="$1" 'BEGIN { exit !(a - b >= q) }' &&
+			return 0
+		awk -v a="$(now)" -v b="$rs_t0" 'BEGIN { exit !(a - b < 60) }' ||
+			return 1
+		sleep 0.2
+	done
+}
+
+# vmm_in_module: a thread of the running VM's vbridge run sleeps in
+# virtio_bridge (a vCPU waiting for an answer to a load)
+vmm_in_module() {
+	cat /proc/"$VM_PID"/task/*/stack 2>/dev/null | grep -q '\[virtio_bridge\]'
+}
+
+# provider_stop_in_flight PID: stop (SIGSTOP) the provider PID at a moment
+# when the guest waits for a disk request the provider has not completed.
+# Stopped at a random point, it may instead have completed the request
+# and raised its interrupt, leaving a vCPU waiting in the module for the
+# answer to the interrupt status load: then it continues until one more
+# round is done and is stopped again, at most 10 times.  Sets STOP_TRIES.
+provider_stop_in_flight() {
+	STOP_TRIES=0
+	if ! cat /proc/"$VM_PID"/stack > /dev/null 2>&1; then
+		note "no /proc/PID/stack in this kernel: cannot tell where the vCPUs wait"
+		return 1
+	fi
+	while [ "$STOP_TRIES" -lt 10 ]; do
+		STOP_TRIES=$((STOP_TRIES + 1))
+		kill -STOP "$1"
+		rounds_still 4 || return 1
+		vmm_in_module || return 0
+		ps_n=$(rounds any)
+		kill -CONT "$1"
+		wait_for 60 sh -c "[ \$(tr -d '\r' < '$OUT/$VM_NAME.out' | grep -c '^E2E-ROUND ') -gt $ps_n ]" ||
+			return 1
+	done
+	return 1
+}
+
+# outage RETRY LABEL: take the provider (daemon_loop "loop") of the running
+# blkloop guest away with retry_timeout_ms=RETRY; the loop starts a new
+# one RESTART_SEC later.  The provider is killed (kill -9) while the guest
+# waits for a request it has not completed (provider_stop_in_flight).
+# With RETRY -1, or above the outage (LABEL "inside"), the guest's I/O
+# stalls, no round completes while there is no provider, and then all of
+# it succeeds; with 0, or below the outage ("outside"), what was in flight
+# fails and I/O works again with the new provider.
 outage() {
 	o_retry=$1 o_what="daemon kill, retry $1${2:+, outage $2 the window}"
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci "retry_timeout_ms=$o_retry" > "$OUT/set.out" 2>&1
 	check $? "$o_what: vbridge ctl set retry_timeout_ms=$o_retry" set
 	o_old=$(daemon_pid loop)
-	kill -9 "$o_old"
-	# From here until the loop's restart no I/O can complete: at most the
-	# round that had done its I/O before the kill finishes meanwhile.
+	provider_stop_in_flight "$o_old"
+	check $? "$o_what: the provider is stopped while the guest waits for a request it has not completed ($STOP_TRIES tries)" "$VM_NAME" loop
+	# From here until the loop's restart no I/O can complete.  The loop
+	# is held before it starts the next provider, so the rounds are
+	# counted while there is none.
 	o_kill=$(rounds any)
+	touch "$OUT/loop.hold"
+	kill -9 "$o_old"
+	wait_for 60 test -e "$OUT/loop.held" ||
+		note "$o_what: the loop did not come to its restart within 60 s"
+	o_back=$(rounds any)
+	rm -f "$OUT/loop.hold"
 	wait_for 60 daemon_new loop "$o_old" ||
 		note "$o_what: the loop started no new provider within 60 s"
-	o_back=$(rounds any)
 	case "$o_retry,$2" in
 	-1,|*,inside)
-		check "$([ $((o_back - o_kill)) -le 1 ]; echo $?)" \
-			"$o_what: no disk round completes while there is no provider (at most one that had done its I/O; $((o_back - o_kill)) did)" "$VM_NAME" loop
+		check "$([ "$o_back" -eq "$o_kill" ]; echo $?)" \
+			"$o_what: no disk round completes while there is no provider ($((o_back - o_kill)) did)" "$VM_NAME" loop
 		o_policy=replay ;;
 	*)	o_policy=fail ;;
 	esac
@@ -311,8 +377,10 @@ outage() {
 		check "$(case "$o_kinds" in *" ioerr=0 mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
 			"$o_what: every round across the restart succeeds, no I/O error, no corruption ($o_kinds)" "$VM_NAME"
 	else
-		check "$(case "$o_kinds" in *" ioerr=0 "*) echo 1 ;; *" mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
-			"$o_what: the guest saw I/O errors for what was in flight, no corruption ($o_kinds)" "$VM_NAME"
+		o_failed=$(grep 'requests failed: ' "$OUT/loop.err" | tail -n 1 |
+			sed -n 's/.*virtio-blk at [0-9a-f.]*: \([0-9]*\).*/\1/p')
+		check "$(case "${o_failed:-0},$o_kinds" in 0,*|*" ioerr=0 "*) echo 1 ;; *" mismatch=0") echo 0 ;; *) echo 1 ;; esac)" \
+			"$o_what: the new provider failed what was in flight (${o_failed:-no count}) and the guest saw I/O errors, no corruption ($o_kinds)" "$VM_NAME" loop
 	fi
 }
 
