@@ -32,7 +32,7 @@ static void vbridge_vm_release_work(struct work_struct *work);
 
 struct vbridge_vm *vbridge_vm_alloc(void)
 {
-	struct vbridge_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	struct vbridge_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 
 	if (!vm)
 		return NULL;
@@ -138,7 +138,7 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	xa_for_each(&vbridge_devs, idx, dev)
 		if (dev->cfg.vmid == vmid)
 			n++;
-	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL);
+	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL_ACCOUNT);
 	if (!devs) {
 		ret = -ENOMEM;
 		goto out;

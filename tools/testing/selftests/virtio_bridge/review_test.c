@@ -10,7 +10,8 @@
  *    a mapping inherited across fork() and a mapping of a memfd that the
  *    next VM registers again are still revoked;
  *  - VBRIDGE_GET_DOORBELL does not hold the lock the backend needs while it
- *    writes to the VMM's memory;
+ *    writes to the VMM's memory, nor VBRIDGE_BE_GET_STATE the state lock
+ *    while it writes to the provider's;
  *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
  *    waiting on a full queue;
@@ -460,6 +461,85 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	EXPECT_EQ(id, d.id);
 	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
 	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
+	munmap(slow, PAGE);
+	close(uffd);
+}
+
+/*
+ * VBRIDGE_BE_GET_STATE writes up to 64 KiB into the provider's memory,
+ * which may fault as slowly as the provider likes (a write-protected
+ * userfaultfd page here).  The device's state lock must not be held
+ * meanwhile: a VBRIDGE_BE_SET_STATE of another thread (the provider's
+ * periodic save) would wait, uninterruptibly, for that fault.
+ */
+TEST_F(rev, get_state_does_not_hold_off_set_state)
+{
+	struct uffdio_writeprotect wp = { 0 };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct vbridge_state_blob gb = { 0 }, sb = { 0 };
+	struct db_call get, set;
+	struct pollfd pfd;
+	char *slow;
+	int uffd, ret;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	sb.buf = (uintptr_t)"first";
+	sb.len = 5;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_STATE, &sb));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	slow = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, slow);
+	memset(slow, 0, PAGE);
+	reg.range.start = (uintptr_t)slow;
+	reg.range.len = PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "userfaultfd write-protect: %s", strerror(errno));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	/* The provider reads its state into the write-protected page. */
+	gb.buf = (uintptr_t)slow;
+	gb.len = PAGE;
+	ASSERT_EQ(0, db_call_start(&get, self->w.be, VBRIDGE_BE_GET_STATE, &gb));
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS)) {
+		TH_LOG("VBRIDGE_BE_GET_STATE never wrote the blob");
+	}
+
+	/* Meanwhile another thread saves a new state. */
+	sb.buf = (uintptr_t)"second";
+	sb.len = 6;
+	ASSERT_EQ(0, db_call_start(&set, self->w.be, VBRIDGE_BE_SET_STATE, &sb));
+	ret = db_call_join(&set, VBST_SOON_MS);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("VBRIDGE_BE_SET_STATE waits for the reader's page fault");
+	}
+
+	/* The fault resolves: the reader got the state as it was. */
+	wp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, db_call_join(&get, VBST_SOON_MS));
+	if (ret)
+		ASSERT_EQ(0, db_call_join(&set, VBST_SOON_MS));
+	EXPECT_EQ(0, get.ret);
+	EXPECT_EQ(0, set.ret);
+	EXPECT_EQ(5, gb.len);
+	EXPECT_EQ(0, memcmp(slow, "first", 5));
+	memset(slow, 0, PAGE);
+	gb.len = PAGE;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_GET_STATE, &gb));
+	EXPECT_EQ(6, gb.len);
+	EXPECT_EQ(0, memcmp(slow, "second", 6));
 	munmap(slow, PAGE);
 	close(uffd);
 }
