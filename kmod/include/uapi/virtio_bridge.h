@@ -95,6 +95,7 @@ struct vbridge_irq {
  * @flags: must be 0
  * @nr_devices: out: devices declared for @vmid at attach time
  * @generation: out: this VM instance's number, also in VMSTART/VMSTOP
+ * @reserved0: must be 0
  * @reserved: must be 0
  *
  * One attach per open file.  While an earlier VM of the same vmid is still
@@ -172,6 +173,7 @@ struct vbridge_mem_region {
  *      for as long as the backend holds it high.  -1 for edge semantics
  *      (every rising edge signals @fd once).
  * @flags: must be 0
+ * @reserved0: must be 0
  * @reserved: must be 0
  */
 struct vbridge_irqfd {
@@ -200,6 +202,7 @@ struct vbridge_irqfd {
  *          -ETIMEDOUT backend not ready within the retry timeout
  *          -EIO     the backend failed it or went away with it read
  *          -ESHUTDOWN the VM is stopping
+ * @reserved0: must be 0
  * @reserved: must be 0
  *
  * A load waits for the backend's reply.  A store is posted: queued in order
