@@ -95,6 +95,8 @@ extern int vbridge_retry_timeout_ms;
 extern struct mutex vbridge_mutex;
 extern struct xarray vbridge_devs;	/* id -> dev, under vbridge_mutex */
 extern struct xarray vbridge_vms;	/* vmid -> vm, under vbridge_mutex */
+/* memfd inode -> the one VM whose regions it backs; its own xa_lock */
+extern struct xarray vbridge_memfds;
 extern struct workqueue_struct *vbridge_wq;
 extern wait_queue_head_t vbridge_release_wq;
 extern struct class *vbridge_class;
