@@ -135,6 +135,13 @@ static long vbridge_be_add_doorbell(struct vbridge_dev *dev, void __user *uarg)
 	return 0;
 }
 
+/*
+ * The state blob (up to VBRIDGE_STATE_MAX, 64 KiB) is copied from and to
+ * user space with dev->state_mutex not held: a provider whose buffer
+ * faults slowly (userfaultfd, FUSE) must not hold up the other calls on
+ * its node.  It is allocated with kvmalloc() (no order-4 kmalloc) and
+ * charged to the caller's memory cgroup.  The mutex is taken killably.
+ */
 static long vbridge_be_set_state(struct vbridge_dev *dev, void __user *uarg)
 {
 	struct vbridge_state_blob s;
@@ -146,43 +153,63 @@ static long vbridge_be_set_state(struct vbridge_dev *dev, void __user *uarg)
 	    s.len > VBRIDGE_STATE_MAX)
 		return -EINVAL;
 	if (s.len) {
-		blob = memdup_user(u64_to_user_ptr(s.buf), s.len);
-		if (IS_ERR(blob))
-			return PTR_ERR(blob);
+		blob = kvmalloc(s.len, GFP_KERNEL_ACCOUNT);
+		if (!blob)
+			return -ENOMEM;
+		if (copy_from_user(blob, u64_to_user_ptr(s.buf), s.len)) {
+			kvfree(blob);
+			return -EFAULT;
+		}
 	}
-	mutex_lock(&dev->state_mutex);
+	if (mutex_lock_killable(&dev->state_mutex)) {
+		kvfree(blob);
+		return -EINTR;
+	}
 	old = dev->state_blob;
 	dev->state_blob = blob;
 	dev->state_len = s.len;
 	mutex_unlock(&dev->state_mutex);
-	kfree(old);
+	kvfree(old);
 	return 0;
 }
 
 static long vbridge_be_get_state(struct vbridge_dev *dev, void __user *uarg)
 {
 	struct vbridge_state_blob s;
-	long ret = 0;
+	void *copy = NULL;
+	u32 len;
 
 	if (copy_from_user(&s, uarg, sizeof(s)))
 		return -EFAULT;
 	if (s.flags || s.reserved[0] || s.reserved[1])
 		return -EINVAL;
-	mutex_lock(&dev->state_mutex);
-	if (s.len < dev->state_len) {
-		ret = -ENOSPC;
-	} else if (dev->state_len &&
-		   copy_to_user(u64_to_user_ptr(s.buf), dev->state_blob,
-				dev->state_len)) {
-		ret = -EFAULT;
-		goto out;
+	if (mutex_lock_killable(&dev->state_mutex))
+		return -EINTR;
+	len = dev->state_len;
+	if (s.len < len) {
+		mutex_unlock(&dev->state_mutex);
+		/* Says how much room it takes. */
+		s.len = len;
+		return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : -ENOSPC;
 	}
-	s.len = dev->state_len;
-	if (copy_to_user(uarg, &s, sizeof(s)))
-		ret = -EFAULT;
-out:
+	if (len) {
+		copy = kvmalloc(len, GFP_KERNEL_ACCOUNT);
+		if (!copy) {
+			mutex_unlock(&dev->state_mutex);
+			return -ENOMEM;
+		}
+		memcpy(copy, dev->state_blob, len);
+	}
 	mutex_unlock(&dev->state_mutex);
-	return ret;
+
+	s.len = len;
+	if ((len && copy_to_user(u64_to_user_ptr(s.buf), copy, len)) ||
+	    copy_to_user(uarg, &s, sizeof(s))) {
+		kvfree(copy);
+		return -EFAULT;
+	}
+	kvfree(copy);
+	return 0;
 }
 
 static long vbridge_be_ioctl(struct file *file, unsigned int cmd,

@@ -75,7 +75,7 @@ static void vbridge_dev_free(struct kref *kref)
 			kfree(container_of(q, struct vbridge_req, q));
 	}
 	vbridge_irq_destroy(dev);
-	kfree(dev->state_blob);
+	kvfree(dev->state_blob);
 	kfree(dev->bounce_seq);
 	kfree(dev->bounce);
 	kfree(dev);
@@ -640,7 +640,7 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 	long left;
 	int tmo, ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&req->q.node);

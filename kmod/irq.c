@@ -425,11 +425,11 @@ int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 	eventfd_ctx_put(ctx);
 
 	ret = -ENOMEM;
-	db = kzalloc(sizeof(*db), GFP_KERNEL);
+	db = kzalloc(sizeof(*db), GFP_KERNEL_ACCOUNT);
 	if (!db)
 		goto err_fput;
-	db->assign = kzalloc(sizeof(*db->assign), GFP_KERNEL);
-	db->deassign = kzalloc(sizeof(*db->deassign), GFP_KERNEL);
+	db->assign = kzalloc(sizeof(*db->assign), GFP_KERNEL_ACCOUNT);
+	db->deassign = kzalloc(sizeof(*db->deassign), GFP_KERNEL_ACCOUNT);
 	if (!db->assign || !db->deassign)
 		goto err_free;
 

@@ -74,6 +74,7 @@ MODULE_PARM_DESC(retry_timeout_ms,
 DEFINE_MUTEX(vbridge_mutex);
 DEFINE_XARRAY_ALLOC1(vbridge_devs);
 DEFINE_XARRAY(vbridge_vms);
+DEFINE_XARRAY(vbridge_memfds);
 DECLARE_WAIT_QUEUE_HEAD(vbridge_release_wq);
 struct workqueue_struct *vbridge_wq;
 struct class *vbridge_class;

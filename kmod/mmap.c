@@ -185,7 +185,7 @@ int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma)
 	if (check_add_overflow(gpa, len, &end))
 		return -EINVAL;
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return -ENOMEM;
 

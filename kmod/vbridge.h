@@ -37,10 +37,12 @@
  *     therefore nothing copies from or to user memory while holding
  *     dev->map_lock, vbridge_mutex or any spinlock.
  *
- *   dev->read_mutex and dev->state_mutex are taken without any other lock
- *   of the module held, and only dev->lock, vm->region_lock or (through
- *   copy_*_user) mm->mmap_lock -> dev->map_lock are taken under them.
- *   They are the backend's own: a user copy may wait under them.
+ *   dev->read_mutex is taken without any other lock of the module held,
+ *   and only dev->lock, vm->region_lock or (through copy_*_user)
+ *   mm->mmap_lock -> dev->map_lock are taken under it.  It is the
+ *   backend's own: a user copy may wait under it.  dev->state_mutex is a
+ *   leaf: nothing but memory allocation happens under it (the state blob
+ *   is copied from and to user space outside it).
  *
  *   vm->db_lock is taken without any other lock of the module held, and
  *   never across a user copy: the VMM and the backends both need it.
@@ -93,6 +95,8 @@ extern int vbridge_retry_timeout_ms;
 extern struct mutex vbridge_mutex;
 extern struct xarray vbridge_devs;	/* id -> dev, under vbridge_mutex */
 extern struct xarray vbridge_vms;	/* vmid -> vm, under vbridge_mutex */
+/* memfd inode -> the one VM whose regions it backs; its own xa_lock */
+extern struct xarray vbridge_memfds;
 extern struct workqueue_struct *vbridge_wq;
 extern wait_queue_head_t vbridge_release_wq;
 extern struct class *vbridge_class;
@@ -284,8 +288,9 @@ struct vbridge_dev_config {
  * @read_mutex: serializes readers of the backend node
  * @bounce: read() copies messages here under @lock; @read_mutex
  * @bounce_seq: sequence numbers of the messages in @bounce; @read_mutex
- * @state_mutex: protects @state_blob and @state_len
- * @state_blob: opaque state kept across backend close/reopen
+ * @state_mutex: protects @state_blob and @state_len; taken killably
+ * @state_blob: opaque state kept across backend close/reopen (kvmalloc'ed,
+ *		charged to the memory cgroup of the provider that set it)
  * @state_len: bytes in @state_blob
  * @irq_lock: protects @lines (except the lockless reads documented there)
  * @lines: interrupt lines, @cfg.nr_irqs entries

@@ -15,8 +15,12 @@
  * an acknowledgment: a VMSTOP_ACK reply, its backend's close, or (with
  * autoack) the timeout.  The last one queues the release work, which revokes
  * every mapping of the VM's memory, drops irqfds, doorbells and the guest
- * RAM regions, and frees the vmid for the next attach.
+ * RAM regions (punched out of their memfds: pages pinned through a revoked
+ * mapping must not become a later VM's memory), and frees the vmid for the
+ * next attach.
  */
+#include <linux/types.h>
+#include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sched.h>
@@ -32,7 +36,7 @@ static void vbridge_vm_release_work(struct work_struct *work);
 
 struct vbridge_vm *vbridge_vm_alloc(void)
 {
-	struct vbridge_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	struct vbridge_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 
 	if (!vm)
 		return NULL;
@@ -53,9 +57,52 @@ void vbridge_vm_get(struct vbridge_vm *vm)
 	kref_get(&vm->kref);
 }
 
-static void vbridge_vm_drop_regions(struct vbridge_vm *vm)
+/*
+ * A memfd backs the regions of one VM at a time (vbridge_memfds): the
+ * pages a released VM's regions are punched out of cannot be another VM's
+ * memory meanwhile.
+ */
+static int vbridge_memfd_claim(struct vbridge_vm *vm, struct inode *inode,
+			       bool *claimed)
+{
+	void *cur;
+	int ret;
+
+	*claimed = false;
+	ret = xa_insert(&vbridge_memfds, (unsigned long)inode, vm,
+			GFP_KERNEL_ACCOUNT);
+	if (!ret) {
+		*claimed = true;
+		return 0;
+	}
+	if (ret != -EBUSY)
+		return ret;
+	cur = xa_load(&vbridge_memfds, (unsigned long)inode);
+	return cur == vm ? 0 : -EBUSY;
+}
+
+/* Every memfd @vm claimed is free again. */
+static void vbridge_memfd_unclaim_all(struct vbridge_vm *vm)
+{
+	unsigned long idx;
+	void *entry;
+
+	xa_for_each(&vbridge_memfds, idx, entry)
+		if (entry == vm)
+			xa_erase(&vbridge_memfds, idx);
+}
+
+/*
+ * Drop the VM's regions.  With @punch (a VM that ran, released after every
+ * mapping of its memory was revoked) the registered ranges are punched out
+ * of their memfds first: a page a provider still holds through GUP
+ * (O_DIRECT, an io_uring fixed buffer, vmsplice) then belongs to no file,
+ * so it can never be memory of a later VM that registers the same memfd.
+ */
+static void vbridge_vm_drop_regions(struct vbridge_vm *vm, bool punch)
 {
 	struct vbridge_region r;
+	int ret;
 
 	for (;;) {
 		spin_lock(&vm->region_lock);
@@ -66,9 +113,18 @@ static void vbridge_vm_drop_regions(struct vbridge_vm *vm)
 		r = vm->regions[--vm->nr_regions];
 		memset(&vm->regions[vm->nr_regions], 0, sizeof(r));
 		spin_unlock(&vm->region_lock);
+		if (punch) {
+			ret = vfs_fallocate(r.file, FALLOC_FL_PUNCH_HOLE |
+					    FALLOC_FL_KEEP_SIZE,
+					    r.fd_offset, r.size);
+			if (ret)
+				pr_warn_ratelimited("vm%u: cannot punch the released guest RAM at 0x%llx out of its memfd (%d)\n",
+						    vm->vmid, r.gpa, ret);
+		}
 		mapping_unmap_writable(r.file->f_mapping);
 		fput(r.file);
 	}
+	vbridge_memfd_unclaim_all(vm);
 }
 
 /*
@@ -81,7 +137,7 @@ static void vbridge_vm_free(struct kref *kref)
 	unsigned int i;
 
 	vbridge_db_release(vm);
-	vbridge_vm_drop_regions(vm);
+	vbridge_vm_drop_regions(vm, false);
 	for (i = 0; i < vm->nr_devs; i++)
 		vbridge_dev_put(vm->devs[i]);
 	kfree(vm->devs);
@@ -138,7 +194,7 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	xa_for_each(&vbridge_devs, idx, dev)
 		if (dev->cfg.vmid == vmid)
 			n++;
-	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL);
+	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL_ACCOUNT);
 	if (!devs) {
 		ret = -ENOMEM;
 		goto out;
@@ -218,7 +274,7 @@ static void vbridge_vm_release_work(struct work_struct *work)
 
 	/* No mapping can reach the memory anymore: let it go. */
 	vbridge_db_release(vm);
-	vbridge_vm_drop_regions(vm);
+	vbridge_vm_drop_regions(vm, true);
 
 	mutex_lock(&vbridge_mutex);
 	xa_erase(&vbridge_vms, vm->vmid);
@@ -241,7 +297,8 @@ static void vbridge_vm_release_work(struct work_struct *work)
  * that is not a memfd, one without F_SEAL_SHRINK or too small; -EBADF;
  * -EACCES for a memfd not open for reading and writing; -EPERM for a memfd
  * sealed against writing; -EEXIST when it overlaps a region; -ENOSPC when
- * VBRIDGE_MAX_REGIONS are registered.
+ * VBRIDGE_MAX_REGIONS are registered; -EBUSY when the memfd backs regions
+ * of another VM (running, stopping, or not attached yet).
  */
 int vbridge_vm_add_region(struct vbridge_vm *vm,
 			  const struct vbridge_mem_region *r)
@@ -251,6 +308,7 @@ int vbridge_vm_add_region(struct vbridge_vm *vm,
 	struct file *file;
 	u64 gpa_end, fd_end;
 	unsigned int seals, i;
+	bool claimed;
 	int ret;
 
 	if (!r->size || !PAGE_ALIGNED(r->guest_phys_addr) ||
@@ -278,10 +336,13 @@ int vbridge_vm_add_region(struct vbridge_vm *vm,
 	ret = -EINVAL;
 	if (!(seals & F_SEAL_SHRINK) || i_size_read(inode) < (loff_t)fd_end)
 		goto err_fput;
+	ret = vbridge_memfd_claim(vm, inode, &claimed);
+	if (ret)
+		goto err_fput;
 	/* As a writable shared mapping would: F_SEAL_WRITE now fails. */
 	ret = mapping_map_writable(file->f_mapping);
 	if (ret)
-		goto err_fput;
+		goto err_unclaim;
 
 	spin_lock(&vm->region_lock);
 	ret = -ENOSPC;
@@ -306,6 +367,10 @@ int vbridge_vm_add_region(struct vbridge_vm *vm,
 err_unlock:
 	spin_unlock(&vm->region_lock);
 	mapping_unmap_writable(file->f_mapping);
+err_unclaim:
+	/* No other region of this VM uses the memfd if this call claimed it. */
+	if (claimed)
+		xa_erase(&vbridge_memfds, (unsigned long)inode);
 err_fput:
 	fput(file);
 	return ret;

@@ -36,6 +36,7 @@ e2fsprogs
 systemd
 fio
 dwarves
+sparse
 "
 
 missing=""

@@ -2,6 +2,7 @@
 #
 #   make check            everything below, then one summary line
 #   make check-unit       host unit tests (plain and ASan+UBSan)
+#   make check-kstyle     the module's sparse (each kit), kernel-doc, checkpatch
 #   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
 #   make check-kselftest  module kselftests in the test VM, each kit
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
@@ -56,7 +57,7 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
-.PHONY: test-build test-build-unit test-build-vm test-build-debug check check-unit check-fuzz check-harness check-kselftest check-e2e check-debug vm-shell demo
+.PHONY: test-build test-build-unit test-build-vm test-build-debug check check-unit check-kstyle check-fuzz check-harness check-kselftest check-e2e check-debug vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
@@ -74,6 +75,10 @@ check-unit: test-build-unit
 
 check-fuzz: fuzz
 	tools/testing/run-tests --only fuzz
+
+# W=1 + sparse for each kit, kernel-doc -Wall, checkpatch --strict
+check-kstyle: $(BUILD)/selftest-src.stamp
+	tools/testing/run-tests --only kstyle --kits "$(TEST_KITS)"
 
 # (its stall case loads the module built for the default kit)
 check-harness: $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko

@@ -10,7 +10,7 @@
  *    hit a bridged window, receive doorbell (ioeventfd) registrations;
  *  - one backend node /dev/virtio/vm<N>/<name> per declared device, used by
  *    the device provider: read() requests and VMSTART/VMSTOP messages,
- *    write() replies and the VMSTOP acknowledgement, mmap() the guest's RAM
+ *    write() replies and the VMSTOP acknowledgment, mmap() the guest's RAM
  *    at offset = guest-physical address, set interrupt line levels;
  *  - the generic netlink family "virtio_bridge" that declares devices and
  *    reports state, counters and events (multicast group "events").
@@ -24,8 +24,9 @@
 #ifndef _UAPI_VIRTIO_BRIDGE_H
 #define _UAPI_VIRTIO_BRIDGE_H
 
-#include <linux/types.h>
+#include <linux/const.h>
 #include <linux/ioctl.h>
+#include <linux/types.h>
 
 #define VBRIDGE_API_VERSION		1
 
@@ -54,7 +55,7 @@ struct vbridge_window {
 };
 
 /* vbridge_irq.flags */
-#define VBRIDGE_IRQ_F_LEVEL	(1U << 0)	/* level-triggered line */
+#define VBRIDGE_IRQ_F_LEVEL	_BITUL(0)	/* level-triggered line */
 
 /**
  * struct vbridge_irq - an interrupt line as the guest platform numbers it
@@ -67,11 +68,11 @@ struct vbridge_irq {
 };
 
 /* Device state bits, reported in flags/state fields and over netlink. */
-#define VBRIDGE_DEV_S_OPEN	(1U << 0)	/* backend node is open */
-#define VBRIDGE_DEV_S_READY	(1U << 1)	/* backend declared itself ready */
-#define VBRIDGE_DEV_S_BROKEN	(1U << 2)	/* a read request was lost */
-#define VBRIDGE_DEV_S_RUNNING	(1U << 3)	/* its frontend VM is running */
-#define VBRIDGE_DEV_S_STOPPING	(1U << 4)	/* VMSTOP not yet acknowledged */
+#define VBRIDGE_DEV_S_OPEN	_BITUL(0)	/* backend node is open */
+#define VBRIDGE_DEV_S_READY	_BITUL(1)	/* backend declared itself ready */
+#define VBRIDGE_DEV_S_BROKEN	_BITUL(2)	/* a read request was lost */
+#define VBRIDGE_DEV_S_RUNNING	_BITUL(3)	/* its frontend VM is running */
+#define VBRIDGE_DEV_S_STOPPING	_BITUL(4)	/* VMSTOP not yet acknowledged */
 
 /*
  * 0xB9: unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst of
@@ -95,6 +96,7 @@ struct vbridge_irq {
  * @flags: must be 0
  * @nr_devices: out: devices declared for @vmid at attach time
  * @generation: out: this VM instance's number, also in VMSTART/VMSTOP
+ * @reserved0: must be 0
  * @reserved: must be 0
  *
  * One attach per open file.  While an earlier VM of the same vmid is still
@@ -110,6 +112,7 @@ struct vbridge_attach {
 	__u64 generation;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_ATTACH		_IOWR(VBRIDGE_IOCTL_MAGIC, 0x01, struct vbridge_attach)
 
 /**
@@ -137,6 +140,7 @@ struct vbridge_device_info {
 	struct vbridge_irq irqs[VBRIDGE_MAX_IRQS];
 	__u64 reserved[4];
 };
+
 #define VBRIDGE_GET_DEVICE	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x02, struct vbridge_device_info)
 
 /**
@@ -160,6 +164,7 @@ struct vbridge_mem_region {
 	__u32 flags;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_ADD_REGION	_IOW(VBRIDGE_IOCTL_MAGIC, 0x03, struct vbridge_mem_region)
 
 /**
@@ -172,6 +177,7 @@ struct vbridge_mem_region {
  *      for as long as the backend holds it high.  -1 for edge semantics
  *      (every rising edge signals @fd once).
  * @flags: must be 0
+ * @reserved0: must be 0
  * @reserved: must be 0
  */
 struct vbridge_irqfd {
@@ -183,10 +189,11 @@ struct vbridge_irqfd {
 	__u32 reserved0;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_SET_IRQFD	_IOW(VBRIDGE_IOCTL_MAGIC, 0x04, struct vbridge_irqfd)
 
 /* vbridge_access.flags */
-#define VBRIDGE_ACCESS_F_WRITE	(1U << 0)
+#define VBRIDGE_ACCESS_F_WRITE	_BITUL(0)
 
 /**
  * struct vbridge_access - VBRIDGE_ACCESS argument: forward one guest access
@@ -200,6 +207,7 @@ struct vbridge_irqfd {
  *          -ETIMEDOUT backend not ready within the retry timeout
  *          -EIO     the backend failed it or went away with it read
  *          -ESHUTDOWN the VM is stopping
+ * @reserved0: must be 0
  * @reserved: must be 0
  *
  * A load waits for the backend's reply.  A store is posted: queued in order
@@ -217,11 +225,12 @@ struct vbridge_access {
 	__u32 reserved0;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_ACCESS		_IOWR(VBRIDGE_IOCTL_MAGIC, 0x05, struct vbridge_access)
 
 /* vbridge_doorbell.flags */
-#define VBRIDGE_DOORBELL_F_DATAMATCH	(1U << 0)	/* match @datamatch */
-#define VBRIDGE_DOORBELL_F_DEASSIGN	(1U << 1)	/* out: remove it */
+#define VBRIDGE_DOORBELL_F_DATAMATCH	_BITUL(0)	/* match @datamatch */
+#define VBRIDGE_DOORBELL_F_DEASSIGN	_BITUL(1)	/* out: remove it */
 
 /**
  * struct vbridge_doorbell - VBRIDGE_GET_DOORBELL argument
@@ -251,6 +260,7 @@ struct vbridge_doorbell {
 	__u64 datamatch;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_GET_DOORBELL	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x06, struct vbridge_doorbell)
 
 /*
@@ -330,7 +340,7 @@ struct vbridge_reply {
 };
 
 /* vbridge_backend_info.flags */
-#define VBRIDGE_BE_INFO_F_RETRY	(1U << 0)	/* retry_timeout_ms, down_ms valid */
+#define VBRIDGE_BE_INFO_F_RETRY	_BITUL(0)	/* retry_timeout_ms, down_ms valid */
 
 /**
  * struct vbridge_backend_info - VBRIDGE_BE_GET_INFO argument (all out)
@@ -378,6 +388,7 @@ struct vbridge_backend_info {
 	__u32 reserved0;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_BE_GET_INFO	_IOR(VBRIDGE_IOCTL_MAGIC, 0x20, struct vbridge_backend_info)
 
 /*
@@ -402,6 +413,7 @@ struct vbridge_irq_level {
 	__u32 level;
 	__u64 reserved;
 };
+
 #define VBRIDGE_BE_SET_IRQ	_IOW(VBRIDGE_IOCTL_MAGIC, 0x22, struct vbridge_irq_level)
 
 /**
@@ -427,6 +439,7 @@ struct vbridge_doorbell_req {
 	__u32 id;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_BE_ADD_DOORBELL	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x23, struct vbridge_doorbell_req)
 /* VBRIDGE_BE_DEL_DOORBELL: argument is the doorbell id. */
 #define VBRIDGE_BE_DEL_DOORBELL	_IO(VBRIDGE_IOCTL_MAGIC, 0x24)
@@ -449,6 +462,7 @@ struct vbridge_state_blob {
 	__u32 flags;
 	__u64 reserved[2];
 };
+
 #define VBRIDGE_BE_SET_STATE	_IOW(VBRIDGE_IOCTL_MAGIC, 0x25, struct vbridge_state_blob)
 #define VBRIDGE_BE_GET_STATE	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x26, struct vbridge_state_blob)
 
@@ -472,6 +486,7 @@ enum vbridge_cmd {
 	VBRIDGE_CMD_EVENT,	/* multicast notification on "events" */
 	__VBRIDGE_CMD_MAX,
 };
+
 #define VBRIDGE_CMD_MAX (__VBRIDGE_CMD_MAX - 1)
 
 enum vbridge_attr {
@@ -494,10 +509,11 @@ enum vbridge_attr {
 	VBRIDGE_A_VM_PID,		/* u32: tgid of the VMM */
 	VBRIDGE_A_EVENT,		/* u32: VBRIDGE_EV_* */
 	VBRIDGE_A_NR_DEVICES,		/* u32 */
-	VBRIDGE_A_EFFECTIVE,		/* nest: effective RETRY_TIMEOUT_MS,
-					 * VMSTOP_TIMEOUT, VMSTOP_AUTOACK */
+	/* nest: the effective RETRY_TIMEOUT_MS, VMSTOP_TIMEOUT, VMSTOP_AUTOACK */
+	VBRIDGE_A_EFFECTIVE,
 	__VBRIDGE_A_MAX,
 };
+
 #define VBRIDGE_A_MAX (__VBRIDGE_A_MAX - 1)
 
 /* Inside VBRIDGE_A_WINDOWS: VBRIDGE_A_WINDOW nests, in order. */
@@ -509,6 +525,7 @@ enum vbridge_window_attr {
 	VBRIDGE_A_WINDOW_PAD,
 	__VBRIDGE_A_WINDOW_MAX,
 };
+
 #define VBRIDGE_A_WINDOW_MAX (__VBRIDGE_A_WINDOW_MAX - 1)
 
 /* Inside VBRIDGE_A_IRQS: VBRIDGE_A_IRQ nests, in order. */
@@ -519,6 +536,7 @@ enum vbridge_irq_attr {
 	VBRIDGE_A_IRQ_FLAGS,		/* u32: VBRIDGE_IRQ_F_* */
 	__VBRIDGE_A_IRQ_MAX,
 };
+
 #define VBRIDGE_A_IRQ_MAX (__VBRIDGE_A_IRQ_MAX - 1)
 
 /* Inside VBRIDGE_A_STATS. */
@@ -534,6 +552,7 @@ enum vbridge_stat_attr {
 	VBRIDGE_STAT_IRQS,		/* interrupt signals to the VMM */
 	__VBRIDGE_STAT_MAX,
 };
+
 #define VBRIDGE_STAT_MAX (__VBRIDGE_STAT_MAX - 1)
 
 /* VBRIDGE_A_VM_STATE */
@@ -557,6 +576,7 @@ enum vbridge_event {
 	VBRIDGE_EV_VM_RELEASED,		/* VMID, VM_GENERATION: vmid free */
 	__VBRIDGE_EV_MAX,
 };
+
 #define VBRIDGE_EV_MAX (__VBRIDGE_EV_MAX - 1)
 
 #endif /* _UAPI_VIRTIO_BRIDGE_H */

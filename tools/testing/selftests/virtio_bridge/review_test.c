@@ -8,9 +8,12 @@
  *    a hole the VMM punches (a ballooned page) reaches the backend too and
  *    the kernel never finds a page cache page still mapped when it drops it;
  *    a mapping inherited across fork() and a mapping of a memfd that the
- *    next VM registers again are still revoked;
+ *    next VM registers again are still revoked, and a page a provider
+ *    pinned is never the next VM's memory (a memfd backs one VM at a time
+ *    and is punched when that VM is released);
  *  - VBRIDGE_GET_DOORBELL does not hold the lock the backend needs while it
- *    writes to the VMM's memory;
+ *    writes to the VMM's memory, nor VBRIDGE_BE_GET_STATE the state lock
+ *    while it writes to the provider's;
  *  - the doorbell changes a VMM has not fetched are bounded per device;
  *  - a queued request withdrawn by a killed vCPU makes room for the callers
  *    waiting on a full queue;
@@ -318,6 +321,105 @@ TEST_F(rev, stale_mapping_of_a_reused_memfd)
 	munmap(p, PAGE);
 }
 
+/*
+ * Revocation unmaps a provider's mapping, but a page it holds through GUP
+ * (vmsplice here; O_DIRECT and io_uring fixed buffers pin the same way)
+ * outlives it.  When the VMM registers the same memfd for its next VM,
+ * that page must not be the new guest's memory: the released VM's ranges
+ * are punched out of the memfd, so the next VM gets fresh pages and the
+ * held page reaches only what the dead guest left.
+ */
+TEST_F(rev, pinned_page_never_reaches_the_next_vm)
+{
+	struct iovec iov;
+	struct vbridge_msg m;
+	uint8_t back[16];
+	int pipefd[2];
+	uint8_t *p;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x11, 16);
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	/* The pipe takes a reference to the page itself, not a copy. */
+	iov.iov_base = p;
+	iov.iov_len = 16;
+	ASSERT_EQ(16, vmsplice(pipefd[1], &iov, 1, 0));
+
+	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	munmap(p, PAGE);
+	close(self->w.fe);
+	self->w.fe = -1;
+	/* Same memfd, next VM (the attach waits for the release). */
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS));
+	/* The new guest starts from zeroed memory, not the old guest's... */
+	EXPECT_EQ(0, self->w.ram.p[0]);
+	EXPECT_EQ(0, self->w.ram.p[15]);
+	memset(self->w.ram.p, 0x42, 16);
+	/* ...and what the pipe holds is not the new guest's memory. */
+	ASSERT_EQ(16, read(pipefd[0], back, sizeof(back)));
+	EXPECT_EQ(0x11, back[0]) {
+		TH_LOG("a page pinned in the stopped VM is the next VM's memory");
+	}
+	EXPECT_EQ(0x11, back[15]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/*
+ * The pages of a memfd are punched out when the VM whose regions it backs
+ * is released; so no other VM may register it meanwhile, attached or not.
+ */
+TEST_F(rev, memfd_backs_one_vm_at_a_time)
+{
+	struct vbridge_msg m;
+	struct vbst_ram other;
+	int fe2;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	fe2 = vbst_fe_open(0);
+	ASSERT_LE(0, fe2);
+	EXPECT_EQ(-EBUSY, vbst_fe_add_region(fe2, VBST_RAM_GPA, VBST_RAM_SIZE,
+					     self->w.ram.fd, 0));
+	/* Another part of it is the same memfd. */
+	EXPECT_EQ(-EBUSY, vbst_fe_add_region(fe2, VBST_RAM_GPA, 0x1000,
+					     self->w.ram.fd, VBST_RAM_SIZE - 0x1000));
+	ASSERT_EQ(0, vbst_ram_create(&other, VBST_RAM_SIZE, F_SEAL_SHRINK));
+	EXPECT_EQ(0, vbst_fe_add_region(fe2, VBST_RAM_GPA, VBST_RAM_SIZE, other.fd, 0));
+	/* The same VM may use one memfd for several regions. */
+	EXPECT_EQ(0, vbst_fe_add_region(self->w.fe, 0x80000000ULL, 0x1000,
+					self->w.ram.fd, 0x1000));
+	/* A refused or closed registration leaves nothing claimed. */
+	close(fe2);
+	fe2 = vbst_fe_open(0);
+	ASSERT_LE(0, fe2);
+	EXPECT_EQ(0, vbst_fe_add_region(fe2, VBST_RAM_GPA, VBST_RAM_SIZE, other.fd, 0));
+	close(fe2);
+
+	/* Released, the memfd is free again (and punched: it reads zeros). */
+	self->w.ram.p[0] = 0x77;
+	ASSERT_EQ(0, ioctl(self->w.fe, VBRIDGE_STOP));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_VMSTOP, &m, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_ack(self->w.be, m.id));
+	close(self->w.fe);
+	self->w.fe = -1;
+	ASSERT_EQ(0, vbst_world_start_vm(&self->w, VBST_VMID, VBST_NAME)) {
+		TH_LOG("%s", vbst_why);
+	}
+	EXPECT_EQ(0, self->w.ram.p[0]);
+	vbst_ram_destroy(&other);
+}
+
 /* ------------------------------------------------------------------ */
 /* Doorbells                                                           */
 /* ------------------------------------------------------------------ */
@@ -460,6 +562,85 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	EXPECT_EQ(id, d.id);
 	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
 	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
+	munmap(slow, PAGE);
+	close(uffd);
+}
+
+/*
+ * VBRIDGE_BE_GET_STATE writes up to 64 KiB into the provider's memory,
+ * which may fault as slowly as the provider likes (a write-protected
+ * userfaultfd page here).  The device's state lock must not be held
+ * meanwhile: a VBRIDGE_BE_SET_STATE of another thread (the provider's
+ * periodic save) would wait, uninterruptibly, for that fault.
+ */
+TEST_F(rev, get_state_does_not_hold_off_set_state)
+{
+	struct uffdio_writeprotect wp = { 0 };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct vbridge_state_blob gb = { 0 }, sb = { 0 };
+	struct db_call get, set;
+	struct pollfd pfd;
+	char *slow;
+	int uffd, ret;
+
+	ASSERT_EQ(0, rev_up(&self->w, "")) {
+		TH_LOG("%s", vbst_why);
+	}
+	sb.buf = (uintptr_t)"first";
+	sb.len = 5;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_STATE, &sb));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	slow = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, slow);
+	memset(slow, 0, PAGE);
+	reg.range.start = (uintptr_t)slow;
+	reg.range.len = PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "userfaultfd write-protect: %s", strerror(errno));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	/* The provider reads its state into the write-protected page. */
+	gb.buf = (uintptr_t)slow;
+	gb.len = PAGE;
+	ASSERT_EQ(0, db_call_start(&get, self->w.be, VBRIDGE_BE_GET_STATE, &gb));
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS)) {
+		TH_LOG("VBRIDGE_BE_GET_STATE never wrote the blob");
+	}
+
+	/* Meanwhile another thread saves a new state. */
+	sb.buf = (uintptr_t)"second";
+	sb.len = 6;
+	ASSERT_EQ(0, db_call_start(&set, self->w.be, VBRIDGE_BE_SET_STATE, &sb));
+	ret = db_call_join(&set, VBST_SOON_MS);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("VBRIDGE_BE_SET_STATE waits for the reader's page fault");
+	}
+
+	/* The fault resolves: the reader got the state as it was. */
+	wp.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, db_call_join(&get, VBST_SOON_MS));
+	if (ret)
+		ASSERT_EQ(0, db_call_join(&set, VBST_SOON_MS));
+	EXPECT_EQ(0, get.ret);
+	EXPECT_EQ(0, set.ret);
+	EXPECT_EQ(5, gb.len);
+	EXPECT_EQ(0, memcmp(slow, "first", 5));
+	memset(slow, 0, PAGE);
+	gb.len = PAGE;
+	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_GET_STATE, &gb));
+	EXPECT_EQ(6, gb.len);
+	EXPECT_EQ(0, memcmp(slow, "second", 6));
 	munmap(slow, PAGE);
 	close(uffd);
 }
