@@ -5,8 +5,11 @@
  * VBRIDGE_GET_DOORBELL hands the VMM the same eventfd to register with
  * KVM_IOEVENTFD; removal comes as a deassign record.
  */
+#include <dirent.h>
+
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
+#include "vbst_lsm.h"
 
 #define NOTIFY_ADDR (VBST_BAR_ADDR + 0x3000)
 
@@ -205,6 +208,46 @@ TEST_F(db, fault_keeps_the_change_pending)
 	EXPECT_EQ(id, d.id);
 	EXPECT_LE(0, d.fd);
 	close(d.fd);
+}
+
+/*
+ * The backend's eventfd reaches the VMM's file table through receive_fd(),
+ * as SCM_RIGHTS does, so a security module sees (and may refuse) a file
+ * of one process arriving in another.  A BPF LSM program that refuses
+ * every file_receive stands in for a policy: the VMM gets -EPERM, no
+ * descriptor, and the change stays pending until the policy allows it.
+ */
+TEST_F(db, security_module_sees_the_eventfd_arrive)
+{
+	struct vbridge_doorbell d;
+	uint32_t id = 0;
+	int link, fds;
+	DIR *dir;
+
+	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, 2, self->kick, 0, 0, &id));
+	link = vbst_lsm_deny("file_receive");
+	if (link < 0)
+		SKIP(return, "%s", vbst_lsm_why);
+	dir = opendir("/proc/self/fd");
+	ASSERT_NE(NULL, dir);
+	for (fds = 0; readdir(dir); fds++)
+		;
+	EXPECT_EQ(-EPERM, get_db(self->w.fe, &d)) {
+		TH_LOG("the eventfd was installed without asking the security modules");
+	}
+	/* No descriptor was left behind. */
+	rewinddir(dir);
+	for (; readdir(dir); fds--)
+		;
+	EXPECT_EQ(0, fds);
+	closedir(dir);
+	close(link);
+
+	ASSERT_EQ(0, get_db(self->w.fe, &d));
+	EXPECT_EQ(id, d.id);
+	EXPECT_LE(0, d.fd);
+	if (d.fd >= 0)
+		close(d.fd);
 }
 
 TEST_F(db, same_address_twice_is_eexist)
