@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
@@ -271,6 +272,14 @@ void fz_dev_bringup(struct fz_dev *d, struct fz *f)
 	uint8_t flags;
 
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	/* As a driver must: wait until the reset has completed. */
+	for (i = 0; common_rd(d, VIRTIO_PCI_COMMON_STATUS, 1); i++) {
+		struct timespec ts = { 0, 100000L };
+
+		if (i == 100000)
+			fz_fail("device_status is not 0 10 s after a reset");
+		nanosleep(&ts, NULL);
+	}
 	fz_poll(d->vd);
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1,
