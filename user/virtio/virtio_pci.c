@@ -358,6 +358,7 @@ static void driver_reset(struct virtio_dev *vd)
 	}
 	reset_begin(vd);
 	vd->resetting = true;
+	state_changed(vd);	/* a takeover now starts from the reset device */
 	/* Signals are for the vCPU and main threads, not this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -981,6 +982,22 @@ void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st)
 	pthread_mutex_lock(&vd->isr_lock);
 	st->isr = vd->isr;
 	pthread_mutex_unlock(&vd->isr_lock);
+	if (vd->resetting) {
+		/*
+		 * The driver's reset was answered and it polls for 0: a
+		 * process taking over must present the reset device, not
+		 * the one before (whose requests the reset voided).
+		 */
+		st->status = 0;
+		st->isr = 0;
+		st->dfselect = st->gfselect = 0;
+		st->guest_features = 0;
+		st->queue_select = 0;
+		for (i = 0; i < vd->info.num_queues; i++)
+			st->queues[i] = (struct virtio_queue_state) {
+				.size = vd->info.queue_size,
+			};
+	}
 	pthread_mutex_unlock(&vd->lock);
 }
 

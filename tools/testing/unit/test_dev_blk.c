@@ -734,11 +734,18 @@ static void test_reset_stuck_io(void)
 	pthread_create(&tb, NULL, stuck_other, &st);
 	other_ok = sem_wait10(&st.other_done);
 	TAP_CHECK(other_ok, "reset/stuck: another device's config space is usable meanwhile");
-	if (reset_ok)
+	if (reset_ok) {
+		struct virtio_queue_state qs[1];
+		struct virtio_dev_state vs = { .queues = qs };
+
 		TAP_CHECK(vt_status(&b.d) != 0,
 			  "reset/stuck: device_status is not 0 until the reset completed");
-	else
+		virtio_dev_save(b.vd, &vs);
+		TAP_CHECK(vs.status == 0 && !qs[0].enabled && !vs.guest_features,
+			  "reset/stuck: a takeover meanwhile would start from the reset device");
+	} else {
 		VT_SKIP("reset/stuck: device_status (the reset did not return)");
+	}
 
 	/* Let the I/O finish: the reset completes, device_status reads 0. */
 	zp.range.start = page;
