@@ -934,6 +934,13 @@ void virtio_dev_pause(struct virtio_dev *vd)
 	pthread_mutex_unlock(&vd->lock);
 }
 
+void virtio_dev_wait_reset(struct virtio_dev *vd)
+{
+	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
+	pthread_mutex_unlock(&vd->lock);
+}
+
 void virtio_dev_reset(struct virtio_dev *vd)
 {
 	pthread_mutex_lock(&vd->lock);

@@ -283,6 +283,12 @@ int virtio_dev_start(struct virtio_dev *vd);	/* start the I/O thread */
 void virtio_dev_stop(struct virtio_dev *vd);	/* stop it, drain I/O */
 void virtio_dev_pause(struct virtio_dev *vd);	/* park + quiesce */
 void virtio_dev_reset(struct virtio_dev *vd);	/* power-on state; unpauses */
+/*
+ * Wait until a driver's reset in progress (if any) has completed: for a
+ * host or a test that drives the device one step at a time and must not
+ * run its loop while the reset thread works.  Not for guest accesses.
+ */
+void virtio_dev_wait_reset(struct virtio_dev *vd);
 
 /* --- restart of the host under a running guest ----------------------------- */
 
