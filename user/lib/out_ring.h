@@ -9,6 +9,14 @@
  * (logging from the producer could block on the same stalled terminal).
  * Bytes that are kept arrive in the order they were written.
  *
+ * The writer itself never waits in write(2): it writes what the output
+ * takes now and waits in poll() for more room, or for out_ring_free()
+ * (an eventfd), so freeing a ring whose reader has stalled for ever
+ * always stops and joins its thread and frees everything, in a process
+ * that creates and destroys devices for weeks as at an exit.  The
+ * caller's fd keeps its flags: a pipe or terminal is written through a
+ * non-blocking open of its own, a socket with MSG_DONTWAIT.
+ *
  * Locking: the ring has its own mutex; out_ring_write() may be called with
  * any other lock held (it never waits for the fd).
  */
@@ -32,9 +40,10 @@ struct out_ring *out_ring_new(int fd, size_t size, const char *name);
 /*
  * Wait until everything queued has been written, or until the writer has
  * made no progress for idle_ms.  Then stop the writer, drop what is left,
- * and free (a writer blocked in write() for ever is left behind with the
- * ring: for the exit of a process whose terminal stopped reading).  NULL
- * is fine.
+ * join it and free.  (Only an output that could be neither reopened
+ * non-blocking nor trusted by poll(), a terminal without /proc, can hold
+ * a write; such a writer is left behind, with the ring, after 2 s more.)
+ * NULL is fine.
  */
 void out_ring_free(struct out_ring *r, unsigned int idle_ms);
 
