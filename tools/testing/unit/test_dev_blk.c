@@ -625,8 +625,18 @@ static void test_direct_4k(void)
 struct stuck {
 	struct bdev *b;
 	unsigned int other;
-	sem_t reset_done, other_done;
+	sem_t reset_done, other_done, waited;
 };
+
+/* The host waits for the driver's reset (virtio_dev_wait_reset). */
+static void *stuck_wait(void *arg)
+{
+	struct stuck *st = arg;
+
+	virtio_dev_wait_reset(st->b->vd);
+	sem_post(&st->waited);
+	return NULL;
+}
 
 static void *stuck_reset(void *arg)
 {
@@ -675,12 +685,12 @@ static void test_reset_stuck_io(void)
 	struct virtio_dev *rng;
 	struct pollfd pfd;
 	struct uffd_msg msg;
-	pthread_t ta, tb;
+	pthread_t ta, tb, tw;
 	uint64_t buf, hdr, sts, page_gpa;
 	uintptr_t host, page;
 	struct bdev b;
 	struct vt_seg seg[3];
-	bool reset_ok, other_ok;
+	bool reset_ok, other_ok, waited;
 	int uffd, i;
 
 	fill_image();
@@ -747,18 +757,30 @@ static void test_reset_stuck_io(void)
 		VT_SKIP("reset/stuck: device_status (the reset did not return)");
 	}
 
+	/* The host's wait for the reset waits for the stuck I/O too. */
+	sem_init(&st.waited, 0, 0);
+	pthread_create(&tw, NULL, stuck_wait, &st);
+	TAP_CHECK(sem_trywait(&st.waited) && vt_status(&b.d) != 0,
+		  "reset/stuck: virtio_dev_wait_reset waits while the I/O is stuck");
+
 	/* Let the I/O finish: the reset completes, device_status reads 0. */
 	zp.range.start = page;
 	zp.range.len = 4096;
 	TAP_EQ_INT(ioctl(uffd, UFFDIO_ZEROPAGE, &zp), 0, "reset/stuck: fault resolved");
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
+	waited = sem_wait10(&st.waited);
+	TAP_CHECK(waited && vt_status(&b.d) == 0,
+		  "reset/stuck: virtio_dev_wait_reset returns with the reset complete");
+	if (waited)
+		pthread_join(tw, NULL);
 	for (i = 0; i < 10000 && vt_status(&b.d); i++)
 		vt_msleep(1);
 	TAP_EQ_INT(vt_status(&b.d), 0, "reset/stuck: device_status 0 once the I/O is done");
 	TAP_EQ_INT(vt_bringup(&b.d, 0, 1), 0, "reset/stuck: the device comes up again");
 	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, page_gpa, 512, NULL),
 		   VIRTIO_BLK_S_OK, "reset/stuck: and reads");
+	sem_destroy(&st.waited);
 	sem_destroy(&st.reset_done);
 	sem_destroy(&st.other_done);
 	ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
