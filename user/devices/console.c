@@ -7,6 +7,12 @@
  * Input is read from in_fd only while the guest has buffers for it: bytes
  * that do not fit wait in a small buffer and in_fd is not polled until the
  * driver posts more receive buffers (flow control back to the source).
+ *
+ * Output goes through a bounded ring drained by a writer thread (see
+ * lib/out_ring.h): a terminal that stops reading never holds up the I/O
+ * thread; what does not fit is dropped and counted.  (Holding the guest's
+ * buffers instead would not help: its hvc console spins until the device
+ * has taken the bytes.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 
 #include "devices/virtio_devs.h"
 #include "lib/log.h"
+#include "lib/out_ring.h"
 #include "virtio/iov.h"
 
 #define CON_QUEUE_SIZE	128
@@ -34,6 +41,9 @@
  * @vd: transport (first member)
  * @in_fd: input source, -1 if none (set at creation)
  * @out_fd: output sink, -1 to discard (set at creation)
+ * @out: the ring in front of @out_fd, NULL when @out_fd is -1 (set at
+ *	creation): a terminal that stops reading never holds up the I/O
+ *	thread, so neither the guest's hvc nor a reset or pause waits on it
  * @close_fds: close both when freed
  * @in_src: @in_fd in the I/O loop
  * @in_polled: @in_src is in the loop (I/O thread, or parked)
@@ -51,6 +61,7 @@ struct console {
 	struct virtio_dev vd;
 	int in_fd;
 	int out_fd;
+	struct out_ring *out;
 	bool close_fds;
 	struct vloop_src in_src;
 	bool in_polled;
@@ -144,31 +155,26 @@ static void con_input_cb(struct vloop_src *src, uint32_t events)
 		con_deliver(c, true);
 }
 
+/* Queue the output; what does not fit in the ring is dropped and counted. */
 static void con_write_all(struct console *c, const struct iovec *iov,
 			  unsigned int n)
 {
-	unsigned int i;
+	if (c->out)
+		out_ring_writev(c->out, iov, n);
+}
 
-	if (c->out_fd < 0)
-		return;
-	for (i = 0; i < n; i++) {
-		const char *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
+uint64_t console_out_dropped(struct virtio_dev *vd)
+{
+	struct console *c = (struct console *)vd;
 
-		while (left) {
-			ssize_t w = write(c->out_fd, p, left);
+	return c->out ? out_ring_dropped(c->out) : 0;
+}
 
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno != EAGAIN)
-					log_errno("virtio-console: writing output");
-				return;	/* drop the rest rather than block */
-			}
-			p += w;
-			left -= w;
-		}
-	}
+int console_out_flush(struct virtio_dev *vd, unsigned int idle_ms)
+{
+	struct console *c = (struct console *)vd;
+
+	return c->out ? out_ring_flush(c->out, idle_ms) : 0;
 }
 
 static void con_notify(struct virtio_dev *vd, unsigned int q)
@@ -209,6 +215,8 @@ static void con_free(struct virtio_dev *vd)
 {
 	struct console *c = (struct console *)vd;
 
+	/* What the guest wrote last, given a little time to get out. */
+	out_ring_free(c->out, 2000);
 	if (c->tty_raw)
 		tcsetattr(c->in_fd, TCSAFLUSH, &c->saved_tio);
 	if (c->close_fds) {
@@ -273,10 +281,19 @@ struct virtio_dev *console_new(const struct console_cfg *cfg)
 	    (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
 		c->in_file = true;	/* epoll refuses regular files */
 
+	if (c->out_fd >= 0) {
+		c->out = out_ring_new(c->out_fd, OUT_RING_SIZE, "virtio-console");
+		if (!c->out) {
+			log_errno("virtio-console: cannot start the output thread");
+			free(c);
+			return NULL;
+		}
+	}
 	ret = virtio_dev_init(&c->vd, &con_ops, &info);
 	if (ret) {
 		log_error("virtio-console: cannot create the device: %s",
 			  strerror(-ret));
+		out_ring_free(c->out, 0);
 		free(c);
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/virtio_devs.h"
@@ -76,7 +77,9 @@ const char *device_set_usage(void)
 "                        virtio-input passing that host device through\n"
 "  --cid N[,uds=PATH]    virtio-vsock with guest CID N (>= 3); host side on\n"
 "                        Unix sockets PATH and PATH_<port> (default\n"
-"                        /tmp/vbridge-vsock-N.sock)\n";
+"                        DIR/vbridge-vsock-N.sock, DIR: $VBRIDGE_STATE_DIR,\n"
+"                        else /run/vbridge as root, else\n"
+"                        $XDG_RUNTIME_DIR/vbridge)\n";
 }
 
 struct serial_opt {
@@ -644,6 +647,54 @@ static int add_dev(struct virtio_dev **devs, unsigned int *n,
 	return 0;
 }
 
+int vsock_default_dir(char *buf, size_t len)
+{
+	const char *state = getenv("VBRIDGE_STATE_DIR");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (state && *state)
+		n = snprintf(buf, len, "%s", state);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "/run/vbridge");
+	else if (xdg && *xdg)
+		n = snprintf(buf, len, "%s/vbridge", xdg);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int vsock_default_uds(char *buf, size_t len, uint64_t cid)
+{
+	char dir[108];
+	int ret = vsock_default_dir(dir, sizeof(dir)), n;
+
+	if (ret == -ENOENT) {
+		log_error("--cid %llu: no default socket directory: neither VBRIDGE_STATE_DIR nor XDG_RUNTIME_DIR is set and this is not root; give uds=PATH",
+			  (unsigned long long)cid);
+		return ret;
+	}
+	if (!ret) {
+		n = snprintf(buf, len, "%s/vbridge-vsock-%llu.sock", dir,
+			     (unsigned long long)cid);
+		if (n < 0 || (size_t)n >= len)
+			ret = -ENAMETOOLONG;
+	}
+	if (ret) {
+		log_error("--cid %llu: the default socket directory %s is too long for a Unix socket path; give uds=PATH",
+			  (unsigned long long)cid, dir);
+		return ret;
+	}
+	/* The unit's RuntimeDirectory= exists already; make ours if not. */
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		ret = -errno;
+		log_error("--cid %llu: cannot create the socket directory %s: %s; give uds=PATH",
+			  (unsigned long long)cid, dir, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int device_set_realize(struct device_set *s, struct pci_bus *bus,
 		       unsigned int first_devfn)
 {
@@ -697,9 +748,8 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 	if (s->has_cid) {
 		if (s->uds)
 			snprintf(uds, sizeof(uds), "%s", s->uds);
-		else
-			snprintf(uds, sizeof(uds), "/tmp/vbridge-vsock-%llu.sock",
-				 (unsigned long long)s->cid);
+		else if (vsock_default_uds(uds, sizeof(uds), s->cid))
+			goto fail;
 		if (add_dev(devs, &n, vsock_new(s->cid, uds)))
 			goto fail;
 	}

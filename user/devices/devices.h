@@ -64,6 +64,21 @@ unsigned int device_set_uarts(const struct device_set *s,
 const char *device_set_console(const struct device_set *s);
 
 /*
+ * The directory of the default vsock socket (--cid N without uds=):
+ * $VBRIDGE_STATE_DIR (the systemd unit's runtime directory), else
+ * /run/vbridge for root, else $XDG_RUNTIME_DIR/vbridge.  Never /tmp: a
+ * unit's PrivateTmp= would hide it from host programs.  Returns 0,
+ * -ENOENT when none applies, -ENAMETOOLONG.
+ */
+int vsock_default_dir(char *buf, size_t len);
+/*
+ * The default socket path DIR/vbridge-vsock-CID.sock; creates DIR (one
+ * level, 0755) when it does not exist.  Returns 0 or -errno, with a
+ * message printed.
+ */
+int vsock_default_uds(char *buf, size_t len, uint64_t cid);
+
+/*
  * Create the PCI functions and put them on bus from devfn first_devfn on,
  * one slot each.  Opens files, taps, evdev nodes.  Returns 0, or -1 with
  * a message printed (what, which path, and what to do about it).

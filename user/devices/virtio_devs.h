@@ -30,6 +30,10 @@ struct console_cfg {
 	bool close_fds;
 };
 struct virtio_dev *console_new(const struct console_cfg *c);
+/* Output bytes dropped because out_fd was not read fast enough. */
+uint64_t console_out_dropped(struct virtio_dev *vd);
+/* Wait until the output is written (or idle_ms without progress): 0 or -ETIMEDOUT. */
+int console_out_flush(struct virtio_dev *vd, unsigned int idle_ms);
 
 /*
  * virtio-blk on a raw image (a file or a block device).  serial: up to 20

@@ -3,6 +3,7 @@
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -241,22 +242,39 @@ static void layout_changed(struct pci_func *f)
 
 /* --- reset and DRIVER_OK ------------------------------------------------- */
 
-/* Called with vd->lock. */
-static void do_reset(struct virtio_dev *vd)
+/*
+ * A reset in three steps, so that the waiting one can run without vd->lock
+ * (and without the bus lock a VIRTIO_PCI_CAP_PCI_CFG access holds):
+ * reset_begin() stops new work (vd->lock), reset_drain() waits for the I/O
+ * thread and the device's in-flight I/O (no lock needed), reset_finish()
+ * puts the device in its power-on state (vd->lock).
+ */
+static void reset_begin(struct virtio_dev *vd)
 {
 	unsigned int i;
 
 	doorbells_del(vd);
-	vloop_park(vd->loop);
 	for (i = 0; i < vd->info.num_queues; i++)
 		__atomic_store_n(&vd->queues[i].ready, false, __ATOMIC_RELEASE);
+}
+
+static void reset_drain(struct virtio_dev *vd)
+{
+	vloop_park(vd->loop);
 	if (vd->ops->quiesce)
 		vd->ops->quiesce(vd);
+}
+
+static void reset_finish(struct virtio_dev *vd)
+{
+	unsigned int i;
+
 	if (vd->ops->reset)
 		vd->ops->reset(vd);
 	for (i = 0; i < vd->info.num_queues; i++) {
 		struct virtio_queue *q = &vd->queues[i];
 
+		__atomic_store_n(&q->ready, false, __ATOMIC_RELEASE);
 		vq_reset(&q->vq);
 		q->size = vd->info.queue_size;
 		q->desc = q->driver = q->device = 0;
@@ -271,6 +289,90 @@ static void do_reset(struct virtio_dev *vd)
 	vloop_clear_halt(vd->loop);
 	vloop_unpark(vd->loop);
 	state_changed(vd);
+}
+
+/* Called with vd->lock: a reset that waits here, for the host's own use. */
+static void do_reset(struct virtio_dev *vd)
+{
+	reset_begin(vd);
+	reset_drain(vd);
+	reset_finish(vd);
+}
+
+/* The second half of a driver's reset, on its own thread. */
+static void *reset_thread(void *arg)
+{
+	struct virtio_dev *vd = arg;
+
+	reset_drain(vd);
+	pthread_mutex_lock(&vd->lock);
+	reset_finish(vd);
+	vd->resetting = false;
+	pthread_cond_broadcast(&vd->reset_cond);
+	pthread_mutex_unlock(&vd->lock);
+	return NULL;
+}
+
+/*
+ * Called with vd->lock: wait until no driver reset is in progress (it may
+ * wait for the device's in-flight I/O).  Not for guest accesses.
+ */
+static void reset_wait(struct virtio_dev *vd)
+{
+	while (vd->resetting)
+		pthread_cond_wait(&vd->reset_cond, &vd->lock);
+	if (vd->reset_joinable) {
+		/* Finished: it only has to return. */
+		pthread_join(vd->reset_tid, NULL);
+		vd->reset_joinable = false;
+	}
+}
+
+/*
+ * Called with vd->lock, from a guest access: the driver wrote 0 to
+ * device_status.  The access must not wait for the device's I/O (a hung
+ * image would stall the vCPU, and through VIRTIO_PCI_CAP_PCI_CFG every
+ * vCPU, since that path holds the bus lock), so the reset completes on a
+ * thread of its own; device_status keeps its old value until it has, and
+ * the driver polls it until it reads 0 (virtio 1.2, 4.1.4.3.2).
+ */
+static void driver_reset(struct virtio_dev *vd)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (vd->resetting)
+		return;		/* one is under way */
+	if (vd->reset_joinable) {
+		pthread_join(vd->reset_tid, NULL);
+		vd->reset_joinable = false;
+	}
+	if (!status_get(vd)) {
+		/*
+		 * Nothing was started since the last reset, so nothing waits;
+		 * and device_status, already 0, could not tell the driver when
+		 * a reset in the background has completed.
+		 */
+		do_reset(vd);
+		return;
+	}
+	reset_begin(vd);
+	vd->resetting = true;
+	state_changed(vd);	/* a takeover now starts from the reset device */
+	/* Signals are for the vCPU and main threads, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&vd->reset_tid, NULL, reset_thread, vd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ret) {
+		vd->reset_joinable = true;
+		return;
+	}
+	log_warn("%s: no thread for the reset (%s); resetting in the guest's access",
+		 vd->info.name, strerror(ret));
+	reset_drain(vd);
+	reset_finish(vd);
+	vd->resetting = false;
 }
 
 /* Called with vd->lock; DRIVER_OK is already in status. */
@@ -323,7 +425,7 @@ static void status_write(struct virtio_dev *vd, uint8_t val)
 	bool driver_ok = false;
 
 	if (!val) {
-		do_reset(vd);
+		driver_reset(vd);
 		return;
 	}
 	val &= ~ST_RESET_KEEP;	/* the device's bit */
@@ -455,6 +557,11 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 	unsigned int word;
 
 	pthread_mutex_lock(&vd->lock);
+	if (vd->resetting) {
+		/* The driver must wait for device_status 0 first. */
+		pthread_mutex_unlock(&vd->lock);
+		return;
+	}
 	q = vd->queue_select < vd->info.num_queues ?
 	    &vd->queues[vd->queue_select] : NULL;
 	switch (off) {
@@ -634,6 +741,9 @@ static void transport_free(struct pci_func *f)
 	struct virtio_dev *vd = to_vd(f);
 	unsigned int i;
 
+	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
+	pthread_mutex_unlock(&vd->lock);
 	vloop_stop(vd->loop);
 	pthread_mutex_lock(&vd->lock);
 	doorbells_del(vd);
@@ -649,6 +759,7 @@ static void transport_free(struct pci_func *f)
 	}
 	free(vd->queues);
 	free(vd->config);
+	pthread_cond_destroy(&vd->reset_cond);
 	pthread_mutex_destroy(&vd->lock);
 	pthread_mutex_destroy(&vd->cfg_lock);
 	pthread_mutex_destroy(&vd->isr_lock);
@@ -716,6 +827,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 	pthread_mutex_init(&vd->lock, NULL);
 	pthread_mutex_init(&vd->cfg_lock, NULL);
 	pthread_mutex_init(&vd->isr_lock, NULL);
+	pthread_cond_init(&vd->reset_cond, NULL);
 
 	ret = -ENOMEM;
 	vd->config = calloc(1, info->config_size ? info->config_size : 1);
@@ -786,6 +898,7 @@ fail:
 	vloop_free(vd->loop);
 	free(vd->queues);
 	free(vd->config);
+	pthread_cond_destroy(&vd->reset_cond);
 	pthread_mutex_destroy(&vd->lock);
 	pthread_mutex_destroy(&vd->cfg_lock);
 	pthread_mutex_destroy(&vd->isr_lock);
@@ -800,6 +913,9 @@ int virtio_dev_start(struct virtio_dev *vd)
 
 void virtio_dev_stop(struct virtio_dev *vd)
 {
+	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
+	pthread_mutex_unlock(&vd->lock);
 	vloop_stop(vd->loop);
 	if (vd->ops->quiesce)
 		vd->ops->quiesce(vd);
@@ -808,6 +924,7 @@ void virtio_dev_stop(struct virtio_dev *vd)
 void virtio_dev_pause(struct virtio_dev *vd)
 {
 	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
 	if (!vd->paused) {
 		vloop_park(vd->loop);
 		if (vd->ops->quiesce)
@@ -817,9 +934,17 @@ void virtio_dev_pause(struct virtio_dev *vd)
 	pthread_mutex_unlock(&vd->lock);
 }
 
+void virtio_dev_wait_reset(struct virtio_dev *vd)
+{
+	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
+	pthread_mutex_unlock(&vd->lock);
+}
+
 void virtio_dev_reset(struct virtio_dev *vd)
 {
 	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
 	do_reset(vd);
 	if (vd->paused) {
 		vd->paused = false;
@@ -864,6 +989,22 @@ void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st)
 	pthread_mutex_lock(&vd->isr_lock);
 	st->isr = vd->isr;
 	pthread_mutex_unlock(&vd->isr_lock);
+	if (vd->resetting) {
+		/*
+		 * The driver's reset was answered and it polls for 0: a
+		 * process taking over must present the reset device, not
+		 * the one before (whose requests the reset voided).
+		 */
+		st->status = 0;
+		st->isr = 0;
+		st->dfselect = st->gfselect = 0;
+		st->guest_features = 0;
+		st->queue_select = 0;
+		for (i = 0; i < vd->info.num_queues; i++)
+			st->queues[i] = (struct virtio_queue_state) {
+				.size = vd->info.queue_size,
+			};
+	}
 	pthread_mutex_unlock(&vd->lock);
 }
 
@@ -996,6 +1137,7 @@ unsigned int virtio_dev_takeover(struct virtio_dev *vd,
 	int ret = 0;
 
 	pthread_mutex_lock(&vd->lock);
+	reset_wait(vd);
 	vloop_park(vd->loop);
 	vd->dfselect = st->dfselect;
 	vd->gfselect = st->gfselect;

@@ -43,9 +43,15 @@
  * something virtio_dev_save() copies may have changed, so the host knows
  * when to save again.
  *
+ * Reset: a driver's write of 0 to device_status stops the queues and
+ * returns; a thread of the device waits for the I/O thread and the
+ * device's in-flight I/O without holding any lock a guest access needs,
+ * then sets device_status to 0, which the driver polls for.  A hung disk
+ * image thus stalls only its own device, never the vCPU or the bus.
+ *
  * Locks (in this order): virtio_dev.lock (common configuration, queue
- * setup, doorbells; held across resets, so I/O-thread callbacks never take
- * it), virtio_dev.cfg_lock (device configuration bytes), virtio_dev.isr_lock
+ * setup, doorbells; held across the host's own resets, so I/O-thread
+ * callbacks never take it), virtio_dev.cfg_lock (device configuration bytes), virtio_dev.isr_lock
  * (ISR and the INTx level), then pci_func.lock.  virtio_dev.status is read
  * and changed with atomics so the I/O thread can see and fail it.
  */
@@ -229,6 +235,11 @@ struct virtio_queue {
  * @owner_slot: cleared when the device is freed (the device set's pointer)
  * @state_seq: bumped when what virtio_dev_save() copies may have changed
  *	(atomic)
+ * @resetting: a driver's reset is completing on @reset_tid; guest writes
+ *	to the common configuration are ignored meanwhile (@lock)
+ * @reset_cond: signalled when @resetting clears (@lock)
+ * @reset_tid: the thread completing the driver's last reset
+ * @reset_joinable: @reset_tid is still to be joined (@lock)
  */
 struct virtio_dev {
 	struct pci_func func;
@@ -252,6 +263,10 @@ struct virtio_dev {
 	struct vloop *loop;
 	struct virtio_dev **owner_slot;
 	uint32_t state_seq;
+	bool resetting;
+	pthread_cond_t reset_cond;
+	pthread_t reset_tid;
+	bool reset_joinable;
 };
 
 /*
@@ -268,6 +283,12 @@ int virtio_dev_start(struct virtio_dev *vd);	/* start the I/O thread */
 void virtio_dev_stop(struct virtio_dev *vd);	/* stop it, drain I/O */
 void virtio_dev_pause(struct virtio_dev *vd);	/* park + quiesce */
 void virtio_dev_reset(struct virtio_dev *vd);	/* power-on state; unpauses */
+/*
+ * Wait until a driver's reset in progress (if any) has completed: for a
+ * host or a test that drives the device one step at a time and must not
+ * run its loop while the reset thread works.  Not for guest accesses.
+ */
+void virtio_dev_wait_reset(struct virtio_dev *vd);
 
 /* --- restart of the host under a running guest ----------------------------- */
 

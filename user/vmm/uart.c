@@ -6,11 +6,18 @@
 #include <string.h>
 #include <unistd.h>
 
-void uart_init(struct uart *u, int out_fd,
-	       void (*set_irq)(void *opaque, int level),
-	       void (*rx_drained)(void *opaque), void *opaque)
+#include "lib/out_ring.h"
+
+int uart_init(struct uart *u, int out_fd,
+	      void (*set_irq)(void *opaque, int level),
+	      void (*rx_drained)(void *opaque), void *opaque)
 {
 	memset(u, 0, sizeof(*u));
+	if (out_fd >= 0) {
+		u->out = out_ring_new(out_fd, OUT_RING_SIZE, "serial");
+		if (!u->out)
+			return -errno;
+	}
 	pthread_mutex_init(&u->lock, NULL);
 	u->out_fd = out_fd;
 	u->set_irq = set_irq;
@@ -19,11 +26,19 @@ void uart_init(struct uart *u, int out_fd,
 	u->dll = 0x0c;		/* 9600 baud, as a PC BIOS leaves it */
 	u->lcr = 0x03;		/* 8N1 */
 	u->mcr = UART_MCR_OUT2;
+	return 0;
 }
 
 void uart_destroy(struct uart *u)
 {
+	out_ring_free(u->out, 2000);
+	u->out = NULL;
 	pthread_mutex_destroy(&u->lock);
+}
+
+uint64_t uart_out_dropped(struct uart *u)
+{
+	return u->out ? out_ring_dropped(u->out) : 0;
 }
 
 static uint8_t uart_msr(const struct uart *u)
@@ -87,13 +102,9 @@ static void uart_transmit(struct uart *u, uint8_t c)
 {
 	if (u->mcr & UART_MCR_LOOP) {
 		uart_rx_put(u, c);
-	} else if (u->out_fd >= 0) {
-		ssize_t n;
-
-		do {
-			n = write(u->out_fd, &c, 1);
-		} while (n < 0 && errno == EINTR);
-		/* A console that went away loses output, as a cable would. */
+	} else if (u->out) {
+		/* Never waits: a full ring drops the byte (and counts it). */
+		out_ring_write(u->out, &c, 1);
 	}
 	u->thri_pending = true;		/* sent at once: THR empty again */
 }

@@ -3,8 +3,11 @@
  * A 16550A UART as Linux's 8250 driver probes and drives it: divisor
  * latch, IER/IIR with the THR-empty interrupt semantics of the real chip,
  * FIFO control, loopback, modem status, scratch register.  Transmission
- * is instant (THR is always empty), bytes go to an output fd (or nowhere);
- * received bytes come from uart_rx_push() and wait in a FIFO.
+ * is instant (THR is always empty), bytes go to an output fd (or nowhere)
+ * through a bounded ring drained by a writer thread (lib/out_ring.h), so a
+ * THR store never waits for the terminal: when it does not keep up, bytes
+ * are dropped and counted rather than the vCPU held up; received bytes
+ * come from uart_rx_push() and wait in a FIFO.
  *
  * Locking: every entry point takes u->lock; set_irq is called with it
  * held (it must not call back into the UART).
@@ -72,6 +75,7 @@
  * @rx, @rx_head, @rx_count: receive FIFO (ring)
  * @irq_level: level last given to @set_irq
  * @out_fd: where transmitted bytes go, -1 for nowhere (constant)
+ * @out: the ring in front of @out_fd, NULL when @out_fd is -1 (constant)
  * @set_irq: drive the interrupt line (constant)
  * @rx_drained: called (with @lock held) when the guest takes bytes out of
  *	a full receive FIFO, so the input side may push again (constant,
@@ -87,15 +91,21 @@ struct uart {
 	unsigned int rx_head, rx_count;
 	int irq_level;
 	int out_fd;
+	struct out_ring *out;
 	void (*set_irq)(void *opaque, int level);
 	void (*rx_drained)(void *opaque);
 	void *opaque;
 };
 
-void uart_init(struct uart *u, int out_fd,
-	       void (*set_irq)(void *opaque, int level),
-	       void (*rx_drained)(void *opaque), void *opaque);
+/* Returns 0, or -errno when the output thread cannot start. */
+int uart_init(struct uart *u, int out_fd,
+	      void (*set_irq)(void *opaque, int level),
+	      void (*rx_drained)(void *opaque), void *opaque);
+/* Gives queued output a little time to get out, then frees. */
 void uart_destroy(struct uart *u);
+
+/* Output bytes dropped because out_fd was not read fast enough. */
+uint64_t uart_out_dropped(struct uart *u);
 
 /* A one-byte guest access to register off (0..7). */
 void uart_io(struct uart *u, unsigned int off, bool write, uint8_t *val);

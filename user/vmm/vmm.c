@@ -164,21 +164,24 @@ int vmm_add_uart(struct vmm *vm, unsigned int num, int out_fd, bool own_fd,
 {
 	struct vmm_uart *u;
 	unsigned int i;
+	int ret;
 
 	if (num < 1 || num > VMM_MAX_UARTS || vm->nr_uarts == VMM_MAX_UARTS)
 		return -EINVAL;
 	for (i = 0; i < vm->nr_uarts; i++)
 		if (vm->uarts[i].port == vmm_com[num - 1].port)
 			return -EBUSY;
-	u = &vm->uarts[vm->nr_uarts++];
+	u = &vm->uarts[vm->nr_uarts];
 	u->vm = vm;
 	u->port = vmm_com[num - 1].port;
 	u->irq = vmm_com[num - 1].irq;
 	u->out_fd = out_fd;
 	u->own_fd = own_fd;
 	u->in = in;
-	uart_init(&u->uart, out_fd, vmm_uart_irq, vmm_uart_rx_drained, u);
-	return 0;
+	ret = uart_init(&u->uart, out_fd, vmm_uart_irq, vmm_uart_rx_drained, u);
+	if (!ret)
+		vm->nr_uarts++;
+	return ret;
 }
 
 static int vmm_add_pio(struct vmm *vm, uint64_t base, uint64_t len,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
@@ -199,6 +200,13 @@ void fz_poll(struct virtio_dev *vd)
 	unsigned int i;
 	int n;
 
+	/*
+	 * A driver's reset completes on a thread of the device, which parks
+	 * the loop: the I/O thread would stay parked until it is done, so
+	 * the loop is not run before then (and an input runs the same way
+	 * every time).
+	 */
+	virtio_dev_wait_reset(vd);
 	for (i = 0; i < 1000; i++) {
 		n = vloop_poll(vd->loop);
 		if (n < 0)
@@ -235,6 +243,18 @@ static uint64_t common_rd(struct fz_dev *d, unsigned int reg, unsigned int len)
 	return fz_rd(d, VIRTIO_PCI_COMMON_OFF + reg, len);
 }
 
+/*
+ * What the PCI core does before a driver probes (BAR 0 assigned, memory
+ * decoding and bus mastering on); the input may have undone it since.
+ */
+static void dev_enable(struct fz_dev *d)
+{
+	pci_bus_cfg_write(d->bus, d->devfn, PCI_BASE_ADDRESS_0, 4, (uint32_t)FZ_BAR);
+	pci_bus_cfg_write(d->bus, d->devfn, PCI_BASE_ADDRESS_0 + 4, 4, FZ_BAR >> 32);
+	pci_bus_cfg_write(d->bus, d->devfn, PCI_COMMAND, 2,
+			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
 void fz_dev_init(struct fz_dev *d, struct fz_host *h, struct virtio_dev *vd,
 		 unsigned int devfn, const struct fz_dev_ops *ops, void *priv)
 {
@@ -251,10 +271,7 @@ void fz_dev_init(struct fz_dev *d, struct fz_host *h, struct virtio_dev *vd,
 	d->bus = pci_bus_new(&h->host);
 	if (!d->bus || pci_bus_add(d->bus, devfn, &vd->func))
 		fz_fail("cannot put the device on a bus");
-	pci_bus_cfg_write(d->bus, devfn, PCI_BASE_ADDRESS_0, 4, (uint32_t)FZ_BAR);
-	pci_bus_cfg_write(d->bus, devfn, PCI_BASE_ADDRESS_0 + 4, 4, FZ_BAR >> 32);
-	pci_bus_cfg_write(d->bus, devfn, PCI_COMMAND, 2,
-			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	dev_enable(d);
 }
 
 void fz_dev_free(struct fz_dev *d)
@@ -270,7 +287,25 @@ void fz_dev_bringup(struct fz_dev *d, struct fz *f)
 	unsigned int i;
 	uint8_t flags;
 
+	/*
+	 * A driver probes a device the PCI core has enabled: without BAR 0
+	 * decoded (the input may have moved it or turned decoding off) every
+	 * load reads all-ones and device_status would never read 0.
+	 */
+	dev_enable(d);
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	/* As a driver must: wait until the reset has completed. */
+	for (i = 0; common_rd(d, VIRTIO_PCI_COMMON_STATUS, 1); i++) {
+		struct timespec ts = { 0, 100000L };
+
+		if (i == 100000)
+			fz_fail("device_status is not 0 10 s after a reset (reads 0x%llx, status 0x%x, resetting %d, BAR 0 at 0x%llx, command 0x%x)",
+				(unsigned long long)common_rd(d, VIRTIO_PCI_COMMON_STATUS, 1),
+				d->vd->status, d->vd->resetting,
+				(unsigned long long)pci_func_bar_addr(&d->vd->func, 0),
+				pci_bus_cfg_read(d->bus, d->devfn, PCI_COMMAND, 2));
+		nanosleep(&ts, NULL);
+	}
 	fz_poll(d->vd);
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	common_wr(d, VIRTIO_PCI_COMMON_STATUS, 1,

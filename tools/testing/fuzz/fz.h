@@ -17,10 +17,11 @@
  *    device-specific host operation (a frame on the tap, console input,
  *    a vsock host connection ...);
  *  - fz_poll(): the device's I/O loop is never started; after every
- *    operation its ready events are dispatched on the calling thread
- *    (vloop_poll), so an input always runs the same way, and a loop that
- *    never becomes idle (a source that stays ready: the thread would
- *    spin) aborts.
+ *    operation, once a driver's reset in progress has completed on its
+ *    thread (virtio_dev_wait_reset), its ready events are dispatched on
+ *    the calling thread (vloop_poll), so an input always runs the same
+ *    way, and a loop that never becomes idle (a source that stays ready:
+ *    the thread would spin) aborts.
  *
  * Numbers the input gives for a setting are XORed with a sensible default,
  * so that zeros (and a short input) mean the common case.
@@ -166,9 +167,12 @@ void fz_dev_init(struct fz_dev *d, struct fz_host *h, struct virtio_dev *vd,
 void fz_dev_free(struct fz_dev *d);
 
 /*
- * Reset, negotiate features, set up every queue and set DRIVER_OK, all
- * read from the input (zeros: every feature the device offers, every
- * queue at its maximum size with rings at the usual places).
+ * As a driver probing the device: BAR 0 assigned and memory decoding on
+ * again (the input may have undone them, as the PCI core would not let a
+ * driver see), reset and wait for device_status 0, negotiate features,
+ * set up every queue and set DRIVER_OK, all read from the input (zeros:
+ * every feature the device offers, every queue at its maximum size with
+ * rings at the usual places).
  */
 void fz_dev_bringup(struct fz_dev *d, struct fz *f);
 

@@ -29,6 +29,13 @@ ok $? "device provider unit is ordered after its disk images' file system"
 grep -q '^RuntimeDirectoryPreserve=yes$' "$dest/units/vbridge-devices@.service" &&
 	grep -q '^Environment=VBRIDGE_STATE_DIR=%t/vbridge/%i$' "$dest/units/vbridge-devices@.service"
 ok $? "device provider keeps its in-flight records where ProtectSystem lets it write"
+# The default vsock socket goes to $VBRIDGE_STATE_DIR: it must be the unit's
+# RuntimeDirectory (%t/...), visible to host programs, never under the
+# unit's private /tmp.
+rtdir=$(sed -n 's/^RuntimeDirectory=//p' "$dest/units/vbridge-devices@.service")
+grep -q "^Environment=VBRIDGE_STATE_DIR=%t/$rtdir\$" "$dest/units/vbridge-devices@.service" &&
+	! grep -q '^Environment=VBRIDGE_STATE_DIR=/tmp' "$dest/units/vbridge-devices@.service"
+ok $? "device provider's state dir (default vsock socket) is its RuntimeDirectory, not the private /tmp"
 [ -d "$dest/etc/virtio-bridge/overlays" ] && [ -d "$dest/etc/virtio-bridge/devices" ]
 ok $? "configuration folders created"
 [ -f "$dest/usr/share/doc/virtio-bridge/index.rst" ]

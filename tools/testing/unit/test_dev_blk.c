@@ -6,14 +6,23 @@
  * empty, locked or odd images.
  */
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/userfaultfd.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
@@ -604,6 +613,181 @@ static void test_direct_4k(void)
 	loop_detach();
 }
 
+/*
+ * A reset must not wait for the image's I/O while holding what other
+ * vCPUs need.  The I/O is made to hang for real: the request's buffer is a
+ * guest page registered with userfaultfd, so the worker's preadv() blocks
+ * in the kernel until the test resolves the fault.  Meanwhile one thread
+ * resets the device through VIRTIO_PCI_CAP_PCI_CFG (the path that holds
+ * the bus lock) and another uses a second device's config space: both
+ * must complete while the I/O is stuck.
+ */
+struct stuck {
+	struct bdev *b;
+	unsigned int other;
+	sem_t reset_done, other_done, waited;
+};
+
+/* The host waits for the driver's reset (virtio_dev_wait_reset). */
+static void *stuck_wait(void *arg)
+{
+	struct stuck *st = arg;
+
+	virtio_dev_wait_reset(st->b->vd);
+	sem_post(&st->waited);
+	return NULL;
+}
+
+static void *stuck_reset(void *arg)
+{
+	struct stuck *st = arg;
+	unsigned int cap = st->b->d.pcfg;
+
+	vt_cfgw(&st->b->d, cap + 4, 1, 0);
+	vt_cfgw(&st->b->d, cap + 8, 4, st->b->d.common + VIRTIO_PCI_COMMON_STATUS);
+	vt_cfgw(&st->b->d, cap + 12, 4, 1);
+	vt_cfgw(&st->b->d, cap + 16, 4, 0);	/* device_status = 0: reset */
+	sem_post(&st->reset_done);
+	return NULL;
+}
+
+static void *stuck_other(void *arg)
+{
+	struct stuck *st = arg;
+	uint32_t cmd = pci_bus_cfg_read(st->b->bus, st->other, PCI_COMMAND, 2);
+
+	/* A config write takes the bus lock for writing. */
+	pci_bus_cfg_write(st->b->bus, st->other, PCI_COMMAND, 2, cmd);
+	sem_post(&st->other_done);
+	return NULL;
+}
+
+/* Wait (failure guard of 10 s, not a timing assertion) for sem. */
+static bool sem_wait10(sem_t *sem)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	while (sem_timedwait(sem, &ts))
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
+static void test_reset_stuck_io(void)
+{
+	struct blk_cfg c = { .path = img };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zp = { .mode = 0 };
+	struct stuck st = { .other = PCI_DEVFN(4, 0) };
+	struct virtio_dev *rng;
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	pthread_t ta, tb, tw;
+	uint64_t buf, hdr, sts, page_gpa;
+	uintptr_t host, page;
+	struct bdev b;
+	struct vt_seg seg[3];
+	bool reset_ok, other_ok, waited;
+	int uffd, i;
+
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "reset/stuck: device up");
+		return;
+	}
+	st.b = &b;
+	rng = rng_new();
+	TAP_CHECK(rng && !pci_bus_add(b.bus, st.other, &rng->func),
+		  "reset/stuck: a second device on the bus");
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		VT_SKIP("reset/stuck: userfaultfd unavailable here (%s): no way to hang the I/O",
+			strerror(errno));
+		if (uffd >= 0)
+			close(uffd);
+		bdev_down(&b);
+		return;
+	}
+	/* One page of guest RAM, page-aligned in the host, not yet present. */
+	buf = vt_alloc(b.vh, 3 * 4096, 4096);
+	host = (uintptr_t)vt_ptr(b.vh, buf);
+	page = (host + 4095) & ~(uintptr_t)4095;
+	page_gpa = buf + (page - host);
+	madvise((void *)page, 4096, MADV_DONTNEED);
+	reg.range.start = page;
+	reg.range.len = 4096;
+	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, &reg), 0, "reset/stuck: page registered");
+
+	/* A read into that page: the worker's preadv() faults and waits. */
+	hdr = vt_alloc(b.vh, 16, 16);
+	sts = vt_alloc(b.vh, 1, 1);
+	((struct virtio_blk_outhdr *)vt_ptr(b.vh, hdr))->type = htole32(VIRTIO_BLK_T_IN);
+	((struct virtio_blk_outhdr *)vt_ptr(b.vh, hdr))->sector = 0;
+	seg[0] = (struct vt_seg){ hdr, 16, false };
+	seg[1] = (struct vt_seg){ page_gpa, 4096, true };
+	seg[2] = (struct vt_seg){ sts, 1, true };
+	vt_add(&b.d, 0, seg, 3);
+	vt_kick(&b.d, 0);
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	TAP_CHECK(poll(&pfd, 1, 10000) == 1 && read(uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+		  msg.event == UFFD_EVENT_PAGEFAULT,
+		  "reset/stuck: the request's I/O is stuck on the page");
+
+	sem_init(&st.reset_done, 0, 0);
+	sem_init(&st.other_done, 0, 0);
+	pthread_create(&ta, NULL, stuck_reset, &st);
+	reset_ok = sem_wait10(&st.reset_done);
+	TAP_CHECK(reset_ok, "reset/stuck: the reset through PCI_CFG returns while the I/O is stuck");
+	pthread_create(&tb, NULL, stuck_other, &st);
+	other_ok = sem_wait10(&st.other_done);
+	TAP_CHECK(other_ok, "reset/stuck: another device's config space is usable meanwhile");
+	if (reset_ok) {
+		struct virtio_queue_state qs[1];
+		struct virtio_dev_state vs = { .queues = qs };
+
+		TAP_CHECK(vt_status(&b.d) != 0,
+			  "reset/stuck: device_status is not 0 until the reset completed");
+		virtio_dev_save(b.vd, &vs);
+		TAP_CHECK(vs.status == 0 && !qs[0].enabled && !vs.guest_features,
+			  "reset/stuck: a takeover meanwhile would start from the reset device");
+	} else {
+		VT_SKIP("reset/stuck: device_status (the reset did not return)");
+	}
+
+	/* The host's wait for the reset waits for the stuck I/O too. */
+	sem_init(&st.waited, 0, 0);
+	pthread_create(&tw, NULL, stuck_wait, &st);
+	TAP_CHECK(sem_trywait(&st.waited) && vt_status(&b.d) != 0,
+		  "reset/stuck: virtio_dev_wait_reset waits while the I/O is stuck");
+
+	/* Let the I/O finish: the reset completes, device_status reads 0. */
+	zp.range.start = page;
+	zp.range.len = 4096;
+	TAP_EQ_INT(ioctl(uffd, UFFDIO_ZEROPAGE, &zp), 0, "reset/stuck: fault resolved");
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	waited = sem_wait10(&st.waited);
+	TAP_CHECK(waited && vt_status(&b.d) == 0,
+		  "reset/stuck: virtio_dev_wait_reset returns with the reset complete");
+	if (waited)
+		pthread_join(tw, NULL);
+	for (i = 0; i < 10000 && vt_status(&b.d); i++)
+		vt_msleep(1);
+	TAP_EQ_INT(vt_status(&b.d), 0, "reset/stuck: device_status 0 once the I/O is done");
+	TAP_EQ_INT(vt_bringup(&b.d, 0, 1), 0, "reset/stuck: the device comes up again");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, page_gpa, 512, NULL),
+		   VIRTIO_BLK_S_OK, "reset/stuck: and reads");
+	sem_destroy(&st.waited);
+	sem_destroy(&st.reset_done);
+	sem_destroy(&st.other_done);
+	ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
+	close(uffd);
+	bdev_down(&b);
+}
+
 int main(void)
 {
 	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
@@ -614,6 +798,7 @@ int main(void)
 	test_inline();
 	test_direct_4k();
 	test_direct_bounds();
+	test_reset_stuck_io();
 	unlink(img);
 	return tap_done();
 }

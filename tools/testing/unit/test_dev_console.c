@@ -4,7 +4,10 @@
  * a pipe with flow control (input waits while the guest has no buffers),
  * end of input, a regular file as input, and reset.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio_devs.h"
+#include "lib/out_ring.h"
 #include "tap.h"
 #include "vtest.h"
 
@@ -160,9 +164,109 @@ static void test_file_input_and_sink(void)
 	vt_host_free(vh);
 }
 
+struct reader {
+	int fd;
+	uint8_t *buf;
+	size_t cap, total;
+};
+
+/* Read fd to its end (keeping the first cap bytes). */
+static void *pipe_reader(void *arg)
+{
+	struct reader *r = arg;
+	uint8_t sink[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (r->total < r->cap)
+			n = read(r->fd, r->buf + r->total, r->cap - r->total);
+		else
+			n = read(r->fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		if (r->total < r->cap)
+			r->total += n;
+	}
+}
+
+/*
+ * Output to a pipe nobody reads: the guest's TX buffers keep being
+ * consumed (the I/O thread never waits for the terminal), what does not
+ * fit is dropped and counted, and what was kept arrives in order once
+ * someone reads.
+ */
+#define STALL_CHUNK	(64u << 10)
+#define STALL_CHUNKS	24u
+
+static void test_stalled_output(void)
+{
+	static uint8_t got[STALL_CHUNK * STALL_CHUNKS];
+	struct vt_host *vh = vt_host_new();
+	struct pci_bus *bus = pci_bus_new(&vh->host);
+	struct reader rd = { .buf = got, .cap = sizeof(got) };
+	struct console_cfg cfg;
+	struct virtio_dev *vd;
+	struct vt_dev d;
+	uint64_t tx, dropped;
+	uint32_t id, len;
+	unsigned int k, consumed = 0;
+	bool order = true;
+	pthread_t rt;
+	size_t i;
+	int out[2];
+
+	if (pipe(out))
+		return;
+	cfg.in_fd = -1;
+	cfg.out_fd = out[1];
+	cfg.close_fds = true;
+	vd = console_new(&cfg);
+	pci_bus_add(bus, DEVFN, &vd->func);
+	virtio_dev_start(vd);
+	vt_probe(&d, vh, bus, DEVFN, 0xc0000000);
+	TAP_EQ_INT(vt_bringup(&d, 0, 2), 0, "stall: console up");
+	tx = vt_alloc(vh, STALL_CHUNK, 8);
+	for (k = 0; k < STALL_CHUNKS; k++) {
+		struct vt_seg seg = { tx, STALL_CHUNK, false };
+
+		memset(vt_ptr(vh, tx), k, STALL_CHUNK);
+		vt_add(&d, 1, &seg, 1);
+		vt_kick(&d, 1);
+		if (!vt_wait_used(&d, 1, &id, &len))
+			break;
+		consumed++;
+	}
+	TAP_EQ_INT(consumed, STALL_CHUNKS,
+		   "stall: every TX buffer consumed while nobody reads the output");
+	dropped = console_out_dropped(vd);
+	TAP_CHECK(dropped > 0 && dropped <= (uint64_t)STALL_CHUNK * STALL_CHUNKS - OUT_RING_SIZE,
+		  "stall: the bytes that did not fit were dropped and counted");
+	rd.fd = out[0];
+	pthread_create(&rt, NULL, pipe_reader, &rd);
+	if (consumed < STALL_CHUNKS) {
+		/* Without the ring: let the stuck write finish. */
+		vt_wait_used(&d, 1, &id, &len);
+		consumed++;
+	}
+	TAP_EQ_INT(console_out_flush(vd, 10000), 0, "stall: with a reader the output drains");
+	pci_bus_free(bus);	/* closes out[1] */
+	pthread_join(rt, NULL);
+	for (i = 0; i < rd.total; i++)
+		if (got[i] != i / STALL_CHUNK)
+			order = false;
+	TAP_EQ_INT(rd.total, (uint64_t)STALL_CHUNK * consumed - dropped,
+		   "stall: every byte kept arrives");
+	TAP_CHECK(order, "stall: in the order written");
+	close(out[0]);
+	vt_host_free(vh);
+}
+
 int main(void)
 {
 	test_pipes();
+	test_stalled_output();
 	test_file_input_and_sink();
 	return tap_done();
 }

@@ -5,7 +5,10 @@
  * UART answers, realizing onto a bus (slots, failure leaves the bus
  * empty), and the start / pause / reset / stop / free lifetime.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -358,8 +361,79 @@ static void test_realize(void)
 	vt_host_free(vh);
 }
 
+/*
+ * The default vsock socket lives in the runtime/state directory, never in
+ * /tmp (the unit's PrivateTmp= would hide it from host programs).
+ */
+static void test_vsock_default(void)
+{
+	char dir[256], path[256], want[300];
+	char *old_state = getenv("VBRIDGE_STATE_DIR");
+	char *old_xdg = getenv("XDG_RUNTIME_DIR");
+	char *save_state = old_state ? strdup(old_state) : NULL;
+	char *save_xdg = old_xdg ? strdup(old_xdg) : NULL;
+	char base[] = "/tmp/vbridge-dsdef-XXXXXX";
+	struct stat st;
+
+	TAP_CHECK(mkdtemp(base) != NULL, "vsock default: temporary directory");
+	snprintf(want, sizeof(want), "%s/inst", base);
+	setenv("VBRIDGE_STATE_DIR", want, 1);
+	setenv("XDG_RUNTIME_DIR", "/nonexistent-xdg", 1);
+	TAP_EQ_INT(vsock_default_dir(dir, sizeof(dir)), 0, "vsock default: state dir");
+	TAP_CHECK(!strcmp(dir, want), "vsock default: $VBRIDGE_STATE_DIR wins");
+	TAP_EQ_INT(vsock_default_uds(path, sizeof(path), 7), 0, "vsock default: path made");
+	snprintf(want, sizeof(want), "%s/inst/vbridge-vsock-7.sock", base);
+	TAP_CHECK(!strcmp(path, want), "vsock default: path under the state dir");
+	snprintf(want, sizeof(want), "%s/inst", base);
+	TAP_CHECK(!stat(want, &st) && S_ISDIR(st.st_mode), "vsock default: directory created");
+	TAP_CHECK(strncmp(path, "/tmp/vbridge-vsock", 18), "vsock default: not /tmp/vbridge-vsock-N");
+	rmdir(want);
+
+	/* Realized without uds=: the socket is in the state directory. */
+	{
+		struct vt_host *vh = vt_host_new();
+		struct pci_bus *bus = pci_bus_new(&vh->host);
+		struct device_set *s = device_set_new();
+		char *argv[] = { "t", "--cid", "9" };
+
+		TAP_EQ_INT(parse_args(s, 3, argv), 1, "vsock default: parse --cid 9");
+		TAP_EQ_INT(device_set_realize(s, bus, PCI_DEVFN(1, 0)), 0,
+			   "vsock default: realize --cid 9");
+		snprintf(path, sizeof(path), "%s/inst/vbridge-vsock-9.sock", base);
+		TAP_EQ_INT(access(path, F_OK), 0, "vsock default: realized socket is in $VBRIDGE_STATE_DIR");
+		TAP_CHECK(access("/tmp/vbridge-vsock-9.sock", F_OK) != 0,
+			  "vsock default: no socket in /tmp");
+		pci_bus_free(bus);
+		device_set_free(s);
+		vt_host_free(vh);
+		rmdir(want);
+	}
+
+	unsetenv("VBRIDGE_STATE_DIR");
+	TAP_EQ_INT(vsock_default_dir(dir, sizeof(dir)), 0, "vsock default: no state dir");
+	if (geteuid() == 0)
+		TAP_CHECK(!strcmp(dir, "/run/vbridge"), "vsock default: root gets /run/vbridge");
+	else
+		TAP_CHECK(!strcmp(dir, "/nonexistent-xdg/vbridge"),
+			  "vsock default: user gets $XDG_RUNTIME_DIR/vbridge");
+	unsetenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0)
+		VT_SKIP("vsock default: no directory for a user without XDG_RUNTIME_DIR (running as root)");
+	else
+		TAP_EQ_INT(vsock_default_dir(dir, sizeof(dir)), -ENOENT,
+			   "vsock default: a user without XDG_RUNTIME_DIR must give uds=");
+	rmdir(base);
+	if (save_state)
+		setenv("VBRIDGE_STATE_DIR", save_state, 1);
+	if (save_xdg)
+		setenv("XDG_RUNTIME_DIR", save_xdg, 1);
+	free(save_state);
+	free(save_xdg);
+}
+
 int main(void)
 {
+	test_vsock_default();
 	test_table();
 	test_good();
 	test_bad();

@@ -505,6 +505,12 @@ static void test_console(void)
 	vt_kick(&d, 1);
 	TAP_CHECK(vt_wait_used(&d, 1, &id, NULL) && id == o3,
 		  T("output made after completes next"));
+	/* The console's writer thread writes it out after completion. */
+	{
+		struct pollfd p = { .fd = b.peer, .events = POLLIN };
+
+		poll(&p, 1, 10000);	/* failure guard, not a timing assertion */
+	}
 	TAP_CHECK(read(b.peer, got, sizeof(got)) == 5 && !memcmp(got, "after", 5),
 		  T("and is all that is written out"));
 	close(con_in[1]);

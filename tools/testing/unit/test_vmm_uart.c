@@ -3,10 +3,17 @@
  * Unit tests of user/vmm/uart.c: what Linux's 8250 driver checks when it
  * probes a 16550A, the THR-empty interrupt rules, receive FIFO and IRQ.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
+#include "lib/out_ring.h"
 #include "vmm/uart.h"
 
 static int irq_level, irq_changes, drained;
@@ -118,11 +125,115 @@ static void test_output(void)
 		   "loopback: byte arrives in the receiver");
 	TAP_EQ_INT(rd(&u, UART_RBR), 'L', "loopback: the byte sent");
 	wr(&u, UART_MCR, 0);
+	uart_destroy(&u);	/* writes out what is queued */
 	close(p[1]);
 	TAP_EQ_INT(read(p[0], got, sizeof(got)), 2, "output: two bytes written");
 	TAP_CHECK(!memcmp(got, "hi", 2), "output: the bytes sent, in order");
 	close(p[0]);
-	uart_destroy(&u);
+}
+
+/*
+ * Output to a pipe nobody reads: the THR stores (a vCPU's) keep
+ * completing, what does not fit is dropped and counted, and what was kept
+ * arrives, in order, once someone reads.
+ */
+#define STALL_BYTES	(OUT_RING_SIZE + (1u << 20))
+
+struct stall {
+	struct uart *u;
+	sem_t done;
+};
+
+static void *stall_writer(void *arg)
+{
+	struct stall *st = arg;
+	unsigned int i;
+
+	for (i = 0; i < STALL_BYTES; i++)
+		wr(st->u, UART_THR, i % 251);
+	sem_post(&st->done);
+	return NULL;
+}
+
+struct reader {
+	int fd;
+	uint8_t *buf;
+	size_t cap, total;
+};
+
+/* Read fd to its end (or until buf is full, then discard). */
+static void *pipe_reader(void *arg)
+{
+	struct reader *r = arg;
+	uint8_t sink[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (r->total < r->cap)
+			n = read(r->fd, r->buf + r->total, r->cap - r->total);
+		else
+			n = read(r->fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		if (r->total < r->cap)
+			r->total += n;
+	}
+}
+
+static void test_output_stalled(void)
+{
+	struct reader rd_arg;
+	pthread_t rt;
+	static uint8_t got[STALL_BYTES];
+	struct stall st;
+	struct timespec ts;
+	struct uart u;
+	pthread_t t;
+	size_t total, i;
+	uint64_t dropped;
+	bool done, order = true;
+	int p[2];
+
+	if (pipe(p))
+		return;
+	TAP_EQ_INT(uart_init(&u, p[1], set_irq, rx_drained, NULL), 0, "stall: uart up");
+	st.u = &u;
+	sem_init(&st.done, 0, 0);
+	pthread_create(&t, NULL, stall_writer, &st);
+	/* Failure guard of 10 s, not a timing assertion. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	while (!(done = !sem_timedwait(&st.done, &ts)) && errno == EINTR)
+		;
+	if (done)
+		pthread_join(t, NULL);
+	TAP_CHECK(done, "stall: THR stores complete while nobody reads the output");
+	dropped = uart_out_dropped(&u);
+	TAP_CHECK(dropped > 0 && dropped <= STALL_BYTES - OUT_RING_SIZE,
+		  "stall: the bytes that did not fit were dropped and counted");
+	/* Now read: the kept bytes are the first ones, in order. */
+	rd_arg.fd = p[0];
+	rd_arg.buf = got;
+	rd_arg.cap = sizeof(got);
+	rd_arg.total = 0;
+	pthread_create(&rt, NULL, pipe_reader, &rd_arg);
+	if (!done) {
+		pthread_join(t, NULL);	/* the reader unblocked the store */
+		dropped = uart_out_dropped(&u);
+	}
+	uart_destroy(&u);	/* writes out the rest of the ring */
+	close(p[1]);
+	pthread_join(rt, NULL);
+	total = rd_arg.total;
+	for (i = 0; i < total; i++)
+		if (got[i] != i % 251)
+			order = false;
+	TAP_EQ_INT(total, STALL_BYTES - dropped, "stall: every byte kept arrives");
+	TAP_CHECK(order, "stall: in the order written");
+	close(p[0]);
+	sem_destroy(&st.done);
 }
 
 static void test_rx(void)
@@ -171,6 +282,7 @@ int main(void)
 	test_probe();
 	test_thri();
 	test_output();
+	test_output_stalled();
 	test_rx();
 	return tap_done();
 }

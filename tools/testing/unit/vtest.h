@@ -226,9 +226,22 @@ static inline uint8_t vt_status(struct vt_dev *d)
 	return vt_rd(d, d->common + VIRTIO_PCI_COMMON_STATUS, 1);
 }
 
+/*
+ * Write device_status.  After a reset (0) wait, as a driver must, until it
+ * reads 0 (failure guard of 10 s: the reset completes on a thread of the
+ * device).
+ */
 static inline void vt_set_status(struct vt_dev *d, uint8_t s)
 {
+	int i;
+
 	vt_wr(d, d->common + VIRTIO_PCI_COMMON_STATUS, 1, s);
+	for (i = 0; !s && i < 10000 &&
+	     vt_rd(d, d->common + VIRTIO_PCI_COMMON_STATUS, 1); i++) {
+		struct timespec ts = { 0, 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 static inline uint64_t vt_device_features(struct vt_dev *d)
