@@ -28,7 +28,10 @@
 #define vbridge_class_create(name)	class_create(THIS_MODULE, name)
 #endif
 
-/* The class devnode callback takes a const struct device since 6.2. */
+/*
+ * The devnode callbacks of struct class and struct device_type take a
+ * const struct device since 6.2.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 #define VBRIDGE_DEVNODE_CONST const
 #else

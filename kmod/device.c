@@ -112,6 +112,68 @@ static bool vbridge_windows_overlap(const struct vbridge_window *a,
 
 static void vbridge_dev_stop_timeout(struct work_struct *work);
 
+/* Devices declared now, and the next id to try; vbridge_mutex. */
+static unsigned int vbridge_nr_devs;
+static u32 vbridge_next_id = 1;
+
+/*
+ * The backend node's name, owner and mode, for devtmpfs and for the
+ * uevent (DEVMODE, DEVUID, DEVGID), from which udev takes them.  Called
+ * while the node is registered, which the device outlives.
+ */
+static char *vbridge_node_devnode(VBRIDGE_DEVNODE_CONST struct device *node,
+				  umode_t *mode, kuid_t *uid, kgid_t *gid)
+{
+	const struct vbridge_dev *dev = dev_get_drvdata(node);
+
+	if (mode)
+		*mode = dev->cfg.node_mode;
+	if (uid)
+		*uid = dev->cfg.provider_uid;
+	if (gid)
+		*gid = dev->cfg.provider_gid;
+	return kasprintf(GFP_KERNEL, "virtio/vm%u/%s", dev->cfg.vmid,
+			 dev->cfg.name);
+}
+
+static const struct device_type vbridge_node_type = {
+	.name = "virtio-bridge-backend",
+	.devnode = vbridge_node_devnode,
+};
+
+static void vbridge_node_release(struct device *node)
+{
+	kfree(node);
+}
+
+/*
+ * device_create() cannot give the node a type, and only a type's devnode
+ * callback reports an owner, so the node is registered by hand.
+ */
+static struct device *vbridge_node_create(struct vbridge_dev *dev, dev_t devt)
+{
+	struct device *node;
+	int ret;
+
+	node = kzalloc(sizeof(*node), GFP_KERNEL);
+	if (!node)
+		return ERR_PTR(-ENOMEM);
+	device_initialize(node);
+	node->class = vbridge_class;
+	node->type = &vbridge_node_type;
+	node->devt = devt;
+	node->release = vbridge_node_release;
+	dev_set_drvdata(node, dev);
+	ret = dev_set_name(node, "vm%u:%s", dev->cfg.vmid, dev->cfg.name);
+	if (!ret)
+		ret = device_add(node);
+	if (ret) {
+		put_device(node);
+		return ERR_PTR(ret);
+	}
+	return node;
+}
+
 static void vbridge_qmsg_init_ctl(struct vbridge_dev *dev,
 				  struct vbridge_qmsg *q, u32 type)
 {
@@ -190,15 +252,27 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	if (ret)
 		goto err_free;
 
-	ret = xa_alloc(&vbridge_devs, &dev->id, dev,
-		       XA_LIMIT(1, VBRIDGE_MAX_DEVICES), GFP_KERNEL);
-	if (ret) {
+	if (vbridge_nr_devs >= VBRIDGE_MAX_DEVICES) {
+		NL_SET_ERR_MSG(extack, "too many devices declared");
+		ret = -ENOSPC;
+		goto err_free;
+	}
+	/*
+	 * Cyclic: a removed device's id and minor are not given to the next
+	 * one, so its node, kept open by path somewhere (a bind mount into a
+	 * provider's sandbox), cannot open a later device.
+	 */
+	ret = xa_alloc_cyclic(&vbridge_devs, &dev->id, dev,
+			      XA_LIMIT(1, VBRIDGE_NR_MINORS), &vbridge_next_id,
+			      GFP_KERNEL);
+	if (ret < 0) {
 		if (ret == -EBUSY) {
 			NL_SET_ERR_MSG(extack, "too many devices declared");
 			ret = -ENOSPC;
 		}
 		goto err_free;
 	}
+	vbridge_nr_devs++;
 	devt = vbridge_dev_devt(dev);
 
 	ret = -ENOMEM;
@@ -211,8 +285,7 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	if (ret)
 		goto err_cdev;
 
-	dev->node = device_create(vbridge_class, NULL, devt, dev, "vm%u:%s",
-				  cfg->vmid, cfg->name);
+	dev->node = vbridge_node_create(dev, devt);
 	if (IS_ERR(dev->node)) {
 		ret = PTR_ERR(dev->node);
 		NL_SET_ERR_MSG(extack, "cannot create the backend node");
@@ -226,6 +299,7 @@ err_cdev:
 	cdev_del(dev->cdev);
 err_xa:
 	xa_erase(&vbridge_devs, dev->id);
+	vbridge_nr_devs--;
 err_free:
 	vbridge_dev_put(dev);
 	return ERR_PTR(ret);
@@ -243,8 +317,10 @@ void vbridge_dev_remove(struct vbridge_dev *dev)
 	lockdep_assert_held(&vbridge_mutex);
 	dev->removed = true;
 	xa_erase(&vbridge_devs, dev->id);
+	vbridge_nr_devs--;
 	vbridge_debugfs_remove_dev(dev);
-	device_destroy(vbridge_class, vbridge_dev_devt(dev));
+	device_unregister(dev->node);
+	dev->node = NULL;
 	cdev_del(dev->cdev);
 	dev->cdev = NULL;
 	vbridge_dev_put(dev);

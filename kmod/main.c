@@ -80,20 +80,6 @@ struct workqueue_struct *vbridge_wq;
 struct class *vbridge_class;
 dev_t vbridge_devt;
 
-/* Backend nodes are /dev/virtio/vm<N>/<name>, mode 0600. */
-static char *vbridge_devnode(VBRIDGE_DEVNODE_CONST struct device *node,
-			     umode_t *mode)
-{
-	struct vbridge_dev *dev = dev_get_drvdata(node);
-
-	if (mode)
-		*mode = 0600;
-	if (!dev)
-		return NULL;
-	return kasprintf(GFP_KERNEL, "virtio/vm%u/%s", dev->cfg.vmid,
-			 dev->cfg.name);
-}
-
 static int __init vbridge_init(void)
 {
 	int ret;
@@ -102,11 +88,12 @@ static int __init vbridge_init(void)
 	BUILD_BUG_ON(sizeof(struct vbridge_msg) != 64);
 	BUILD_BUG_ON(sizeof(struct vbridge_reply) != 32);
 
+	vbridge_owners_init();
 	vbridge_wq = alloc_workqueue("virtio_bridge", 0, 0);
 	if (!vbridge_wq)
 		return -ENOMEM;
 
-	ret = alloc_chrdev_region(&vbridge_devt, 0, VBRIDGE_MAX_DEVICES,
+	ret = alloc_chrdev_region(&vbridge_devt, 0, VBRIDGE_NR_MINORS,
 				  "virtio-bridge");
 	if (ret)
 		goto err_wq;
@@ -116,7 +103,6 @@ static int __init vbridge_init(void)
 		ret = PTR_ERR(vbridge_class);
 		goto err_chrdev;
 	}
-	vbridge_class->devnode = vbridge_devnode;
 
 	vbridge_debugfs_init();
 
@@ -136,7 +122,7 @@ err_class:
 	vbridge_debugfs_exit();
 	class_destroy(vbridge_class);
 err_chrdev:
-	unregister_chrdev_region(vbridge_devt, VBRIDGE_MAX_DEVICES);
+	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
 err_wq:
 	destroy_workqueue(vbridge_wq);
 	return ret;
@@ -158,7 +144,7 @@ static void __exit vbridge_exit(void)
 	destroy_workqueue(vbridge_wq);
 	vbridge_debugfs_exit();
 	class_destroy(vbridge_class);
-	unregister_chrdev_region(vbridge_devt, VBRIDGE_MAX_DEVICES);
+	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
 }
 
 module_init(vbridge_init);

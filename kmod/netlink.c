@@ -2,16 +2,21 @@
 /*
  * virtio-bridge: the generic netlink family "virtio_bridge".
  *
- * Commands declare, remove, inspect and tune devices and inspect VMs;
- * mutations need CAP_NET_ADMIN (GENL_ADMIN_PERM).  Every command is
+ * Commands declare, remove, inspect and tune devices, inspect VMs and say
+ * who may attach a vmid; mutations need CAP_NET_ADMIN (GENL_ADMIN_PERM),
+ * and so does joining the "events" group.  Ids (uids, gids, pids) are
+ * translated from the sender's namespaces and to the reader's.  Every command is
  * validated strictly against the policy (unknown attributes, trailing data
  * and nests without NLA_F_NESTED are refused by the netlink core), and every
  * further rejection carries an extack message.  Events go to the multicast
  * group "events".  The family lives in the initial network namespace.
  */
+#include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/uidgid.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -56,6 +61,12 @@ static const struct nla_policy vbridge_policy[VBRIDGE_A_MAX + 1] = {
 							   &vbridge_timeout_range),
 	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1),
 	[VBRIDGE_A_CLEAR_OVERRIDES] = { .type = NLA_FLAG },
+	[VBRIDGE_A_PROVIDER_UID] = { .type = NLA_U32 },
+	[VBRIDGE_A_PROVIDER_GID] = { .type = NLA_U32 },
+	/* Permission bits only: no file type, setuid, setgid or sticky bit. */
+	[VBRIDGE_A_NODE_MODE] = NLA_POLICY_RANGE(NLA_U32, 1, 0777),
+	[VBRIDGE_A_VMM_UID] = { .type = NLA_U32 },
+	[VBRIDGE_A_VMM_GID] = { .type = NLA_U32 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -203,6 +214,62 @@ static bool vbridge_nl_parse_overrides(struct nlattr **attrs,
 	return any;
 }
 
+/*
+ * Ids arrive as the sender sees them, in its user namespace; one that has
+ * no mapping there (including (u32)-1) is refused.
+ */
+static int vbridge_nl_parse_uid(const struct nlattr *attr, kuid_t *uid,
+				struct netlink_ext_ack *extack)
+{
+	*uid = make_kuid(current_user_ns(), nla_get_u32(attr));
+	if (!uid_valid(*uid)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "uid is not valid in the sender's user namespace");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vbridge_nl_parse_gid(const struct nlattr *attr, kgid_t *gid,
+				struct netlink_ext_ack *extack)
+{
+	*gid = make_kgid(current_user_ns(), nla_get_u32(attr));
+	if (!gid_valid(*gid)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "gid is not valid in the sender's user namespace");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The backend node's owner, group and mode: root, root, 0600 by default. */
+static int vbridge_nl_parse_node(struct nlattr **attrs,
+				 struct vbridge_dev_config *cfg,
+				 struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	cfg->provider_uid = GLOBAL_ROOT_UID;
+	cfg->provider_gid = GLOBAL_ROOT_GID;
+	cfg->node_mode = VBRIDGE_NODE_MODE_DEFAULT;
+	if (attrs[VBRIDGE_A_PROVIDER_UID]) {
+		ret = vbridge_nl_parse_uid(attrs[VBRIDGE_A_PROVIDER_UID],
+					   &cfg->provider_uid, extack);
+		if (ret)
+			return ret;
+	}
+	if (attrs[VBRIDGE_A_PROVIDER_GID]) {
+		ret = vbridge_nl_parse_gid(attrs[VBRIDGE_A_PROVIDER_GID],
+					   &cfg->provider_gid, extack);
+		if (ret)
+			return ret;
+	}
+	/* 1..0777: the policy. */
+	if (attrs[VBRIDGE_A_NODE_MODE])
+		cfg->node_mode = nla_get_u32(attrs[VBRIDGE_A_NODE_MODE]);
+	return 0;
+}
+
 /* The device named by VMID + DEV_NAME; under vbridge_mutex. */
 static struct vbridge_dev *vbridge_nl_find_dev(struct genl_info *info,
 					       int *err)
@@ -261,6 +328,20 @@ static int vbridge_nl_put_effective(struct sk_buff *skb, int retry,
 	return 0;
 }
 
+/* The vmid's owner as the reader sees it; under vbridge_mutex. */
+static int vbridge_nl_put_owner(struct sk_buff *skb, u32 vmid)
+{
+	struct vbridge_owner o = vbridge_vm_owner(vmid);
+	struct user_namespace *ns = current_user_ns();
+
+	if ((uid_valid(o.uid) &&
+	     nla_put_u32(skb, VBRIDGE_A_VMM_UID, from_kuid_munged(ns, o.uid))) ||
+	    (gid_valid(o.gid) &&
+	     nla_put_u32(skb, VBRIDGE_A_VMM_GID, from_kgid_munged(ns, o.gid))))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int vbridge_nl_fill_dev(struct sk_buff *skb, struct vbridge_dev *dev,
 			       u32 portid, u32 seq, int flags)
 {
@@ -287,7 +368,15 @@ static int vbridge_nl_fill_dev(struct sk_buff *skb, struct vbridge_dev *dev,
 	    nla_put_string(skb, VBRIDGE_A_DEV_NAME, dev->cfg.name) ||
 	    nla_put_u32(skb, VBRIDGE_A_DEV_ID, dev->id) ||
 	    nla_put_u32(skb, VBRIDGE_A_BACKEND_VMID, dev->cfg.backend_vmid) ||
-	    nla_put_u32(skb, VBRIDGE_A_DEV_STATE, vbridge_dev_state(dev)))
+	    nla_put_u32(skb, VBRIDGE_A_DEV_STATE, vbridge_dev_state(dev)) ||
+	    nla_put_u32(skb, VBRIDGE_A_PROVIDER_UID,
+			from_kuid_munged(current_user_ns(),
+					 dev->cfg.provider_uid)) ||
+	    nla_put_u32(skb, VBRIDGE_A_PROVIDER_GID,
+			from_kgid_munged(current_user_ns(),
+					 dev->cfg.provider_gid)) ||
+	    nla_put_u32(skb, VBRIDGE_A_NODE_MODE, dev->cfg.node_mode) ||
+	    vbridge_nl_put_owner(skb, dev->cfg.vmid))
 		goto nomem;
 	if (gen && nla_put_u64_64bit(skb, VBRIDGE_A_VM_GENERATION, gen,
 				     VBRIDGE_A_PAD))
@@ -349,6 +438,7 @@ static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 {
 	u64 stats[VBRIDGE_STAT_MAX + 1] = {};
 	unsigned int i, s;
+	pid_t pid;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &vbridge_nl_family, flags,
@@ -358,6 +448,8 @@ static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 	for (i = 0; i < vm->nr_devs; i++)
 		for (s = 0; s <= VBRIDGE_STAT_MAX; s++)
 			stats[s] += atomic64_read(&vm->devs[i]->stats[s]);
+	/* The VMM's pid in the reader's pid namespace, if it has one there. */
+	pid = pid_vnr(vm->tgid);
 
 	if (nla_put_u32(skb, VBRIDGE_A_VMID, vm->vmid) ||
 	    nla_put_u32(skb, VBRIDGE_A_VM_STATE,
@@ -365,8 +457,9 @@ static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 							 VBRIDGE_VM_S_STOPPING) ||
 	    nla_put_u64_64bit(skb, VBRIDGE_A_VM_GENERATION, vm->generation,
 			      VBRIDGE_A_PAD) ||
-	    nla_put_u32(skb, VBRIDGE_A_VM_PID, vm->pid) ||
+	    (pid > 0 && nla_put_u32(skb, VBRIDGE_A_VM_PID, pid)) ||
 	    nla_put_u32(skb, VBRIDGE_A_NR_DEVICES, vm->nr_devs) ||
+	    vbridge_nl_put_owner(skb, vm->vmid) ||
 	    vbridge_nl_put_effective(skb, READ_ONCE(vbridge_retry_timeout_ms),
 				     READ_ONCE(vbridge_vmstop_timeout),
 				     READ_ONCE(vbridge_vmstop_autoack)) ||
@@ -416,6 +509,9 @@ static int vbridge_nl_dev_add(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 	}
 	vbridge_nl_parse_overrides(info->attrs, &cfg->ovr);
+	ret = vbridge_nl_parse_node(info->attrs, cfg, extack);
+	if (ret)
+		goto out;
 
 	mutex_lock(&vbridge_mutex);
 	dev = vbridge_dev_create(cfg, extack);
@@ -574,6 +670,50 @@ static int vbridge_nl_vm_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/*
+ * Who may attach a vmid: VMM_UID and VMM_GID, each an id in the sender's
+ * user namespace or VBRIDGE_ID_NONE to remove it.  Either may come alone;
+ * the other is left as it was.
+ */
+static int vbridge_nl_vm_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *ua = info->attrs[VBRIDGE_A_VMM_UID];
+	struct nlattr *ga = info->attrs[VBRIDGE_A_VMM_GID];
+	kuid_t uid = INVALID_UID;
+	kgid_t gid = INVALID_GID;
+	struct vbridge_owner o;
+	u32 vmid;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_VMID))
+		return -EINVAL;
+	if (!ua && !ga) {
+		NL_SET_ERR_MSG(extack, "nothing to set: give VMM_UID or VMM_GID");
+		return -EINVAL;
+	}
+	if (ua && nla_get_u32(ua) != VBRIDGE_ID_NONE) {
+		ret = vbridge_nl_parse_uid(ua, &uid, extack);
+		if (ret)
+			return ret;
+	}
+	if (ga && nla_get_u32(ga) != VBRIDGE_ID_NONE) {
+		ret = vbridge_nl_parse_gid(ga, &gid, extack);
+		if (ret)
+			return ret;
+	}
+	vmid = nla_get_u32(info->attrs[VBRIDGE_A_VMID]);
+	mutex_lock(&vbridge_mutex);
+	o = vbridge_vm_owner(vmid);
+	if (ua)
+		o.uid = uid;
+	if (ga)
+		o.gid = gid;
+	vbridge_vm_set_owner(vmid, &o);
+	mutex_unlock(&vbridge_mutex);
+	return 0;
+}
+
 /**
  * vbridge_nl_event() - multicast an event to the "events" group
  * @event: VBRIDGE_EV_*
@@ -638,10 +778,19 @@ static const struct genl_small_ops vbridge_nl_ops[] = {
 		.doit = vbridge_nl_vm_get,
 		.dumpit = vbridge_nl_vm_dump,
 	},
+	{
+		.cmd = VBRIDGE_CMD_VM_SET,
+		.flags = GENL_ADMIN_PERM,
+		.doit = vbridge_nl_vm_set,
+	},
 };
 
+/* Events name every VM's VMM pid and every device: administrators only. */
 static const struct genl_multicast_group vbridge_nl_mcgrps[] = {
-	{ .name = VBRIDGE_GENL_MCGRP_EVENTS },
+	{
+		.name = VBRIDGE_GENL_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 static struct genl_family vbridge_nl_family __ro_after_init = {

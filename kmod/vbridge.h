@@ -68,6 +68,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -79,7 +80,14 @@ struct file;
 struct netlink_ext_ack;
 
 /* Internal limits (not part of the uAPI). */
-#define VBRIDGE_MAX_DEVICES	1024	/* backend nodes (minors) */
+#define VBRIDGE_MAX_DEVICES	1024	/* devices declared at once */
+/*
+ * Device ids are 1..VBRIDGE_NR_MINORS, handed out cyclically: id N is
+ * minor N - 1 of the module's major, which owns every minor, so an id (and
+ * its node) comes back only after 2^20 later declarations.
+ */
+#define VBRIDGE_NR_MINORS	BIT(MINORBITS)
+#define VBRIDGE_NODE_MODE_DEFAULT 0600
 #define VBRIDGE_QUEUE_MAX	256	/* unread requests per device */
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
@@ -101,6 +109,19 @@ extern struct workqueue_struct *vbridge_wq;
 extern wait_queue_head_t vbridge_release_wq;
 extern struct class *vbridge_class;
 extern dev_t vbridge_devt;
+
+/**
+ * struct vbridge_owner - who may attach a vmid (netlink VM_SET)
+ * @uid: a caller whose fsuid is this may attach; INVALID_UID for none
+ * @gid: a member of this group may attach; INVALID_GID for none
+ *
+ * One per vmid, in vm.c, protected by vbridge_mutex.  Without either,
+ * only CAP_SYS_ADMIN may attach.
+ */
+struct vbridge_owner {
+	kuid_t uid;
+	kgid_t gid;
+};
 
 /**
  * enum vbridge_run_state - a device's view of its VM
@@ -235,6 +256,9 @@ struct vbridge_overrides {
  * @windows: address windows, window 0 is the ECAM/config window
  * @irqs: interrupt lines
  * @ovr: parameter overrides given with the declaration
+ * @provider_uid: owner of the backend node
+ * @provider_gid: group of the backend node
+ * @node_mode: permission bits of the backend node (1..0777)
  *
  * Immutable once the device exists, except @ovr (&vbridge_dev.lock).
  */
@@ -247,6 +271,9 @@ struct vbridge_dev_config {
 	struct vbridge_window windows[VBRIDGE_MAX_WINDOWS];
 	struct vbridge_irq irqs[VBRIDGE_MAX_IRQS];
 	struct vbridge_overrides ovr;
+	kuid_t provider_uid;
+	kgid_t provider_gid;
+	umode_t node_mode;
 };
 
 /**
@@ -398,7 +425,10 @@ struct vbridge_region {
  *	  smp_store_release(), read with smp_load_acquire()
  * @vmid: the vmid; set at attach, then immutable
  * @generation: this instance's number; set at attach, then immutable
- * @pid: tgid of the attaching process; set at attach
+ * @pid: tgid of the attaching process in the initial pid namespace (for
+ *	 events); set at attach
+ * @tgid: the attaching process's tgid as a &struct pid, with a reference
+ *	  (reported with pid_vnr() to each reader); set at attach
  * @nr_devs: entries in @devs; set before @life becomes RUNNING, immutable
  * @devs: the device snapshot taken at attach, each with a reference; kept
  *	  until the VM is freed so that late calls on a stopped VM stay safe
@@ -423,6 +453,7 @@ struct vbridge_vm {
 	u32 vmid;
 	u64 generation;
 	pid_t pid;
+	struct pid *tgid;
 	unsigned int nr_devs;
 	struct vbridge_dev **devs;
 
@@ -499,6 +530,9 @@ int vbridge_vm_lookup(struct vbridge_vm *vm, u64 addr, u32 len,
 unsigned int vbridge_vm_copy_regions(struct vbridge_vm *vm,
 				     struct vbridge_window *out,
 				     unsigned int max);
+void vbridge_owners_init(void);
+struct vbridge_owner vbridge_vm_owner(u32 vmid);
+void vbridge_vm_set_owner(u32 vmid, const struct vbridge_owner *owner);
 
 /* mmap.c */
 int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma);

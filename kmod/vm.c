@@ -20,9 +20,12 @@
  * next attach.
  */
 #include <linux/types.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -31,6 +34,48 @@
 
 /* Last generation handed out; under vbridge_mutex. */
 static u64 vbridge_generation;
+
+/* Who may attach each vmid; under vbridge_mutex. */
+static struct vbridge_owner vbridge_owners[VBRIDGE_VMID_MAX + 1];
+
+void vbridge_owners_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i <= VBRIDGE_VMID_MAX; i++) {
+		vbridge_owners[i].uid = INVALID_UID;
+		vbridge_owners[i].gid = INVALID_GID;
+	}
+}
+
+/* Under vbridge_mutex; @vmid is at most VBRIDGE_VMID_MAX. */
+struct vbridge_owner vbridge_vm_owner(u32 vmid)
+{
+	lockdep_assert_held(&vbridge_mutex);
+	return vbridge_owners[vmid];
+}
+
+/* Under vbridge_mutex; later attaches of @vmid follow @owner. */
+void vbridge_vm_set_owner(u32 vmid, const struct vbridge_owner *owner)
+{
+	lockdep_assert_held(&vbridge_mutex);
+	vbridge_owners[vmid] = *owner;
+}
+
+/*
+ * May the caller attach @vmid?  Its owner (fsuid, as for a file it would
+ * own), a member of its group, or CAP_SYS_ADMIN.  Under vbridge_mutex.
+ */
+static bool vbridge_may_attach(u32 vmid)
+{
+	const struct vbridge_owner *o = &vbridge_owners[vmid];
+
+	if (uid_valid(o->uid) && uid_eq(current_fsuid(), o->uid))
+		return true;
+	if (gid_valid(o->gid) && in_egroup_p(o->gid))
+		return true;
+	return capable(CAP_SYS_ADMIN);
+}
 
 static void vbridge_vm_release_work(struct work_struct *work);
 
@@ -141,6 +186,7 @@ static void vbridge_vm_free(struct kref *kref)
 	for (i = 0; i < vm->nr_devs; i++)
 		vbridge_dev_put(vm->devs[i]);
 	kfree(vm->devs);
+	put_pid(vm->tgid);
 	kfree(vm);
 }
 
@@ -161,8 +207,11 @@ static bool vbridge_vm_released(struct vbridge_vm *vm)
  * @vmid: 0..VBRIDGE_VMID_MAX
  * @nonblock: fail with -EBUSY instead of waiting for a stopping VM
  *
- * Return: 0, -EBUSY (the vmid runs, or is stopping and @nonblock), -EINTR
- * (killed while waiting), -ENOMEM.
+ * The caller must be allowed to attach @vmid (vbridge_may_attach()); that
+ * is checked again after every wait, since the owner may change meanwhile.
+ *
+ * Return: 0, -EPERM (not the vmid's owner), -EBUSY (the vmid runs, or is
+ * stopping and @nonblock), -EINTR (killed while waiting), -ENOMEM.
  */
 int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 {
@@ -174,6 +223,10 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 
 	for (;;) {
 		mutex_lock(&vbridge_mutex);
+		if (!vbridge_may_attach(vmid)) {
+			mutex_unlock(&vbridge_mutex);
+			return -EPERM;
+		}
 		old = xa_load(&vbridge_vms, vmid);
 		if (!old)
 			break;
@@ -216,6 +269,7 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	vm->vmid = vmid;
 	vm->generation = ++vbridge_generation;
 	vm->pid = task_tgid_nr(current);
+	vm->tgid = get_pid(task_tgid(current));
 	vbridge_vm_get(vm);	/* the VM table's reference */
 
 	for (n = 0; n < vm->nr_devs; n++)

@@ -68,6 +68,44 @@ int ctl_parse_devref(const char *s, struct ctl_devref *r, char *err, size_t errl
 	return args_name(slash + 1, strlen(slash + 1), r, s, err, errlen);
 }
 
+int ctl_parse_vmref(const char *s, uint32_t *vmid, char *err, size_t errlen)
+{
+	static const char dev_prefix[] = "/dev/virtio/";
+	const char *p = s;
+	uint64_t v;
+
+	if (!strncmp(p, dev_prefix, sizeof(dev_prefix) - 1))
+		p += sizeof(dev_prefix) - 1;
+	if (strncmp(p, "vm", 2) || p[2] < '0' || p[2] > '9' ||
+	    opt_parse_u64(p + 2, VBRIDGE_VMID_MAX, &v))
+		return args_fail(err, errlen, "'%s' is not a VM: expected vmN with N 0..%d", s,
+				 VBRIDGE_VMID_MAX);
+	*vmid = v;
+	return 0;
+}
+
+/* "vmm_uid" or "vmm-uid" (the property's spelling) for key "vmm_" + what. */
+static bool args_vmm_key(const char *a, size_t klen, const char *what)
+{
+	return klen == 7 && !strncmp(a, "vmm", 3) && (a[3] == '_' || a[3] == '-') &&
+	       !strncmp(a + 4, what, 3);
+}
+
+/* An id, or "none": VBRIDGE_ID_NONE. */
+static int args_id(const char *v, uint32_t *id)
+{
+	uint64_t u64;
+
+	if (!strcmp(v, "none")) {
+		*id = VBRIDGE_ID_NONE;
+		return 0;
+	}
+	if (v[0] < '0' || v[0] > '9' || opt_parse_u64(v, VBRIDGE_ID_NONE - 1, &u64))
+		return -EINVAL;
+	*id = u64;
+	return 0;
+}
+
 int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size_t errlen)
 {
 	int i;
@@ -75,7 +113,7 @@ int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size
 	memset(o, 0, sizeof(*o));
 	if (argc < 1)
 		return args_fail(err, errlen,
-				 "nothing to set: give key=value (retry_timeout_ms, vmstop_timeout, vmstop_autoack) or clear");
+				 "nothing to set: give key=value (retry_timeout_ms, vmstop_timeout, vmstop_autoack, vmm_uid, vmm_gid) or clear");
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq = strchr(a, '=');
 		const char *v = eq ? eq + 1 : NULL;
@@ -84,7 +122,17 @@ int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size
 		uint64_t u64;
 		bool b;
 
-		if (klen == 5 && !strncmp(a, "clear", 5) && !v) {
+		if (args_vmm_key(a, klen, "uid") && v) {
+			if (args_id(v, &o->vmm_uid))
+				return args_fail(err, errlen,
+						 "'%s': vmm_uid is a uid (0..4294967294) or none", a);
+			o->vm_set |= CTL_VM_UID;
+		} else if (args_vmm_key(a, klen, "gid") && v) {
+			if (args_id(v, &o->vmm_gid))
+				return args_fail(err, errlen,
+						 "'%s': vmm_gid is a gid (0..4294967294) or none", a);
+			o->vm_set |= CTL_VM_GID;
+		} else if (klen == 5 && !strncmp(a, "clear", 5) && !v) {
 			o->clear = true;
 		} else if (klen == 16 && !strncmp(a, "retry_timeout_ms", 16) && v) {
 			if (opt_parse_s64(v, INT32_MIN, INT32_MAX, &s64))
@@ -107,9 +155,12 @@ int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size
 			o->set |= CTL_OVR_AUTOACK;
 		} else {
 			return args_fail(err, errlen,
-					 "'%s': unknown setting (retry_timeout_ms=, vmstop_timeout=, vmstop_autoack=, clear)",
+					 "'%s': unknown setting (retry_timeout_ms=, vmstop_timeout=, vmstop_autoack=, clear, vmm_uid=, vmm_gid=)",
 					 a);
 		}
 	}
+	if (o->vm_set && (o->set || o->clear))
+		return args_fail(err, errlen,
+				 "vmm_uid and vmm_gid belong to a VM (vmN), the other settings to a device: set them apart");
 	return 0;
 }

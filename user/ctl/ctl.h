@@ -31,6 +31,12 @@
  * @vmstop_timeout: effective value, seconds
  * @vmstop_autoack: effective value
  * @overridden: CTL_OVR_* bits of the values set on the device itself
+ * @has_node: @provider_uid, @provider_gid and @node_mode are known
+ * @provider_uid: owner of the backend node
+ * @provider_gid: group of the backend node
+ * @node_mode: permission bits of the backend node
+ * @vmm_uid: who may attach the device's vmid, VBRIDGE_ID_NONE if no one
+ * @vmm_gid: whose members may attach it, VBRIDGE_ID_NONE if none
  */
 struct ctl_dev {
 	uint32_t vmid;
@@ -47,6 +53,9 @@ struct ctl_dev {
 	uint32_t vmstop_timeout;
 	bool vmstop_autoack;
 	unsigned int overridden;
+	bool has_node;
+	uint32_t provider_uid, provider_gid, node_mode;
+	uint32_t vmm_uid, vmm_gid;
 };
 
 #define CTL_OVR_RETRY	(1u << 0)
@@ -58,8 +67,10 @@ struct ctl_vm {
 	uint32_t vmid;
 	uint32_t state;		/* VBRIDGE_VM_S_* */
 	uint64_t generation;
-	uint32_t pid;
+	uint32_t pid;		/* 0: not in our pid namespace */
 	uint32_t nr_devices;
+	uint32_t vmm_uid;	/* VBRIDGE_ID_NONE: no owner uid */
+	uint32_t vmm_gid;	/* VBRIDGE_ID_NONE: no owner group */
 };
 
 /* One notification of the "events" group. */
@@ -72,13 +83,22 @@ struct ctl_event {
 	uint32_t pid;
 };
 
-/* Overrides for VBRIDGE_CMD_DEV_SET (ctl set). */
+#define CTL_VM_UID	(1u << 0)
+#define CTL_VM_GID	(1u << 1)
+
+/*
+ * Settings of ctl set: overrides for VBRIDGE_CMD_DEV_SET, or the owner of
+ * a vmid for VBRIDGE_CMD_VM_SET (vm_set; never both in one command).
+ */
 struct ctl_override {
 	bool clear;
 	unsigned int set;	/* CTL_OVR_* */
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	bool vmstop_autoack;
+	unsigned int vm_set;	/* CTL_VM_* */
+	uint32_t vmm_uid;	/* VBRIDGE_ID_NONE: remove */
+	uint32_t vmm_gid;	/* VBRIDGE_ID_NONE: remove */
 };
 
 /* A device named on the command line. */
@@ -99,10 +119,14 @@ int ctl_parse_devref(const char *s, struct ctl_devref *r, char *err, size_t errl
 
 /*
  * "retry_timeout_ms=N", "vmstop_timeout=S", "vmstop_autoack=yes|no",
- * "clear", any number of them.  Returns 0 or -EINVAL with err naming the
- * argument at fault.
+ * "clear", any number of them; or the owner of a VM, "vmm_uid=N|none" and
+ * "vmm_gid=N|none" (also spelled vmm-uid=, vmm-gid=), not mixed with the
+ * others.  Returns 0 or -EINVAL with err naming the argument at fault.
  */
 int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size_t errlen);
+
+/* "vm3" or "/dev/virtio/vm3": a vmid.  0 or -EINVAL with err. */
+int ctl_parse_vmref(const char *s, uint32_t *vmid, char *err, size_t errlen);
 
 /* --- ctl/format.c ------------------------------------------------------ */
 

@@ -95,6 +95,43 @@ static int dt_get_vmid(struct dt_ctx *c, int node, const char *prop, uint32_t *v
 	return 0;
 }
 
+/*
+ * An optional uid or gid cell: any number but (uid_t)-1, which is no id.
+ * Whether it means anyone is the kernel's business (in the sender's user
+ * namespace).  Sets *has when present.
+ */
+static int dt_get_id(struct dt_ctx *c, int node, const char *prop, bool *has, uint32_t *id)
+{
+	int ret = dt_get_cell(c, node, prop, id);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (*id == VBRIDGE_ID_NONE)
+		return dt_err(c, node, prop, "0x%x is not a valid id", *id);
+	*has = true;
+	return 0;
+}
+
+/* vl,node-mode: permission bits only, 1..0777 (0 would read as 0600). */
+static int dt_get_mode(struct dt_ctx *c, int node, struct dt_device *d)
+{
+	const char *prop = "vl,node-mode";
+	int ret = dt_get_cell(c, node, prop, &d->node_mode);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (!d->node_mode || d->node_mode > 0777)
+		return dt_err(c, node, prop,
+			      "0%o is not a mode of permission bits (1..0777, e.g. <0x180> for 0600)",
+			      d->node_mode);
+	d->has_node_mode = true;
+	return 0;
+}
+
 /* Refuse vl,* properties this binding does not define (typos, mostly). */
 static int dt_check_vendor_props(struct dt_ctx *c, int node, const char *const *known)
 {
@@ -310,16 +347,27 @@ static int dt_add(struct dt_devices *out, const struct dt_device *d)
 	return 0;
 }
 
-static int dt_parse_device(struct dt_ctx *c, int node, int vm, uint32_t vmid, int ac,
-			   int sc, struct dt_devices *out)
+bool dt_same_vmm(const struct dt_device *a, const struct dt_device *b)
 {
-	static const char *const known[] = { "vl,device-vmid", "vl,device-name", NULL };
+	return a->has_vmm_uid == b->has_vmm_uid && a->has_vmm_gid == b->has_vmm_gid &&
+	       (!a->has_vmm_uid || a->vmm_uid == b->vmm_uid) &&
+	       (!a->has_vmm_gid || a->vmm_gid == b->vmm_gid);
+}
+
+static int dt_parse_device(struct dt_ctx *c, int node, int vm, const struct dt_device *vmd,
+			   int ac, int sc, struct dt_devices *out)
+{
+	static const char *const known[] = {
+		"vl,device-vmid", "vl,device-name", "vl,provider-uid", "vl,provider-gid",
+		"vl,node-mode", NULL,
+	};
+	uint32_t vmid = vmd->vmid;
 	struct dt_device d;
 	unsigned int i, j;
 	int ret;
 
-	memset(&d, 0, sizeof(d));
-	d.vmid = vmid;
+	/* The vm node's part: vmid and owner. */
+	d = *vmd;
 	if (fdt_get_path(c->fdt, node, d.node, sizeof(d.node)))
 		snprintf(d.node, sizeof(d.node), "?");
 	ret = dt_check_vendor_props(c, node, known);
@@ -331,6 +379,14 @@ static int dt_parse_device(struct dt_ctx *c, int node, int vm, uint32_t vmid, in
 		ret = dt_parse_reg(c, node, ac, sc, &d);
 	if (!ret)
 		ret = dt_parse_irqs(c, node, vm, &d);
+	if (!ret)
+		ret = dt_get_id(c, node, "vl,provider-uid", &d.has_provider_uid,
+				&d.provider_uid);
+	if (!ret)
+		ret = dt_get_id(c, node, "vl,provider-gid", &d.has_provider_gid,
+				&d.provider_gid);
+	if (!ret)
+		ret = dt_get_mode(c, node, &d);
 	if (ret)
 		return ret;
 	for (i = 0; i < out->nr; i++) {
@@ -338,6 +394,10 @@ static int dt_parse_device(struct dt_ctx *c, int node, int vm, uint32_t vmid, in
 
 		if (o->vmid != vmid)
 			continue;
+		if (!dt_same_vmm(o, &d))
+			return dt_err(c, vm, "vl,vmm-uid",
+				      "vm%u's owner (vl,vmm-uid, vl,vmm-gid) differs from the one given with %s",
+				      vmid, o->node);
 		if (!strcmp(o->name, d.name))
 			return dt_err(c, node, "vl,device-name",
 				      "\"%s\" is already used by %s in vm%u", d.name, o->node, vmid);
@@ -356,13 +416,19 @@ static int dt_parse_device(struct dt_ctx *c, int node, int vm, uint32_t vmid, in
 
 static int dt_parse_vm(struct dt_ctx *c, int vm, struct dt_devices *out)
 {
-	static const char *const known[] = { "vl,vmid", NULL };
-	uint32_t vmid, ac, sc;
+	static const char *const known[] = { "vl,vmid", "vl,vmm-uid", "vl,vmm-gid", NULL };
+	struct dt_device vmd;
+	uint32_t ac, sc;
 	int child, ret;
 
+	memset(&vmd, 0, sizeof(vmd));
 	ret = dt_check_vendor_props(c, vm, known);
 	if (!ret)
-		ret = dt_get_vmid(c, vm, "vl,vmid", &vmid);
+		ret = dt_get_vmid(c, vm, "vl,vmid", &vmd.vmid);
+	if (!ret)
+		ret = dt_get_id(c, vm, "vl,vmm-uid", &vmd.has_vmm_uid, &vmd.vmm_uid);
+	if (!ret)
+		ret = dt_get_id(c, vm, "vl,vmm-gid", &vmd.has_vmm_gid, &vmd.vmm_gid);
 	if (ret)
 		return ret;
 	ret = dt_get_cell(c, vm, "#address-cells", &ac);
@@ -394,7 +460,7 @@ static int dt_parse_vm(struct dt_ctx *c, int vm, struct dt_devices *out)
 		}
 		if (dt_is_disabled(c->fdt, child))
 			continue;
-		ret = dt_parse_device(c, child, vm, vmid, ac, sc, out);
+		ret = dt_parse_device(c, child, vm, &vmd, ac, sc, out);
 		if (ret)
 			return ret;
 	}

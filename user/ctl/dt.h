@@ -19,14 +19,21 @@
  *			interrupts = <0 3 4>, <0 4 4>, ...;	// line 0, 1, ...
  *			vl,device-vmid = <2>;		// where the backend runs
  *			vl,device-name = "cvm2rb-pci";
- *		};
+ *			vl,provider-uid = <1000>;	// optional: backend node
+ *			vl,provider-gid = <1000>;	// owner, group and mode
+ *			vl,node-mode = <0x180>;		// (0600 = 0x180), default
+ *		};					// root, root, 0600
  *	};
+ *
+ * and optionally, in the vm node, vl,vmm-uid and vl,vmm-gid: who may
+ * attach the vmid (without either, only CAP_SYS_ADMIN).
  *
  * Parsing is a pure function of the blob, so it is unit-tested on the host.
  */
 #ifndef VBRIDGE_CTL_DT_H
 #define VBRIDGE_CTL_DT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +64,11 @@
  * @windows: window 0 is the ECAM window, the rest BAR windows
  * @nr_irqs: entries of @irqs (interrupts), at least 1
  * @irqs: GIC SPI numbers or x86 GSIs, VBRIDGE_IRQ_F_LEVEL for level triggers
+ * @has_provider_uid: vl,provider-uid was given, in @provider_uid
+ * @has_provider_gid: vl,provider-gid was given, in @provider_gid
+ * @has_node_mode: vl,node-mode was given, in @node_mode (1..0777)
+ * @has_vmm_uid: the vm node has vl,vmm-uid, in @vmm_uid
+ * @has_vmm_gid: the vm node has vl,vmm-gid, in @vmm_gid
  */
 struct dt_device {
 	uint32_t vmid;
@@ -67,6 +79,10 @@ struct dt_device {
 	struct vbridge_window windows[VBRIDGE_MAX_WINDOWS];
 	unsigned int nr_irqs;
 	struct vbridge_irq irqs[VBRIDGE_MAX_IRQS];
+	bool has_provider_uid, has_provider_gid, has_node_mode;
+	uint32_t provider_uid, provider_gid, node_mode;
+	bool has_vmm_uid, has_vmm_gid;
+	uint32_t vmm_uid, vmm_gid;
 };
 
 struct dt_devices {
@@ -85,5 +101,8 @@ int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
 		     char *err, size_t errlen);
 
 void dt_devices_free(struct dt_devices *d);
+
+/* Do two declarations give their vmid the same owner (vl,vmm-uid/gid)? */
+bool dt_same_vmm(const struct dt_device *a, const struct dt_device *b);
 
 #endif

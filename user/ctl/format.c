@@ -170,6 +170,17 @@ static void print_details(FILE *f, const struct ctl_dev *d)
 		fprintf(f, "%s%u%s", i ? " " : "", d->irqs[i].num,
 			d->irqs[i].flags & VBRIDGE_IRQ_F_LEVEL ? "" : "(edge)");
 	fprintf(f, "%s\n", d->nr_irqs ? "" : "none");
+	if (d->has_node)
+		fprintf(f, "  node     owner %u group %u mode 0%03o\n", d->provider_uid,
+			d->provider_gid, d->node_mode);
+	if (d->vmm_uid == VBRIDGE_ID_NONE && d->vmm_gid == VBRIDGE_ID_NONE)
+		fprintf(f, "  vmm      CAP_SYS_ADMIN only\n");
+	else if (d->vmm_gid == VBRIDGE_ID_NONE)
+		fprintf(f, "  vmm      uid %u\n", d->vmm_uid);
+	else if (d->vmm_uid == VBRIDGE_ID_NONE)
+		fprintf(f, "  vmm      group %u\n", d->vmm_gid);
+	else
+		fprintf(f, "  vmm      uid %u, group %u\n", d->vmm_uid, d->vmm_gid);
 	fprintf(f, "  retry_timeout_ms=%d%s vmstop_timeout=%u%s vmstop_autoack=%s%s\n",
 		d->retry_timeout_ms, d->overridden & CTL_OVR_RETRY ? "*" : "",
 		d->vmstop_timeout, d->overridden & CTL_OVR_TIMEOUT ? "*" : "",
@@ -217,7 +228,8 @@ void ctl_print_status(FILE *f, const struct ctl_vm *vms, size_t nr_vms,
 
 			snprintf(c[0], sizeof(c[0]), "vm%u", vms[i].vmid);
 			snprintf(c[1], sizeof(c[1]), "%" PRIu64, vms[i].generation);
-			snprintf(c[2], sizeof(c[2]), "%u", vms[i].pid);
+			/* 0: the VMM is not in our pid namespace. */
+			snprintf(c[2], sizeof(c[2]), vms[i].pid ? "%u" : "-", vms[i].pid);
 			snprintf(c[3], sizeof(c[3]), "%u", vms[i].nr_devices);
 			tbl_row(&t, row);
 		}

@@ -25,7 +25,10 @@ static void load_usage(FILE *f)
 		"inside a \"" DT_COMPAT_VM "\" node that names its frontend VM\n"
 		"(Documentation/virtio-bridge/ctl.rst).  OVERLAY is a flattened blob\n"
 		"(.dtbo, .dtb) or device-tree source, compiled with dtc -@.  The backend\n"
-		"node /dev/virtio/vmN/NAME of each device appears at once.\n"
+		"node /dev/virtio/vmN/NAME of each device appears at once, owned by\n"
+		"vl,provider-uid/vl,provider-gid with mode vl,node-mode (root, root, 0600\n"
+		"by default); then vl,vmm-uid/vl,vmm-gid of a vm node say who may attach\n"
+		"the vmid (CAP_SYS_ADMIN only without them).\n"
 		"\n"
 		"All or nothing: if the module refuses a device, the ones this command\n"
 		"declared before it are removed again.\n"
@@ -43,6 +46,19 @@ static void unload_usage(FILE *f)
 		"/dev/virtio/vmN/NAME, or a NAME only one VM uses).  An argument that is\n"
 		"an existing file is an overlay.  Each device is removed even when\n"
 		"another one fails; the exit status is 1 if any did.\n");
+}
+
+/* Who may attach the device's VM, as its vm node says. */
+static void print_vmm(FILE *f, const struct dt_device *d)
+{
+	if (d->has_vmm_uid && d->has_vmm_gid)
+		fprintf(f, "attached by uid %u or group %u\n", d->vmm_uid, d->vmm_gid);
+	else if (d->has_vmm_uid)
+		fprintf(f, "attached by uid %u\n", d->vmm_uid);
+	else if (d->has_vmm_gid)
+		fprintf(f, "attached by group %u\n", d->vmm_gid);
+	else
+		fprintf(f, "attached with CAP_SYS_ADMIN only\n");
 }
 
 static void print_decl(FILE *f, const struct dt_device *d)
@@ -64,6 +80,12 @@ static void print_decl(FILE *f, const struct dt_device *d)
 		fprintf(f, " %u%s", d->irqs[i].num,
 			d->irqs[i].flags & VBRIDGE_IRQ_F_LEVEL ? "" : "(edge)");
 	fprintf(f, "\n");
+	fprintf(f, "  node     owner %u group %u mode 0%03o\n",
+		d->has_provider_uid ? d->provider_uid : 0,
+		d->has_provider_gid ? d->provider_gid : 0,
+		d->has_node_mode ? d->node_mode : 0600);
+	fprintf(f, "  vm%u     ", d->vmid);
+	print_vmm(f, d);
 }
 
 /* Read and parse one overlay; returns 0 or an EXIT_* status after a message. */
@@ -151,7 +173,7 @@ int ctl_cmd_load(int argc, char **argv)
 	struct dt_devices all;
 	struct ctl_nl c;
 	bool dry = false;
-	unsigned int i;
+	unsigned int i, j;
 	int opt, ret;
 
 	optind = 1;
@@ -197,6 +219,32 @@ int ctl_cmd_load(int argc, char **argv)
 			break;
 		}
 		printf("declared vm%u/%s\n", d->vmid, d->name);
+	}
+	/* Then the owners of their VMs, once per vmid (dt.c made them agree). */
+	for (j = 0; !ret && j < all.nr; j++) {
+		const struct dt_device *d = &all.dev[j];
+		struct ctl_override o = { .vmm_uid = VBRIDGE_ID_NONE, .vmm_gid = VBRIDGE_ID_NONE };
+		unsigned int k;
+		int err;
+
+		for (k = 0; k < j && all.dev[k].vmid != d->vmid; k++)
+			;
+		if (k < j || (!d->has_vmm_uid && !d->has_vmm_gid))
+			continue;
+		o.vm_set = CTL_VM_UID | CTL_VM_GID;
+		if (d->has_vmm_uid)
+			o.vmm_uid = d->vmm_uid;
+		if (d->has_vmm_gid)
+			o.vmm_gid = d->vmm_gid;
+		err = ctl_nl_vm_set(&c, d->vmid, &o);
+		if (err) {
+			log_error("setting the owner of vm%u: %s%s%s", d->vmid, strerror(-err),
+				  c.ext_msg[0] ? ": " : "", c.ext_msg);
+			ret = EXIT_FAIL;
+			break;
+		}
+		printf("vm%u: ", d->vmid);
+		print_vmm(stdout, d);
 	}
 	if (ret) {
 		/* Leave nothing of this command behind. */

@@ -207,10 +207,29 @@ int ctl_nl_dev_add(struct ctl_nl *c, const struct dt_device *d)
 		nla_nest_end(msg, one);
 	}
 	nla_nest_end(msg, nest);
+	if ((d->has_provider_uid && nla_put_u32(msg, VBRIDGE_A_PROVIDER_UID, d->provider_uid)) ||
+	    (d->has_provider_gid && nla_put_u32(msg, VBRIDGE_A_PROVIDER_GID, d->provider_gid)) ||
+	    (d->has_node_mode && nla_put_u32(msg, VBRIDGE_A_NODE_MODE, d->node_mode)))
+		goto full;
 	return cnl_request(c, msg, NULL, NULL);
 full:
 	nlmsg_free(msg);
 	return -EMSGSIZE;
+}
+
+int ctl_nl_vm_set(struct ctl_nl *c, uint32_t vmid, const struct ctl_override *o)
+{
+	struct nl_msg *msg = cnl_msg_new(c, VBRIDGE_CMD_VM_SET, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, VBRIDGE_A_VMID, vmid) ||
+	    ((o->vm_set & CTL_VM_UID) && nla_put_u32(msg, VBRIDGE_A_VMM_UID, o->vmm_uid)) ||
+	    ((o->vm_set & CTL_VM_GID) && nla_put_u32(msg, VBRIDGE_A_VMM_GID, o->vmm_gid))) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return cnl_request(c, msg, NULL, NULL);
 }
 
 static struct nl_msg *cnl_msg_dev(struct ctl_nl *c, uint8_t cmd, uint32_t vmid,
@@ -351,6 +370,14 @@ static int cnl_parse_dev(struct nlattr **tb, void *arg)
 				d->vmstop_autoack = nla_get_u8(e[VBRIDGE_A_VMSTOP_AUTOACK]);
 		}
 	}
+	if (tb[VBRIDGE_A_PROVIDER_UID] && tb[VBRIDGE_A_PROVIDER_GID] && tb[VBRIDGE_A_NODE_MODE]) {
+		d->has_node = true;
+		d->provider_uid = nla_get_u32(tb[VBRIDGE_A_PROVIDER_UID]);
+		d->provider_gid = nla_get_u32(tb[VBRIDGE_A_PROVIDER_GID]);
+		d->node_mode = nla_get_u32(tb[VBRIDGE_A_NODE_MODE]);
+	}
+	d->vmm_uid = tb[VBRIDGE_A_VMM_UID] ? nla_get_u32(tb[VBRIDGE_A_VMM_UID]) : VBRIDGE_ID_NONE;
+	d->vmm_gid = tb[VBRIDGE_A_VMM_GID] ? nla_get_u32(tb[VBRIDGE_A_VMM_GID]) : VBRIDGE_ID_NONE;
 	if (tb[VBRIDGE_A_RETRY_TIMEOUT_MS])
 		d->overridden |= CTL_OVR_RETRY;
 	if (tb[VBRIDGE_A_VMSTOP_TIMEOUT])
@@ -376,6 +403,8 @@ static int cnl_parse_vm(struct nlattr **tb, void *arg)
 		v->pid = nla_get_u32(tb[VBRIDGE_A_VM_PID]);
 	if (tb[VBRIDGE_A_NR_DEVICES])
 		v->nr_devices = nla_get_u32(tb[VBRIDGE_A_NR_DEVICES]);
+	v->vmm_uid = tb[VBRIDGE_A_VMM_UID] ? nla_get_u32(tb[VBRIDGE_A_VMM_UID]) : VBRIDGE_ID_NONE;
+	v->vmm_gid = tb[VBRIDGE_A_VMM_GID] ? nla_get_u32(tb[VBRIDGE_A_VMM_GID]) : VBRIDGE_ID_NONE;
 	return 0;
 }
 

@@ -34,6 +34,8 @@ int ctl_nl_dev_del(struct ctl_nl *c, uint32_t vmid, const char *name);
 /* Sends the overrides of o; o->clear is sent alone, before them. */
 int ctl_nl_dev_set(struct ctl_nl *c, uint32_t vmid, const char *name,
 		   const struct ctl_override *o);
+/* Who may attach vmid: the CTL_VM_* settings of o (VM_SET). */
+int ctl_nl_vm_set(struct ctl_nl *c, uint32_t vmid, const struct ctl_override *o);
 /* Every device / VM; *out is malloc'ed, the count is returned. */
 int ctl_nl_dev_dump(struct ctl_nl *c, struct ctl_dev **out);
 int ctl_nl_vm_dump(struct ctl_nl *c, struct ctl_vm **out);

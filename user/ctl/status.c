@@ -17,7 +17,8 @@ static void status_usage(FILE *f)
 		"Usage: vbridge ctl status [-v]\n"
 		"\n"
 		"The attached VMs (state, generation, VMM pid) and the declared devices\n"
-		"(backend, state, counters).  Device states: open (a provider has the\n"
+		"(backend, state, counters; with -v their node's owner and mode and who\n"
+		"may attach their VM).  Device states: open (a provider has the\n"
 		"backend node open), ready, running (its VM runs), stopping (VMSTOP not\n"
 		"yet acknowledged), broken (a request was lost; cleared by a device reset).\n"
 		"\n"
@@ -187,6 +188,7 @@ static void set_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vbridge ctl set DEVICE SETTING...\n"
+		"       vbridge ctl set vmN vmm_uid=UID|none [vmm_gid=GID|none]\n"
 		"\n"
 		"Override module parameters for one device (see 'vbridge ctl status -v'):\n"
 		"\n"
@@ -194,7 +196,16 @@ static void set_usage(FILE *f)
 		"                       >0 wait up to N ms\n"
 		"  vmstop_timeout=S     seconds to wait for the VMSTOP acknowledgement\n"
 		"  vmstop_autoack=yes|no  acknowledge on the device's behalf after it\n"
-		"  clear                back to the module parameters (applied first)\n");
+		"  clear                back to the module parameters (applied first)\n"
+		"\n"
+		"Or say who may attach VM N (run its VMM), as vl,vmm-uid and vl,vmm-gid\n"
+		"of an overlay do; numeric ids, 'none' removes one:\n"
+		"\n"
+		"  vmm_uid=UID|none     this user may attach vmN\n"
+		"  vmm_gid=GID|none     members of this group may attach vmN\n"
+		"\n"
+		"Without either, only a process with CAP_SYS_ADMIN may attach it; the\n"
+		"VM running now keeps running (vmm-uid=, vmm-gid= work too).\n");
 }
 
 int ctl_cmd_set(int argc, char **argv)
@@ -217,6 +228,26 @@ int ctl_cmd_set(int argc, char **argv)
 	if (ctl_parse_set(argc - 2, argv + 2, &o, err, sizeof(err))) {
 		log_error("set: %s", err);
 		return EXIT_USAGE;
+	}
+	if (o.vm_set) {
+		if (ctl_parse_vmref(argv[1], &vmid, err, sizeof(err))) {
+			log_error("set: %s", err);
+			return EXIT_USAGE;
+		}
+		ret = ctl_open(&c);
+		if (ret)
+			return ret;
+		ret = ctl_nl_vm_set(&c, vmid, &o);
+		if (ret) {
+			log_error("setting the owner of vm%u: %s%s%s%s", vmid, strerror(-ret),
+				  c.ext_msg[0] ? ": " : "", c.ext_msg,
+				  ret == -EPERM ? " (needs CAP_NET_ADMIN: run as root)" : "");
+			ret = EXIT_FAIL;
+		} else {
+			printf("set vm%u\n", vmid);
+		}
+		ctl_nl_close(&c);
+		return ret;
 	}
 	ret = ctl_open(&c);
 	if (ret)

@@ -103,6 +103,11 @@ struct vbridge_irq {
  * stopping, the call waits (killable) until every device has acknowledged;
  * with O_NONBLOCK it fails with -EBUSY instead.  A vmid held by another
  * running VM fails with -EBUSY at once.
+ *
+ * Only the vmid's owner may attach it: the caller's fsuid is the owner uid
+ * (VBRIDGE_A_VMM_UID), or the caller is in the owner group
+ * (VBRIDGE_A_VMM_GID), or it has CAP_SYS_ADMIN; anyone else gets -EPERM.
+ * A vmid without an owner can be attached with CAP_SYS_ADMIN only.
  */
 struct vbridge_attach {
 	__u32 vmid;
@@ -476,6 +481,12 @@ struct vbridge_state_blob {
 /* Generic netlink: family VBRIDGE_GENL_NAME                                */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * VBRIDGE_A_VMM_UID / VBRIDGE_A_VMM_GID value: no owner (uid)/no group.
+ * (uid_t)-1 is never a valid id.
+ */
+#define VBRIDGE_ID_NONE		0xffffffffU
+
 enum vbridge_cmd {
 	VBRIDGE_CMD_UNSPEC,
 	VBRIDGE_CMD_DEV_ADD,	/* admin: declare a device */
@@ -484,6 +495,7 @@ enum vbridge_cmd {
 	VBRIDGE_CMD_DEV_SET,	/* admin: per-device parameter overrides */
 	VBRIDGE_CMD_VM_GET,	/* one VM (VMID), or dump */
 	VBRIDGE_CMD_EVENT,	/* multicast notification on "events" */
+	VBRIDGE_CMD_VM_SET,	/* admin: who may attach VMID (VMM_UID/GID) */
 	__VBRIDGE_CMD_MAX,
 };
 
@@ -511,6 +523,13 @@ enum vbridge_attr {
 	VBRIDGE_A_NR_DEVICES,		/* u32 */
 	/* nest: the effective RETRY_TIMEOUT_MS, VMSTOP_TIMEOUT, VMSTOP_AUTOACK */
 	VBRIDGE_A_EFFECTIVE,
+	/* Backend node: owner, group (default 0) and mode (default 0600). */
+	VBRIDGE_A_PROVIDER_UID,		/* u32: uid */
+	VBRIDGE_A_PROVIDER_GID,		/* u32: gid */
+	VBRIDGE_A_NODE_MODE,		/* u32: permission bits, 1..0777 */
+	/* Who may attach VMID; VBRIDGE_ID_NONE: nobody (but CAP_SYS_ADMIN). */
+	VBRIDGE_A_VMM_UID,		/* u32: this uid */
+	VBRIDGE_A_VMM_GID,		/* u32: members of this group */
 	__VBRIDGE_A_MAX,
 };
 

@@ -116,6 +116,51 @@ static void log_lines(const char *text)
 	}
 }
 
+static void test_set_vmm(void)
+{
+	char *both[] = { "vmm_uid=1000", "vmm-gid=none" };
+	char *zero[] = { "vmm-uid=0" };
+	char *mixed[] = { "vmm_uid=1", "retry_timeout_ms=1" };
+	char *mixed_clear[] = { "clear", "vmm_gid=1" };
+	char *minus1[] = { "vmm_uid=4294967295" };
+	char *neg[] = { "vmm_uid=-1" };
+	char *name[] = { "vmm_gid=kvm" };
+	char *empty[] = { "vmm_uid=" };
+	char *novalue[] = { "vmm_uid" };
+	char *typo[] = { "vmm_pid=1" };
+	struct ctl_override o;
+	uint32_t vmid;
+	char err[256];
+
+	TAP_EQ_INT(ctl_parse_set(2, both, &o, err, sizeof(err)), 0, "set vmm: uid and gid");
+	TAP_CHECK(o.vm_set == (CTL_VM_UID | CTL_VM_GID) && o.vmm_uid == 1000 &&
+		  o.vmm_gid == VBRIDGE_ID_NONE && !o.set && !o.clear, "set vmm: values, none");
+	TAP_EQ_INT(ctl_parse_set(1, zero, &o, err, sizeof(err)), 0, "set vmm: uid 0 (root)");
+	TAP_CHECK(o.vm_set == CTL_VM_UID && o.vmm_uid == 0, "set vmm: uid 0 kept");
+	TAP_EQ_INT(ctl_parse_set(2, mixed, &o, err, sizeof(err)), -EINVAL,
+		   "set vmm: not with device settings");
+	TAP_CHECK(strstr(err, "vmN") != NULL, "set vmm: message says VM");
+	TAP_EQ_INT(ctl_parse_set(2, mixed_clear, &o, err, sizeof(err)), -EINVAL,
+		   "set vmm: not with clear");
+	TAP_EQ_INT(ctl_parse_set(1, minus1, &o, err, sizeof(err)), -EINVAL, "set vmm: -1 is no uid");
+	TAP_EQ_INT(ctl_parse_set(1, neg, &o, err, sizeof(err)), -EINVAL, "set vmm: negative");
+	TAP_EQ_INT(ctl_parse_set(1, name, &o, err, sizeof(err)), -EINVAL, "set vmm: names refused");
+	TAP_EQ_INT(ctl_parse_set(1, empty, &o, err, sizeof(err)), -EINVAL, "set vmm: empty");
+	TAP_EQ_INT(ctl_parse_set(1, novalue, &o, err, sizeof(err)), -EINVAL, "set vmm: no value");
+	TAP_EQ_INT(ctl_parse_set(1, typo, &o, err, sizeof(err)), -EINVAL, "set vmm: unknown key");
+
+	TAP_EQ_INT(ctl_parse_vmref("vm3", &vmid, err, sizeof(err)), 0, "vmref vm3");
+	TAP_EQ_INT(vmid, 3, "vmref vm3 value");
+	TAP_EQ_INT(ctl_parse_vmref("/dev/virtio/vm1023", &vmid, err, sizeof(err)), 0,
+		   "vmref node folder");
+	TAP_EQ_INT(vmid, 1023, "vmref node folder value");
+	TAP_EQ_INT(ctl_parse_vmref("vm1024", &vmid, err, sizeof(err)), -EINVAL, "vmref 1024");
+	TAP_EQ_INT(ctl_parse_vmref("vm3/x", &vmid, err, sizeof(err)), -EINVAL, "vmref a device");
+	TAP_EQ_INT(ctl_parse_vmref("vm", &vmid, err, sizeof(err)), -EINVAL, "vmref no number");
+	TAP_EQ_INT(ctl_parse_vmref("3", &vmid, err, sizeof(err)), -EINVAL, "vmref bare number");
+	TAP_EQ_INT(ctl_parse_vmref("vm-1", &vmid, err, sizeof(err)), -EINVAL, "vmref negative");
+}
+
 static void test_status(void)
 {
 	struct ctl_vm vms[2] = {
@@ -130,7 +175,9 @@ static void test_status(void)
 		.windows = { { 0x10000, 0x1000000 }, { 0x1010000, 0x100000 } },
 		.nr_irqs = 2, .irqs = { { 3, VBRIDGE_IRQ_F_LEVEL }, { 4, 0 } },
 		.retry_timeout_ms = -1, .vmstop_timeout = 5, .vmstop_autoack = true,
-		.overridden = CTL_OVR_RETRY,
+		.overridden = CTL_OVR_RETRY, .has_node = true, .provider_uid = 1000,
+		.provider_gid = 1001, .node_mode = 0640, .vmm_uid = 1002,
+		.vmm_gid = VBRIDGE_ID_NONE,
 	};
 	char *out = NULL;
 	size_t len = 0;
@@ -152,6 +199,8 @@ static void test_status(void)
 	TAP_CHECK(strstr(out, "0x10000..0x100ffff") != NULL, "status -v: windows");
 	TAP_CHECK(strstr(out, "4(edge)") != NULL, "status -v: edge line marked");
 	TAP_CHECK(strstr(out, "retry_timeout_ms=-1*") != NULL, "status -v: override marked");
+	TAP_CHECK(strstr(out, "owner 1000 group 1001 mode 0640") != NULL, "status -v: node owner");
+	TAP_CHECK(strstr(out, "vmm      uid 1002\n") != NULL, "status -v: vmm owner");
 	free(out);
 	out = NULL;
 	f = open_memstream(&out, &len);
@@ -211,6 +260,7 @@ int main(void)
 {
 	test_devref();
 	test_set();
+	test_set_vmm();
 	test_text();
 	test_status();
 	test_binary();

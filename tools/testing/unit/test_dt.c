@@ -320,7 +320,90 @@ static const struct bad_case bad_cases[] = {
 	  REG_OK IRQ_OK BE_OK NAME_OK, "vm3", "#address-cells" },
 	{ "vm unknown vl, property", VM_OK " vl,vm-id = <3>;", REG_OK IRQ_OK BE_OK NAME_OK,
 	  "vm3", "vl,vm-id" },
+	{ "provider-uid two cells", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,provider-uid = <0 1000>;",
+	  "dev@10000", "vl,provider-uid" },
+	{ "provider-uid a string", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,provider-uid = \"1000\";",
+	  "dev@10000", "vl,provider-uid" },
+	{ "provider-uid -1", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,provider-uid = <0xffffffff>;",
+	  "dev@10000", "vl,provider-uid" },
+	{ "provider-gid empty", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,provider-gid;",
+	  "dev@10000", "vl,provider-gid" },
+	{ "provider-gid -1", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,provider-gid = <0xffffffff>;",
+	  "dev@10000", "vl,provider-gid" },
+	{ "node-mode 01000", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = <0x200>;",
+	  "dev@10000", "vl,node-mode" },
+	{ "node-mode setuid 04600", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = <0x980>;",
+	  "dev@10000", "vl,node-mode" },
+	{ "node-mode 0", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = <0>;",
+	  "dev@10000", "vl,node-mode" },
+	{ "node-mode a byte", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = [80];",
+	  "dev@10000", "vl,node-mode" },
+	{ "node-mode 64-bit", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = /bits/ 64 <0x180>;",
+	  "dev@10000", "vl,node-mode" },
+	{ "vmm-uid two cells", VM_OK " vl,vmm-uid = <1 2>;", REG_OK IRQ_OK BE_OK NAME_OK,
+	  "vm3", "vl,vmm-uid" },
+	{ "vmm-uid -1", VM_OK " vl,vmm-uid = <0xffffffff>;", REG_OK IRQ_OK BE_OK NAME_OK,
+	  "vm3", "vl,vmm-uid" },
+	{ "vmm-gid empty", VM_OK " vl,vmm-gid;", REG_OK IRQ_OK BE_OK NAME_OK,
+	  "vm3", "vl,vmm-gid" },
+	{ "vmm-uid on the device node", VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,vmm-uid = <5>;",
+	  "dev@10000", "vl,vmm-uid" },
+	{ "provider-uid on the vm node", VM_OK " vl,provider-uid = <5>;",
+	  REG_OK IRQ_OK BE_OK NAME_OK, "vm3", "vl,provider-uid" },
 };
+
+/* The owner properties: carried as given, absent ones marked absent. */
+static void test_owners(void)
+{
+	struct dt_devices d;
+	struct dt_device *v;
+
+	TAP_EQ_INT(parse_src(overlay_src(VM_OK " vl,vmm-uid = <1001>; vl,vmm-gid = <0>;",
+					 REG_OK IRQ_OK BE_OK NAME_OK
+					 "vl,provider-uid = <1000>; vl,provider-gid = <0>;"
+					 "vl,node-mode = <0x1a0>;"), &d),
+		   0, "owners: all properties parse");
+	if (d.nr == 1) {
+		v = &d.dev[0];
+		TAP_CHECK(v->has_provider_uid && v->provider_uid == 1000, "owners: provider uid");
+		TAP_CHECK(v->has_provider_gid && v->provider_gid == 0, "owners: provider gid 0 kept");
+		TAP_CHECK(v->has_node_mode && v->node_mode == 0640, "owners: mode 0640");
+		TAP_CHECK(v->has_vmm_uid && v->vmm_uid == 1001, "owners: vmm uid");
+		TAP_CHECK(v->has_vmm_gid && v->vmm_gid == 0, "owners: vmm gid 0 kept");
+	} else {
+		TAP_CHECK(false, "owners: one device");
+	}
+	dt_devices_free(&d);
+
+	TAP_EQ_INT(parse_src(overlay_src(VM_OK, REG_OK IRQ_OK BE_OK NAME_OK "vl,node-mode = <0x1ff>;"),
+			     &d), 0, "owners: mode 0777 is the largest");
+	if (d.nr == 1) {
+		v = &d.dev[0];
+		TAP_CHECK(!v->has_provider_uid && !v->has_provider_gid && !v->has_vmm_uid &&
+			  !v->has_vmm_gid && v->has_node_mode && v->node_mode == 0777,
+			  "owners: absent ones are absent");
+	}
+	dt_devices_free(&d);
+
+	TAP_EQ_INT(parse_file("dts/x86_64-vm3-cvm2rb-pci.dts", &d), 0, "owners: x86 example");
+	if (d.nr == 1)
+		TAP_CHECK(!d.dev[0].has_provider_uid && !d.dev[0].has_node_mode &&
+			  !d.dev[0].has_vmm_uid, "owners: the example keeps the defaults");
+	dt_devices_free(&d);
+
+	/* Two vm nodes of one vmid must not disagree on its owner. */
+	TAP_EQ_INT(parse_src("/dts-v1/;\n/plugin/;\n&{/} {\n"
+			     "a { compatible = \"" DT_COMPAT_VM "\"; " VM_OK " vl,vmm-uid = <5>;\n"
+			     "  d@1 { compatible = \"" DT_COMPAT_DEV "\"; " REG_OK IRQ_OK BE_OK
+			     " vl,device-name = \"one\"; }; };\n"
+			     "b { compatible = \"" DT_COMPAT_VM "\"; " VM_OK " vl,vmm-uid = <6>;\n"
+			     "  d@2 { compatible = \"" DT_COMPAT_DEV "\"; "
+			     "reg = <0x0 0x40000000 0x0 0x1000>; " IRQ_OK BE_OK
+			     " vl,device-name = \"two\"; }; };\n};\n", &d),
+		   -EINVAL, "owners: two owners for vm3 refused");
+	TAP_CHECK(strstr(err, "vl,vmm-uid") && strstr(err, "vm3"), "owners: message says which");
+	dt_devices_free(&d);
+}
 
 static void test_bad_cases(void)
 {
@@ -625,6 +708,7 @@ int main(void)
 	test_full_tree();
 	test_multi();
 	test_bad_cases();
+	test_owners();
 	test_bad_structure();
 	test_bad_blobs();
 	test_overlay_files();

@@ -2,7 +2,7 @@
 /*
  * vbridge ctl against the real module: both dts/ examples round-trip
  * (load -> the module and status show them -> unload), unload by name,
- * all-or-nothing loads, set, events, and the errors a user meets (module
+ * all-or-nothing loads, set, owners, events, and the errors a user meets (module
  * not loaded, no CAP_NET_ADMIN, a malformed overlay) with their exit
  * statuses.  What ctl did is checked over raw netlink, not through ctl.
  *
@@ -536,6 +536,65 @@ CTL_TEST(module_not_loaded)
 	/* The dry run needs no module. */
 	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "load", "-n", dts_path(X86_DTS), NULL));
 	EXPECT_NE(NULL, strstr(self->out, "0xe0000000"));
+}
+
+/*
+ * The owners of an overlay reach the module: the node's owner, group and
+ * mode, and who may attach the vmid; ctl set vmN changes the latter, and
+ * without CAP_NET_ADMIN it cannot.
+ */
+CTL_TEST(owners_from_overlay_and_set)
+{
+	static const char src[] =
+		"/dts-v1/;\n/plugin/;\n&{/} {\n"
+		"  vm5 { compatible = \"vl,virtio-bridge-vm\"; vl,vmid = <5>;\n"
+		"    #address-cells = <2>; #size-cells = <2>; vl,vmm-uid = <4244>;\n"
+		"    d@10000 { compatible = \"vl,virtio-device,mmio\";\n"
+		"      reg = <0x0 0x10000 0x0 0x100000>; interrupts = <0 3 4>;\n"
+		"      vl,device-vmid = <2>; vl,device-name = \"owned\";\n"
+		"      vl,provider-uid = <4242>; vl,provider-gid = <4243>;\n"
+		"      vl,node-mode = <0x1a0>; }; };\n};\n";
+	struct vbst_devinfo di;
+	struct stat st;
+
+	ASSERT_EQ(0, write_tmp(self->tmp, src));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
+	EXPECT_TRUE(di.has_node);
+	EXPECT_EQ(4242, di.provider_uid);
+	EXPECT_EQ(4243, di.provider_gid);
+	EXPECT_EQ(0640, di.node_mode);
+	EXPECT_TRUE(di.has_vmm_uid);
+	EXPECT_EQ(4244, di.vmm_uid);
+	EXPECT_FALSE(di.has_vmm_gid);
+	ASSERT_EQ(0, stat("/dev/virtio/vm5/owned", &st));
+	EXPECT_EQ(4242, st.st_uid);
+	EXPECT_EQ(4243, st.st_gid);
+	EXPECT_EQ(0640, st.st_mode & 07777);
+
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "set", "vm5", "vmm_uid=none",
+			 "vmm-gid=4245", NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
+	EXPECT_FALSE(di.has_vmm_uid);
+	EXPECT_TRUE(di.has_vmm_gid);
+	EXPECT_EQ(4245, di.vmm_gid);
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", "-v", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "owner 4242 group 4243 mode 0640")) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_NE(NULL, strstr(self->out, "vmm      group 4245"));
+	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), DROP_NET_ADMIN, "set", "vm5",
+			 "vmm_uid=0", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "CAP_NET_ADMIN")) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
+	EXPECT_FALSE(di.has_vmm_uid);
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "vm5/owned", NULL));
 }
 
 TEST_HARNESS_MAIN

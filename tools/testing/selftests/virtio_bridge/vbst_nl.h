@@ -504,6 +504,10 @@ struct vbst_devinfo {
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	uint8_t vmstop_autoack;
+	/* The backend node's owner and mode, and the vmid's owner if set. */
+	bool has_node, has_vmm_uid, has_vmm_gid;
+	uint32_t provider_uid, provider_gid, node_mode;
+	uint32_t vmm_uid, vmm_gid;
 };
 
 static inline void vbst_parse_devinfo(struct vbst_devinfo *di, const void *attrs, int len)
@@ -591,6 +595,21 @@ static inline void vbst_parse_devinfo(struct vbst_devinfo *di, const void *attrs
 	if (tb[VBRIDGE_A_VMSTOP_AUTOACK]) {
 		di->has_vmstop_autoack = true;
 		di->vmstop_autoack = vbst_get_u8(tb[VBRIDGE_A_VMSTOP_AUTOACK]);
+	}
+	if (tb[VBRIDGE_A_PROVIDER_UID] && tb[VBRIDGE_A_PROVIDER_GID] &&
+	    tb[VBRIDGE_A_NODE_MODE]) {
+		di->has_node = true;
+		di->provider_uid = vbst_get_u32(tb[VBRIDGE_A_PROVIDER_UID]);
+		di->provider_gid = vbst_get_u32(tb[VBRIDGE_A_PROVIDER_GID]);
+		di->node_mode = vbst_get_u32(tb[VBRIDGE_A_NODE_MODE]);
+	}
+	if (tb[VBRIDGE_A_VMM_UID]) {
+		di->has_vmm_uid = true;
+		di->vmm_uid = vbst_get_u32(tb[VBRIDGE_A_VMM_UID]);
+	}
+	if (tb[VBRIDGE_A_VMM_GID]) {
+		di->has_vmm_gid = true;
+		di->vmm_gid = vbst_get_u32(tb[VBRIDGE_A_VMM_GID]);
 	}
 }
 
