@@ -18,8 +18,8 @@ ok $? "vbridge installed with mode 0755"
 [ "$(stat -c %a "$dest/rules/60-virtio-bridge.rules" 2>/dev/null)" = 644 ]
 ok $? "udev rule installed with mode 0644"
 grep -q '^KERNEL=="virtio-bridge", SUBSYSTEM=="misc", GROUP="kvm", MODE="0660"$' "$dest/rules/60-virtio-bridge.rules" &&
-	grep -q '^SUBSYSTEM=="virtio-bridge", GROUP="vbridge", MODE="0660"$' "$dest/rules/60-virtio-bridge.rules"
-ok $? "udev rule covers the frontend and the backend nodes"
+	! grep -v '^#' "$dest/rules/60-virtio-bridge.rules" | grep -q 'SUBSYSTEM=="virtio-bridge"'
+ok $? "udev rule gives the frontend to group kvm and leaves each backend node the owner and mode the module gives it"
 ! grep -q '@[A-Z]*@' "$dest"/units/*.service
 ok $? "no @PLACEHOLDER@ left in the units"
 grep -q '^Restart=always$' "$dest/units/vbridge-devices@.service"
