@@ -490,6 +490,73 @@ static int db_call_join(struct db_call *c, int timeout_ms)
 }
 
 /*
+ * A page whose writes block in a page fault until released: write-protected
+ * through a userfaultfd that nobody serves (as a VMM or provider whose
+ * memory faults slowly: a FUSE file, a userfaultfd of its own).
+ */
+struct wp_page {
+	int uffd;
+	void *p;
+	struct uffdio_writeprotect wp;
+};
+
+/* 0; -EOPNOTSUPP when the kernel cannot (a SKIP); else -errno.  Why: vbst_why. */
+static int wp_page_new(struct wp_page *w)
+{
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	w->p = MAP_FAILED;
+	w->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (w->uffd < 0)
+		return vbst_fail(-EOPNOTSUPP, "userfaultfd: %s", strerror(errno));
+	if (ioctl(w->uffd, UFFDIO_API, &api)) {
+		ret = vbst_fail(-errno, "UFFDIO_API");
+		goto err;
+	}
+	w->p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->p == MAP_FAILED) {
+		ret = vbst_fail(-errno, "mmap");
+		goto err;
+	}
+	memset(w->p, 0, PAGE);
+	reg.range.start = (uintptr_t)w->p;
+	reg.range.len = PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
+		ret = vbst_fail(-EOPNOTSUPP, "userfaultfd write-protect: %s", strerror(errno));
+		goto err;
+	}
+	w->wp.range = reg.range;
+	w->wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	if (ioctl(w->uffd, UFFDIO_WRITEPROTECT, &w->wp)) {
+		ret = vbst_fail(-errno, "UFFDIO_WRITEPROTECT");
+		goto err;
+	}
+	return 0;
+err:
+	if (w->p != MAP_FAILED)
+		munmap(w->p, PAGE);
+	close(w->uffd);
+	return ret;
+}
+
+/* Let the blocked writes through. */
+static int wp_page_release(struct wp_page *w)
+{
+	w->wp.mode = 0;
+	return ioctl(w->uffd, UFFDIO_WRITEPROTECT, &w->wp) ? -errno : 0;
+}
+
+static void wp_page_free(struct wp_page *w)
+{
+	munmap(w->p, PAGE);
+	close(w->uffd);
+}
+
+/*
  * VBRIDGE_GET_DOORBELL writes its result into the VMM's memory, which can
  * take as long as the VMM likes (here: a write-protected userfaultfd page
  * nobody resolves; unprivileged, a page of a FUSE file it serves itself).
@@ -497,14 +564,12 @@ static int db_call_join(struct db_call *c, int timeout_ms)
  */
 TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 {
-	struct uffdio_writeprotect wp = { 0 };
-	struct uffdio_register reg = { 0 };
-	struct uffdio_api api = { .api = UFFD_API };
+	struct wp_page wpp;
 	struct pollfd pfd;
 	struct vbridge_doorbell d, *slow;
 	struct db_call get, del;
 	uint32_t id = 0;
-	int uffd, ret;
+	int ret;
 
 	ASSERT_EQ(0, rev_up(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
@@ -513,25 +578,17 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	ASSERT_LE(0, self->kick);
 	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, self->kick, &id));
 
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0)
-		SKIP(return, "userfaultfd: %s", strerror(errno));
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
-	slow = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, slow);
-	memset(slow, 0, PAGE);
-	reg.range.start = (uintptr_t)slow;
-	reg.range.len = PAGE;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-		SKIP(return, "userfaultfd write-protect: %s", strerror(errno));
-	wp.range = reg.range;
-	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ret = wp_page_new(&wpp);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "%s", vbst_why);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("%s", vbst_why);
+	}
+	slow = wpp.p;
 
 	/* The VMM fetches into the write-protected page: it blocks there. */
 	ASSERT_EQ(0, db_call_start(&get, self->w.fe, VBRIDGE_GET_DOORBELL, slow));
-	pfd.fd = uffd;
+	pfd.fd = wpp.uffd;
 	pfd.events = POLLIN;
 	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS)) {
 		TH_LOG("VBRIDGE_GET_DOORBELL never wrote its result");
@@ -546,8 +603,7 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	}
 
 	/* The VMM's fault resolves: it gets the assignment, then the removal. */
-	wp.mode = 0;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, wp_page_release(&wpp));
 	ASSERT_EQ(0, db_call_join(&get, VBST_SOON_MS));
 	if (ret)
 		ASSERT_EQ(0, db_call_join(&del, VBST_SOON_MS));
@@ -562,8 +618,7 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	EXPECT_EQ(id, d.id);
 	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
 	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
-	munmap(slow, PAGE);
-	close(uffd);
+	wp_page_free(&wpp);
 }
 
 /*
@@ -575,14 +630,12 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
  */
 TEST_F(rev, get_state_does_not_hold_off_set_state)
 {
-	struct uffdio_writeprotect wp = { 0 };
-	struct uffdio_register reg = { 0 };
-	struct uffdio_api api = { .api = UFFD_API };
+	struct wp_page wpp;
 	struct vbridge_state_blob gb = { 0 }, sb = { 0 };
 	struct db_call get, set;
 	struct pollfd pfd;
 	char *slow;
-	int uffd, ret;
+	int ret;
 
 	ASSERT_EQ(0, rev_up(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
@@ -591,27 +644,19 @@ TEST_F(rev, get_state_does_not_hold_off_set_state)
 	sb.len = 5;
 	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_SET_STATE, &sb));
 
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0)
-		SKIP(return, "userfaultfd: %s", strerror(errno));
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
-	slow = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, slow);
-	memset(slow, 0, PAGE);
-	reg.range.start = (uintptr_t)slow;
-	reg.range.len = PAGE;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-		SKIP(return, "userfaultfd write-protect: %s", strerror(errno));
-	wp.range = reg.range;
-	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ret = wp_page_new(&wpp);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "%s", vbst_why);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("%s", vbst_why);
+	}
+	slow = wpp.p;
 
 	/* The provider reads its state into the write-protected page. */
 	gb.buf = (uintptr_t)slow;
 	gb.len = PAGE;
 	ASSERT_EQ(0, db_call_start(&get, self->w.be, VBRIDGE_BE_GET_STATE, &gb));
-	pfd.fd = uffd;
+	pfd.fd = wpp.uffd;
 	pfd.events = POLLIN;
 	ASSERT_EQ(1, poll(&pfd, 1, VBST_SOON_MS)) {
 		TH_LOG("VBRIDGE_BE_GET_STATE never wrote the blob");
@@ -627,8 +672,7 @@ TEST_F(rev, get_state_does_not_hold_off_set_state)
 	}
 
 	/* The fault resolves: the reader got the state as it was. */
-	wp.mode = 0;
-	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, wp_page_release(&wpp));
 	ASSERT_EQ(0, db_call_join(&get, VBST_SOON_MS));
 	if (ret)
 		ASSERT_EQ(0, db_call_join(&set, VBST_SOON_MS));
@@ -641,8 +685,7 @@ TEST_F(rev, get_state_does_not_hold_off_set_state)
 	ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_GET_STATE, &gb));
 	EXPECT_EQ(6, gb.len);
 	EXPECT_EQ(0, memcmp(slow, "second", 6));
-	munmap(slow, PAGE);
-	close(uffd);
+	wp_page_free(&wpp);
 }
 
 /*
