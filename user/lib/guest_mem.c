@@ -25,7 +25,8 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva)
 {
 	unsigned int i;
 
-	if (!size || gpa + size < gpa)
+	if (!size || gpa + size < gpa ||
+	    ((gpa ^ (uintptr_t)hva) & (GUEST_MEM_ALIGN - 1)))
 		return -EINVAL;
 	if (m->nr >= GUEST_MEM_MAX_REGIONS)
 		return -ENOSPC;

@@ -15,6 +15,13 @@
 
 #define GUEST_MEM_MAX_REGIONS 16
 
+/*
+ * A region's guest-physical and host addresses agree modulo this, so a ring
+ * or descriptor that is aligned in guest-physical terms is aligned in host
+ * memory too (16 is the largest alignment a virtio structure needs).
+ */
+#define GUEST_MEM_ALIGN 16
+
 struct guest_mem_region {
 	uint64_t gpa;		/* first guest-physical address */
 	uint64_t size;		/* bytes */
@@ -33,7 +40,10 @@ struct guest_mem {
  */
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
-/* Add a region; returns 0, -ENOSPC (table full) or -EINVAL (overlap, 0 size). */
+/*
+ * Add a region; returns 0, -ENOSPC (table full) or -EINVAL (overlap, 0 size,
+ * or gpa and hva that disagree modulo GUEST_MEM_ALIGN).
+ */
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva);
 
 #endif

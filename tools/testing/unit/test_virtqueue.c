@@ -389,7 +389,7 @@ static void test_hostile(void)
 
 static void test_regions(void)
 {
-	static uint8_t second[0x1000];
+	static _Alignas(16) uint8_t second[0x1000];
 	struct guest_mem m2 = mem;
 	struct iovec *in;
 
@@ -418,6 +418,21 @@ static void test_regions(void)
 		publish(0);
 		TAP_EQ_INT(vq_pop(&vq, &buf), -EIO, "regions: chain over 4 GiB refused");
 		TAP_CHECK(strstr(vq_error(&vq), "larger than 4 GiB"), "regions: says so");
+	}
+
+	/*
+	 * A region whose host address is aligned differently from its guest
+	 * address would turn an aligned ring into a misaligned host pointer.
+	 */
+	{
+		struct guest_mem m4 = mem;
+
+		TAP_EQ_INT(guest_mem_add(&m4, 1ull << 40, 0x100, second + 1), -EINVAL,
+			   "regions: host address aligned unlike the guest address refused");
+		TAP_EQ_INT(guest_mem_add(&m4, (1ull << 40) + 4, 0x100, second + 8), -EINVAL,
+			   "regions: 4 apart modulo 16 refused");
+		TAP_EQ_INT(guest_mem_add(&m4, (1ull << 40) + 4, 0x100, second + 4), 0,
+			   "regions: congruent modulo 16 accepted");
 	}
 }
 
