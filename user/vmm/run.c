@@ -23,9 +23,9 @@
 #include "lib/log.h"
 #include "lib/opt.h"
 #include "virtio_bridge.h"
-#include "vmm/boot_x86.h"
+#include "arch/x86/boot.h"
 #include "vmm/bridge.h"
-#include "vmm/mptable.h"
+#include "arch/x86/mptable.h"
 #include "vmm/vmm.h"
 
 #define KERNEL_MAX_SIZE		(512ULL << 20)

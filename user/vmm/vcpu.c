@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "vmm/boot_x86.h"
+#include "arch/x86/boot.h"
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
 

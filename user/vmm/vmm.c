@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "vmm/acpi.h"
+#include "arch/x86/acpi.h"
 #include "vmm/bridge.h"
-#include "vmm/mptable.h"
+#include "arch/x86/mptable.h"
 
 static const struct {
 	uint16_t port;

@@ -21,11 +21,11 @@
 #include "lib/guest_mem.h"
 #include "pci/pci.h"
 #include "vmm/iobus.h"
-#include "vmm/layout.h"
-#include "vmm/pci_x86.h"
-#include "vmm/power.h"
-#include "vmm/rtc.h"
-#include "vmm/uart.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/pci.h"
+#include "arch/x86/power.h"
+#include "arch/x86/rtc.h"
+#include "arch/x86/uart.h"
 
 #define VMM_MAX_UARTS	4
 #define VMM_NR_GSIS	24	/* pins of the in-kernel IOAPIC */

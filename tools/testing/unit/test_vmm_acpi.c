@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "vmm/acpi.h"
+#include "arch/x86/acpi.h"
 
 #define GPA	0xe0000ULL
 #define NCPUS	3

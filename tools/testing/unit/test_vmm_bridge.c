@@ -16,7 +16,7 @@
 #include "pci/pci.h"
 #include "tap.h"
 #include "vmm/bridge.h"
-#include "vmm/layout.h"
+#include "arch/x86/layout.h"
 
 #define ECAM_16M	(16ULL << 20)
 

@@ -10,7 +10,7 @@
 
 #include "lib/guest_mem.h"
 #include "tap.h"
-#include "vmm/boot_x86.h"
+#include "arch/x86/boot.h"
 
 #define IMG_LEN		(64 * 1024)
 #define SETUP_SECTS	7

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "tap.h"
-#include "vmm/acpi.h"
+#include "arch/x86/acpi.h"
 #include "vmm/iobus.h"
-#include "vmm/power.h"
-#include "vmm/rtc.h"
+#include "arch/x86/power.h"
+#include "arch/x86/rtc.h"
 
 static struct io_access seen;
 static int seen_tag, calls;

@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "tap.h"
-#include "vmm/layout.h"
+#include "arch/x86/layout.h"
 
 /* The map must be sorted, non-overlapping, and its RAM must add up. */
 static void check_e820(const struct x86_layout *l, const char *what)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "vmm/mptable.h"
+#include "arch/x86/mptable.h"
 
 #define GPA	0xf0000
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "vmm/pci_x86.h"
+#include "arch/x86/pci.h"
 #include "vmm/vmm.h"
 
 /* A fake bus that records the last access and answers a pattern. */

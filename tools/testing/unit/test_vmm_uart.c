@@ -14,7 +14,7 @@
 
 #include "tap.h"
 #include "lib/out_ring.h"
-#include "vmm/uart.h"
+#include "arch/x86/uart.h"
 
 static int irq_level, irq_changes, drained;
 

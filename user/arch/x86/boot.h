@@ -10,15 +10,15 @@
  * Fixed guest-physical addresses below 1 MiB (all in e820 RAM: the kernel
  * reuses them once it has copied what it needs):
  */
-#ifndef VBRIDGE_VMM_BOOT_X86_H
-#define VBRIDGE_VMM_BOOT_X86_H
+#ifndef VBRIDGE_ARCH_X86_BOOT_H
+#define VBRIDGE_ARCH_X86_BOOT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "lib/guest_mem.h"
-#include "vmm/layout.h"
+#include "arch/x86/layout.h"
 
 #define X86_BOOT_GDT		0x0500ULL	/* 6 descriptors */
 #define X86_BOOT_ZERO_PAGE	0x7000ULL	/* struct boot_params */

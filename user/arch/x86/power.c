@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ACPI PM1a block, i8042 reset, POST port. */
-#include "vmm/power.h"
+#include "arch/x86/power.h"
 
 #include <string.h>
 
-#include "vmm/acpi.h"
+#include "arch/x86/acpi.h"
 
 #define PM1_STS		0
 #define PM1_EN		2

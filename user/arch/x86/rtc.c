@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* MC146818-style CMOS clock, read-only time. */
-#include "vmm/rtc.h"
+#include "arch/x86/rtc.h"
 
 #include <string.h>
 

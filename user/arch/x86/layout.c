@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The x86 guest-physical memory map and the e820 table derived from it. */
-#include "vmm/layout.h"
+#include "arch/x86/layout.h"
 
 #include <errno.h>
 #include <string.h>

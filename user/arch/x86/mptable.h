@@ -5,8 +5,8 @@
  * IOAPIC pins.  Linux reads it when there is no ACPI MADT, which is how
  * `vbridge run` describes SMP and interrupt routing.
  */
-#ifndef VBRIDGE_VMM_MPTABLE_H
-#define VBRIDGE_VMM_MPTABLE_H
+#ifndef VBRIDGE_ARCH_X86_MPTABLE_H
+#define VBRIDGE_ARCH_X86_MPTABLE_H
 
 #include <stddef.h>
 #include <stdint.h>

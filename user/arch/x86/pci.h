@@ -8,8 +8,8 @@
  * Every other function of bus 0 is reached through struct pci_cfg_ops
  * (the device model's pci_bus_cfg_read/write in the VMM).
  */
-#ifndef VBRIDGE_VMM_PCI_X86_H
-#define VBRIDGE_VMM_PCI_X86_H
+#ifndef VBRIDGE_ARCH_X86_PCI_H
+#define VBRIDGE_ARCH_X86_PCI_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* 16550A UART emulation. */
-#include "vmm/uart.h"
+#include "arch/x86/uart.h"
 
 #include <errno.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * ACPI tables: power-off, reset, CPUs and interrupt routing for a stock
  * kernel, with a DSDT written by a few lines of AML emitter.
  */
-#include "vmm/acpi.h"
+#include "arch/x86/acpi.h"
 
 #include <errno.h>
 #include <stdbool.h>

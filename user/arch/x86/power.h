@@ -6,8 +6,8 @@
  * pci_x86.c (port 0xcf9).  Also the POST port 0x80, which Linux writes
  * for I/O delays and which must not cost more than an exit.
  */
-#ifndef VBRIDGE_VMM_POWER_H
-#define VBRIDGE_VMM_POWER_H
+#ifndef VBRIDGE_ARCH_X86_POWER_H
+#define VBRIDGE_ARCH_X86_POWER_H
 
 #include <pthread.h>
 #include <stdint.h>

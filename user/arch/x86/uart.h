@@ -12,8 +12,8 @@
  * Locking: every entry point takes u->lock; set_irq is called with it
  * held (it must not call back into the UART).
  */
-#ifndef VBRIDGE_VMM_UART_H
-#define VBRIDGE_VMM_UART_H
+#ifndef VBRIDGE_ARCH_X86_UART_H
+#define VBRIDGE_ARCH_X86_UART_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -6,8 +6,8 @@
  * time is valid and never updating.  Guest writes to the time are
  * ignored; the other 114 CMOS bytes are plain storage.  No interrupts.
  */
-#ifndef VBRIDGE_VMM_RTC_H
-#define VBRIDGE_VMM_RTC_H
+#ifndef VBRIDGE_ARCH_X86_RTC_H
+#define VBRIDGE_ARCH_X86_RTC_H
 
 #include <pthread.h>
 #include <stdint.h>

@@ -15,8 +15,8 @@
  * two consecutive ranges of it, so guest-physical address gpa of high RAM
  * is file offset gpa - 4 GiB + low_size.
  */
-#ifndef VBRIDGE_VMM_LAYOUT_H
-#define VBRIDGE_VMM_LAYOUT_H
+#ifndef VBRIDGE_ARCH_X86_LAYOUT_H
+#define VBRIDGE_ARCH_X86_LAYOUT_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* PCI configuration mechanism #1 and the host bridge of `vbridge run`. */
-#include "vmm/pci_x86.h"
+#include "arch/x86/pci.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bzImage checks and the 64-bit Linux boot protocol. */
-#include "vmm/boot_x86.h"
+#include "arch/x86/boot.h"
 
 #include <asm/bootparam.h>
 #include <errno.h>

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* MP table: SMP and interrupt routing for guests without an ACPI MADT. */
-#include "vmm/mptable.h"
+#include "arch/x86/mptable.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
+#include "arch/x86/layout.h"
 
 #define MP_SPEC_REV		4	/* 1.4 */
 #define MP_APIC_VERSION		0x14	/* integrated local APIC */

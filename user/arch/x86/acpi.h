@@ -12,8 +12,8 @@
  *
  * A guest booted with acpi=off gets the same machine from the MP table.
  */
-#ifndef VBRIDGE_VMM_ACPI_H
-#define VBRIDGE_VMM_ACPI_H
+#ifndef VBRIDGE_ARCH_X86_ACPI_H
+#define VBRIDGE_ARCH_X86_ACPI_H
 
 #include <stddef.h>
 #include <stdint.h>
