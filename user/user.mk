@@ -1,13 +1,19 @@
 # Userspace build, included from the top-level Makefile.
 #
 # Every .c under user/ except main.c goes into build/libvbridge.a, which the
-# vbridge binary and the unit tests link.  build/asan/ holds the same built
-# with AddressSanitizer and UndefinedBehaviorSanitizer.
+# vbridge binary and the unit tests link, but of user/arch/ only one
+# architecture's KVM glue: VB_ARCH's (each user/arch/<arch>/arch.mk lists
+# its ARCH_GLUE_SRCS_<arch>; the pure models of every architecture build
+# everywhere).  build/asan/ holds the same built with AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 
 CC ?= gcc
+VB_ARCH ?= x86
+include $(sort $(wildcard user/arch/*/arch.mk))
+ARCH_ALL_GLUE_SRCS := $(foreach v,$(filter ARCH_GLUE_SRCS_%,$(.VARIABLES)),$($(v)))
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
-	-Iuser -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
+	-Iuser -Iuser/arch/$(VB_ARCH)/include -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
 	$(shell pkg-config --cflags libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
 	-MMD -MP
 USER_LDLIBS := $(shell pkg-config --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
@@ -15,7 +21,8 @@ USER_LDLIBS := $(shell pkg-config --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/n
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
-USER_LIB_SRCS := $(filter-out user/main.c,$(shell find user -name '*.c' | sort))
+USER_LIB_SRCS := $(filter-out user/main.c $(ARCH_ALL_GLUE_SRCS),\
+	$(shell find user -name '*.c' | sort)) $(ARCH_GLUE_SRCS_$(VB_ARCH))
 USER_LIB_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 USER_ASAN_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 

@@ -40,6 +40,17 @@ struct pci_func;
 struct pci_bus;
 struct pci_host;
 
+/*
+ * Configuration cycles of bus 0 as a host bridge delivers them (CF8/CFC on
+ * x86, an ECAM window on arm64), whatever serves them.
+ */
+struct pci_cfg_ops {
+	uint32_t (*read)(void *ctx, unsigned int devfn, unsigned int reg,
+			 unsigned int len);
+	void (*write)(void *ctx, unsigned int devfn, unsigned int reg,
+		      unsigned int len, uint32_t val);
+};
+
 struct pci_host_ops {
 	/* Drive function f's INTx line to level (0 or 1). */
 	void (*set_intx)(struct pci_host *h, struct pci_func *f, int level);

@@ -65,119 +65,6 @@ int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
 	return (int64_t)(off + reg);
 }
 
-/* Does [addr, addr + size) overlap [base, base + len)? */
-static bool overlaps(uint64_t addr, uint64_t size, uint64_t base, uint64_t len)
-{
-	return addr < base + len && base < addr + size;
-}
-
-#define VMM_BRIDGE_EXAMPLE	"see dts/x86_64-vm3-cvm2rb-pci.dts"
-
-/*
- * The most --mem that leaves a window at addr clear of RAM, in MiB, or 0
- * when no --mem can (it is below the least RAM a guest gets).
- */
-static uint64_t vmm_bridge_mem_below(uint64_t addr)
-{
-	uint64_t mem;
-
-	if (addr >= X86_4G)
-		mem = X86_PCI_HOLE_START + (addr - X86_4G);
-	else
-		mem = addr < X86_PCI_HOLE_START ? addr : X86_PCI_HOLE_START;
-	return mem < X86_RAM_MIN ? 0 : mem >> 20;
-}
-
-/* A window must not hide RAM, the in-process BARs or the APICs. */
-static int vmm_bridge_check_window(const struct x86_layout *l, uint32_t vmid,
-				   const struct bridge_fe_device *d,
-				   unsigned int w)
-{
-	const struct vbridge_window *win = &d->windows[w];
-	static const struct {
-		uint64_t base, len;
-		const char *what;
-	} fixed[] = {
-		{ X86_PCI_MMIO_BASE, X86_PCI_MMIO_SIZE,
-		  "the in-process devices' BAR window" },
-		{ X86_IOAPIC_BASE, X86_4G - X86_IOAPIC_BASE,
-		  "the IOAPIC, local APICs and firmware" },
-	};
-	const char *what = NULL;
-	char mem[80] = "";
-	unsigned int i;
-
-	if (overlaps(win->addr, win->size, 0, l->low_size) ||
-	    (l->high_size &&
-	     overlaps(win->addr, win->size, X86_4G, l->high_size))) {
-		what = "guest RAM";
-		if (vmm_bridge_mem_below(win->addr))
-			snprintf(mem, sizeof(mem), ", or give --mem %lluM or less",
-				 (unsigned long long)vmm_bridge_mem_below(win->addr));
-	}
-	for (i = 0; !what && i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (overlaps(win->addr, win->size, fixed[i].base, fixed[i].len))
-			what = fixed[i].what;
-	if (!what)
-		return 0;
-	log_error("vmid %u: window %u of bridged device '%s' (0x%llx, %llu KiB) overlaps %s: move it into the free MMIO space 0x%llx..0x%llx in the device's overlay%s (" VMM_BRIDGE_EXAMPLE ")",
-		  vmid, w, d->name, (unsigned long long)win->addr,
-		  (unsigned long long)(win->size >> 10), what,
-		  (unsigned long long)(X86_PCI_MMIO_BASE + X86_PCI_MMIO_SIZE),
-		  (unsigned long long)X86_IOAPIC_BASE - 1, mem);
-	return -1;
-}
-
-int vmm_bridge_check_devices(const struct x86_layout *l, uint32_t vmid,
-			     const struct bridge_fe_device *devs,
-			     unsigned int n)
-{
-	const struct bridge_fe_device *d = devs;
-	char names[160] = "";
-	size_t len = 0;
-	unsigned int i, w;
-
-	if (!n)
-		return 0;
-	if (n > 1) {
-		for (i = 0; i < n && len < sizeof(names); i++)
-			len += snprintf(names + len, sizeof(names) - len, "%s'%s'",
-					i ? ", " : "", devs[i].name);
-		log_error("vmid %u: %u bridged devices are declared for it (%s); an x86 guest takes one bridged PCI host, in slots %u..%u of its bus 0: unload all but one (vbridge ctl unload) or declare the others for other vmids",
-			  vmid, n, names, VMM_BRIDGE_FIRST_SLOT,
-			  VMM_BRIDGE_FIRST_SLOT + VMM_BRIDGE_SLOTS - 1);
-		return -1;
-	}
-	if (d->nr_windows < 2) {
-		log_error("vmid %u: bridged device '%s' has %u window(s); a PCI host needs two: give its reg the ECAM window, then the BAR window (" VMM_BRIDGE_EXAMPLE ")",
-			  vmid, d->name, d->nr_windows);
-		return -1;
-	}
-	for (w = 0; w < d->nr_windows; w++)
-		if (vmm_bridge_check_window(l, vmid, d, w))
-			return -1;
-	for (i = 0; i < d->nr_irqs; i++) {
-		unsigned int gsi = d->irqs[i].num;
-
-		if (gsi < PCI_X86_INTX_GSI_BASE || gsi >= VMM_NR_GSIS) {
-			log_error("vmid %u: interrupt line %u of bridged device '%s' is GSI %u; on x86 bridged PCI interrupts are IOAPIC GSIs %u..%u: change its interrupts in the device's overlay (" VMM_BRIDGE_EXAMPLE ")",
-				  vmid, i, d->name, gsi,
-				  PCI_X86_INTX_GSI_BASE, VMM_NR_GSIS - 1);
-			return -1;
-		}
-	}
-	if (d->windows[0].size < VMM_BRIDGE_ECAM_SLOT) {
-		log_error("vmid %u: the ECAM window of '%s' (%llu bytes) holds no whole slot: give it at least %u KiB, %u MiB for all %u slots (" VMM_BRIDGE_EXAMPLE ")",
-			  vmid, d->name,
-			  (unsigned long long)d->windows[0].size,
-			  VMM_BRIDGE_ECAM_SLOT >> 10,
-			  (VMM_BRIDGE_ECAM_SLOT * VMM_BRIDGE_SLOTS) >> 20,
-			  VMM_BRIDGE_SLOTS);
-		return -1;
-	}
-	return 0;
-}
-
 int vmm_bridge_check(struct vmm *vm)
 {
 	struct vmm_bridge *br = vm->bridge;
@@ -196,8 +83,8 @@ int vmm_bridge_check(struct vmm *vm)
 			 br->vmid);
 		return 0;
 	}
-	if (vmm_bridge_check_devices(&vm->layout, br->vmid,
-				     bridge_fe_device(br->fe, 0), n))
+	if (arch_bridge_check_devices(vm, br->vmid, bridge_fe_device(br->fe, 0),
+				      n))
 		return -1;
 	d = bridge_fe_device(br->fe, 0);
 	br->host = d;
@@ -216,6 +103,7 @@ int vmm_bridge_check(struct vmm *vm)
 int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
 {
 	struct vmm_bridge *br;
+	unsigned int i;
 
 	br = calloc(1, sizeof(*br));
 	if (!br) {
@@ -227,12 +115,13 @@ int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
 	if (bridge_fe_open(&br->fe, node))
 		return -1;
 	/* RAM first: the backends map it when they get VMSTART. */
-	if (bridge_fe_add_region(br->fe, 0, vm->layout.low_size, vm->mem_fd, 0))
-		return -1;
-	if (vm->layout.high_size &&
-	    bridge_fe_add_region(br->fe, X86_4G, vm->layout.high_size,
-				 vm->mem_fd, vm->layout.low_size))
-		return -1;
+	for (i = 0; i < vm->nr_ram_regions; i++) {
+		const struct vmm_ram_region *r = &vm->ram_regions[i];
+
+		if (bridge_fe_add_region(br->fe, r->gpa, r->size, vm->mem_fd,
+					 r->offset))
+			return -1;
+	}
 	if (bridge_fe_attach(br->fe, vmid, false))
 		return -1;
 	return 0;
@@ -269,7 +158,7 @@ err:
 	return -1;
 }
 
-/* Windows outside the PCI hole are not seen by the PCI host's handler. */
+/* Windows outside the PCI window are not seen by the PCI host's handler. */
 static void vmm_bridge_window_io(void *opaque, struct io_access *a)
 {
 	vmm_bridge_mmio(opaque, a);
@@ -288,10 +177,11 @@ int vmm_bridge_setup(struct vmm *vm)
 				return -1;
 		for (j = 0; j < d->nr_windows; j++) {
 			const struct vbridge_window *w = &d->windows[j];
+			const struct io_range *r = io_bus_find(&vm->mmio, w->addr, 1);
 			int err;
 
-			if (w->addr >= X86_PCI_MMIO_BASE &&
-			    w->addr + w->size <= X86_IOAPIC_BASE)
+			if (r && r->fn == vmm_pci_mmio &&
+			    w->addr + w->size <= r->base + r->len)
 				continue;	/* host.c's window holds it */
 			err = io_bus_add(&vm->mmio, w->addr, w->size,
 					 vmm_bridge_window_io, vm, d->name);

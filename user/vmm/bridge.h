@@ -37,7 +37,6 @@
 struct bridge_fe_device;
 struct vmm;
 struct vmm_bridge;
-struct x86_layout;
 
 /*
  * Open node (NULL: /dev/virtio-bridge), register the guest's RAM and
@@ -100,18 +99,5 @@ void vmm_bridge_destroy(struct vmm *vm);
  */
 int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
 			       unsigned int reg);
-
-/*
- * Do the n devices devs[] declared for vmid fit a guest with RAM layout l?
- * x86 takes one bridged PCI host per guest (none is fine); its windows,
- * ECAM first, must miss RAM, the in-process BAR window and the APICs and
- * firmware at 0xfec00000 and up, the ECAM window must hold a slot, and its
- * lines must be IOAPIC GSIs PCI_X86_INTX_GSI_BASE..VMM_NR_GSIS-1.  Returns
- * 0, or -1 after one error line that says what is wrong and what to
- * change.
- */
-int vmm_bridge_check_devices(const struct x86_layout *l, uint32_t vmid,
-			     const struct bridge_fe_device *devs,
-			     unsigned int n);
 
 #endif

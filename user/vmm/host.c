@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The in-process PCI host: how the device model's bus 0 is wired into the
- * VM.  Configuration cycles arrive through the CF8/CFC host bridge
- * (pci_x86.c), BAR accesses as MMIO exits in the 32-bit PCI hole, INTx
- * lines become IOAPIC GSIs (KVM_IRQ_LINE), and queue doorbells become
- * KVM_IOEVENTFDs so kicks never leave the kernel.
+ * VM.  Configuration cycles arrive through the architecture's host bridge
+ * (CF8/CFC on x86), BAR accesses as MMIO exits in its window, INTx lines
+ * become its interrupt lines (arch_pci_intx_irq), and queue doorbells
+ * become KVM_IOEVENTFDs so kicks never leave the kernel.
  */
 #include "vmm/vmm.h"
 
@@ -17,7 +17,7 @@
 
 #define PCI_INTERRUPT_LINE	0x3c
 
-/* set_intx: the slot's pin is a board wire to an IOAPIC pin (GSI). */
+/* set_intx: the slot's pin is a board wire to an interrupt line. */
 static void host_set_intx(struct pci_host *h, struct pci_func *f, int level)
 {
 	struct vmm *vm = h->priv;
@@ -26,7 +26,7 @@ static void host_set_intx(struct pci_host *h, struct pci_func *f, int level)
 	if (!pin || !PCI_SLOT(devfn))
 		return;
 	/* Slots sharing a GSI are distinct sources: the line is their OR. */
-	vmm_irq_set(vm, pci_x86_intx_gsi(PCI_SLOT(devfn), pin),
+	vmm_irq_set(vm, arch_pci_intx_irq(vm, PCI_SLOT(devfn), pin),
 		    PCI_SLOT(devfn), level);
 }
 
@@ -92,13 +92,13 @@ static void host_cfg_write(void *ctx, unsigned int devfn, unsigned int reg,
 		pci_bus_cfg_write(vm->bus, devfn, reg, len, val);
 }
 
-static const struct pci_cfg_ops host_cfg_ops = {
+const struct pci_cfg_ops vmm_pci_cfg_ops = {
 	.read = host_cfg_read,
 	.write = host_cfg_write,
 };
 
-/* MMIO in the PCI hole: whatever BAR decodes it, wherever the guest put it. */
-static void host_mmio(void *opaque, struct io_access *a)
+/* MMIO in the PCI window: whatever BAR decodes it, wherever the guest put it. */
+void vmm_pci_mmio(void *opaque, struct io_access *a)
 {
 	struct vmm *vm = opaque;
 
@@ -106,7 +106,7 @@ static void host_mmio(void *opaque, struct io_access *a)
 		return;
 	if (!pci_bus_mmio(vm->bus, a->addr, a->len, a->write, &a->val) &&
 	    log_verbose() > 1)
-		log_debug("unclaimed MMIO %s of %u bytes at 0x%llx in the PCI hole",
+		log_debug("unclaimed MMIO %s of %u bytes at 0x%llx in the PCI window",
 			  a->write ? "store" : "load", a->len,
 			  (unsigned long long)a->addr);
 }
@@ -126,37 +126,26 @@ int vmm_pci_create(struct vmm *vm)
 
 int vmm_pci_attach(struct vmm *vm)
 {
+	uint64_t base, size;
 	unsigned int devfn;
 	int err;
 
 	/* As firmware does: BARs packed into the window, decoding on. */
-	err = pci_bus_assign_bars(vm->bus, X86_PCI_MMIO_BASE, X86_PCI_MMIO_SIZE);
+	arch_pci_window(vm, &base, &size);
+	err = pci_bus_assign_bars(vm->bus, base, size);
 	if (err) {
 		log_error("the devices' BARs do not fit in the %llu MiB PCI window",
-			  (unsigned long long)(X86_PCI_MMIO_SIZE >> 20));
+			  (unsigned long long)(size >> 20));
 		return -1;
 	}
-	/* Interrupt Line tells guests without ACPI or MP routing the GSI. */
+	/* Interrupt Line tells guests without firmware routing the line. */
 	for (devfn = PCI_DEVFN(1, 0); devfn <= 0xff; devfn++) {
 		struct pci_func *f = pci_bus_func(vm->bus, devfn);
 		unsigned int pin = f ? pci_func_intx_pin(f) : 0;
 
 		if (pin)
 			pci_bus_cfg_write(vm->bus, devfn, PCI_INTERRUPT_LINE, 1,
-					  pci_x86_intx_gsi(PCI_SLOT(devfn), pin));
+					  arch_pci_intx_irq(vm, PCI_SLOT(devfn), pin));
 	}
-	vm->pci.ops = &host_cfg_ops;
-	vm->pci.ctx = vm;
-	/*
-	 * The whole hole up to the IOAPIC, as the DSDT's _CRS window says:
-	 * the guest may move BARs anywhere in it.
-	 */
-	err = io_bus_add(&vm->mmio, X86_PCI_MMIO_BASE,
-			 X86_IOAPIC_BASE - X86_PCI_MMIO_BASE, host_mmio, vm,
-			 "pci-mmio");
-	if (err) {
-		log_error("cannot claim the PCI MMIO window: %s", strerror(-err));
-		return -1;
-	}
-	return 0;
+	return arch_pci_attach(vm);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* VM-level KVM setup: the VM, its irqchip and PIT, memory slots, IRQ lines. */
+/* VM-level KVM setup: /dev/kvm, the VM, memory slots. */
 #include "vmm/vmm.h"
 
 #include <errno.h>
@@ -11,51 +11,19 @@
 
 #include "lib/log.h"
 
-/* Addresses KVM needs for its own real-mode support on Intel (VMX). */
-#define KVM_TSS_ADDR		0xfffbd000ULL
-#define KVM_IDENTITY_MAP_ADDR	0xfffbc000ULL
-
+/* What every architecture needs; arch_kvm_check() adds its own. */
 static const struct {
 	int cap;
 	const char *what;
 } kvm_required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "in-kernel irqchip (KVM_CAP_IRQCHIP)" },
-	{ KVM_CAP_PIT2, "in-kernel PIT (KVM_CAP_PIT2)" },
 	{ KVM_CAP_USER_MEMORY, "user memory (KVM_CAP_USER_MEMORY)" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID (KVM_CAP_EXT_CPUID)" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 };
 
-static int kvm_get_supported_cpuid(struct vmm *vm)
-{
-	unsigned int n = 64;
-
-	for (;;) {
-		struct kvm_cpuid2 *c;
-
-		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
-		c->nent = n;
-		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c)) {
-			vm->cpuid = c;
-			return 0;
-		}
-		free(c);
-		if (errno != E2BIG || n >= 4096) {
-			log_errno("KVM_GET_SUPPORTED_CPUID");
-			return -1;
-		}
-		n *= 2;
-	}
-}
-
 int kvm_vm_create(struct vmm *vm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	unsigned int i;
 	int ver;
 
@@ -77,35 +45,14 @@ int kvm_vm_create(struct vmm *vm)
 			return -1;
 		}
 	}
-	if (kvm_get_supported_cpuid(vm))
+	if (arch_kvm_check(vm))
 		return -1;
-
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, arch_kvm_vm_type(vm));
 	if (vm->vm_fd < 0) {
 		log_errno("KVM_CREATE_VM");
 		return -1;
 	}
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		log_errno("KVM_SET_TSS_ADDR");
-		return -1;
-	}
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-		uint64_t addr = KVM_IDENTITY_MAP_ADDR;
-
-		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0) {
-			log_errno("KVM_SET_IDENTITY_MAP_ADDR");
-			return -1;
-		}
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		log_errno("KVM_CREATE_IRQCHIP");
-		return -1;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		log_errno("KVM_CREATE_PIT2");
-		return -1;
-	}
-	return 0;
+	return arch_kvm_vm_setup(vm);
 }
 
 int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
@@ -125,12 +72,4 @@ int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
 		return -1;
 	}
 	return 0;
-}
-
-void kvm_irq_line(struct vmm *vm, unsigned int gsi, int level)
-{
-	struct kvm_irq_level l = { .irq = gsi, .level = level };
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
-		log_errno("KVM_IRQ_LINE (GSI %u, level %d)", gsi, level);
 }

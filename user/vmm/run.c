@@ -23,13 +23,12 @@
 #include "lib/log.h"
 #include "lib/opt.h"
 #include "virtio_bridge.h"
-#include "arch/x86/boot.h"
 #include "vmm/bridge.h"
-#include "arch/x86/mptable.h"
 #include "vmm/vmm.h"
 
 #define KERNEL_MAX_SIZE		(512ULL << 20)
 #define CONSOLE_ESCAPE		0x01	/* Ctrl-A */
+#define CONSOLE_CHUNK		256	/* bytes of input read at once, at most */
 
 
 enum {
@@ -58,27 +57,21 @@ static const struct option run_own_options[] = {
 static void run_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: vbridge run --kernel BZIMAGE [OPTIONS]\n"
+"Usage: vbridge run --kernel " VMM_ARCH_KERNEL " [OPTIONS]\n"
 "\n"
-"Boot a Linux guest on KVM (x86_64): a bzImage entered in 64-bit mode,\n"
-"SMP vCPUs, the in-kernel IOAPIC/PIC/PIT, an MP table, minimal ACPI for\n"
-"power-off and reset, a 16550 UART on ttyS0 (the guest console), and a\n"
-"PCI host bridge (configuration ports 0xcf8/0xcfc).\n"
+VMM_ARCH_USAGE_MACHINE
 "\n"
 "Options:\n"
-"  --kernel PATH     the guest kernel, a bzImage with a 64-bit entry\n"
-"                    (boot protocol 2.12 or later). Required.\n"
-"                      --kernel /boot/vmlinuz-6.1.0-26-amd64\n"
+VMM_ARCH_USAGE_KERNEL
 "  --initrd PATH     initial ramdisk, placed as high as the kernel allows\n"
 "                      --initrd initrd.cpio.gz\n"
 "  --params \"...\"    extra kernel command line, after the VMM's own\n"
-"                    (console=ttyS0); repeatable\n"
+"                    (console=" VMM_ARCH_CONSOLE "); repeatable\n"
 "                      --params \"rdinit=/init quiet\"\n"
 "  --cpus N          vCPUs, 1..%u [%u]\n"
 "                      --cpus 4\n"
 "  --mem SIZE        guest RAM: K/M/G/T suffix, or a plain number of MiB;\n"
-"                    a multiple of 1 MiB [%llu M]. RAM above 3 GiB goes above\n"
-"                    4 GiB, past the 32-bit PCI hole.\n"
+"                    a multiple of 1 MiB [%llu M]." VMM_ARCH_USAGE_MEM "\n"
 "                      --mem 2G\n"
 "  --vmid N          run as VM N of the virtio bridge (virtio_bridge.ko):\n"
 "                    the devices declared for vmid N (vbridge ctl load)\n"
@@ -92,26 +85,21 @@ static void run_usage(FILE *f)
 "\n"
 "%s"
 "\n"
-"Serial lines: without any --serial, ttyS0 (a 16550 at 0x3f8, IRQ 4) is\n"
-"the console on standard output and input. hardware=serial,num=1..4 are\n"
-"ttyS0..ttyS3 at 0x3f8, 0x2f8, 0x3e8, 0x2e8, for example\n"
-"  --serial hardware=serial,num=1,type=file,path=guest.log,console\n"
-"When a ttyS line reads a terminal, the terminal is put in raw mode: keys\n"
-"go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
+VMM_ARCH_USAGE_SERIAL
 "\n"
 "The VM ends when the guest powers off or reboots (exit status 0), on\n"
-"SIGINT or SIGTERM (0), or when it crashes: a triple fault or a KVM\n"
+"SIGINT or SIGTERM (0), or when it crashes: " VMM_ARCH_USAGE_CRASH " or a KVM\n"
 "error prints the vCPU's registers and exits with status 1. Bad options,\n"
 "unusable files and bridged devices (--vmid) that do not fit the machine\n"
 "exit with status 2.\n"
 "\n"
 "Examples:\n"
-"  vbridge run --kernel bzImage --initrd initrd.gz --cpus 2 --mem 1G \\\n"
+"  vbridge run --kernel " VMM_ARCH_KERNEL_EX " --initrd initrd.gz --cpus 2 --mem 1G \\\n"
 "      --params \"rdinit=/bin/sh\"\n"
-"  vbridge run --kernel bzImage --initrd initrd.gz --rwdisk disk.img \\\n"
+"  vbridge run --kernel " VMM_ARCH_KERNEL_EX " --initrd initrd.gz --rwdisk disk.img \\\n"
 "      --serial=hardware=virtio-console,num=1,type=stdout,console,stdin \\\n"
 "      --host_ip 192.168.10.1 --netmask 255.255.255.0 --rng --cid 3\n",
-		MPTABLE_MAX_CPUS, RUN_DEFAULT_CPUS,
+		VMM_ARCH_MAX_CPUS, RUN_DEFAULT_CPUS,
 		(unsigned long long)(RUN_DEFAULT_MEM >> 20), device_set_usage());
 }
 
@@ -125,7 +113,7 @@ int run_parse_mem(const char *s, uint64_t *bytes)
 		;
 	if (*s && !*p) {
 		/* a plain number is MiB */
-		err = opt_parse_u64(s, X86_RAM_MAX >> 20, &v);
+		err = opt_parse_u64(s, VMM_ARCH_RAM_MAX >> 20, &v);
 		if (err)
 			return err;
 		*bytes = v << 20;
@@ -211,10 +199,10 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 			}
 			break;
 		case OPT_CPUS:
-			err = opt_parse_u64(optarg, MPTABLE_MAX_CPUS, &v);
+			err = opt_parse_u64(optarg, VMM_ARCH_MAX_CPUS, &v);
 			if (err || v == 0) {
 				log_error("--cpus '%s': give a number of vCPUs from 1 to %u",
-					  optarg, MPTABLE_MAX_CPUS);
+					  optarg, VMM_ARCH_MAX_CPUS);
 				return EXIT_USAGE;
 			}
 			cfg->cpus = v;
@@ -231,11 +219,11 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 					  optarg);
 				return EXIT_USAGE;
 			}
-			if (v < X86_RAM_MIN || v > X86_RAM_MAX) {
+			if (v < VMM_ARCH_RAM_MIN || v > VMM_ARCH_RAM_MAX) {
 				log_error("--mem '%s': must be between %llu MiB and %llu GiB",
 					  optarg,
-					  (unsigned long long)(X86_RAM_MIN >> 20),
-					  (unsigned long long)(X86_RAM_MAX >> 30));
+					  (unsigned long long)(VMM_ARCH_RAM_MIN >> 20),
+					  (unsigned long long)(VMM_ARCH_RAM_MAX >> 30));
 				return EXIT_USAGE;
 			}
 			cfg->mem = v;
@@ -289,7 +277,7 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		return EXIT_USAGE;
 	}
 	if (!cfg->kernel) {
-		log_error("no kernel: give --kernel PATH to a bzImage (see vbridge run --help)");
+		log_error("no kernel: give --kernel PATH to " VMM_ARCH_KERNEL_WHAT " (see vbridge run --help)");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -306,14 +294,10 @@ void run_config_free(struct run_config *cfg)
 
 /* --- the files the guest boots ------------------------------------------ */
 
+/* The boot files: what the architecture loads, and the open initrd. */
 struct run_kernel {
-	uint8_t *img;
-	size_t len;
-	struct bzimage bz;
+	struct run_boot boot;
 	int initrd_fd;
-	uint64_t initrd_size;
-	struct x86_boot_plan plan;
-	char *cmdline;
 };
 
 static int run_read_kernel(const char *path, struct run_kernel *k)
@@ -337,14 +321,14 @@ static int run_read_kernel(const char *path, struct run_kernel *k)
 		close(fd);
 		return -1;
 	}
-	k->len = st.st_size;
-	k->img = malloc(k->len ? k->len : 1);
-	if (!k->img) {
+	k->boot.len = st.st_size;
+	k->boot.img = malloc(k->boot.len ? k->boot.len : 1);
+	if (!k->boot.img) {
 		close(fd);
 		return -1;
 	}
-	while (got < k->len) {
-		n = read(fd, k->img + got, k->len - got);
+	while (got < k->boot.len) {
+		n = read(fd, k->boot.img + got, k->boot.len - got);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -355,7 +339,7 @@ static int run_read_kernel(const char *path, struct run_kernel *k)
 		got += n;
 	}
 	close(fd);
-	if (bzimage_parse(k->img, k->len, &k->bz, err, sizeof(err))) {
+	if (arch_boot_parse(&k->boot, err, sizeof(err))) {
 		log_error("kernel '%s': %s", path, err);
 		return -1;
 	}
@@ -375,22 +359,23 @@ static int run_open_initrd(const char *path, struct run_kernel *k)
 		log_error("initrd '%s' is not a non-empty regular file", path);
 		return -1;
 	}
-	k->initrd_size = st.st_size;
+	k->boot.initrd_size = st.st_size;
 	return 0;
 }
 
 static int run_load_initrd(struct vmm *vm, struct run_kernel *k,
 			   const char *path)
 {
-	uint8_t *dst = guest_mem_ptr(&vm->mem, k->plan.initrd_addr,
-				     k->initrd_size);
+	uint64_t size = k->boot.initrd_size;
+	uint8_t *dst = guest_mem_ptr(&vm->mem, arch_boot_initrd_addr(&k->boot),
+				     size);
 	uint64_t got = 0;
 	ssize_t n;
 
 	if (!dst)
 		return -1;
-	while (got < k->initrd_size) {
-		n = pread(k->initrd_fd, dst + got, k->initrd_size - got, got);
+	while (got < size) {
+		n = pread(k->initrd_fd, dst + got, size - got, got);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -422,12 +407,13 @@ static char *run_cmdline(const struct run_config *cfg, const char *console)
 /* --- the main thread ------------------------------------------------------ */
 
 struct run_console {
-	struct vmm_uart *uart;	/* the UART fed from standard input, or NULL */
+	int serial;		/* the serial line fed from standard input, or -1 */
 	int fd;			/* standard input */
 	bool eof;		/* it reached its end: stop reading */
 	bool tty;		/* in raw mode: restore on exit, handle escapes */
 	bool escape;		/* Ctrl-A seen */
 	struct termios saved;
+	struct vmm *vm;
 };
 
 static void run_console_raw(struct run_console *con)
@@ -456,15 +442,17 @@ static void run_console_restore(struct run_console *con)
  */
 static unsigned int run_console_room(struct run_console *con)
 {
-	unsigned int room = uart_rx_room(&con->uart->uart);
+	unsigned int room = arch_serial_rx_room(con->vm, con->serial);
 
+	if (room > CONSOLE_CHUNK)
+		room = CONSOLE_CHUNK;
 	return con->tty ? room / 2 : room;
 }
 
 /* Feed input to the UART; handles the Ctrl-A escapes on a terminal. */
 static void run_console_input(struct vmm *vm, struct run_console *con)
 {
-	uint8_t buf[UART_RX_SIZE], out[UART_RX_SIZE];
+	uint8_t buf[CONSOLE_CHUNK], out[CONSOLE_CHUNK];
 	unsigned int room = run_console_room(con);
 	size_t i, n_out = 0;
 	ssize_t n;
@@ -500,7 +488,7 @@ static void run_console_input(struct vmm *vm, struct run_console *con)
 		}
 	}
 	/* room was checked and only this thread fills the FIFO: all fits */
-	uart_rx_push(&con->uart->uart, out, n_out);
+	arch_serial_rx_push(vm, con->serial, out, n_out);
 }
 
 static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
@@ -516,7 +504,7 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 		i_sig = n;
 		p[n].fd = sfd;
 		p[n++].events = POLLIN;
-		if (con->uart && !con->eof) {
+		if (con->serial >= 0 && !con->eof) {
 			i_rx = n;
 			p[n].fd = vm->rx_efd;
 			p[n++].events = POLLIN;
@@ -571,14 +559,16 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 }
 
 /*
- * The board's 16550s: the --serial hardware=serial lines, or, when there
- * is no --serial at all, ttyS0 as the console on standard output and input.
+ * The board's serial lines: the --serial hardware=serial ones, or, when
+ * there is no --serial at all, line 1 as the console on standard output and
+ * input.
  * Returns 0 or -1 after saying what is wrong (a file that cannot be
  * opened).
  */
 static int run_setup_serial(struct vmm *vm, const struct run_config *cfg,
 			    struct run_console *con, const char **console)
 {
+	static char dflt_name[16];
 	static const struct serial_spec dflt = {
 		.num = 1, .type = SERIAL_STDOUT, .console = true, .stdin = true,
 	};
@@ -590,34 +580,37 @@ static int run_setup_serial(struct vmm *vm, const struct run_config *cfg,
 	if (!n && !*console && !cfg->serial_given) {
 		specs = &dflt;
 		n = 1;
-		*console = "ttyS0";
+		arch_serial_name(1, dflt_name, sizeof(dflt_name));
+		*console = dflt_name;
 	}
 	for (i = 0; i < n; i++) {
 		const struct serial_spec *sp = &specs[i];
+		char name[16];
 		int fd = -1, err;
 
+		arch_serial_name(sp->num, name, sizeof(name));
 		if (sp->type == SERIAL_STDOUT) {
 			fd = STDOUT_FILENO;
 		} else if (sp->type == SERIAL_FILE) {
 			fd = open(sp->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 				  0644);
 			if (fd < 0) {
-				log_errno("ttyS%u: cannot open output file '%s' (check --serial path=)",
-					  sp->num - 1, sp->path);
+				log_errno("%s: cannot open output file '%s' (check --serial path=)",
+					  name, sp->path);
 				return -1;
 			}
 		}
-		err = vmm_add_uart(vm, sp->num, fd, sp->type == SERIAL_FILE,
-				   sp->stdin);
-		if (err) {
-			log_error("ttyS%u: %s", sp->num - 1,
+		err = arch_serial_add(vm, sp->num, fd, sp->type == SERIAL_FILE,
+				      sp->stdin);
+		if (err < 0) {
+			log_error("%s: %s", name,
 				  err == -EBUSY ? "given twice" : strerror(-err));
 			if (sp->type == SERIAL_FILE)
 				close(fd);
 			return -1;
 		}
 		if (sp->stdin)
-			con->uart = &vm->uarts[vm->nr_uarts - 1];
+			con->serial = err;
 	}
 	return 0;
 }
@@ -632,12 +625,11 @@ static double run_seconds(const struct timespec *t0)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_console con = { .fd = STDIN_FILENO };
+	struct run_console con = { .fd = STDIN_FILENO, .serial = -1 };
 	struct run_kernel k = { .initrd_fd = -1 };
 	bool devs_started = false;
 	const char *console = NULL;
 	struct run_config cfg;
-	struct x86_layout l;
 	struct timespec t0;
 	struct vmm vm;
 	sigset_t sigs;
@@ -656,6 +648,7 @@ int cmd_run(int argc, char **argv)
 	}
 	log_set_verbose(cfg.verbose);
 	vmm_init(&vm);
+	con.vm = &vm;
 
 	/*
 	 * Everything the user can get wrong (files, sizes, devices) is
@@ -668,13 +661,14 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (run_setup_serial(&vm, &cfg, &con, &console))
 		goto out;
-	k.cmdline = run_cmdline(&cfg, console);
-	if (!k.cmdline)
+	k.boot.cmdline = run_cmdline(&cfg, console);
+	if (!k.boot.cmdline)
 		goto out;
-	if (x86_layout_compute(cfg.mem, &l))
+	if (arch_ram_layout(&vm, cfg.mem)) {
+		log_error("cannot lay out %llu MiB of RAM", (unsigned long long)(cfg.mem >> 20));
 		goto out;
-	if (x86_boot_plan(&k.bz, &l, k.initrd_size, strlen(k.cmdline),
-			  &k.plan, err, sizeof(err))) {
+	}
+	if (arch_boot_plan(&vm, &k.boot, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -687,13 +681,10 @@ int cmd_run(int argc, char **argv)
 	ret = EXIT_FAIL;
 	if (vmm_ram_create(&vm, cfg.mem))
 		goto out;
-	if (k.initrd_size && run_load_initrd(&vm, &k, cfg.initrd))
+	if (k.boot.initrd_size && run_load_initrd(&vm, &k, cfg.initrd))
 		goto out;
-	if (x86_boot_load(&vm.mem, &k.bz, k.img, &k.plan, &vm.layout,
-			  k.cmdline, VMM_ACPI_ADDR)) {
-		log_error("cannot load the kernel into guest memory");
+	if (arch_boot_load(&vm, &k.boot))
 		goto out;
-	}
 	if (cfg.bridge && vmm_bridge_open(&vm, cfg.bridge_node, cfg.vmid))
 		goto out;
 	/* Devices declared for the vmid that do not fit are the user's to fix. */
@@ -705,15 +696,11 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (vm.bridge && vmm_bridge_setup(&vm))
 		goto out;
-	if (vcpu_boot_regs(&vm.vcpus[0], k.plan.entry, X86_BOOT_ZERO_PAGE))
+	if (arch_boot_regs(&vm, &k.boot))
 		goto out;
-	log_debug("kernel at 0x%llx..0x%llx, initrd at 0x%llx (%llu bytes), command line \"%s\"",
-		  (unsigned long long)k.plan.kernel_addr,
-		  (unsigned long long)k.plan.kernel_end,
-		  (unsigned long long)k.plan.initrd_addr,
-		  (unsigned long long)k.initrd_size, k.cmdline);
-	free(k.img);
-	k.img = NULL;
+	arch_boot_describe(&k.boot);
+	free(k.boot.img);
+	k.boot.img = NULL;
 
 	/*
 	 * SIGINT/SIGTERM/SIGHUP are read from a signalfd by this thread only;
@@ -732,7 +719,7 @@ int cmd_run(int argc, char **argv)
 	if (device_set_start(cfg.devs))
 		goto out;
 	devs_started = true;
-	if (con.uart)
+	if (con.serial >= 0)
 		run_console_raw(&con);
 	log_debug("setup took %.3f s; starting %u vCPU(s)", run_seconds(&t0),
 		  cfg.cpus);
@@ -751,8 +738,8 @@ out:
 		close(sfd);
 	if (k.initrd_fd >= 0)
 		close(k.initrd_fd);
-	free(k.img);
-	free(k.cmdline);
+	free(k.boot.img);
+	free(k.boot.cmdline);
 	run_config_free(&cfg);
 	return ret;
 }

@@ -1,6 +1,6 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * `vbridge run`: one x86_64 KVM virtual machine.
+ * `vbridge run`: one KVM virtual machine, the core every architecture
+ * shares (the architecture's part: vmm/arch.h and user/arch/<arch>/).
  *
  * Threads: the main thread sets everything up, then waits (signals,
  * console input, the end of the guest); one thread per vCPU runs KVM_RUN
@@ -16,25 +16,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/guest_mem.h"
 #include "pci/pci.h"
+#include "vmm/arch.h"
 #include "vmm/iobus.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/pci.h"
-#include "arch/x86/power.h"
-#include "arch/x86/rtc.h"
-#include "arch/x86/uart.h"
+#include "vmm_arch.h"
 
-#define VMM_MAX_UARTS	4
-#define VMM_NR_GSIS	24	/* pins of the in-kernel IOAPIC */
-
-/* Where the firmware tables go (reserved in the e820 map). */
-#define VMM_ACPI_ADDR		0xe0000ULL
-#define VMM_ACPI_SIZE		0x10000ULL
-#define VMM_MPTABLE_ADDR	0xf0000ULL
-#define VMM_MPTABLE_SIZE	0x10000ULL
+#define VMM_NR_IRQS		VMM_ARCH_NR_IRQS
+#define VMM_MAX_RAM_REGIONS	4
 
 /* Why the VM ended; the first one reported wins. */
 enum vmm_exit {
@@ -69,23 +61,32 @@ struct vcpu {
 };
 
 /**
- * struct vmm_uart - a 16550 of the board and where its bytes go.
- * @uart: the emulated chip
- * @port: first I/O port (0x3f8, 0x2f8, 0x3e8, 0x2e8)
- * @irq: ISA IRQ (4 or 3)
- * @out_fd: output fd (owned when @own_fd), -1 for a sink
- * @own_fd: @out_fd was opened for this UART and is closed with it
- * @in: receives standard input
- * @vm: back pointer for the IRQ callback
+ * struct vmm_ram_region - a piece of guest RAM.
+ * @gpa: guest-physical address
+ * @size: bytes
+ * @offset: where it starts in the RAM memfd
  */
-struct vmm_uart {
-	struct uart uart;
-	uint16_t port;
-	uint8_t irq;
-	int out_fd;
-	bool own_fd;
-	bool in;
-	struct vmm *vm;
+struct vmm_ram_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset;
+};
+
+/**
+ * struct run_boot - what the guest boots, between the command line and
+ * the architecture's loader (arch_boot_*).
+ * @img: the kernel file's bytes (freed once loaded)
+ * @len: bytes at @img
+ * @initrd_size: bytes of the initrd, 0 without one
+ * @cmdline: the kernel command line
+ * @arch: the architecture's parse of @img and its placement plan
+ */
+struct run_boot {
+	uint8_t *img;
+	size_t len;
+	uint64_t initrd_size;
+	char *cmdline;
+	struct vmm_arch_boot arch;
 };
 
 /**
@@ -94,83 +95,71 @@ struct vmm_uart {
  * @kvm_fd: /dev/kvm
  * @vm_fd: the KVM VM
  * @mem_fd: memfd holding all of guest RAM (sealed against resizing)
- * @ram: @mem_fd mapped, @layout.ram_size bytes
- * @layout: guest-physical memory map
+ * @ram: @mem_fd mapped, @ram_size bytes
+ * @ram_size: bytes of guest RAM
+ * @nr_ram_regions: entries in @ram_regions
+ * @ram_regions: where the pieces of @mem_fd are in guest-physical memory
  * @mem: @ram as guest memory regions, for the device model and loaders
- * @pio: port I/O dispatch table
+ * @pio: port I/O dispatch table (empty where there is no port I/O)
  * @mmio: MMIO dispatch table
- * @cpuid: KVM_GET_SUPPORTED_CPUID result, patched per vCPU
  * @nr_vcpus: vCPUs in @vcpus
  * @vcpus: the vCPUs
- * @pci: CF8/CFC host bridge
- * @power: PM1a block, i8042 reset
- * @rtc: CMOS clock
- * @nr_uarts: UARTs in @uarts
- * @uarts: the board's 16550s
  * @host: the in-process PCI host the device model sees (host.c)
- * @bus: PCI bus 0 behind the CF8/CFC host bridge, or NULL
+ * @bus: PCI bus 0 of the in-process devices, or NULL
  * @bridge: devices served through /dev/virtio-bridge (--vmid), or NULL
  * @irq_lock: protects @irq_sources
- * @irq_sources: per GSI, the sources (bits) driving it high; the line is
- *	the OR of them, so level-triggered sharers do not undo each other
+ * @irq_sources: per interrupt line, the sources (bits) driving it high;
+ *	the line is the OR of them, so level-triggered sharers do not undo
+ *	each other
  * @exit_reason: why the VM ended (enum vmm_exit), written once, atomically
  * @done_efd: eventfd signalled when @exit_reason is set
- * @rx_efd: eventfd signalled when a UART's receive FIFO has room again
+ * @rx_efd: eventfd signalled when a serial line's receive FIFO has room
+ *	again
+ * @arch: the architecture's board (vmm_arch.h)
  */
 struct vmm {
 	int kvm_fd;
 	int vm_fd;
 	int mem_fd;
 	uint8_t *ram;
-	struct x86_layout layout;
+	uint64_t ram_size;
+	unsigned int nr_ram_regions;
+	struct vmm_ram_region ram_regions[VMM_MAX_RAM_REGIONS];
 	struct guest_mem mem;
 	struct io_bus pio;
 	struct io_bus mmio;
-	struct kvm_cpuid2 *cpuid;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
-	struct pci_x86 pci;
-	struct power power;
-	struct rtc rtc;
-	unsigned int nr_uarts;
-	struct vmm_uart uarts[VMM_MAX_UARTS];
 	struct pci_host host;
 	struct pci_bus *bus;
 	struct vmm_bridge *bridge;
 	pthread_mutex_t irq_lock;
-	uint32_t irq_sources[VMM_NR_GSIS];
+	uint32_t irq_sources[VMM_NR_IRQS];
 	atomic_int exit_reason;
 	int done_efd;
 	int rx_efd;
+	struct vmm_arch arch;
 };
 
 /* kvm.c: the VM-level KVM calls. */
 int kvm_vm_create(struct vmm *vm);
 int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
 		   uint64_t size, void *hva);
-void kvm_irq_line(struct vmm *vm, unsigned int gsi, int level);
 
 /* vcpu.c */
 int vcpu_create(struct vmm *vm, struct vcpu *c, unsigned int id);
-int vcpu_boot_regs(struct vcpu *c, uint64_t entry, uint64_t zero_page);
 int vcpu_start(struct vcpu *c);
 void vcpu_kick(struct vcpu *c);
 void vcpu_join(struct vcpu *c);
 void vcpu_destroy(struct vcpu *c);
-/* CPUID.1 EAX and EDX of vCPU 0, for the MP table. */
-void vcpu_cpu_signature(const struct vmm *vm, uint32_t *eax, uint32_t *edx);
+/* The first failure of the VM: log it, dump the vCPU, end the VM. */
+void vcpu_crash(struct vcpu *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* vmm.c: the machine's lifecycle, in the order cmd_run calls it. */
 void vmm_init(struct vmm *vm);
 /* Guest RAM: the memfd, sealed, mapped; lays out ram_size bytes. */
 int vmm_ram_create(struct vmm *vm, uint64_t ram_size);
-/*
- * A 16550 for serial line num (1..4: ttyS0..ttyS3), writing to out_fd
- * (-1: nowhere; closed with the VM when own_fd), fed from standard input
- * when in.
- */
-int vmm_add_uart(struct vmm *vm, unsigned int num, int out_fd, bool own_fd,
-		 bool in);
 /* KVM: the VM, RAM slots, vCPUs, board devices, firmware tables. */
 int vmm_kvm_setup(struct vmm *vm, unsigned int nr_vcpus);
 int vmm_start(struct vmm *vm);
@@ -179,10 +168,10 @@ void vmm_stop(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
 
 /*
- * Drive source src (0..31) of GSI gsi to level; the line follows the OR of
- * its sources.
+ * Drive source src (0..31) of interrupt line irq to level; the line
+ * follows the OR of its sources.
  */
-void vmm_irq_set(struct vmm *vm, unsigned int gsi, unsigned int src,
+void vmm_irq_set(struct vmm *vm, unsigned int irq, unsigned int src,
 		 int level);
 /*
  * The bookkeeping of vmm_irq_set() on a sources mask: returns the line's
@@ -198,6 +187,13 @@ int vmm_irq_update(uint32_t *sources, unsigned int src, int level);
  */
 int vmm_pci_create(struct vmm *vm);
 int vmm_pci_attach(struct vmm *vm);
+/*
+ * For the architecture's host bridge (arch_pci_attach): configuration
+ * cycles of bus 0 (context: the struct vmm), and the MMIO handler of the
+ * window the BARs are in (opaque: the struct vmm).
+ */
+extern const struct pci_cfg_ops vmm_pci_cfg_ops;
+io_handler_fn vmm_pci_mmio;
 
 /* Record why the VM ends (first caller wins) and wake the main thread. */
 void vmm_request_exit(struct vmm *vm, enum vmm_exit why);

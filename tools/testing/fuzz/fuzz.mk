@@ -14,7 +14,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -O2 -MMD -MP,$(USER_CFLAGS)) -O1 -MMD -MP
 
-FUZZ_LIB_SRCS := $(filter-out user/vmm/%,$(USER_LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out user/vmm/% $(ARCH_ALL_GLUE_SRCS),$(USER_LIB_SRCS))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_HARNESS_SRCS := $(sort $(wildcard $(FUZZ_SRC)/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_HARNESS_SRCS:$(FUZZ_SRC)/fuzz_%.c=%)

@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tap.h"
 #include "arch/x86/acpi.h"
+#include "tap.h"
 
 #define GPA	0xe0000ULL
 #define NCPUS	3

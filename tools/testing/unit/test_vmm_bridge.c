@@ -11,12 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86/board.h"
+#include "arch/x86/layout.h"
 #include "bridge/backend.h"
 #include "bridge/frontend.h"
 #include "pci/pci.h"
 #include "tap.h"
 #include "vmm/bridge.h"
-#include "arch/x86/layout.h"
 
 #define ECAM_16M	(16ULL << 20)
 
@@ -80,7 +81,7 @@ static void example(struct bridge_fe_device *d)
 
 static char said[1024];
 
-/* vmm_bridge_check_devices() with its message caught in said[]. */
+/* x86_bridge_check_devices() with its message caught in said[]. */
 static int check(uint64_t mem, const struct bridge_fe_device *d, unsigned int n)
 {
 	struct x86_layout l;
@@ -95,7 +96,7 @@ static int check(uint64_t mem, const struct bridge_fe_device *d, unsigned int n)
 	}
 	fflush(stderr);
 	dup2(fileno(f), 2);
-	ret = vmm_bridge_check_devices(&l, 9, d, n);
+	ret = x86_bridge_check_devices(&l, 9, d, n);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);

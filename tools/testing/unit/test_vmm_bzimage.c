@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/boot.h"
 #include "lib/guest_mem.h"
 #include "tap.h"
-#include "arch/x86/boot.h"
 
 #define IMG_LEN		(64 * 1024)
 #define SETUP_SECTS	7

@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tap.h"
 #include "arch/x86/acpi.h"
-#include "vmm/iobus.h"
 #include "arch/x86/power.h"
 #include "arch/x86/rtc.h"
+#include "tap.h"
+#include "vmm/iobus.h"
 
 static struct io_access seen;
 static int seen_tag, calls;

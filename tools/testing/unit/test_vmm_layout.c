@@ -2,8 +2,8 @@
 /* Unit tests of user/vmm/layout.c: RAM placement and the e820 map. */
 #include <errno.h>
 
-#include "tap.h"
 #include "arch/x86/layout.h"
+#include "tap.h"
 
 /* The map must be sorted, non-overlapping, and its RAM must add up. */
 static void check_e820(const struct x86_layout *l, const char *what)

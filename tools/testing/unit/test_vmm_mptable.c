@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tap.h"
 #include "arch/x86/mptable.h"
+#include "tap.h"
 
 #define GPA	0xf0000
 

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "tap.h"
 #include "arch/x86/pci.h"
+#include "tap.h"
 #include "vmm/vmm.h"
 
 /* A fake bus that records the last access and answers a pattern. */

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tap.h"
-#include "lib/out_ring.h"
 #include "arch/x86/uart.h"
+#include "lib/out_ring.h"
+#include "tap.h"
 
 static int irq_level, irq_changes, drained;
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pci/pci.h"
 #include "vmm/iobus.h"
 
 #define PCI_X86_CONF_PORT	0xcf8
@@ -30,13 +31,6 @@
 /* PCI INTx lines are wired to IOAPIC pins 16..23. */
 #define PCI_X86_INTX_GSI_BASE	16
 #define PCI_X86_INTX_GSIS	8
-
-struct pci_cfg_ops {
-	uint32_t (*read)(void *ctx, unsigned int devfn, unsigned int reg,
-			 unsigned int len);
-	void (*write)(void *ctx, unsigned int devfn, unsigned int reg,
-		      unsigned int len, uint32_t val);
-};
 
 /**
  * struct pci_x86 - the host bridge.
