@@ -33,6 +33,9 @@ endif
 KBUILD_ARGS := W=1 CONFIG_DEBUG_INFO_BTF_MODULES=
 
 BUILD := build
+ifeq ($(ARCH),arm64)
+BUILD := build/arm64
+endif
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

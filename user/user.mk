@@ -7,17 +7,32 @@
 # everywhere).  build/asan/ holds the same built with AddressSanitizer and
 # UndefinedBehaviorSanitizer.
 
-CC ?= gcc
+# `make ARCH=arm64` cross-builds build/arm64/vbridge with Debian's
+# gcc-aarch64-linux-gnu and the :arm64 libraries (tools/install-deps.sh).
+ifeq ($(ARCH),arm64)
+VB_ARCH := arm64
+CROSS_COMPILE ?= aarch64-linux-gnu-
+endif
 VB_ARCH ?= x86
+ifneq ($(CROSS_COMPILE),)
+CC := $(CROSS_COMPILE)gcc
+AR := $(CROSS_COMPILE)ar
+PKG_CONFIG ?= $(CROSS_COMPILE)pkg-config
+endif
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+# libfdt-dev is not multi-arch: a cross build takes the host's headers and
+# links the arm64 runtime library (libfdt1:arm64) by name.
+FDT_LIB := $(if $(CROSS_COMPILE),-l:libfdt.so.1,-lfdt)
 include $(sort $(wildcard user/arch/*/arch.mk))
 ARCH_ALL_GLUE_SRCS := $(foreach v,$(filter ARCH_GLUE_SRCS_%,$(.VARIABLES)),$($(v)))
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
 	-Iuser -Iuser/arch/$(VB_ARCH)/include -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
-	$(shell pkg-config --cflags libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
+	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
 	-MMD -MP
-USER_LDLIBS := $(shell pkg-config --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
-	-lfdt -lpthread
+USER_LDLIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
+	$(FDT_LIB) -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 

@@ -39,6 +39,7 @@ enum {
 	OPT_MEM,
 	OPT_VMID,
 	OPT_BRIDGE_NODE,
+	OPT_BIOS,
 };
 
 static const struct option run_own_options[] = {
@@ -49,6 +50,7 @@ static const struct option run_own_options[] = {
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "vmid", required_argument, NULL, OPT_VMID },
 	{ "bridge-node", required_argument, NULL, OPT_BRIDGE_NODE },
+	{ "bios", required_argument, NULL, OPT_BIOS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -241,6 +243,9 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		case OPT_BRIDGE_NODE:
 			cfg->bridge_node = optarg;
 			break;
+		case OPT_BIOS:
+			cfg->bios = optarg;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -276,7 +281,7 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		log_error("--bridge-node needs --vmid (see vbridge run --help)");
 		return EXIT_USAGE;
 	}
-	if (!cfg->kernel) {
+	if (!cfg->kernel && !cfg->bios) {
 		log_error("no kernel: give --kernel PATH to " VMM_ARCH_KERNEL_WHAT " (see vbridge run --help)");
 		return EXIT_USAGE;
 	}
@@ -300,9 +305,10 @@ struct run_kernel {
 	int initrd_fd;
 };
 
-static int run_read_kernel(const char *path, struct run_kernel *k)
+/* A whole file (the kernel, the firmware) into memory: *buf, *len. */
+static int run_read_file(const char *path, const char *what, uint8_t **buf,
+			 size_t *len)
 {
-	char err[200];
 	struct stat st;
 	ssize_t n;
 	size_t got = 0;
@@ -310,37 +316,54 @@ static int run_read_kernel(const char *path, struct run_kernel *k)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		log_errno("cannot open kernel '%s'", path);
+		log_errno("cannot open %s '%s'", what, path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > KERNEL_MAX_SIZE) {
-		log_error("kernel '%s' is not a regular file of at most %llu MiB",
-			  path, KERNEL_MAX_SIZE >> 20);
+		log_error("%s '%s' is not a regular file of at most %llu MiB",
+			  what, path, KERNEL_MAX_SIZE >> 20);
 		close(fd);
 		return -1;
 	}
-	k->boot.len = st.st_size;
-	k->boot.img = malloc(k->boot.len ? k->boot.len : 1);
-	if (!k->boot.img) {
+	*len = st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
 		close(fd);
 		return -1;
 	}
-	while (got < k->boot.len) {
-		n = read(fd, k->boot.img + got, k->boot.len - got);
+	while (got < *len) {
+		n = read(fd, *buf + got, *len - got);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
-			log_errno("cannot read kernel '%s'", path);
+			log_errno("cannot read %s '%s'", what, path);
 			close(fd);
 			return -1;
 		}
 		got += n;
 	}
 	close(fd);
+	return 0;
+}
+
+/* The kernel and/or the firmware, checked by the architecture. */
+static int run_read_boot(const struct run_config *cfg, struct run_kernel *k)
+{
+	char err[200];
+
+	if (cfg->kernel &&
+	    run_read_file(cfg->kernel, "kernel", &k->boot.img, &k->boot.len))
+		return -1;
+	if (cfg->bios &&
+	    run_read_file(cfg->bios, "firmware", &k->boot.bios, &k->boot.bios_len))
+		return -1;
 	if (arch_boot_parse(&k->boot, err, sizeof(err))) {
-		log_error("kernel '%s': %s", path, err);
+		if (cfg->kernel)
+			log_error("kernel '%s': %s", cfg->kernel, err);
+		else
+			log_error("%s", err);
 		return -1;
 	}
 	return 0;
@@ -655,7 +678,7 @@ int cmd_run(int argc, char **argv)
 	 * checked before KVM is touched, and exits with status 2.
 	 */
 	ret = EXIT_USAGE;
-	if (run_read_kernel(cfg.kernel, &k))
+	if (run_read_boot(&cfg, &k))
 		goto out;
 	if (cfg.initrd && run_open_initrd(cfg.initrd, &k))
 		goto out;
@@ -701,6 +724,8 @@ int cmd_run(int argc, char **argv)
 	arch_boot_describe(&k.boot);
 	free(k.boot.img);
 	k.boot.img = NULL;
+	free(k.boot.bios);
+	k.boot.bios = NULL;
 
 	/*
 	 * SIGINT/SIGTERM/SIGHUP are read from a signalfd by this thread only;
@@ -739,6 +764,7 @@ out:
 	if (k.initrd_fd >= 0)
 		close(k.initrd_fd);
 	free(k.boot.img);
+	free(k.boot.bios);
 	free(k.boot.cmdline);
 	run_config_free(&cfg);
 	return ret;

@@ -11,7 +11,8 @@
 
 /**
  * struct run_config - what the command line asked for.
- * @kernel: bzImage path
+ * @kernel: kernel path (bzImage, arm64 Image), or NULL with @bios
+ * @bios: firmware path (--bios, arm64), or NULL
  * @initrd: initrd path or NULL
  * @params: extra kernel parameters (every --params, space-separated), or
  *	NULL; owned
@@ -27,6 +28,7 @@
  */
 struct run_config {
 	const char *kernel;
+	const char *bios;
 	const char *initrd;
 	char *params;
 	unsigned int cpus;

@@ -75,8 +75,10 @@ struct vmm_ram_region {
 /**
  * struct run_boot - what the guest boots, between the command line and
  * the architecture's loader (arch_boot_*).
- * @img: the kernel file's bytes (freed once loaded)
+ * @img: the kernel file's bytes (freed once loaded), or NULL
  * @len: bytes at @img
+ * @bios: the firmware file's bytes (--bios; freed once loaded), or NULL
+ * @bios_len: bytes at @bios
  * @initrd_size: bytes of the initrd, 0 without one
  * @cmdline: the kernel command line
  * @arch: the architecture's parse of @img and its placement plan
@@ -84,6 +86,8 @@ struct vmm_ram_region {
 struct run_boot {
 	uint8_t *img;
 	size_t len;
+	uint8_t *bios;
+	size_t bios_len;
 	uint64_t initrd_size;
 	char *cmdline;
 	struct vmm_arch_boot arch;

@@ -284,6 +284,10 @@ int arch_pci_attach(struct vmm *vm)
 
 int arch_boot_parse(struct run_boot *boot, char *err, size_t err_len)
 {
+	if (boot->bios) {
+		snprintf(err, err_len, "--bios: the x86_64 machine boots a bzImage itself, without firmware; give --kernel");
+		return -1;
+	}
 	return bzimage_parse(boot->img, boot->len, &boot->arch.bz, err,
 			     err_len) ? -1 : 0;
 }
