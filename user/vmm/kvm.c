@@ -12,19 +12,29 @@
 #include "lib/log.h"
 
 /* What every architecture needs; arch_kvm_check() adds its own. */
-static const struct {
-	int cap;
-	const char *what;
-} kvm_required_caps[] = {
+static const struct kvm_cap_need kvm_required_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "user memory (KVM_CAP_USER_MEMORY)" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 };
 
-int kvm_vm_create(struct vmm *vm)
+int kvm_require(struct vmm *vm, const struct kvm_cap_need *caps,
+		unsigned int n)
 {
 	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			log_error("this KVM lacks %s", caps[i].what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int kvm_vm_create(struct vmm *vm)
+{
 	int ver;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -38,14 +48,7 @@ int kvm_vm_create(struct vmm *vm)
 			  ver, KVM_API_VERSION);
 		return -1;
 	}
-	for (i = 0; i < sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-			  kvm_required_caps[i].cap) <= 0) {
-			log_error("this KVM lacks %s", kvm_required_caps[i].what);
-			return -1;
-		}
-	}
-	if (arch_kvm_check(vm))
+	if (KVM_REQUIRE(vm, kvm_required_caps) || arch_kvm_check(vm))
 		return -1;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, arch_kvm_vm_type(vm));
 	if (vm->vm_fd < 0) {

@@ -68,6 +68,29 @@ void vmm_irq_set(struct vmm *vm, unsigned int irq, unsigned int src,
 	pthread_mutex_unlock(&vm->irq_lock);
 }
 
+void vmm_serial_set_irq(void *opaque, int level)
+{
+	struct vmm_serial *s = opaque;
+
+	vmm_irq_set(s->vm, s->irq, s->src, level);
+}
+
+void vmm_serial_rx_drained(void *opaque)
+{
+	struct vmm_serial *s = opaque;
+	uint64_t one = 1;
+
+	if (write(s->vm->rx_efd, &one, sizeof(one)) < 0)
+		log_errno("cannot wake the console input");
+}
+
+void vmm_serial_close(struct vmm_serial *s)
+{
+	if (s->own_fd && s->out_fd >= 0)
+		close(s->out_fd);
+	s->out_fd = -1;
+}
+
 int vmm_ram_create(struct vmm *vm, uint64_t ram_size)
 {
 	unsigned int i;

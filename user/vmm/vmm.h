@@ -23,6 +23,7 @@
 #include "pci/pci.h"
 #include "vmm/arch.h"
 #include "vmm/iobus.h"
+#include "vmm/serial.h"
 #include "vmm_arch.h"
 
 #define VMM_NR_IRQS		VMM_ARCH_NR_IRQS
@@ -146,6 +147,16 @@ struct vmm {
 };
 
 /* kvm.c: the VM-level KVM calls. */
+struct kvm_cap_need {
+	int cap;
+	const char *what;
+};
+
+/* Every capability in caps[0..n) is there, or one line says which is not. */
+int kvm_require(struct vmm *vm, const struct kvm_cap_need *caps,
+		unsigned int n);
+#define KVM_REQUIRE(vm, caps) \
+	kvm_require(vm, caps, sizeof(caps) / sizeof((caps)[0]))
 int kvm_vm_create(struct vmm *vm);
 int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
 		   uint64_t size, void *hva);

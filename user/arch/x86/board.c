@@ -56,8 +56,7 @@ void arch_vmm_destroy(struct vmm *vm)
 		struct vmm_uart *u = &vm->arch.uarts[i];
 
 		uart_destroy(&u->uart);
-		if (u->own_fd && u->out_fd >= 0)
-			close(u->out_fd);
+		vmm_serial_close(&u->line);
 	}
 	free(vm->arch.cpuid);
 }
@@ -80,22 +79,6 @@ int arch_ram_layout(struct vmm *vm, uint64_t ram_size)
 			.offset = l->low_size,
 		};
 	return 0;
-}
-
-static void vmm_uart_irq(void *opaque, int level)
-{
-	struct vmm_uart *u = opaque;
-
-	vmm_irq_set(u->vm, u->irq, u - u->vm->arch.uarts, level);
-}
-
-static void vmm_uart_rx_drained(void *opaque)
-{
-	struct vmm_uart *u = opaque;
-	uint64_t one = 1;
-
-	if (write(u->vm->rx_efd, &one, sizeof(one)) < 0)
-		log_errno("cannot wake the console input");
 }
 
 static void vmm_uart_io(void *opaque, struct io_access *a)
@@ -122,13 +105,13 @@ int arch_serial_add(struct vmm *vm, unsigned int num, int out_fd,
 		if (vm->arch.uarts[i].port == vmm_com[num - 1].port)
 			return -EBUSY;
 	u = &vm->arch.uarts[vm->arch.nr_uarts];
-	u->vm = vm;
 	u->port = vmm_com[num - 1].port;
-	u->irq = vmm_com[num - 1].irq;
-	u->out_fd = out_fd;
-	u->own_fd = own_fd;
-	u->in = in;
-	ret = uart_init(&u->uart, out_fd, vmm_uart_irq, vmm_uart_rx_drained, u);
+	u->line = (struct vmm_serial){
+		.vm = vm, .irq = vmm_com[num - 1].irq, .src = vm->arch.nr_uarts,
+		.out_fd = out_fd, .own_fd = own_fd, .in = in,
+	};
+	ret = uart_init(&u->uart, out_fd, vmm_serial_set_irq,
+			vmm_serial_rx_drained, &u->line);
 	if (ret)
 		return ret;
 	return vm->arch.nr_uarts++;

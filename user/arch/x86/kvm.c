@@ -13,10 +13,7 @@
 #define KVM_TSS_ADDR		0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000ULL
 
-static const struct {
-	int cap;
-	const char *what;
-} x86_kvm_caps[] = {
+static const struct kvm_cap_need x86_kvm_caps[] = {
 	{ KVM_CAP_IRQCHIP, "in-kernel irqchip (KVM_CAP_IRQCHIP)" },
 	{ KVM_CAP_PIT2, "in-kernel PIT (KVM_CAP_PIT2)" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
@@ -54,14 +51,8 @@ unsigned long arch_kvm_vm_type(struct vmm *vm)
 
 int arch_kvm_check(struct vmm *vm)
 {
-	unsigned int i;
-
-	for (i = 0; i < sizeof(x86_kvm_caps) / sizeof(x86_kvm_caps[0]); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, x86_kvm_caps[i].cap) <= 0) {
-			log_error("this KVM lacks %s", x86_kvm_caps[i].what);
-			return -1;
-		}
-	}
+	if (KVM_REQUIRE(vm, x86_kvm_caps))
+		return -1;
 	return x86_kvm_get_cpuid(vm);
 }
 

@@ -18,6 +18,7 @@
 #include "arch/x86/power.h"
 #include "arch/x86/rtc.h"
 #include "arch/x86/uart.h"
+#include "vmm/serial.h"
 
 #define VMM_ARCH_NAME		"x86_64"
 #define VMM_ARCH_KERNEL		"BZIMAGE"
@@ -62,23 +63,15 @@
 struct vmm;
 
 /**
- * struct vmm_uart - a 16550 of the board and where its bytes go.
+ * struct vmm_uart - a 16550 of the board.
  * @uart: the emulated chip
  * @port: first I/O port (0x3f8, 0x2f8, 0x3e8, 0x2e8)
- * @irq: ISA IRQ (4 or 3)
- * @out_fd: output fd (owned when @own_fd), -1 for a sink
- * @own_fd: @out_fd was opened for this UART and is closed with it
- * @in: receives standard input
- * @vm: back pointer for the IRQ callback
+ * @line: where its bytes go, its ISA IRQ (4 or 3)
  */
 struct vmm_uart {
 	struct uart uart;
 	uint16_t port;
-	uint8_t irq;
-	int out_fd;
-	bool own_fd;
-	bool in;
-	struct vmm *vm;
+	struct vmm_serial line;
 };
 
 /**
