@@ -591,7 +591,7 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 static int run_setup_serial(struct vmm *vm, const struct run_config *cfg,
 			    struct run_console *con, const char **console)
 {
-	static char dflt_name[16];
+	static char dflt_name[16];	/* the console's name, when a board line */
 	static const struct serial_spec dflt = {
 		.num = 1, .type = SERIAL_STDOUT, .console = true, .stdin = true,
 	};
@@ -599,7 +599,16 @@ static int run_setup_serial(struct vmm *vm, const struct run_config *cfg,
 	unsigned int n, i;
 
 	n = device_set_uarts(cfg->devs, &specs);
-	*console = device_set_console(cfg->devs);
+	/* A board line as the console goes by the board's name for it. */
+	*console = NULL;
+	for (i = 0; i < n && !*console; i++) {
+		if (specs[i].console) {
+			arch_serial_name(specs[i].num, dflt_name, sizeof(dflt_name));
+			*console = dflt_name;
+		}
+	}
+	if (!*console)
+		*console = device_set_console(cfg->devs);
 	if (!n && !*console && !cfg->serial_given) {
 		specs = &dflt;
 		n = 1;
