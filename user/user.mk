@@ -4,7 +4,7 @@
 # vbridge binary and the unit tests link, but of user/arch/ only one
 # architecture's KVM glue: VB_ARCH's (each user/arch/<arch>/arch.mk lists
 # its ARCH_GLUE_SRCS_<arch>; the pure models of every architecture build
-# everywhere).  build/asan/ holds the same built with AddressSanitizer and
+# natively, where the unit tests and fuzzers run).  build/asan/ holds the same built with AddressSanitizer and
 # UndefinedBehaviorSanitizer.
 
 # `make ARCH=arm64` cross-builds build/arm64/vbridge with Debian's
@@ -21,9 +21,18 @@ PKG_CONFIG ?= $(CROSS_COMPILE)pkg-config
 endif
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
-# libfdt-dev is not multi-arch: a cross build takes the host's headers and
-# links the arm64 runtime library (libfdt1:arm64) by name.
-FDT_LIB := $(if $(CROSS_COMPILE),-l:libfdt.so.1,-lfdt)
+# A cross build links statically, so the arm64 test VM (busybox alone)
+# needs nothing else.  libfdt-dev is not multi-arch (its arm64 build
+# replaces the host's), so its arm64 archive comes from Debian's package,
+# downloaded and unpacked under $(BUILD)/deb/; its headers are the host's.
+ifneq ($(CROSS_COMPILE),)
+FDT_DEB_DIR = $(BUILD)/deb/libfdt-dev
+FDT_LIB = $(FDT_DEB_DIR)/usr/lib/aarch64-linux-gnu/libfdt.a
+USER_STATIC := -static
+PKG_STATIC := --static
+else
+FDT_LIB := -lfdt
+endif
 include $(sort $(wildcard user/arch/*/arch.mk))
 ARCH_ALL_GLUE_SRCS := $(foreach v,$(filter ARCH_GLUE_SRCS_%,$(.VARIABLES)),$($(v)))
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
@@ -31,13 +40,18 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Iuser -Iuser/arch/$(VB_ARCH)/include -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
 	-MMD -MP
-USER_LDLIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 libnl-route-3.0 2>/dev/null) \
-	$(FDT_LIB) -lpthread
+USER_LDLIBS = $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs libnl-genl-3.0 \
+	libnl-route-3.0 2>/dev/null) $(FDT_LIB) -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
 USER_LIB_SRCS := $(filter-out user/main.c $(ARCH_ALL_GLUE_SRCS),\
 	$(shell find user -name '*.c' | sort)) $(ARCH_GLUE_SRCS_$(VB_ARCH))
+ifneq ($(CROSS_COMPILE),)
+# A cross build has no unit tests: only its own architecture's files.
+USER_LIB_SRCS := $(filter-out $(filter-out user/arch/$(VB_ARCH)/%,\
+	$(filter user/arch/%,$(USER_LIB_SRCS))),$(USER_LIB_SRCS))
+endif
 USER_LIB_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 USER_ASAN_OBJS := $(USER_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
@@ -61,7 +75,15 @@ $(BUILD)/asan/libvbridge.a: $(USER_ASAN_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/vbridge: $(BUILD)/obj/user/main.o $(BUILD)/libvbridge.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
+$(BUILD)/vbridge: $(BUILD)/obj/user/main.o $(BUILD)/libvbridge.a \
+		$(if $(CROSS_COMPILE),| $(FDT_LIB))
+	$(CC) $(LDFLAGS) $(USER_STATIC) -o $@ $(filter %.o %.a,$^) $(USER_LDLIBS)
+
+ifneq ($(CROSS_COMPILE),)
+$(FDT_LIB):
+	@rm -rf $(FDT_DEB_DIR) && mkdir -p $(FDT_DEB_DIR)
+	cd $(FDT_DEB_DIR) && apt-get download -q libfdt-dev:$(VB_ARCH)
+	dpkg-deb -x $(FDT_DEB_DIR)/libfdt-dev_*.deb $(FDT_DEB_DIR)
+endif
 
 -include $(USER_LIB_OBJS:.o=.d) $(USER_ASAN_OBJS:.o=.d) $(BUILD)/obj/user/main.d
