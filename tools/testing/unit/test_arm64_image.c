@@ -119,7 +119,7 @@ static void test_parse(void)
 
 static void test_reject(void)
 {
-	uint8_t *img = make_image();
+	uint8_t *img = make_image(), *short_zboot;
 	uint8_t buf[IMG_LEN];
 
 	expect_reject(img, 63, "too short", "reject: 63 bytes");
@@ -145,6 +145,14 @@ static void test_reject(void)
 	memcpy(buf + 0x18, "\x01\xff\x80zzzzzzzzzzzz", 15);
 	expect_reject(buf, sizeof(buf), "EFI zboot image (???zzzz-compressed)",
 		      "reject: EFI zboot, odd compression name made printable");
+
+	/* Found by fuzz_arm64_image: the name was read past a short file. */
+	short_zboot = malloc(0x1c);
+	memcpy(short_zboot, buf, 0x18);
+	memcpy(short_zboot + 0x18, "gzip", 4);
+	expect_reject(short_zboot, 0x1c, "EFI zboot image (gzip-compressed)",
+		      "reject: EFI zboot cut before its compression name");
+	free(short_zboot);
 
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, "\x7f" "ELF", 4);

@@ -405,7 +405,7 @@ static int build(void *fdt, const struct arm64_fdt_config *c)
 		node = fdt_add_subnode(fdt, 0, "aliases");
 		TRY(node);
 		for (i = 0; i < c->nr_uarts; i++) {
-			char name[16];
+			char name[24];
 
 			snprintf(name, sizeof(name), "serial%u", i);
 			arm64_fdt_uart_path(&c->uart[i], path, sizeof(path));

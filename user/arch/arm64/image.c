@@ -76,10 +76,10 @@ static int not_an_image(const uint8_t *img, size_t len, char *err,
 				    !strcmp(packed[i].what, "gzip") ? "gz" : packed[i].what);
 	}
 	if (len >= 0x1c && !memcmp(img, "MZ", 2) && !memcmp(img + 4, "zimg", 4)) {
-		char comp[8];
+		char comp[8] = "";
+		size_t n = len - 0x18 < sizeof(comp) - 1 ? len - 0x18 : sizeof(comp) - 1;
 
-		memcpy(comp, img + 0x18, sizeof(comp) - 1);
-		comp[sizeof(comp) - 1] = '\0';
+		memcpy(comp, img + 0x18, n);
 		for (i = 0; comp[i]; i++)
 			if (comp[i] < 'a' || comp[i] > 'z')
 				comp[i] = '?';
