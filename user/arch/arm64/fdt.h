@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The device tree of the arm64 machine, built with libfdt from a
+ * description (struct arm64_fdt_config) so that Linux and u-boot's
+ * qemu_arm64 both accept it: root compatible "linux,dummy-virt" as QEMU's
+ * virt board, #address-cells/#size-cells 2, memory, cpus with
+ * enable-method "psci", PSCI 1.0 over HVC, the armv8 timer, a GICv2 or
+ * GICv3 (with an optional ITS), PL011 UARTs and a PL031 RTC on a 24 MHz
+ * apb_pclk fixed clock, a pci-host-ecam-generic host with an interrupt-map
+ * of 32 slots x 4 pins, and /chosen (bootargs, stdout-path, initrd,
+ * kaslr-seed, rng-seed).
+ *
+ * Interrupt specifiers are the GIC binding's three cells: type (0 SPI,
+ * 1 PPI), number, flags (1 edge rising, 4 level high; for GICv2 PPIs the
+ * CPU mask in bits 15:8).
+ *
+ * More nodes (bridged PCI hosts) are added by the caller's add_nodes hook,
+ * called on the finished tree before it is packed.
+ */
+#ifndef VBRIDGE_ARCH_ARM64_FDT_H
+#define VBRIDGE_ARCH_ARM64_FDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arm64/layout.h"
+
+#define ARM64_FDT_MAX_CPUS	ARM64_GIC_REDIST_MAX_CPUS
+#define ARM64_FDT_PHANDLE_GIC	1
+#define ARM64_FDT_PHANDLE_CLK	2
+#define ARM64_FDT_PHANDLE_ITS	3
+#define ARM64_FDT_PHANDLE_FIRST_FREE 16	/* for add_nodes */
+
+#define ARM64_FDT_IRQ_SPI	0
+#define ARM64_FDT_IRQ_PPI	1
+#define ARM64_FDT_IRQ_EDGE	1
+#define ARM64_FDT_IRQ_LEVEL	4
+
+#define ARM64_APB_PCLK_HZ	24000000
+
+/**
+ * struct arm64_fdt_uart - one PL011.
+ * @base: its 4 KiB register page
+ * @spi: its interrupt (SPI number)
+ */
+struct arm64_fdt_uart {
+	uint64_t base;
+	uint32_t spi;
+};
+
+/**
+ * struct arm64_fdt_pci - a pci-host-ecam-generic host.
+ * @ecam_base: its ECAM window; its size follows from the bus range
+ *	(1 MiB per bus)
+ * @bus_first, @bus_last: bus-range
+ * @mmio_base, @mmio_size: 32-bit non-prefetchable window, PCI address =
+ *	CPU address
+ * @mmio64_base, @mmio64_size: 64-bit prefetchable window (0 size: none)
+ * @intx_spi: SPIs of INTA#..INTD# as slot 0 sees them; pin p (1-4) of
+ *	slot s is wired to intx_spi[(s + p - 1) % 4] (the standard swizzle)
+ * @domain: linux,pci-domain
+ */
+struct arm64_fdt_pci {
+	uint64_t ecam_base;
+	uint8_t bus_first, bus_last;
+	uint64_t mmio_base, mmio_size;
+	uint64_t mmio64_base, mmio64_size;
+	uint32_t intx_spi[4];
+	uint32_t domain;
+};
+
+/**
+ * struct arm64_fdt_config - the machine the guest is told about.
+ * @ram_base, @ram_size: RAM (one range)
+ * @nr_cpus: vCPUs (1 .. ARM64_FDT_MAX_CPUS; at most 8 with GICv2)
+ * @mpidr: each vCPU's MPIDR_EL1 (affinity bits only are used; Aff3 must
+ *	be 0), as KVM reports it
+ * @gic_version: 2 or 3
+ * @gic_dist_base: distributor (64 KiB)
+ * @gic_cpu_base: GICv2 CPU interface (8 KiB)
+ * @gic_redist_base: GICv3 redistributors, ARM64_GIC_REDIST_STRIDE per vCPU
+ * @gic_its_base: GICv3 ITS (128 KiB; 0: none).  With one, the PCI host
+ *	gets msi-map to it
+ * @uart, @nr_uarts: PL011s (0 .. ARM64_UART_MAX)
+ * @stdout_uart: index in @uart of the console (/chosen stdout-path), -1
+ *	for none
+ * @has_rtc, @rtc_base, @rtc_spi: the PL031
+ * @has_pci, @pci: the in-process PCI host
+ * @bootargs: kernel command line (NULL: none)
+ * @initrd_start, @initrd_end: the initrd, [start, end) (end 0: none)
+ * @kaslr_seed: /chosen kaslr-seed (0: none)
+ * @rng_seed, @rng_seed_len: /chosen rng-seed (0 length: none)
+ * @add_nodes: called with the tree (read-write libfdt API, offsets valid
+ *	for the call) after every other node is in; returns 0 or a negative
+ *	libfdt error (-FDT_ERR_*).  NULL: nothing more
+ * @opaque: its argument
+ */
+struct arm64_fdt_config {
+	uint64_t ram_base, ram_size;
+	unsigned int nr_cpus;
+	uint64_t mpidr[ARM64_FDT_MAX_CPUS];
+	unsigned int gic_version;
+	uint64_t gic_dist_base;
+	uint64_t gic_cpu_base;
+	uint64_t gic_redist_base;
+	uint64_t gic_its_base;
+	struct arm64_fdt_uart uart[ARM64_UART_MAX];
+	unsigned int nr_uarts;
+	int stdout_uart;
+	bool has_rtc;
+	uint64_t rtc_base;
+	uint32_t rtc_spi;
+	bool has_pci;
+	struct arm64_fdt_pci pci;
+	const char *bootargs;
+	uint64_t initrd_start, initrd_end;
+	uint64_t kaslr_seed;
+	const uint8_t *rng_seed;
+	size_t rng_seed_len;
+	int (*add_nodes)(void *fdt, void *opaque);
+	void *opaque;
+};
+
+/*
+ * Fill c with the machine of layout.h: RAM at ARM64_RAM_BASE, nr_cpus
+ * vCPUs with the MPIDRs KVM gives vCPU ids 0..nr_cpus-1 (Aff0 = id % 16,
+ * Aff1 = id / 16), the GIC of that version at its place, nr_uarts UARTs
+ * (UART 0 the console), the RTC, the PCI host on bus 0 with its ECAM,
+ * 32-bit window and SPIs, domain 0.  The caller sets the rest (and the
+ * MPIDRs KVM really reports, which it should read back).
+ */
+void arm64_fdt_default_config(struct arm64_fdt_config *c, uint64_t ram_size,
+			      unsigned int nr_cpus, unsigned int gic_version,
+			      unsigned int nr_uarts);
+
+/*
+ * Build the tree into buf (size bytes; ARM64_DTB_MAX is always enough
+ * without add_nodes) and pack it.  Returns its size in bytes, or -EINVAL
+ * (an impossible configuration) / -ENOSPC (buf too small) / another
+ * -errno with a one-line reason in err.
+ */
+int arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t size,
+		    char *err, size_t errlen);
+
+/* The node path of the console UART ("/pl011@9000000"), for messages. */
+int arm64_fdt_uart_path(const struct arm64_fdt_uart *u, char *buf,
+			size_t size);
+
+#endif
