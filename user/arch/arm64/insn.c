@@ -158,7 +158,7 @@ static int decode_pair(uint32_t insn, struct a64_ls *ls, const char **why)
 			return refuse(why, "unallocated load/store pair encoding");
 		}
 	}
-	ls->imm = sfield(insn, 15, 7) << log2_size(ls->size);
+	ls->imm = sfield(insn, 15, 7) * (int64_t)ls->size;
 	return 0;
 }
 

@@ -102,6 +102,8 @@ int a64_translate(const struct a64_mmu *mmu, const struct guest_mem *mem,
 		epd = tcr & A64_TCR_EPD0;
 		ttbr = mmu->ttbr0;
 	}
+	if (epd)
+		return fail(why, "translation fault: table walks disabled (EPDx)", -EFAULT);
 	if (!granule)
 		return fail(why, "reserved translation granule (TCR_EL1.TGx)", -EOPNOTSUPP);
 	if (tsz < 16)
@@ -121,8 +123,6 @@ int a64_translate(const struct a64_mmu *mmu, const struct guest_mem *mem,
 	mask = (hi == 64 ? ~0ull : BITS(hi - 1, 0)) & ~BITS(va_bits - 1, 0);
 	if ((va & mask) != (upper ? mask : 0))
 		return fail(why, "translation fault: VA outside the range of TxSZ", -EFAULT);
-	if (epd)
-		return fail(why, "translation fault: table walks disabled (EPDx)", -EFAULT);
 
 	pa = pa_bits(tcr, granule);
 	level = 4 - levels;
