@@ -18,7 +18,8 @@
  * (including the second element of a pair on another page) changes
  * nothing.  An MMIO error part-way fails the instruction after the
  * accesses before it were made (a store already made cannot be undone);
- * registers and PC are then left as they were.
+ * registers and PC are then left as they were.  (One exception: a pair
+ * of SIMD&FP loads whose @set_vreg fails for Rt2 has already written Rt.)
  *
  * Consistency check: the fault IPA KVM reports must lie inside one of the
  * accesses the decoded instruction makes at the addresses its registers
