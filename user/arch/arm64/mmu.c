@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stage-1 walk of an arm64 guest's EL1&0 translation tables: see mmu.h.
+ * Follows the Arm ARM's VMSAv8-64 translation (D8 in recent editions):
+ * a granule of 2^g bytes resolves g - 3 VA bits per level, the walk starts
+ * at the level that leaves 64 - TxSZ bits to resolve, and the first table
+ * holds only as many entries as the bits left for it.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "arch/arm64/mmu.h"
+
+#define BITS(hi, lo)	((~0ull >> (63 - (hi))) & (~0ull << (lo)))
+
+static int fail(const char **why, const char *reason, int err)
+{
+	*why = reason;
+	return err;
+}
+
+static unsigned int pa_bits(uint64_t tcr, unsigned int granule)
+{
+	static const unsigned char ips[8] = { 32, 36, 40, 42, 44, 48, 52, 52 };
+	unsigned int bits = ips[(tcr >> A64_TCR_IPS_SHIFT) & 7];
+
+	/* Without LPA2, only 64 KiB pages reach 52 bits (FEAT_LPA). */
+	if (bits == 52 && granule != 16)
+		bits = 48;
+	return bits;
+}
+
+/* Output address of a descriptor or TTBR, bits [47:lo] (+ [51:48] at 52 bits). */
+static uint64_t out_addr(uint64_t d, unsigned int lo, unsigned int pa, unsigned int hi_at)
+{
+	uint64_t oa = d & BITS(47, lo);
+
+	if (pa == 52)
+		oa |= ((d >> hi_at) & 0xf) << 48;
+	return oa;
+}
+
+static bool block_allowed(unsigned int granule, unsigned int level, unsigned int pa)
+{
+	switch (granule) {
+	case 12:
+		return level == 1 || level == 2;
+	case 14:
+		return level == 2;
+	default:
+		return level == 2 || (level == 1 && pa == 52);
+	}
+}
+
+int a64_translate(const struct a64_mmu *mmu, const struct guest_mem *mem,
+		  uint64_t va, bool fetch, uint64_t *ipa, const char **why)
+{
+	static const char *const invalid[4] = {
+		"translation fault: invalid descriptor at level 0",
+		"translation fault: invalid descriptor at level 1",
+		"translation fault: invalid descriptor at level 2",
+		"translation fault: invalid descriptor at level 3",
+	};
+	static const char *const outside[4] = {
+		"level 0 table outside guest RAM",
+		"level 1 table outside guest RAM",
+		"level 2 table outside guest RAM",
+		"level 3 table outside guest RAM",
+	};
+	uint64_t tcr = mmu->tcr, ttbr, base, mask;
+	unsigned int tsz, granule, va_bits, stride, levels, level, pa, hi;
+	bool upper, tbi, epd;
+
+	if (!(mmu->sctlr & A64_SCTLR_M)) {
+		if (va >> 48)
+			return fail(why, "address size fault: MMU off and VA above 48 bits",
+				    -EFAULT);
+		*ipa = va;
+		return 0;
+	}
+	if (mmu->sctlr & A64_SCTLR_EE)
+		return fail(why, "big-endian EL1 (SCTLR_EL1.EE) not supported", -EOPNOTSUPP);
+	if (tcr & A64_TCR_DS)
+		return fail(why, "LPA2 (TCR_EL1.DS) not supported", -EOPNOTSUPP);
+
+	upper = (va >> 55) & 1;
+	if (upper) {
+		static const unsigned char tg1[4] = { 0, 14, 12, 16 };
+
+		tsz = (tcr >> A64_TCR_T1SZ_SHIFT) & 0x3f;
+		granule = tg1[(tcr >> A64_TCR_TG1_SHIFT) & 3];
+		tbi = (tcr & A64_TCR_TBI1) && !(fetch && (tcr & A64_TCR_TBID1));
+		epd = tcr & A64_TCR_EPD1;
+		ttbr = mmu->ttbr1;
+	} else {
+		static const unsigned char tg0[4] = { 12, 16, 14, 0 };
+
+		tsz = (tcr >> A64_TCR_T0SZ_SHIFT) & 0x3f;
+		granule = tg0[(tcr >> A64_TCR_TG0_SHIFT) & 3];
+		tbi = (tcr & A64_TCR_TBI0) && !(fetch && (tcr & A64_TCR_TBID0));
+		epd = tcr & A64_TCR_EPD0;
+		ttbr = mmu->ttbr0;
+	}
+	if (epd)
+		return fail(why, "translation fault: table walks disabled (EPDx)", -EFAULT);
+	if (!granule)
+		return fail(why, "reserved translation granule (TCR_EL1.TGx)", -EOPNOTSUPP);
+	if (tsz < 16)
+		return fail(why, "52-bit virtual addresses (TxSZ < 16) not supported",
+			    -EOPNOTSUPP);
+	if (tsz > 48)
+		return fail(why, "TxSZ above 48 not supported", -EOPNOTSUPP);
+
+	va_bits = 64 - tsz;
+	stride = granule - 3;
+	levels = (va_bits - granule + stride - 1) / stride;
+	if (levels < 1 || levels > 4)
+		return fail(why, "TxSZ out of range for the granule", -EOPNOTSUPP);
+
+	/* VA[hi-1:va_bits] must all equal VA[55]: else a translation fault. */
+	hi = tbi ? 56 : 64;
+	mask = (hi == 64 ? ~0ull : BITS(hi - 1, 0)) & ~BITS(va_bits - 1, 0);
+	if ((va & mask) != (upper ? mask : 0))
+		return fail(why, "translation fault: VA outside the range of TxSZ", -EFAULT);
+
+	pa = pa_bits(tcr, granule);
+	level = 4 - levels;
+	{
+		/* The first table resolves what the other levels leave. */
+		unsigned int top = va_bits - granule - stride * (levels - 1);
+		unsigned int align = top + 3 < 6 ? 6 : top + 3;
+
+		base = out_addr(ttbr, 1, pa, 2) & ~BITS(align - 1, 0);
+		if (pa < 52 && (base >> pa))
+			return fail(why, "address size fault: TTBR above IPS", -EFAULT);
+	}
+
+	for (;; level++) {
+		unsigned int shift = granule + stride * (3 - level);
+		unsigned int bits = level == 4 - levels ? va_bits - shift : stride;
+		uint64_t idx = (va >> shift) & BITS(bits - 1, 0);
+		const void *p = guest_mem_ptr(mem, base + idx * 8, 8);
+		uint64_t d, oa;
+
+		if (!p)
+			return fail(why, outside[level], -EFAULT);
+		memcpy(&d, p, 8);
+		d = le64toh(d);
+		if (!(d & 1))
+			return fail(why, invalid[level], -EFAULT);
+		if (level == 3 || !(d & 2)) {
+			if (level == 3 && !(d & 2))
+				return fail(why, invalid[3], -EFAULT);
+			if (level < 3 && !block_allowed(granule, level, pa))
+				return fail(why, "translation fault: block descriptor at a level "
+					    "the granule has no blocks", -EFAULT);
+			oa = out_addr(d, shift, pa, 12);
+			if (pa < 52 && (oa >> pa))
+				return fail(why, "address size fault: output above IPS",
+					    -EFAULT);
+			*ipa = oa | (va & BITS(shift - 1, 0));
+			return 0;
+		}
+		base = out_addr(d, granule, pa, 12);
+		if (pa < 52 && (base >> pa))
+			return fail(why, "address size fault: table above IPS", -EFAULT);
+	}
+}
+
+int a64_fetch_insn(const struct a64_mmu *mmu, const struct guest_mem *mem,
+		   uint64_t pc, uint32_t *insn, const char **why)
+{
+	uint64_t ipa;
+	const void *p;
+	uint32_t w;
+	int ret;
+
+	if (pc & 3)
+		return fail(why, "misaligned PC", -EINVAL);
+	ret = a64_translate(mmu, mem, pc, true, &ipa, why);
+	if (ret)
+		return ret;
+	p = guest_mem_ptr(mem, ipa, 4);
+	if (!p)
+		return fail(why, "instruction not in guest RAM", -EFAULT);
+	memcpy(&w, p, 4);
+	*insn = le32toh(w);
+	return 0;
+}
