@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The arm64 machine as the VMM core sees it (vmm/arch.h): QEMU virt's
+ * memory map (RAM from 0x40000000, the low 128 MiB free for bridged
+ * windows and firmware), the in-kernel GICv3 (or v2), PSCI through KVM,
+ * PL011 UARTs, a PL031 clock and a pci-host-ecam-generic host, described by
+ * a device tree; an Image booted as Linux's arm64 boot protocol says, or
+ * firmware (--bios) at 0.
+ */
+#ifndef VBRIDGE_ARCH_ARM64_VMM_ARCH_H
+#define VBRIDGE_ARCH_ARM64_VMM_ARCH_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/arm64/image.h"
+#include "arch/arm64/layout.h"
+#include "arch/arm64/pl011.h"
+#include "arch/arm64/pl031.h"
+#include "vmm/serial.h"
+
+#define VMM_ARCH_NAME		"arm64"
+#define VMM_ARCH_KERNEL		"IMAGE"
+#define VMM_ARCH_MAX_CPUS	8
+#define VMM_ARCH_RAM_MIN	ARM64_RAM_MIN
+#define VMM_ARCH_RAM_MAX	ARM64_RAM_MAX
+#define ARM64_GIC_NR_IRQS	128	/* INTIDs the GIC has: 32 private + SPIs */
+#define VMM_ARCH_NR_IRQS	(ARM64_GIC_NR_IRQS - 32)	/* SPIs */
+
+#define VMM_MAX_UARTS		ARM64_UART_MAX
+
+/* What `vbridge run --help` says about this machine. */
+#define VMM_ARCH_KERNEL_WHAT	"an arm64 Image"
+#define VMM_ARCH_KERNEL_EX	"Image"
+#define VMM_ARCH_CONSOLE	"ttyAMA0"
+#define VMM_ARCH_USAGE_MACHINE \
+"Boot a Linux guest on KVM (arm64): an Image as Linux's arm64 boot protocol\n" \
+"says, or firmware with --bios; SMP vCPUs started with PSCI, the in-kernel\n" \
+"GICv3 (GICv2 where the host has no v3), the architected timer, a PL011\n" \
+"UART on ttyAMA0 (the guest console), a PL031 clock and a\n" \
+"pci-host-ecam-generic PCI host, all described by a device tree. RAM starts\n" \
+"at 0x40000000 as on QEMU's virt board; the low 128 MiB are left free.\n"
+#define VMM_ARCH_USAGE_KERNEL \
+"  --kernel PATH     the guest kernel, an uncompressed arm64 Image\n" \
+"                    (Debian: linux-image-*-arm64-unsigned). Required\n" \
+"                    unless --bios is given.\n" \
+"                      --kernel vmlinuz-6.1.0-26-arm64\n" \
+"  --bios PATH       firmware loaded read-only at 0 and entered there with\n" \
+"                    x0 = the device tree at the start of RAM, as on QEMU's\n" \
+"                    virt board (u-boot's qemu_arm64/u-boot.bin)\n" \
+"                      --bios /usr/lib/u-boot/qemu_arm64/u-boot.bin\n"
+#define VMM_ARCH_USAGE_MEM	""
+#define VMM_ARCH_USAGE_SERIAL \
+"Serial lines: without any --serial, ttyAMA0 (a PL011 at 0x9000000) is the\n" \
+"console on standard output and input. hardware=serial,num=1..4 are\n" \
+"ttyAMA0..ttyAMA3, PL011s at 0x9000000 + 0x1000 * n, for example\n" \
+"  --serial hardware=serial,num=1,type=file,path=guest.log,console\n" \
+"When a ttyAMA line reads a terminal, the terminal is put in raw mode: keys\n" \
+"go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
+#define VMM_ARCH_USAGE_CRASH	"an unhandled exit"
+
+struct vmm;
+
+/**
+ * struct vmm_uart - a PL011 of the board.
+ * @uart: the emulated chip
+ * @base: its MMIO base
+ * @line: where its bytes go, its SPI
+ */
+struct vmm_uart {
+	struct pl011 uart;
+	uint64_t base;
+	struct vmm_serial line;
+};
+
+/**
+ * struct vmm_arch - the arm64 board.  Set up before the vCPUs start and
+ * constant afterwards; the devices do their own locking.
+ * @gic_fd: the in-kernel GIC's device fd
+ * @gic_v3: it is a GICv3 (else a GICv2)
+ * @nisv: KVM hands us accesses without a valid syndrome
+ * @ext_dabt: KVM can inject an external data abort
+ * @rtc: the PL031
+ * @nr_uarts: UARTs in @uarts
+ * @uarts: the board's PL011s
+ * @bios_mem: --bios firmware's copy, mapped read-only into the guest at
+ *	0, or NULL
+ * @bios_map_size: bytes mapped at @bios_mem
+ * @nisv_warned: per vCPU, an access without a syndrome could not be
+ *	emulated and was said so (written by that vCPU's thread only)
+ */
+struct vmm_arch {
+	int gic_fd;
+	bool gic_v3;
+	bool nisv;
+	bool ext_dabt;
+	struct pl031 rtc;
+	unsigned int nr_uarts;
+	struct vmm_uart uarts[VMM_MAX_UARTS];
+	uint8_t *bios_mem;
+	size_t bios_map_size;
+	bool nisv_warned[VMM_ARCH_MAX_CPUS];
+};
+
+/**
+ * struct vmm_arch_boot - the Image (or firmware) and where it goes.
+ * @image: the Image's header
+ * @plan: the guest-physical places of kernel, initrd and device tree
+ */
+struct vmm_arch_boot {
+	struct arm64_image image;
+	struct arm64_boot_plan plan;
+};
+
+#endif
