@@ -9,7 +9,8 @@
  * (aarch64-linux-gnu-as, then objdump -d) and are checked again by
  * tools/testing/unit/arm64-insn-words, which assembles every quoted text
  * of this file and compares the words; the tests do not need the
- * assembler.
+ * assembler.  What the emulator does with each word is checked against a
+ * CPU by tools/testing/unit/arm64-insn-diff.
  */
 #include <errno.h>
 #include <stdlib.h>
