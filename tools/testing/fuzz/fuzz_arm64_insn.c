@@ -9,7 +9,8 @@
  * zeros mean "ldp x1, x2, [x3]" with the MMU on, 4 KiB pages, 39-bit VAs
  * and registers pointing at 0x200000 + 0x100 * n):
  *   u8 flags (bit 0: data big-endian, bit 1: no SIMD&FP callbacks,
- *   bit 2: the SIMD&FP callbacks fail), u32 instruction, u64 SCTLR_EL1,
+ *   bit 2: the SIMD&FP callbacks fail, bit 3: the syndrome's WnR is the
+ *   opposite of the instruction's, bit 4: the syndrome has CM set), u32 instruction, u64 SCTLR_EL1,
  *   TCR_EL1, TTBR0_EL1, TTBR1_EL1, u64 X0-X30 and SP, u64 PC, u8 offset
  *   of the fault IPA into the first access, u8 mask of MMIO accesses that
  *   fail, four u64 values the MMIO loads return; the rest writes guest
@@ -26,9 +27,10 @@
  * IPAs the translator returned, all of the decoded size; success exactly
  * when the PC advanced by 4; a failure writes no register; success writes
  * only the decoded destination and base registers, the fault IPA is
- * inside one of the accesses, stores store the source register's bits,
+ * inside one of the accesses and the syndrome agrees, stores store the source register's bits,
  * zero-extending loads leave no bits above their size (32 for W); a word
- * the decoder refuses makes no callback at all.  a64_translate() keeps
+ * the decoder refuses, or one its syndrome contradicts, makes no callback
+ * at all.  a64_translate() keeps
  * the page offset, gives VA = IPA with the MMU off, and never reads
  * outside guest RAM (AddressSanitizer).
  */
@@ -205,7 +207,7 @@ static int c_mmio(void *o, uint64_t ipa, unsigned int len, bool write, uint64_t 
 
 /* What a64_emulate() may leave changed, and that it did it right. */
 static void check(const struct cpu *before, const struct cpu *c, int ret, const char *why,
-		  uint32_t insn, uint64_t fault_ipa, bool data_be, bool no_vreg)
+		  uint32_t insn, uint64_t fault_ipa, uint64_t iss, bool data_be, bool no_vreg)
 {
 	const char *dwhy = NULL;
 	struct a64_ls ls;
@@ -230,6 +232,12 @@ static void check(const struct cpu *before, const struct cpu *c, int ret, const 
 	    (ls.reg_offset && ls.mode != A64_ADDR_OFFSET) || ls.rt > 31 || ls.rt2 > 31 ||
 	    ls.rn > 31 || ls.rm > 31 || ls.shift > 4)
 		fz_fail("%08x: inconsistent decode", insn);
+	if ((iss & A64_ISS_CM) || !(iss & A64_ISS_WNR) != ls.load) {
+		if (!ret || c->calls)
+			fz_fail("%08x: syndrome 0x%llx contradicts it, yet returned %d after %u callbacks",
+				insn, (unsigned long long)iss, ret, c->calls);
+		return;
+	}
 	if (!data_be && !(ls.simd && no_vreg) && !c->calls)
 		fz_fail("%08x: decoded but not attempted", insn);
 
@@ -315,7 +323,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int i;
 	uint8_t flags, off;
 	uint32_t insn, word;
-	uint64_t ipa;
+	uint64_t ipa, iss;
+	struct a64_ls ls;
 	int ret;
 
 	if (!ram) {
@@ -360,16 +369,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!a64_translate(&mmu, &mem, init.pc, true, &ipa, &why))
 		check_xlate(&mmu, init.pc, ipa);
 
+	/* The syndrome: WnR as the instruction (unless flipped), CM if asked. */
+	iss = !a64_decode_ls(insn, &ls, &why) && !ls.load ? A64_ISS_WNR : 0;
+	if (flags & 8)
+		iss ^= A64_ISS_WNR;
+	if (flags & 16)
+		iss |= A64_ISS_CM;
+
 	/* A fault IPA no access can have: refused, nothing changed, no MMIO. */
 	c = init;
 	ops.opaque = &c;
 	why = NULL;
-	ret = a64_emulate(&ops, insn, ~0ull, &why);
+	ret = a64_emulate(&ops, insn, ~0ull, iss, &why);
 	if (!ret)
 		fz_fail("%08x emulated with fault IPA ~0", insn);
 	if (c.nmmio)
 		fz_fail("%08x: MMIO before the fault IPA was checked", insn);
-	check(&init, &c, ret, why, insn, ~0ull, ops.data_be, flags & 2);
+	check(&init, &c, ret, why, insn, ~0ull, iss, ops.data_be, flags & 2);
 
 	/* Now with the IPA of its first access (plus an offset). */
 	if (!c.nxlate)
@@ -378,7 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = init;
 	ops.opaque = &c;
 	why = NULL;
-	ret = a64_emulate(&ops, insn, ipa, &why);
-	check(&init, &c, ret, why, insn, ipa, ops.data_be, flags & 2);
+	ret = a64_emulate(&ops, insn, ipa, iss, &why);
+	check(&init, &c, ret, why, insn, ipa, iss, ops.data_be, flags & 2);
 	return 0;
 }

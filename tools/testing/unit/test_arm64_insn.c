@@ -9,7 +9,8 @@
  * (aarch64-linux-gnu-as, then objdump -d) and are checked again by
  * tools/testing/unit/arm64-insn-words, which assembles every quoted text
  * of this file and compares the words; the tests do not need the
- * assembler.
+ * assembler.  What the emulator does with each word is checked against a
+ * CPU by tools/testing/unit/arm64-insn-diff.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -329,13 +330,22 @@ static void vcpu_init(struct vcpu *c)
 	c->fail_access = -1;
 }
 
+/* The syndrome the hardware gives: WnR for a store (the decoder is tested above). */
+static uint64_t iss_of(uint32_t insn)
+{
+	const char *why;
+	struct a64_ls ls;
+
+	return !a64_decode_ls(insn, &ls, &why) && !ls.load ? A64_ISS_WNR : 0;
+}
+
 static int emu(struct vcpu *c, uint32_t insn, uint64_t fault_ipa, const char **why)
 {
 	struct a64_emu_ops ops = t_ops;
 
 	ops.opaque = c;
 	*why = NULL;
-	return a64_emulate(&ops, insn, fault_ipa, why);
+	return a64_emulate(&ops, insn, fault_ipa, iss_of(insn), why);
 }
 
 static uint64_t dev_le(const struct vcpu *c, uint64_t ipa, unsigned int len)
@@ -639,7 +649,7 @@ static void test_emulate_simd(void)
 	ops.get_vreg = NULL;
 	ops.set_vreg = NULL;
 	c.x[1] = A(0x100);
-	TAP_EQ_INT(a64_emulate(&ops, 0x3dc00020, A(0x100), &why), -EOPNOTSUPP,
+	TAP_EQ_INT(a64_emulate(&ops, 0x3dc00020, A(0x100), 0, &why), -EOPNOTSUPP,
 		   "SIMD&FP refused without vreg callbacks");
 	TAP_CHECK(c.nlog == 0 && c.pc == PC0, "... and nothing done");
 }
@@ -677,6 +687,24 @@ static void test_emulate_refused(void)
 		   "fault IPA inside the second element accepted");
 
 	c = before;
+	ops.opaque = &c;
+	TAP_EQ_INT(a64_emulate(&ops, 0xa9400861, A(0x100), A64_ISS_WNR, &why), -EFAULT,
+		   "ldp with a syndrome saying store refused");
+	TAP_CHECK(why && strstr(why, "syndrome says store"), "... with the reason");
+	check_untouched(&c, &before, 0, "WnR mismatch (load)");
+	c = before;
+	TAP_EQ_INT(a64_emulate(&ops, 0xa9007c3f, A(0x100), 0, &why), -EFAULT,
+		   "stp with a syndrome saying load refused");
+	check_untouched(&c, &before, 0, "WnR mismatch (store)");
+	c = before;
+	TAP_EQ_INT(a64_emulate(&ops, 0xa9400861, A(0x100), A64_ISS_CM, &why), -EOPNOTSUPP,
+		   "a cache maintenance syndrome refused");
+	check_untouched(&c, &before, 0, "CM");
+	c = before;
+	TAP_EQ_INT(a64_emulate(&ops, 0xa9400861, A(0x100), 0x10, &why), 0,
+		   "the fault status code in the syndrome is ignored");
+
+	c = before;
 	TAP_EQ_INT(emu(&c, 0xc85f7c41, A(0x100), &why), -EINVAL, "ldxr refused");
 	check_untouched(&c, &before, 0, "ldxr");
 
@@ -696,7 +724,7 @@ static void test_emulate_refused(void)
 	c = before;
 	ops.opaque = &c;
 	ops.data_be = true;
-	TAP_EQ_INT(a64_emulate(&ops, 0xa9400861, A(DEV_SIZE) - 8, &why), -EOPNOTSUPP,
+	TAP_EQ_INT(a64_emulate(&ops, 0xa9400861, A(DEV_SIZE) - 8, 0, &why), -EOPNOTSUPP,
 		   "big-endian data refused");
 	check_untouched(&c, &before, 0, "big-endian");
 }

@@ -83,7 +83,7 @@ static int translate(const struct a64_emu_ops *ops, uint64_t va, unsigned int le
 }
 
 int a64_emulate(const struct a64_emu_ops *ops, uint32_t insn, uint64_t fault_ipa,
-		const char **why)
+		uint64_t esr_iss, const char **why)
 {
 	struct chunk c[MAX_CHUNKS];
 	uint8_t data[2][16];
@@ -101,6 +101,11 @@ int a64_emulate(const struct a64_emu_ops *ops, uint32_t insn, uint64_t fault_ipa
 			    -EOPNOTSUPP);
 	if (ops->data_be)
 		return fail(why, "big-endian data accesses not supported", -EOPNOTSUPP);
+	if (esr_iss & A64_ISS_CM)
+		return fail(why, "cache maintenance on MMIO", -EOPNOTSUPP);
+	if (!(esr_iss & A64_ISS_WNR) != ls.load)
+		return fail(why, ls.load ? "syndrome says store, the instruction loads"
+				: "syndrome says load, the instruction stores", -EFAULT);
 
 	base = ops->get_reg(ops->opaque, ls.rn);
 	off = offset(ops, &ls);

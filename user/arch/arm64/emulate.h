@@ -21,10 +21,13 @@
  * registers and PC are then left as they were.  (One exception: a pair
  * of SIMD&FP loads whose @set_vreg fails for Rt2 has already written Rt.)
  *
- * Consistency check: the fault IPA KVM reports must lie inside one of the
- * accesses the decoded instruction makes at the addresses its registers
- * give; otherwise the instruction is refused (a stale PC, a remapped page,
- * a different vCPU view) rather than touching some other device.
+ * Consistency checks: the fault IPA KVM reports must lie inside one of
+ * the accesses the decoded instruction makes at the addresses its
+ * registers give, and the syndrome's WnR bit must say store exactly when
+ * the instruction stores; otherwise the instruction is refused (a stale
+ * PC, a remapped page, a different vCPU view) rather than touching some
+ * other device.  A syndrome with CM set (a cache maintenance instruction
+ * on MMIO) is refused too.
  *
  * A store with writeback whose Rt (or Rt2) is also its base (CONSTRAINED
  * UNPREDICTABLE) stores the register's value from before the writeback,
@@ -36,6 +39,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The bits of ESR_EL2's ISS that KVM passes in run->arm_nisv.esr_iss. */
+#define A64_ISS_WNR	(1u << 6)	/* write, not read */
+#define A64_ISS_CM	(1u << 8)	/* cache maintenance */
 
 /**
  * struct a64_emu_ops - what a64_emulate() may touch.
@@ -77,16 +84,19 @@ struct a64_emu_ops {
  * @ops: the vCPU, its tables and the bus
  * @insn: the instruction word at the PC
  * @fault_ipa: the IPA KVM reported (run->arm_nisv.fault_ipa)
+ * @esr_iss: the syndrome KVM reported (run->arm_nisv.esr_iss: CM, WnR and
+ *	the fault status code; only CM and WnR are read)
  * @why: where a static reason goes on failure
  *
  * Return: 0 (done, PC advanced); -EINVAL (not an instruction we decode),
  * -EOPNOTSUPP (decoded but not emulable here: SIMD&FP without @get_vreg,
- * big-endian data), -EFAULT (an address does not translate, an access
- * crosses into a discontiguous page, or the fault IPA is not one of the
- * instruction's), or the errno of a failed @translate, @mmio or vreg
+ * big-endian data, a cache maintenance syndrome), -EFAULT (an address
+ * does not translate, an access crosses into a discontiguous page, the
+ * fault IPA is not one of the instruction's, or WnR disagrees with the
+ * instruction), or the errno of a failed @translate, @mmio or vreg
  * callback.
  */
 int a64_emulate(const struct a64_emu_ops *ops, uint32_t insn, uint64_t fault_ipa,
-		const char **why);
+		uint64_t esr_iss, const char **why);
 
 #endif
