@@ -160,13 +160,19 @@ void arm64_nisv(struct vcpu *c)
 				     SCTLR_EL1_E0E);
 	err = a64_fetch_insn(&x.mmu, &c->vm->mem, pc, &insn, &why);
 	if (!err)
-		err = a64_emulate(&ops, insn, ipa, &why);
+		err = a64_emulate(&ops, insn, ipa, c->run->arm_nisv.esr_iss, &why);
 	if (!err && x.err) {
 		err = x.err;
 		why = "a vCPU register could not be read or written";
 	}
-	if (!err)
+	if (!err) {
+		if (!c->vm->arch.nisv_seen[c->id])
+			log_debug("vCPU %u: emulated an access without a syndrome (instruction 0x%08x at pc 0x%llx, 0x%llx); more are not logged",
+				  c->id, insn, (unsigned long long)pc,
+				  (unsigned long long)ipa);
+		c->vm->arch.nisv_seen[c->id] = true;
 		return;
+	}
 	if (!c->vm->arch.nisv_warned[c->id]) {
 		log_warn("vCPU %u: access to 0x%llx at pc 0x%llx (instruction 0x%08x) has no syndrome and cannot be emulated: %s; the guest gets an external abort",
 			 c->id, (unsigned long long)ipa, (unsigned long long)pc,

@@ -88,8 +88,10 @@ struct vmm_uart {
  * @bios_mem: --bios firmware's copy, mapped read-only into the guest at
  *	0, or NULL
  * @bios_map_size: bytes mapped at @bios_mem
- * @nisv_warned: per vCPU, an access without a syndrome could not be
- *	emulated and was said so (written by that vCPU's thread only)
+ * @nisv_seen: per vCPU, an access without a syndrome was emulated (and
+ *	said so with -v) (written by that vCPU's thread only)
+ * @nisv_warned: per vCPU, one could not be emulated and was said so
+ *	(written by that vCPU's thread only)
  */
 struct vmm_arch {
 	int gic_fd;
@@ -101,6 +103,7 @@ struct vmm_arch {
 	struct vmm_uart uarts[VMM_MAX_UARTS];
 	uint8_t *bios_mem;
 	size_t bios_map_size;
+	bool nisv_seen[VMM_ARCH_MAX_CPUS];
 	bool nisv_warned[VMM_ARCH_MAX_CPUS];
 };
 
