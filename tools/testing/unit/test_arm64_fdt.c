@@ -2,8 +2,9 @@
 /*
  * Unit tests of user/arch/arm64/fdt.c: the arm64 machine's device tree is
  * read back with libfdt and every property Linux and u-boot look at is
- * checked; dtc decompiles it without a warning; bad configurations are
- * refused; the add_nodes hook adds nodes.
+ * checked; dtc decompiles it without a warning and dt-validate (dt-schema)
+ * finds nothing; bad configurations are refused; the add_nodes hook adds
+ * nodes.
  */
 #include <errno.h>
 #include <libfdt.h>
@@ -83,30 +84,73 @@ static int build_cfg(const struct arm64_fdt_config *c)
 	return ret;
 }
 
-/* dtc -I dtb -O dts: its warnings on stderr (empty when clean). */
-static int dtc_clean(int size)
+/*
+ * Run "tool FILE" on the blob (size bytes) and return what it printed on
+ * stdout and stderr, followed by "rc=<exit status>\n", in out.
+ */
+static void run_on_blob(const char *tool, int size, char *out, size_t len)
 {
-	char path[] = "/tmp/test_arm64_fdt.XXXXXX", cmd[256], out[4096] = "";
-	int fd = mkstemp(path), ok;
+	/* dt-validate tells a blob from YAML by the name. */
+	char path[] = "/tmp/test_arm64_fdt.XXXXXX.dtb", cmd[256];
+	int fd = mkstemps(path, 4);
 	size_t n = 0;
 	FILE *f;
 
-	if (fd < 0 || write(fd, blob, size) != size)
-		return 0;
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	if (write(fd, blob, size) != size) {
+		close(fd);
+		unlink(path);
+		return;
+	}
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "dtc -I dtb -O dts -o /dev/null %s 2>&1; echo rc=$?",
-		 path);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1; echo rc=$?", tool, path);
 	f = popen(cmd, "r");
 	if (f) {
-		n = fread(out, 1, sizeof(out) - 1, f);
+		n = fread(out, 1, len - 1, f);
 		pclose(f);
 	}
 	out[n] = '\0';
 	unlink(path);
+}
+
+/* dtc -I dtb -O dts: no warning, exit status 0. */
+static int dtc_clean(int size)
+{
+	char out[4096];
+	int ok;
+
+	run_on_blob("dtc -I dtb -O dts -o /dev/null", size, out, sizeof(out));
 	ok = !strcmp(out, "rc=0\n");
 	if (!ok)
 		printf("# dtc said:\n# %s", out);
 	return ok;
+}
+
+static int have_dt_validate(void)
+{
+	return system("command -v dt-validate >/dev/null 2>&1") == 0;
+}
+
+/*
+ * dt-validate (dt-schema's core schemas: root, chosen, memory, cpus, PCI
+ * bus ...) finds nothing to say.
+ */
+static void dt_validate_clean(int size, const char *what)
+{
+	char out[8192];
+	int ok;
+
+	if (!have_dt_validate()) {
+		printf("ok %d - %s # SKIP dt-validate (dt-schema) not installed\n",
+		       ++tap_count, what);
+		return;
+	}
+	run_on_blob("dt-validate", size, out, sizeof(out));
+	ok = !strcmp(out, "rc=0\n");
+	if (!TAP_CHECK(ok, what))
+		printf("# dt-validate said:\n# %s", out);
 }
 
 static void test_default_v3(void)
@@ -286,6 +330,24 @@ static void test_default_v3(void)
 	TAP_CHECK(p && len == 8 && !memcmp(p, seed, 8), "chosen: rng-seed");
 
 	TAP_CHECK(dtc_clean(size), "v3: dtc decompiles it without a warning");
+	if (have_dt_validate()) {
+		char out[8192];
+
+		/*
+		 * A blob has no types: dt-validate reads the 64-bit initrd
+		 * cells as two u32 and says so.  That it does shows it really
+		 * checks /chosen; the trees below, without an initrd, must
+		 * pass it whole.
+		 */
+		run_on_blob("dt-validate", size, out, sizeof(out));
+		TAP_CHECK(strstr(out, "linux,initrd-start") &&
+			  !strstr(out, "serial@") && !strstr(out, "pcie@") &&
+			  !strstr(out, "cpu@") && !strstr(out, "memory@"),
+			  "v3: dt-validate checks it (and flags only the untyped initrd cells)");
+	}
+	c->initrd_end = 0;
+	size = build_cfg(c);
+	dt_validate_clean(size, "v3 without initrd: dt-validate finds nothing");
 	free(c);
 }
 
@@ -322,6 +384,7 @@ static void test_v2_its_options(void)
 		  cell64(p, 8) == 0x8000000000ULL && cell64(p, 12) == 0x8000000000ULL,
 		  "pci: 64-bit prefetchable window");
 	TAP_CHECK(dtc_clean(size), "v2: dtc decompiles it without a warning");
+	dt_validate_clean(size, "v2: dt-validate finds nothing");
 
 	arm64_fdt_default_config(c, 256 * MiB, 2, 3, 4);
 	c->gic_its_base = ARM64_GIC_ITS_BASE;
@@ -340,6 +403,7 @@ static void test_v2_its_options(void)
 	p = prop("/serial@9003000", "interrupts", &len);
 	TAP_CHECK(p && len == 12 && cell(p, 1) == 38, "uart3: SPI 38");
 	TAP_CHECK(dtc_clean(size), "its: dtc decompiles it without a warning");
+	dt_validate_clean(size, "its: dt-validate finds nothing");
 	free(c);
 }
 

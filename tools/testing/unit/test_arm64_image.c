@@ -252,6 +252,8 @@ static void test_plan(void)
 	/* More RAM than the IPA space takes. */
 	TAP_EQ_INT(arm64_boot_plan(&im, 1ULL << 40, 0, &p, err, sizeof(err)),
 		   -ENOSPC, "plan: RAM beyond the 40-bit IPA space refused");
+	TAP_CHECK(strstr(err, "40-bit") && strstr(err, "at most 1047552 MiB"),
+		  "plan: ... says the limit");
 }
 
 static void test_bios(void)

@@ -155,7 +155,12 @@ int arm64_boot_plan(const struct arm64_image *im, uint64_t ram_size,
 	p->kernel_addr = ARM64_RAM_BASE + im->text_offset;
 	p->kernel_end = p->kernel_addr + im->image_size;
 	p->entry = p->kernel_addr;
-	if (ram_size > ARM64_RAM_MAX || p->kernel_end > ram_end)
+	if (ram_size > ARM64_RAM_MAX)
+		return fail(err, errlen, -ENOSPC,
+			    "%llu MiB of RAM does not fit the guest's 40-bit address space above 0x40000000: at most %llu MiB",
+			    (unsigned long long)(ram_size >> 20),
+			    (unsigned long long)(ARM64_RAM_MAX >> 20));
+	if (p->kernel_end > ram_end)
 		return fail(err, errlen, -ENOSPC,
 			    "the kernel needs %llu MiB of RAM to boot but there is %llu MiB: raise --mem",
 			    (unsigned long long)mib_up(p->kernel_end - ARM64_RAM_BASE),
