@@ -13,6 +13,9 @@
 # tools/testing/run-tests does the running; see its --help.
 
 TEST_KITS ?= 6.1 6.12
+# The arm64 kits (kernel-kit arm64-6.1, arm64-6.12): the module and the
+# kselftests cross-built, run in the arm64 test VM (vm-run -k arm64-...).
+ARM64_KITS ?= arm64-6.1 arm64-6.12
 
 # The test run's one time budget counts from here, when make starts, so the
 # builds that `make check` does first are inside it (run-tests --help).
@@ -57,10 +60,22 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
+# The same for the arm64 test VM, with Debian's cross compiler.  Linked
+# statically: the test VM's initramfs is busybox alone, and its arm64
+# programs cannot bring their libraries along (ldd runs them).
+ARM64_SELFTEST_BINS := $(SELFTEST_SRCS:$(SELFTEST_DIR)/%.c=$(BUILD)/arm64/selftests/%)
+
+$(BUILD)/arm64/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/virtio_bridge.h $(BUILD)/selftest-src.stamp
+	@mkdir -p $(dir $@)
+	$(CROSS_ARM64)gcc $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
+		-static -o $@ $< -lpthread
+
 .PHONY: test-build test-build-unit test-build-vm test-build-debug check check-unit check-kstyle check-fuzz check-harness check-kselftest check-e2e check-debug vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
-	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
+	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko) \
+	$(if $(ARM64_KITS),$(ARM64_SELFTEST_BINS)) \
+	$(foreach k,$(ARM64_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
 test-build: test-build-unit test-build-vm fuzz
 # The module and the canary fixture against the debug kit (kernel-kit
 # debug: KASAN, lockdep, kmemleak...).  Its first use builds that kernel,
