@@ -5,10 +5,12 @@
 #   make check-kstyle     the module's sparse (each kit), kernel-doc, checkpatch
 #   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
 #   make check-kselftest  module kselftests in the test VM, each kit
+#                         (x86_64 TEST_KITS and arm64 ARM64_KITS)
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
 #   make check-debug      the same module tests on the debug kernel (KASAN, lockdep...)
 #   make demo             the main job, shown: a guest served through the bridge
-#   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok)
+#   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok,
+#                         KERNEL=arm64-6.1: the arm64 test VM, no vbridge)
 #
 # tools/testing/run-tests does the running; see its --help.
 
@@ -83,7 +85,7 @@ test-build: test-build-unit test-build-vm fuzz
 test-build-debug: $(BUILD)/kmod-debug/kmod/virtio_bridge.ko $(BUILD)/canary-debug/canary.ko
 
 check: test-build test-build-debug
-	tools/testing/run-tests --kits "$(TEST_KITS)"
+	tools/testing/run-tests --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 check-unit: test-build-unit
 	tools/testing/run-tests --only unit
@@ -93,14 +95,14 @@ check-fuzz: fuzz
 
 # W=1 + sparse for each kit, kernel-doc -Wall, checkpatch --strict
 check-kstyle: $(BUILD)/selftest-src.stamp
-	tools/testing/run-tests --only kstyle --kits "$(TEST_KITS)"
+	tools/testing/run-tests --only kstyle --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 # (its stall case loads the module built for the default kit)
 check-harness: $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko
 	tools/testing/run-tests --only harness
 
 check-kselftest: test-build-vm
-	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)"
+	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 check-e2e: test-build-vm
 	tools/testing/run-tests --only e2e --kits "$(TEST_KITS)"
@@ -114,7 +116,9 @@ check-debug: test-build-vm test-build-debug
 demo: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
 	tools/testing/e2e/run-bridge --kit $(or $(KERNEL),6.1) --demo
 
-vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
+# (the arm64 test VM gets the arm64 kselftests instead of vbridge)
+vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko \
+	$(if $(filter arm64-%,$(KERNEL)),$(ARM64_SELFTEST_BINS))
 	tools/testing/vm/vm-run -i --kvm -k $(or $(KERNEL),6.1) \
-		-a $(BUILD)/vbridge:/root/vbridge \
+		$(if $(filter arm64-%,$(KERNEL)),-a $(BUILD)/arm64/selftests:/root/selftests,-a $(BUILD)/vbridge:/root/vbridge) \
 		-a $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko:/root/virtio_bridge.ko
