@@ -99,7 +99,7 @@ check-kstyle: $(BUILD)/selftest-src.stamp
 
 # (its stall case loads the module built for the default kit)
 check-harness: $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko
-	tools/testing/run-tests --only harness
+	tools/testing/run-tests --only harness --arm64-kits "$(ARM64_KITS)"
 
 check-kselftest: test-build-vm
 	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
