@@ -50,6 +50,11 @@ module:
 	@test -n "$(KDIR)" || { echo "make: no kernel build tree (KDIR) and the kernel kit failed" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
 
+# Kits named arm64-* are arm64 kernels: their modules cross-build with
+# Debian's gcc-aarch64-linux-gnu (kernel-kit: arm64 headers, amd64 kbuild).
+CROSS_ARM64 := aarch64-linux-gnu-
+kit_cross = $(if $(filter arm64-%,$(1)),ARCH=arm64 CROSS_COMPILE=$(CROSS_ARM64))
+
 # Out-of-tree build of the module for a kit, in build/kmod-KIT (a tree of
 # symlinks to the sources, so builds for several kernels do not collide).
 # Only sources are linked: objects of an in-tree build must not leak in.
@@ -60,7 +65,8 @@ $(BUILD)/kmod-%/kmod/virtio_bridge.ko: FORCE
 	@ln -sfn $(CURDIR)/Kbuild $(BUILD)/kmod-$*/Kbuild
 	@ln -sfn $(CURDIR)/kmod/include $(BUILD)/kmod-$*/kmod/include
 	@for f in $(KMOD_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/kmod-$*/$$f; done
-	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* $(KBUILD_ARGS) modules
+	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/kmod-$* \
+		$(call kit_cross,$*) $(KBUILD_ARGS) modules
 
 # The debug kit's test fixture (tools/testing/vm/canary), built the same
 # way into build/canary-KIT/canary.ko.  It commits kernel bugs on purpose:
@@ -70,7 +76,8 @@ CANARY_SRCS = $(wildcard tools/testing/vm/canary/Kbuild tools/testing/vm/canary/
 $(BUILD)/canary-%/canary.ko: FORCE
 	@mkdir -p $(BUILD)/canary-$*
 	@for f in $(CANARY_SRCS); do ln -sfn $(CURDIR)/$$f $(BUILD)/canary-$*/$$(basename $$f); done
-	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/canary-$* $(KBUILD_ARGS) modules
+	$(MAKE) -C $$($(KIT) -q --print kdir $*) M=$(CURDIR)/$(BUILD)/canary-$* \
+		$(call kit_cross,$*) $(KBUILD_ARGS) modules
 
 .PHONY: FORCE
 FORCE:
@@ -81,6 +88,8 @@ deps:
 kit:
 	$(KIT) 6.1
 	$(KIT) 6.12
+	$(KIT) arm64-6.1
+	$(KIT) arm64-6.12
 	$(KIT) selftest-src
 
 include user/user.mk

@@ -4,6 +4,12 @@
 # Idempotent: packages already present are left alone.  Run as root to
 # install; as any other user it only prints the command to run.
 # Nothing is fetched from anywhere but the Debian archive configured in apt.
+#
+# The arm64 test VM needs Debian's arm64 packages (its kernels and
+# busybox-static, which tools/testing/vm/kernel-kit fetches with
+# apt-get download PKG:arm64), so arm64 is added as a foreign
+# architecture (dpkg --add-architecture arm64; nothing arm64 is installed
+# here), and the cross compiler builds the module and the kselftests.
 set -eu
 
 PKGS="
@@ -21,6 +27,8 @@ libnl-genl-3-dev
 libnl-route-3-dev
 qemu-system-x86
 qemu-system-arm
+gcc-aarch64-linux-gnu
+libc6-dev-arm64-cross
 qemu-utils
 busybox-static
 cpio
@@ -46,26 +54,42 @@ for p in $PKGS; do
 	fi
 done
 
-if [ -z "$missing" ]; then
-	echo "install-deps: all $(echo $PKGS | wc -w) packages present"
+FOREIGN_ARCHS="arm64"
+add_archs=""
+for a in $FOREIGN_ARCHS; do
+	dpkg --print-foreign-architectures | grep -qx "$a" || add_archs="$add_archs $a"
+done
+
+if [ -z "$missing" ] && [ -z "$add_archs" ]; then
+	echo "install-deps: all $(echo $PKGS | wc -w) packages present, foreign architectures:" $FOREIGN_ARCHS
 	exit 0
 fi
 
 cmd="apt-get install -y --no-install-recommends$missing"
+for a in $add_archs; do
+	cmd="dpkg --add-architecture $a && apt-get update && $cmd"
+done
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 		sudo="sudo -n"
 	else
-		echo "install-deps: missing packages:$missing" >&2
+		[ -z "$missing" ] || echo "install-deps: missing packages:$missing" >&2
+		[ -z "$add_archs" ] || echo "install-deps: missing foreign architectures:$add_archs" >&2
 		echo "install-deps: run as root:  apt-get update && $cmd" >&2
 		exit 1
 	fi
 fi
 
-echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+for a in $add_archs; do
+	echo "install-deps: adding the foreign architecture $a (dpkg --add-architecture)"
+	$sudo dpkg --add-architecture "$a"
+done
 $sudo apt-get update -q
-# shellcheck disable=SC2086
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
 echo "install-deps: done"

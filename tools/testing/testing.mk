@@ -5,14 +5,19 @@
 #   make check-kstyle     the module's sparse (each kit), kernel-doc, checkpatch
 #   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
 #   make check-kselftest  module kselftests in the test VM, each kit
+#                         (x86_64 TEST_KITS and arm64 ARM64_KITS)
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
 #   make check-debug      the same module tests on the debug kernel (KASAN, lockdep...)
 #   make demo             the main job, shown: a guest served through the bridge
-#   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok)
+#   make vm-shell         interactive shell in the test VM (KERNEL=6.12 ok,
+#                         KERNEL=arm64-6.1: the arm64 test VM, no vbridge)
 #
 # tools/testing/run-tests does the running; see its --help.
 
 TEST_KITS ?= 6.1 6.12
+# The arm64 kits (kernel-kit arm64-6.1, arm64-6.12): the module and the
+# kselftests cross-built, run in the arm64 test VM (vm-run -k arm64-...).
+ARM64_KITS ?= arm64-6.1 arm64-6.12
 
 # The test run's one time budget counts from here, when make starts, so the
 # builds that `make check` does first are inside it (run-tests --help).
@@ -57,10 +62,22 @@ $(BUILD)/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/vir
 	$(CC) $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
 		-o $@ $< -lpthread
 
+# The same for the arm64 test VM, with Debian's cross compiler.  Linked
+# statically: the test VM's initramfs is busybox alone, and its arm64
+# programs cannot bring their libraries along (ldd runs them).
+ARM64_SELFTEST_BINS := $(SELFTEST_SRCS:$(SELFTEST_DIR)/%.c=$(BUILD)/arm64/selftests/%)
+
+$(BUILD)/arm64/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/uapi/virtio_bridge.h $(BUILD)/selftest-src.stamp
+	@mkdir -p $(dir $@)
+	$(CROSS_ARM64)gcc $(SELFTEST_CFLAGS) -I$$($(KIT) -q --print dir selftest-src)/tools/testing/selftests \
+		-static -o $@ $< -lpthread
+
 .PHONY: test-build test-build-unit test-build-vm test-build-debug check check-unit check-kstyle check-fuzz check-harness check-kselftest check-e2e check-debug vm-shell demo
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
-	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
+	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko) \
+	$(if $(ARM64_KITS),$(ARM64_SELFTEST_BINS)) \
+	$(foreach k,$(ARM64_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
 test-build: test-build-unit test-build-vm fuzz
 # The module and the canary fixture against the debug kit (kernel-kit
 # debug: KASAN, lockdep, kmemleak...).  Its first use builds that kernel,
@@ -68,7 +85,7 @@ test-build: test-build-unit test-build-vm fuzz
 test-build-debug: $(BUILD)/kmod-debug/kmod/virtio_bridge.ko $(BUILD)/canary-debug/canary.ko
 
 check: test-build test-build-debug
-	tools/testing/run-tests --kits "$(TEST_KITS)"
+	tools/testing/run-tests --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 check-unit: test-build-unit
 	tools/testing/run-tests --only unit
@@ -78,14 +95,14 @@ check-fuzz: fuzz
 
 # W=1 + sparse for each kit, kernel-doc -Wall, checkpatch --strict
 check-kstyle: $(BUILD)/selftest-src.stamp
-	tools/testing/run-tests --only kstyle --kits "$(TEST_KITS)"
+	tools/testing/run-tests --only kstyle --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 # (its stall case loads the module built for the default kit)
 check-harness: $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko
-	tools/testing/run-tests --only harness
+	tools/testing/run-tests --only harness --arm64-kits "$(ARM64_KITS)"
 
 check-kselftest: test-build-vm
-	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)"
+	tools/testing/run-tests --only kselftest --kits "$(TEST_KITS)" --arm64-kits "$(ARM64_KITS)"
 
 check-e2e: test-build-vm
 	tools/testing/run-tests --only e2e --kits "$(TEST_KITS)"
@@ -99,7 +116,9 @@ check-debug: test-build-vm test-build-debug
 demo: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
 	tools/testing/e2e/run-bridge --kit $(or $(KERNEL),6.1) --demo
 
-vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko
+# (the arm64 test VM gets the arm64 kselftests instead of vbridge)
+vm-shell: $(BUILD)/vbridge $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko \
+	$(if $(filter arm64-%,$(KERNEL)),$(ARM64_SELFTEST_BINS))
 	tools/testing/vm/vm-run -i --kvm -k $(or $(KERNEL),6.1) \
-		-a $(BUILD)/vbridge:/root/vbridge \
+		$(if $(filter arm64-%,$(KERNEL)),-a $(BUILD)/arm64/selftests:/root/selftests,-a $(BUILD)/vbridge:/root/vbridge) \
 		-a $(BUILD)/kmod-$(or $(KERNEL),6.1)/kmod/virtio_bridge.ko:/root/virtio_bridge.ko

@@ -6,7 +6,11 @@
 #
 #   initramfs_copy ROOT SRC DST     copy a file or folder to ROOT/DST; ELF
 #                                   programs bring their shared libraries
-#   initramfs_libs ROOT FILE        the shared libraries (and loader) of FILE
+#   initramfs_libs ROOT FILE        the shared libraries (and loader) of FILE;
+#                                   of an arm64 program (which ldd cannot run
+#                                   here) from this machine's arm64 libraries:
+#                                   Debian's PKG:arm64 packages and the cross
+#                                   toolchain's libc (libc6-dev-arm64-cross)
 #   initramfs_module ROOT KITROOT RELEASE NAME
 #                                   module NAME of kernel RELEASE unpacked in
 #                                   KITROOT, and what it depends on, flattened
@@ -17,9 +21,45 @@
 #                                   message when NAME is not in that kernel.
 #   initramfs_pack ROOT OUT         ROOT as a gzip'd newc cpio at OUT
 
+# The folders an arm64 library is looked for in, and where it goes.
+INITRAMFS_ARM64_LIBDIRS="/lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib"
+
+# initramfs_arm64_lib ROOT FILE: FILE's ELF interpreter and the libraries
+# its DT_NEEDED entries name, and theirs, into ROOT/lib/aarch64-linux-gnu
+# (where the arm64 loader looks), read with readelf.
+initramfs_arm64_lib() {
+	local root=$1 file=$2 interp lib d found
+	interp=$(readelf -lW "$file" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
+		found=""
+		for d in "$(dirname "$interp")" $INITRAMFS_ARM64_LIBDIRS; do
+			[ -e "$d/$(basename "$interp")" ] && { found=$d/$(basename "$interp"); break; }
+		done
+		[ -n "$found" ] || { echo "initramfs: $file needs the arm64 loader $interp: not on this machine" >&2; return 1; }
+		mkdir -p "$(dirname "$root$interp")"
+		cp -L "$found" "$root$interp"
+	fi
+	for lib in $(readelf -dW "$file" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]$/\1/p'); do
+		[ -e "$root/lib/aarch64-linux-gnu/$lib" ] && continue
+		found=""
+		for d in $INITRAMFS_ARM64_LIBDIRS; do
+			[ -e "$d/$lib" ] && { found=$d/$lib; break; }
+		done
+		[ -n "$found" ] || { echo "initramfs: $file needs $lib: no arm64 $lib on this machine (install the Debian package that has it, as PKG:arm64)" >&2; return 1; }
+		mkdir -p "$root/lib/aarch64-linux-gnu"
+		cp -L "$found" "$root/lib/aarch64-linux-gnu/$lib"
+		initramfs_arm64_lib "$root" "$found" || return 1
+	done
+}
+
 initramfs_libs() {
 	local root=$1 file=$2 lib
 	head -c 4 "$file" 2>/dev/null | grep -q 'ELF' || return 0
+	if [ "$(uname -m)" != aarch64 ] &&
+	   readelf -hW "$file" 2>/dev/null | grep -q '^ *Machine: *AArch64$'; then
+		initramfs_arm64_lib "$root" "$file"
+		return
+	fi
 	for lib in $(ldd "$file" 2>/dev/null | grep -o '/[^ ]*' || true); do
 		[ -e "$root$lib" ] && continue
 		mkdir -p "$(dirname "$root$lib")"
@@ -34,7 +74,7 @@ initramfs_copy() {
 		mkdir -p "$root$dst"
 		cp -a "$src/." "$root$dst/"
 		while IFS= read -r -d '' f; do
-			initramfs_libs "$root" "$f"
+			initramfs_libs "$root" "$f" || return 1
 		done < <(find "$src" -type f -perm -u+x -print0)
 	else
 		cp -aL "$src" "$root$dst"

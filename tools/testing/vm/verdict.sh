@@ -35,8 +35,13 @@
 # attempt failed, "" when the script completed), retriable (1 when another
 # boot may help) and blame ("" or why a retry is refused; shown in why).
 
-# ERE over the test VM's kernel text: reports that point at a bug.
-VERDICT_KERNEL_BAD='BUG:|Oops|general protection fault|kernel BUG at|WARNING:|UBSAN:|KASAN|KFENCE|ODEBUG:|kmemleak: [0-9]+ new suspected|INFO: task .* blocked for more than|rcu: INFO:|detected stalls? on CPU|self-detected stall|soft lockup|hard LOCKUP'
+# ERE over the test VM's kernel text: reports that point at a bug.  The
+# arm64 kernel's own words come last: a fault in the kernel starts with
+# "Unable to handle kernel ..." (x86: "BUG: unable to handle ..."), die()
+# prints "Internal error: ..." (an Oops, a BUG(), an undefined instruction,
+# a BRK), and an SError interrupt, a bad exception level or an unexpected
+# debug exception each have a line of their own.
+VERDICT_KERNEL_BAD='BUG:|Oops|general protection fault|kernel BUG at|WARNING:|UBSAN:|KASAN|KFENCE|ODEBUG:|kmemleak: [0-9]+ new suspected|INFO: task .* blocked for more than|rcu: INFO:|detected stalls? on CPU|self-detected stall|soft lockup|hard LOCKUP|Unable to handle kernel|Internal error:|SError Interrupt|Bad mode in|Unexpected kernel (BRK|single-step)'
 # ERE: a stack frame of the module, or one of vbridge's tasks on a CPU.
 VERDICT_OURS='\[virtio_bridge\]|Comm: (vbridge|vcpu[0-9]+|virtio-[a-z]+)( |$)|task:(vbridge|vcpu[0-9]+|virtio-[a-z]+) '
 

@@ -547,6 +547,8 @@ TEST_F_TIMEOUT(resume, kill9_and_restart_keeps_the_devices, 120)
 	int32_t res;
 	unsigned int i;
 
+	VBST_SKIPPED_IN_SETUP();
+
 	/* The guest moves the rng's BAR. */
 	EXPECT_EQ(0, wr(self->fe, ECAM(RNG_DEVFN, 0x04), 2, 0));
 	EXPECT_EQ(0, wr(self->fe, ECAM(RNG_DEVFN, 0x10), 4, (uint32_t)MOVED_BAR));
@@ -643,6 +645,8 @@ TEST_F_TIMEOUT(resume, a_lost_load_reads_all_ones_and_broken_is_cleared, 120)
 	struct vbridge_msg m;
 	int be;
 
+	VBST_SKIPPED_IN_SETUP();
+
 	daemon_kill(self, SIGKILL);
 	be = vbst_be_open(VBST_VMID, VBST_NAME, 0);
 	ASSERT_LE(0, be);
@@ -690,6 +694,8 @@ TEST_F_TIMEOUT(resume, a_request_taken_by_the_dead_daemon_completes_once, 120)
 	} rec;
 	uint64_t status_gpa;
 	int fd;
+
+	VBST_SKIPPED_IN_SETUP();
 
 	daemon_kill(self, SIGKILL);
 	status_gpa = blk_post(&self->ram, &self->blk, 7, 0x7c);
@@ -764,6 +770,8 @@ out:
 /* A saved state of another VM generation is not taken over. */
 TEST_F_TIMEOUT(resume, a_state_of_another_generation_resets, 120)
 {
+	VBST_SKIPPED_IN_SETUP();
+
 	daemon_kill(self, SIGKILL);
 	ASSERT_EQ(0, spoil_state(true));
 	ASSERT_TRUE(daemon_up(self));
@@ -782,6 +790,8 @@ TEST_F_TIMEOUT(resume, a_state_of_another_generation_resets, 120)
 /* A damaged saved state is refused, with the reason in the log. */
 TEST_F_TIMEOUT(resume, a_damaged_state_resets, 120)
 {
+	VBST_SKIPPED_IN_SETUP();
+
 	daemon_kill(self, SIGKILL);
 	ASSERT_EQ(0, spoil_state(false));
 	ASSERT_TRUE(daemon_up(self));
@@ -794,6 +804,8 @@ TEST_F_TIMEOUT(resume, a_damaged_state_resets, 120)
 TEST_F_TIMEOUT(resume, a_new_vm_gets_power_on_devices, 120)
 {
 	struct vbst_event e;
+
+	VBST_SKIPPED_IN_SETUP();
 
 	daemon_kill(self, SIGKILL);
 	close(self->fe);
@@ -812,6 +824,8 @@ TEST_F_TIMEOUT(resume, a_new_vm_gets_power_on_devices, 120)
 /* SIGTERM (an upgrade, say) and a start resume as well. */
 TEST_F_TIMEOUT(resume, sigterm_and_start_resumes, 120)
 {
+	VBST_SKIPPED_IN_SETUP();
+
 	kill(self->pid, SIGTERM);
 	EXPECT_EQ(0, daemon_wait(self->pid, VBST_SOON_MS));
 	self->pid = 0;
