@@ -76,8 +76,13 @@ $(BUILD)/arm64/selftests/%: $(SELFTEST_DIR)/%.c $(SELFTEST_HDRS) kmod/include/ua
 test-build-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS)
 test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 	$(foreach k,$(TEST_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko) \
-	$(if $(ARM64_KITS),$(ARM64_SELFTEST_BINS)) \
+	$(if $(ARM64_KITS),$(ARM64_SELFTEST_BINS) test-build-arm64-user) \
 	$(foreach k,$(ARM64_KITS),$(BUILD)/kmod-$(k)/kmod/virtio_bridge.ko)
+# build/arm64/vbridge (static) for the arm64 test VM: the arm64 e2e tests
+# and the kselftests' ctl_test there.
+.PHONY: test-build-arm64-user
+test-build-arm64-user:
+	$(MAKE) ARCH=arm64 user
 test-build: test-build-unit test-build-vm fuzz
 # The module and the canary fixture against the debug kit (kernel-kit
 # debug: KASAN, lockdep, kmemleak...).  Its first use builds that kernel,

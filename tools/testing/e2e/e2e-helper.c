@@ -46,6 +46,16 @@
  *                                      MARKER followed by BYTES bytes, and
  *                                      writes those bytes to stdout
  *
+ *   nisv RESOURCE                      arm64 guest: maps a virtio-pci
+ *                                      function's BAR 0 (its sysfs
+ *                                      resource0, the function unbound and
+ *                                      reset) and uses loads and stores
+ *                                      whose data aborts carry no syndrome
+ *                                      (LDP/STP, pre- and post-indexed,
+ *                                      the zero register) on its common
+ *                                      configuration; prints "nisv ok" or
+ *                                      what differed
+ *
  * Every command but uinput ends on its own: one given SECS gives up SECS
  * seconds after it started, the others after CMD_LIMIT seconds, saying so
  * ("gave up after N s"): a stalled peer fails a check instead of hanging
@@ -59,6 +69,8 @@
 #include <dirent.h>
 #include <linux/input.h>
 #include <linux/uinput.h>
+#include <sys/mman.h>
+#include <sys/socket.h>	/* before vm_sockets.h, which needs struct sockaddr */
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -674,6 +686,105 @@ static int cmd_after(const char *path, const char *marker, long bytes)
 	return 0;
 }
 
+#ifdef __aarch64__
+/* Offsets in the virtio-pci common configuration (the virtio spec, 4.1.4.3). */
+#define CC_GFSELECT	0x08
+#define CC_GF		0x0c
+#define CC_Q_DESC	0x20
+#define CC_Q_DRIVER	0x28
+
+static int nisv_bad(const char *what, uint64_t got, uint64_t want)
+{
+	printf("nisv: %s: got 0x%llx, want 0x%llx\n", what,
+	       (unsigned long long)got, (unsigned long long)want);
+	return 1;
+}
+
+/*
+ * Each instruction below faults to the hypervisor without a valid
+ * syndrome (a pair, or writeback), so KVM hands it to the VMM, which must
+ * decode and perform it.  The device's reset state lets the driver
+ * features and the queue addresses of queue 0 be written and read back.
+ */
+static int cmd_nisv(const char *path)
+{
+	uint64_t a, b, p, q;
+	uint32_t w0, w1;
+	uint8_t *bar;
+	int fd, bad = 0;
+
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return fail(path);
+	bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (bar == MAP_FAILED)
+		return fail("mmap of BAR 0");
+
+	/* stp/ldp of W registers, signed offset: select word 1, write it. */
+	__asm__ volatile("stp %w0, %w1, [%2, #8]" : : "r"(1), "r"(0x1u), "r"(bar)
+		     : "memory");
+	__asm__ volatile("ldp %w0, %w1, [%2, #8]" : "=&r"(w0), "=&r"(w1) : "r"(bar)
+		     : "memory");
+	bad |= w0 != 1 ? nisv_bad("ldp w: driver_feature_select", w0, 1) : 0;
+	bad |= w1 != 1 ? nisv_bad("ldp w: driver_feature word 1", w1, 1) : 0;
+
+	/* stp of X registers, pre-indexed with writeback. */
+	p = (uintptr_t)bar;
+	__asm__ volatile("stp %1, %2, [%0, #0x20]!" : "+r"(p)
+		     : "r"(0x1122334455667000ull), "r"(0x0000000087654320ull)
+		     : "memory");
+	bad |= p != (uintptr_t)bar + CC_Q_DESC ?
+	       nisv_bad("stp pre-index: base after writeback", p - (uintptr_t)bar,
+			CC_Q_DESC) : 0;
+	/* ldp of X registers, signed offset. */
+	__asm__ volatile("ldp %0, %1, [%2, #0x20]" : "=&r"(a), "=&r"(b) : "r"(bar)
+		     : "memory");
+	bad |= a != 0x1122334455667000ull ? nisv_bad("ldp x: queue_desc", a, 0x1122334455667000ull) : 0;
+	bad |= b != 0x87654320ull ? nisv_bad("ldp x: queue_driver", b, 0x87654320ull) : 0;
+
+	/* Post-indexed str and ldr of an X register. */
+	q = (uintptr_t)bar + CC_Q_DRIVER;
+	__asm__ volatile("str %1, [%0], #8" : "+r"(q) : "r"(0x0000000012345678ull)
+		     : "memory");
+	bad |= q != (uintptr_t)bar + CC_Q_DRIVER + 8 ?
+	       nisv_bad("str post-index: base after writeback", q - (uintptr_t)bar,
+			CC_Q_DRIVER + 8) : 0;
+	q = (uintptr_t)bar + CC_Q_DRIVER;
+	__asm__ volatile("ldr %1, [%0], #-8" : "+r"(q), "=&r"(a) : : "memory");
+	bad |= a != 0x12345678ull ? nisv_bad("ldr post-index: queue_driver", a, 0x12345678ull) : 0;
+	bad |= q != (uintptr_t)bar + CC_Q_DESC ?
+	       nisv_bad("ldr post-index: base after writeback", q - (uintptr_t)bar,
+			CC_Q_DESC) : 0;
+
+	/*
+	 * The zero register as both sources of a pair: word 0 holds 0x5a and
+	 * word 1 is selected (plain stores, which have a syndrome), then the
+	 * pair selects word 0 and clears it.
+	 */
+	*(volatile uint32_t *)(bar + CC_GFSELECT) = 0;
+	*(volatile uint32_t *)(bar + CC_GF) = 0x5a;
+	*(volatile uint32_t *)(bar + CC_GFSELECT) = 1;
+	__asm__ volatile("stp wzr, wzr, [%0, #8]" : : "r"(bar) : "memory");
+	w0 = *(volatile uint32_t *)(bar + CC_GFSELECT);
+	w1 = *(volatile uint32_t *)(bar + CC_GF);
+	bad |= w0 ? nisv_bad("stp wzr: driver_feature_select", w0, 0) : 0;
+	bad |= w1 ? nisv_bad("stp wzr: driver_feature word 0", w1, 0) : 0;
+
+	munmap(bar, 4096);
+	close(fd);
+	if (!bad)
+		printf("nisv ok: ldp/stp of W and X, pre- and post-index writeback, wzr\n");
+	return bad;
+}
+#else
+static int cmd_nisv(const char *path)
+{
+	(void)path;
+	fprintf(stderr, "nisv: only arm64 has accesses without a syndrome\n");
+	return 2;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -732,6 +843,10 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "after") && argc == 6) {
 		limit(c, atoi(argv[5]));
 		return cmd_after(argv[2], argv[3], atol(argv[4]));
+	}
+	if (!strcmp(c, "nisv") && argc == 3) {
+		limit(c, CMD_LIMIT);
+		return cmd_nisv(argv[2]);
 	}
 	fprintf(stderr, "usage: see the comment at the top of e2e-helper.c\n");
 	return 2;

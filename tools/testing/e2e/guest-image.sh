@@ -5,16 +5,24 @@
 #   e2e_guest_image WORK KIT   builds WORK/e2e-helper (static) and
 #                              WORK/guest.gz: busybox, guest-init, the
 #                              guest checks, the helper and the kit's
-#                              virtio modules with their dependencies.
+#                              virtio modules with their dependencies, for
+#                              the kit's architecture (arm64: Debian's
+#                              cross compiler and busybox-static:arm64).
 #                              Prints "not ok" lines and fails on error.
 #   mk_tiny_image FILE CODE    a bzImage that runs CODE (hex) at once
 
 e2e_guest_image() {
-	local work=$1 kit=$2 here kitroot release groot m
+	local work=$1 kit=$2 here kitroot release groot m arch cc busybox
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	kitroot=$("$here/../vm/kernel-kit" -q --print root "$kit") || return 1
 	release=$("$here/../vm/kernel-kit" -q --print release "$kit") || return 1
-	if ! ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static \
+	arch=$("$here/../vm/kernel-kit" -q --print arch "$kit") || return 1
+	cc=${CC:-cc} busybox=/bin/busybox
+	if [ "$arch" = arm64 ]; then
+		cc=aarch64-linux-gnu-gcc
+		busybox=$("$here/../vm/kernel-kit" -q --print busybox "$kit") || return 1
+	fi
+	if ! "$cc" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static \
 		-o "$work/e2e-helper" "$here/e2e-helper.c" 2> "$work/helper.err"; then
 		echo "not ok - e2e $kit: cannot build e2e-helper:"
 		sed 's/^/#   /' "$work/helper.err"
@@ -23,7 +31,7 @@ e2e_guest_image() {
 	groot="$work/guest-root"
 	rm -rf "$groot"
 	mkdir -p "$groot"/{bin,sbin,etc,proc,sys,dev,tmp,run,e2e}
-	cp /bin/busybox "$groot/bin/busybox"
+	cp "$busybox" "$groot/bin/busybox"
 	cp "$here/guest-init" "$groot/init"
 	chmod +x "$groot/init"
 	cp "$here"/guest-checks/check-* "$work/e2e-helper" "$groot/e2e/"

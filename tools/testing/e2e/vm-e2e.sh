@@ -8,22 +8,28 @@
 # BUDGET is how many seconds of the test VM's uptime the scenarios may use
 # in all (run-e2e gives vm-run some more): every wait below ends at the
 # budget's end at the latest, and says what it waited for.  SCENARIOs (tiny,
-# boot, mptable, highmem, devices; repeats allowed) choose what runs; all
-# of them by default.
+# boot, mptable, highmem, devices on x86_64; boot, reset, nisv, devices on
+# arm64;
+# repeats allowed) choose what runs; all of the machine's by default.
 #
-# Files (put there by run-e2e): /root/vbridge, /root/e2e/bzImage,
-# /root/e2e/guest.gz (busybox, guest-init, the kit's virtio modules), the
-# tiny kernels, e2e-helper and script(1).
+# Files (put there by run-e2e): /root/vbridge, /root/e2e/kernel (the kit's
+# bzImage or Image), /root/e2e/guest.gz (busybox, guest-init, the kit's
+# virtio modules), on x86_64 the tiny kernels, e2e-helper and script(1).
 KIT=${1:-?}
 SUITE=e2e-$KIT
 BUDGET=${2:-480}
 shift 2 2>/dev/null
 VBRIDGE=/root/vbridge
-KERNEL=/root/e2e/bzImage
+KERNEL=/root/e2e/kernel
 INITRD=/root/e2e/guest.gz
 OUT=/tmp/e2e
 TIMEOUT=150		# per guest; a hang fails the scenario, not the run
 mkdir -p "$OUT"
+# What the machine calls its console and how its guest powers off.
+case "$(uname -m)" in
+aarch64) ARCH=arm64 TTY=ttyAMA0 POWEROFF="PSCI SYSTEM_OFF" RESET="PSCI SYSTEM_RESET" ;;
+*) ARCH=x86_64 TTY=ttyS0 POWEROFF="ACPI S5" RESET="the ACPI reset register" ;;
+esac
 # shellcheck source=lib.sh
 . /root/e2e/lib.sh
 sp_setup
@@ -46,11 +52,11 @@ scenario_boot() {
 	vm_await '^E2E-END'
 	vm_end
 	seen '^E2E-GOT hello-from-the-host'
-	check $? "boot: ttyS0 carries console output and input both ways" boot
+	check $? "boot: $TTY carries console output and input both ways" boot
 	seen '^E2E-DMESG-OK'
 	check $? "boot: guest kernel log has no BUG/WARNING/Oops" boot
 	seen 'reboot: Power down'
-	check $? "boot: guest powers off through ACPI S5" boot
+	check $? "boot: guest powers off through $POWEROFF" boot
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "boot: poweroff ends vbridge with status 0 (got $VM_STATUS)" boot
 	echo "# boot time: init reached $VM_SEEN s after start; VM ran $(sed -n 's/.*VM ran for //p' "$OUT/boot.err")"
 }
@@ -80,6 +86,32 @@ scenario_high_mem_reboot() {
 	seen 'reboot: Restarting system' && said 'guest reset'
 	check $? "reboot: the ACPI reset register resets the VM" highmem
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "reboot: reboot ends vbridge with status 0 (got $VM_STATUS)" highmem
+}
+
+# 2 vCPUs, the guest reboots: the machine's reset ends the VM.
+scenario_reset() {
+	vm_start reset --cpus 2 --mem 256M --params "quiet vbe2e_end=reboot"
+	vm_await '^E2E-END'; r=$?
+	check $r "reset: 2-vCPU guest boots to init" reset
+	check "$([ "$(marker CPUS)" = 0-1 ]; echo $?)" "reset: both vCPUs online (online: $(marker CPUS))" reset
+	vm_end
+	seen 'reboot: Restarting system' && said 'guest reset'
+	check $? "reset: $RESET resets the VM" reset
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "reset: reboot ends vbridge with status 0 (got $VM_STATUS)" reset
+}
+
+# arm64: a guest program's LDP/STP and writeback loads/stores on a
+# virtio-pci BAR, which KVM cannot decode, emulated by vbridge.
+scenario_nisv() {
+	vm_start nisv --cpus 1 --mem 256M --rng --params "quiet vbe2e_checks=nisv"
+	vm_await '^E2E-END'; r=$?
+	check $r "nisv: the guest boots and runs its check" nisv
+	seen '^E2E-CHECK nisv ok'
+	check $? "nisv: LDP/STP of W and X, pre- and post-indexed writeback and wzr on a BAR read back what they wrote" nisv
+	said 'emulated an access without a syndrome' && ! said 'cannot be emulated'
+	check $? "nisv: vbridge emulated them (KVM_EXIT_ARM_NISV), refusing none" nisv
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "nisv: poweroff ends vbridge with status 0 (got $VM_STATUS)" nisv
 }
 
 # A kernel whose first instruction triple-faults: the error path.
@@ -196,7 +228,13 @@ scenario_tiny() {
 	echo "# the tiny kernels took $(elapsed "$t0") s"
 }
 
-[ $# -gt 0 ] || set -- tiny boot mptable highmem devices
+if [ $# -eq 0 ]; then
+	if [ "$ARCH" = arm64 ]; then
+		set -- boot reset nisv devices
+	else
+		set -- tiny boot mptable highmem devices
+	fi
+fi
 # Checks this script reports, so run-e2e can tell when some never ran.
 expect=0
 for s in "$@"; do
@@ -205,6 +243,8 @@ for s in "$@"; do
 	boot) expect=$((expect + 6)) ;;
 	mptable) expect=$((expect + 4)) ;;
 	highmem) expect=$((expect + 4)) ;;
+	reset) expect=$((expect + 4)) ;;
+	nisv) expect=$((expect + 4)) ;;
 	devices) expect=$((expect + 21)) ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
@@ -217,6 +257,8 @@ for s in "$@"; do
 	boot) run --again-on-triple-fault scenario_boot ;;
 	mptable) run --again-on-triple-fault scenario_mptable ;;
 	highmem) run --again-on-triple-fault scenario_high_mem_reboot ;;
+	reset) run --again-on-triple-fault scenario_reset ;;
+	nisv) run --again-on-triple-fault scenario_nisv ;;
 	devices) run --again-on-triple-fault scenario_devices ;;
 	esac
 done
