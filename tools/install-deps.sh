@@ -8,8 +8,12 @@
 # The arm64 test VM needs Debian's arm64 packages (its kernels and
 # busybox-static, which tools/testing/vm/kernel-kit fetches with
 # apt-get download PKG:arm64), so arm64 is added as a foreign
-# architecture (dpkg --add-architecture arm64; nothing arm64 is installed
-# here), and the cross compiler builds the module and the kselftests.
+# architecture (dpkg --add-architecture arm64), and the cross compiler
+# builds the module, the kselftests and build/arm64/vbridge: that one
+# links libnl's arm64 archives (libnl-*-dev:arm64, found through
+# pkgconf:arm64's aarch64-linux-gnu-pkg-config).  libfdt-dev:arm64 cannot
+# be installed beside the host's; the Makefile fetches its archive.
+# u-boot-qemu gives the arm64 e2e tests Debian's u-boot.
 set -eu
 
 PKGS="
@@ -29,6 +33,11 @@ qemu-system-x86
 qemu-system-arm
 gcc-aarch64-linux-gnu
 libc6-dev-arm64-cross
+libnl-3-dev:arm64
+libnl-genl-3-dev:arm64
+libnl-route-3-dev:arm64
+pkgconf:arm64
+u-boot-qemu
 qemu-utils
 busybox-static
 cpio

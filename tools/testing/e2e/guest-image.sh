@@ -10,6 +10,8 @@
 #                              cross compiler and busybox-static:arm64).
 #                              Prints "not ok" lines and fails on error.
 #   mk_tiny_image FILE CODE    a bzImage that runs CODE (hex) at once
+#   mk_boot_disk FILE KERNEL INITRD APPEND
+#                              a disk firmware's distro boot boots from
 
 e2e_guest_image() {
 	local work=$1 kit=$2 here kitroot release groot m arch cc busybox
@@ -70,4 +72,29 @@ mk_tiny_image() {
 	tiny_put "$f" 0x258 0000000100000000		# pref_address 16 MiB
 	tiny_put "$f" 0x260 00001000			# init_size 1 MiB
 	tiny_put "$f" $((1024 + 0x200)) "$2"
+}
+
+# le32hex N: N as 4 little-endian bytes, in hex
+le32hex() { printf '%08x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/'; }
+
+# mk_boot_disk FILE KERNEL INITRD APPEND: a disk as firmware's distro boot
+# finds one: an MBR with one bootable Linux partition (type 0x83) from
+# 1 MiB, ext4, holding /Image, /initrd.gz and /extlinux/extlinux.conf that
+# boots them with APPEND.  mkfs.ext4 -d fills it: no loop device, no root.
+mk_boot_disk() {
+	local out=$1 kernel=$2 initrd=$3 append=$4 root="$1.d" mib
+	rm -rf "$root"
+	mkdir -p "$root/extlinux"
+	cp "$kernel" "$root/Image"
+	cp "$initrd" "$root/initrd.gz"
+	printf 'default linux\ntimeout 0\nlabel linux\n\tkernel /Image\n\tinitrd /initrd.gz\n\tappend %s\n' \
+		"$append" > "$root/extlinux/extlinux.conf"
+	mib=$(($(du -sm "$root" | cut -f1) + 16))
+	mkfs.ext4 -q -F -L vbe2e-boot -d "$root" "$out.fs" "${mib}M" || return 1
+	{ head -c 1048576 /dev/zero; cat "$out.fs"; } > "$out"
+	rm -rf "$root" "$out.fs"
+	tiny_put "$out" 446 80feffff83feffff	# bootable, CHS unused, Linux
+	tiny_put "$out" 454 "$(le32hex 2048)"	# first sector
+	tiny_put "$out" 458 "$(le32hex $((mib * 2048)))"	# sectors
+	tiny_put "$out" 510 55aa
 }

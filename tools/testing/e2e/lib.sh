@@ -53,7 +53,8 @@ why_late() {
 }
 
 # vm_start NAME ARGS...: start vbridge run in the background.  Its standard
-# input is a FIFO kept open on fd 3 (vm_input writes to it).
+# input is a FIFO kept open on fd 3 (vm_input writes to it).  It boots
+# KERNEL and INITRD, unless ARGS start with --bios (firmware boots).
 vm_start() {
 	name=$1
 	shift
@@ -61,7 +62,8 @@ vm_start() {
 	mkfifo "$OUT/$name.in"
 	exec 3<>"$OUT/$name.in"
 	VM_T0=$(now)
-	"$VBRIDGE" run -v --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+	[ "${1:-}" = --bios ] || set -- --kernel "$KERNEL" --initrd "$INITRD" "$@"
+	"$VBRIDGE" run -v "$@" \
 		< "$OUT/$name.in" > "$OUT/$name.out" 2> "$OUT/$name.err" &
 	VM_PID=$!
 	VM_NAME=$name

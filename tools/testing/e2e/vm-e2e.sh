@@ -8,13 +8,14 @@
 # BUDGET is how many seconds of the test VM's uptime the scenarios may use
 # in all (run-e2e gives vm-run some more): every wait below ends at the
 # budget's end at the latest, and says what it waited for.  SCENARIOs (tiny,
-# boot, mptable, highmem, devices on x86_64; boot, reset, nisv, devices on
-# arm64;
+# boot, mptable, highmem, devices on x86_64; boot, reset, nisv, uboot,
+# devices on arm64;
 # repeats allowed) choose what runs; all of the machine's by default.
 #
 # Files (put there by run-e2e): /root/vbridge, /root/e2e/kernel (the kit's
 # bzImage or Image), /root/e2e/guest.gz (busybox, guest-init, the kit's
-# virtio modules), on x86_64 the tiny kernels, e2e-helper and script(1).
+# virtio modules), on x86_64 the tiny kernels, on arm64 u-boot.bin and
+# boot-disk.img, e2e-helper and script(1).
 KIT=${1:-?}
 SUITE=e2e-$KIT
 BUDGET=${2:-480}
@@ -112,6 +113,22 @@ scenario_nisv() {
 	check $? "nisv: vbridge emulated them (KVM_EXIT_ARM_NISV), refusing none" nisv
 	vm_end
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "nisv: poweroff ends vbridge with status 0 (got $VM_STATUS)" nisv
+}
+
+# arm64: Debian's u-boot (--bios, at 0, its device tree at the start of
+# RAM) finds the virtio disk, and its distro boot loads the Image and the
+# initrd named by extlinux.conf on an ext4 partition and starts Linux.
+scenario_uboot() {
+	vm_start uboot --bios /root/e2e/u-boot.bin --rwdisk /root/e2e/boot-disk.img \
+		--cpus 2 --mem 512M
+	vm_await '^E2E-END'; r=$?
+	seen '^U-Boot 20' && seen 'Found /extlinux/extlinux.conf'
+	check $? "uboot: u-boot starts and its distro boot finds extlinux.conf on the virtio disk" uboot
+	check $r "uboot: the kernel it loads reaches init" uboot
+	check "$([ "$(marker CPUS)" = 0-1 ]; echo $?)" "uboot: both vCPUs online (online: $(marker CPUS))" uboot
+	vm_end
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "uboot: poweroff ends vbridge with status 0 (got $VM_STATUS)" uboot
+	grep -E '^(U-Boot 20|Found /|Retrieving file|Starting kernel)' "$OUT/uboot.out" | sed 's/^/# u-boot: /'
 }
 
 # A kernel whose first instruction triple-faults: the error path.
@@ -230,7 +247,7 @@ scenario_tiny() {
 
 if [ $# -eq 0 ]; then
 	if [ "$ARCH" = arm64 ]; then
-		set -- boot reset nisv devices
+		set -- boot reset nisv uboot devices
 	else
 		set -- tiny boot mptable highmem devices
 	fi
@@ -245,6 +262,7 @@ for s in "$@"; do
 	highmem) expect=$((expect + 4)) ;;
 	reset) expect=$((expect + 4)) ;;
 	nisv) expect=$((expect + 4)) ;;
+	uboot) expect=$((expect + 4)) ;;
 	devices) expect=$((expect + 21)) ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
@@ -259,6 +277,7 @@ for s in "$@"; do
 	highmem) run --again-on-triple-fault scenario_high_mem_reboot ;;
 	reset) run --again-on-triple-fault scenario_reset ;;
 	nisv) run --again-on-triple-fault scenario_nisv ;;
+	uboot) run --again-on-triple-fault scenario_uboot ;;
 	devices) run --again-on-triple-fault scenario_devices ;;
 	esac
 done

@@ -122,7 +122,14 @@ static int arm64_add_mmio(struct vmm *vm, uint64_t base, uint64_t len,
 	return err;
 }
 
-/* --bios: the firmware in a read-only slot at 0, outside the RAM memfd. */
+/*
+ * --bios: the firmware in a read-only slot at 0, outside the RAM memfd.
+ * The slot covers the whole low 128 MiB, as QEMU virt's two flash banks
+ * do: firmware looks for its environment in the second bank (u-boot's
+ * qemu_arm64 reads 256 KiB at 0x4000000) and finds zeros at memory speed
+ * instead of one MMIO exit per load.  Pages never written stay the zero
+ * page; stores go to the MMIO bus, where nothing claims them.
+ */
 static int arm64_bios_map(struct vmm *vm, const uint8_t *bios, size_t len)
 {
 	struct kvm_userspace_memory_region r = {
@@ -130,14 +137,14 @@ static int arm64_bios_map(struct vmm *vm, const uint8_t *bios, size_t len)
 		.flags = KVM_MEM_READONLY,
 		.guest_phys_addr = ARM64_BIOS_BASE,
 	};
-	size_t size = (len + 0xffff) & ~(size_t)0xffff;
+	size_t size = ARM64_BIOS_MAX;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
 		log_error("this KVM cannot map read-only memory (KVM_CAP_READONLY_MEM), which --bios needs");
 		return -1;
 	}
 	vm->arch.bios_mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->arch.bios_mem == MAP_FAILED) {
 		vm->arch.bios_mem = NULL;
 		log_errno("cannot map %zu bytes for the firmware", size);
@@ -148,8 +155,8 @@ static int arm64_bios_map(struct vmm *vm, const uint8_t *bios, size_t len)
 	r.memory_size = size;
 	r.userspace_addr = (uintptr_t)vm->arch.bios_mem;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		log_errno("KVM_SET_USER_MEMORY_REGION (firmware, %zu KiB at 0)",
-			  size >> 10);
+		log_errno("KVM_SET_USER_MEMORY_REGION (firmware, %zu MiB at 0)",
+			  size >> 20);
 		return -1;
 	}
 	return 0;
