@@ -96,3 +96,13 @@ void log_die(int status, const char *fmt, ...)
 	va_end(ap);
 	exit(status);
 }
+
+int err_set(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Exit statuses shared by every subcommand. */
 enum {
@@ -26,6 +27,13 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_error() with strerror(errno) appended. */
 void log_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * For functions that report to their caller rather than to stderr: format
+ * one reason into err (errlen bytes) and return ret.
+ */
+int err_set(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 void log_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 

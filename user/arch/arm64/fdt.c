@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The arm64 machine's device tree, with libfdt. */
 #include "arch/arm64/fdt.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <libfdt.h>
@@ -22,19 +23,6 @@
 #define PCI_SPACE_MEM32		0x02000000u
 #define PCI_SPACE_MEM64		0x03000000u
 #define PCI_PREFETCH		0x40000000u
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 void arm64_fdt_default_config(struct arm64_fdt_config *c, uint64_t ram_size,
 			      unsigned int nr_cpus, unsigned int gic_version,
@@ -424,39 +412,39 @@ static int check(const struct arm64_fdt_config *c, char *err, size_t errlen)
 	unsigned int i, max_cpus;
 
 	if (c->gic_version != 2 && c->gic_version != 3)
-		return fail(err, errlen, -EINVAL, "GIC version %u: only 2 and 3 exist",
+		return err_set(err, errlen, -EINVAL, "GIC version %u: only 2 and 3 exist",
 			    c->gic_version);
 	max_cpus = c->gic_version == 2 ? ARM64_GICV2_MAX_CPUS : ARM64_FDT_MAX_CPUS;
 	if (!c->nr_cpus || c->nr_cpus > max_cpus)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "%u vCPUs: a GICv%u machine takes 1 to %u",
 			    c->nr_cpus, c->gic_version, max_cpus);
 	for (i = 0; i < c->nr_cpus; i++) {
 		unsigned int j;
 
 		if (c->mpidr[i] & MPIDR_AFF3_MASK)
-			return fail(err, errlen, -EINVAL,
+			return err_set(err, errlen, -EINVAL,
 				    "vCPU %u: MPIDR 0x%llx has Aff3 set", i,
 				    (unsigned long long)c->mpidr[i]);
 		for (j = 0; j < i; j++)
 			if (!((c->mpidr[i] ^ c->mpidr[j]) & MPIDR_AFF_MASK))
-				return fail(err, errlen, -EINVAL,
+				return err_set(err, errlen, -EINVAL,
 					    "vCPUs %u and %u have the same MPIDR 0x%llx",
 					    j, i, (unsigned long long)c->mpidr[i]);
 	}
 	if (!c->ram_size || c->ram_base + c->ram_size < c->ram_base)
-		return fail(err, errlen, -EINVAL, "no RAM");
+		return err_set(err, errlen, -EINVAL, "no RAM");
 	if (c->nr_uarts > ARM64_UART_MAX)
-		return fail(err, errlen, -EINVAL, "%u UARTs: at most %u",
+		return err_set(err, errlen, -EINVAL, "%u UARTs: at most %u",
 			    c->nr_uarts, ARM64_UART_MAX);
 	if (c->stdout_uart >= (int)c->nr_uarts)
-		return fail(err, errlen, -EINVAL, "console UART %d of %u",
+		return err_set(err, errlen, -EINVAL, "console UART %d of %u",
 			    c->stdout_uart, c->nr_uarts);
 	if (c->has_pci && c->pci.bus_last < c->pci.bus_first)
-		return fail(err, errlen, -EINVAL, "PCI bus range %u-%u is empty",
+		return err_set(err, errlen, -EINVAL, "PCI bus range %u-%u is empty",
 			    c->pci.bus_first, c->pci.bus_last);
 	if (c->initrd_end && c->initrd_end < c->initrd_start)
-		return fail(err, errlen, -EINVAL, "initrd ends before it starts");
+		return err_set(err, errlen, -EINVAL, "initrd ends before it starts");
 	return 0;
 }
 
@@ -476,10 +464,10 @@ int arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t size,
 	if (!ret)
 		ret = fdt_pack(buf);
 	if (ret == -FDT_ERR_NOSPACE)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "the device tree does not fit in %zu bytes", size);
 	if (ret)
-		return fail(err, errlen, -EINVAL, "building the device tree: %s",
+		return err_set(err, errlen, -EINVAL, "building the device tree: %s",
 			    fdt_strerror(ret));
 	return fdt_totalsize(buf);
 }

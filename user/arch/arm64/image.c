@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arch/arm64/layout.h"
+#include "lib/log.h"
 
 #define HDR_TEXT_OFFSET		0x08
 #define HDR_IMAGE_SIZE		0x10
@@ -25,19 +26,6 @@ static uint32_t get32(const uint8_t *p)
 static uint64_t get64(const uint8_t *p)
 {
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
 }
 
 static uint64_t mib_up(uint64_t v)
@@ -70,7 +58,7 @@ static int not_an_image(const uint8_t *img, size_t len, char *err,
 	for (i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
 		if (len >= packed[i].len &&
 		    !memcmp(img, packed[i].magic, packed[i].len))
-			return fail(err, errlen, -EINVAL,
+			return err_set(err, errlen, -EINVAL,
 				    "not an arm64 Image but a %s-compressed file (a vmlinuz.%s?): decompress it first, or "
 				    DEBIAN_HINT, packed[i].what,
 				    !strcmp(packed[i].what, "gzip") ? "gz" : packed[i].what);
@@ -83,24 +71,24 @@ static int not_an_image(const uint8_t *img, size_t len, char *err,
 		for (i = 0; comp[i]; i++)
 			if (comp[i] < 'a' || comp[i] > 'z')
 				comp[i] = '?';
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not an arm64 Image but an EFI zboot image (%s-compressed): boot it from EFI firmware (--bios), or "
 			    DEBIAN_HINT, comp);
 	}
 	if (len >= 4 && !memcmp(img, "\x7f" "ELF", 4))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not an arm64 Image but an ELF file (vmlinux?): use arch/arm64/boot/Image");
 	if (len >= 0x206 && !memcmp(img + 0x202, "HdrS", 4))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not an arm64 Image but an x86 bzImage");
 	if (len >= 4 && !memcmp(img, "\x27\x05\x19\x56", 4))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not an arm64 Image but a u-boot uImage: use the Image inside it");
 	if (len < ARM64_IMAGE_HDR_SIZE)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not an arm64 Image: %zu bytes is too short for its 64-byte header",
 			    len);
-	return fail(err, errlen, -EINVAL,
+	return err_set(err, errlen, -EINVAL,
 		    "not an arm64 Image: no \"ARM\\x64\" magic at offset 0x38; "
 		    DEBIAN_HINT);
 }
@@ -124,21 +112,21 @@ int arm64_image_parse(const uint8_t *img, size_t len, struct arm64_image *im,
 	im->page_size = pg ? 1u << (10 + 2 * pg) : 0;
 
 	if (!im->image_size)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "arm64 Image with image_size 0 (a kernel older than 3.17) is not supported");
 	if (im->flags & ARM64_IMAGE_FLAG_BE)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "big-endian arm64 kernel: only little-endian guests are supported");
 	if (im->text_offset >= TEXT_OFFSET_MAX || im->text_offset & 0xfff)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt arm64 Image: text_offset 0x%llx is not a page inside a 2 MiB block",
 			    (unsigned long long)im->text_offset);
 	if (im->image_size < len)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt arm64 Image: image_size %llu is smaller than the file (%zu bytes)",
 			    (unsigned long long)im->image_size, len);
 	if (im->image_size > ARM64_RAM_MAX)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt arm64 Image: image_size %llu MiB is more than any guest's RAM",
 			    (unsigned long long)mib_up(im->image_size));
 	return 0;
@@ -156,12 +144,12 @@ int arm64_boot_plan(const struct arm64_image *im, uint64_t ram_size,
 	p->kernel_end = p->kernel_addr + im->image_size;
 	p->entry = p->kernel_addr;
 	if (ram_size > ARM64_RAM_MAX)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "%llu MiB of RAM does not fit the guest's 40-bit address space above 0x40000000: at most %llu MiB",
 			    (unsigned long long)(ram_size >> 20),
 			    (unsigned long long)(ARM64_RAM_MAX >> 20));
 	if (p->kernel_end > ram_end)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "the kernel needs %llu MiB of RAM to boot but there is %llu MiB: raise --mem",
 			    (unsigned long long)mib_up(p->kernel_end - ARM64_RAM_BASE),
 			    (unsigned long long)(ram_size >> 20));
@@ -171,7 +159,7 @@ int arm64_boot_plan(const struct arm64_image *im, uint64_t ram_size,
 	top &= ~(ARM64_SZ_2M - 1);
 	bottom = (p->kernel_end + ARM64_SZ_2M - 1) & ~(ARM64_SZ_2M - 1);
 	if (top < bottom + ARM64_SZ_2M)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "no room for the device tree after the kernel (%llu MiB of RAM needed, there is %llu): raise --mem",
 			    (unsigned long long)mib_up(bottom + ARM64_SZ_2M - ARM64_RAM_BASE),
 			    (unsigned long long)(ram_size >> 20));
@@ -182,7 +170,7 @@ int arm64_boot_plan(const struct arm64_image *im, uint64_t ram_size,
 		return 0;
 	if (initrd_size > p->dtb_addr - p->kernel_end ||
 	    ((p->dtb_addr - initrd_size) & ~(ARM64_SZ_4K - 1)) < p->kernel_end)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "the initrd (%llu MiB) does not fit between the kernel (to %llu MiB) and the device tree (at %llu MiB of the first GiB of RAM): raise --mem",
 			    (unsigned long long)mib_up(initrd_size),
 			    (unsigned long long)mib_up(p->kernel_end - ARM64_RAM_BASE),
@@ -197,14 +185,14 @@ int arm64_bios_plan(uint64_t bios_size, uint64_t ram_size,
 {
 	memset(p, 0, sizeof(*p));
 	if (!bios_size)
-		return fail(err, errlen, -EINVAL, "the --bios file is empty");
+		return err_set(err, errlen, -EINVAL, "the --bios file is empty");
 	if (bios_size > ARM64_BIOS_MAX)
-		return fail(err, errlen, -E2BIG,
+		return err_set(err, errlen, -E2BIG,
 			    "the --bios file is %llu MiB; firmware must fit in the %llu MiB below the devices",
 			    (unsigned long long)mib_up(bios_size),
 			    (unsigned long long)(ARM64_BIOS_MAX >> 20));
 	if (ram_size < ARM64_DTB_MAX)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "%llu KiB of RAM cannot hold the device tree: raise --mem",
 			    (unsigned long long)(ram_size >> 10));
 	p->bios_addr = ARM64_BIOS_BASE;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bzImage checks and the 64-bit Linux boot protocol. */
 #include "arch/x86/boot.h"
+#include "lib/log.h"
 
 #include <asm/bootparam.h>
 #include <errno.h>
@@ -44,19 +45,6 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
 		  char *err, size_t errlen)
 {
@@ -65,25 +53,25 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
 
 	memset(bz, 0, sizeof(*bz));
 	if (len < HDR_END_MIN)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not a bzImage: %zu bytes is too short for a boot header",
 			    len);
 	if (get16(img + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not a bzImage: no 0xaa55 boot flag at offset 0x1fe");
 	if (memcmp(img + HDR_MAGIC, "HdrS", 4))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "not a bzImage: no \"HdrS\" setup header at offset 0x202");
 	bz->version = get16(img + HDR_VERSION);
 	if (bz->version < BZIMAGE_MIN_VERSION)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "boot protocol %u.%02u is too old: 2.12 or later is needed for the 64-bit entry",
 			    bz->version >> 8, bz->version & 0xff);
 	if (!(img[HDR_LOADFLAGS] & LOADED_HIGH))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "zImage (loaded below 1 MiB) is not supported: build a bzImage");
 	if (!(get16(img + HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "kernel has no 64-bit entry point (XLF_KERNEL_64 not set): build it for x86_64");
 
 	setup_sects = img[HDR_SETUP_SECTS];
@@ -91,13 +79,13 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
 		setup_sects = SETUP_SECTS_DEFAULT;
 	bz->setup_size = (setup_sects + 1) * 512;
 	if (bz->setup_size >= len)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "truncated bzImage: %u bytes of setup code but the file has %zu",
 			    bz->setup_size, len);
 	bz->kernel_size = len - bz->setup_size;
 	syssize = (uint64_t)get32(img + HDR_SYSSIZE) * 16;
 	if (syssize > bz->kernel_size)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "truncated bzImage: header says %llu bytes of kernel, the file has %llu",
 			    (unsigned long long)syssize,
 			    (unsigned long long)bz->kernel_size);
@@ -105,7 +93,7 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
 	/* The header ends where the jump at 0x200 lands. */
 	hdr_end = HDR_JUMP + 2 + img[HDR_JUMP + 1];
 	if (hdr_end < HDR_END_MIN || hdr_end > bz->setup_size)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt bzImage: setup header would end at 0x%x", hdr_end);
 	bz->hdr_len = hdr_end - HDR_SETUP_SECTS;
 	if (bz->hdr_len > sizeof(struct setup_header))
@@ -120,15 +108,15 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz,
 
 	if (bz->pref_address < X86_HIGH_MEM_START || bz->pref_address >= X86_4G ||
 	    bz->pref_address & 0xfff)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt bzImage: preferred load address 0x%llx is not a page in 1 MiB..4 GiB",
 			    (unsigned long long)bz->pref_address);
 	if (bz->init_size < bz->kernel_size)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt bzImage: init_size %u is smaller than the kernel (%llu bytes)",
 			    bz->init_size, (unsigned long long)bz->kernel_size);
 	if (!bz->cmdline_size)
-		return fail(err, errlen, -EINVAL,
+		return err_set(err, errlen, -EINVAL,
 			    "corrupt bzImage: cmdline_size is 0");
 	return 0;
 }
@@ -142,7 +130,7 @@ int x86_boot_plan(const struct bzimage *bz, const struct x86_layout *l,
 	memset(p, 0, sizeof(*p));
 	if (cmdline_len > bz->cmdline_size ||
 	    cmdline_len >= X86_BOOT_CMDLINE_MAX)
-		return fail(err, errlen, -E2BIG,
+		return err_set(err, errlen, -E2BIG,
 			    "kernel command line is %zu bytes; this kernel takes at most %u",
 			    cmdline_len, bz->cmdline_size);
 
@@ -150,7 +138,7 @@ int x86_boot_plan(const struct bzimage *bz, const struct x86_layout *l,
 	p->kernel_end = p->kernel_addr + bz->init_size;
 	p->entry = p->kernel_addr + ENTRY64_OFFSET;
 	if (p->kernel_end > l->low_size)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "the kernel needs RAM up to %llu MiB to boot but there is %llu MiB: raise --mem",
 			    (unsigned long long)((p->kernel_end + (1 << 20) - 1) >> 20),
 			    (unsigned long long)(l->low_size >> 20));
@@ -162,7 +150,7 @@ int x86_boot_plan(const struct bzimage *bz, const struct x86_layout *l,
 	if (top > (uint64_t)bz->initrd_addr_max + 1)
 		top = (uint64_t)bz->initrd_addr_max + 1;
 	if (initrd_size > top || ((top - initrd_size) & ~0xfffULL) < p->kernel_end)
-		return fail(err, errlen, -ENOSPC,
+		return err_set(err, errlen, -ENOSPC,
 			    "the initrd (%llu MiB) does not fit between the kernel (up to %llu MiB) and %llu MiB: raise --mem",
 			    (unsigned long long)((initrd_size + (1 << 20) - 1) >> 20),
 			    (unsigned long long)((p->kernel_end + (1 << 20) - 1) >> 20),
