@@ -435,6 +435,7 @@ struct run_console {
 	bool eof;		/* it reached its end: stop reading */
 	bool tty;		/* in raw mode: restore on exit, handle escapes */
 	bool escape;		/* Ctrl-A seen */
+	int pending;		/* a byte still to go to the FIFO, or -1 */
 	struct termios saved;
 	struct vmm *vm;
 };
@@ -462,14 +463,30 @@ static void run_console_restore(struct run_console *con)
 /*
  * How many bytes of input may be read now: what the receive FIFO holds,
  * halved on a terminal, where an escape sequence can expand to two bytes.
+ * A FIFO with room for one byte only (a PL011 whose FIFO the guest has
+ * not enabled) still takes one: the second byte of an escape that does
+ * not fit waits in con->pending, and nothing more is read until it is in.
  */
 static unsigned int run_console_room(struct run_console *con)
 {
 	unsigned int room = arch_serial_rx_room(con->vm, con->serial);
 
+	if (con->pending >= 0)
+		return 0;
 	if (room > CONSOLE_CHUNK)
 		room = CONSOLE_CHUNK;
-	return con->tty ? room / 2 : room;
+	return con->tty && room > 1 ? room / 2 : room;
+}
+
+/* The byte left over by the last input, once the FIFO has room for it. */
+static void run_console_flush(struct vmm *vm, struct run_console *con)
+{
+	uint8_t c = con->pending;
+
+	if (con->pending < 0 || !arch_serial_rx_room(vm, con->serial))
+		return;
+	arch_serial_rx_push(vm, con->serial, &c, 1);
+	con->pending = -1;
 }
 
 /* Feed input to the UART; handles the Ctrl-A escapes on a terminal. */
@@ -510,7 +527,12 @@ static void run_console_input(struct vmm *vm, struct run_console *con)
 			out[n_out++] = c;
 		}
 	}
-	/* room was checked and only this thread fills the FIFO: all fits */
+	/*
+	 * room was checked and only this thread fills the FIFO: all fits,
+	 * but for the second byte of an escape when there was room for one.
+	 */
+	if (n_out > arch_serial_rx_room(vm, con->serial))
+		con->pending = out[--n_out];
 	arch_serial_rx_push(vm, con->serial, out, n_out);
 }
 
@@ -559,9 +581,11 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 				break;
 			}
 		}
-		if (i_rx >= 0 && (p[i_rx].revents & POLLIN))
+		if (i_rx >= 0 && (p[i_rx].revents & POLLIN)) {
 			if (read(vm->rx_efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 				log_errno("console wakeup");
+			run_console_flush(vm, con);
+		}
 		if (i_in >= 0 && (p[i_in].revents & (POLLIN | POLLHUP | POLLERR)))
 			run_console_input(vm, con);
 		if (i_br >= 0 && (p[i_br].revents & POLLIN))
@@ -657,7 +681,7 @@ static double run_seconds(const struct timespec *t0)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_console con = { .fd = STDIN_FILENO, .serial = -1 };
+	struct run_console con = { .fd = STDIN_FILENO, .serial = -1, .pending = -1 };
 	struct run_kernel k = { .initrd_fd = -1 };
 	bool devs_started = false;
 	const char *console = NULL;

@@ -143,7 +143,7 @@ void arm64_fdt_default_config(struct arm64_fdt_config *c, uint64_t ram_size,
 int arm64_fdt_build(const struct arm64_fdt_config *c, void *buf, size_t size,
 		    char *err, size_t errlen);
 
-/* The node path of the console UART ("/pl011@9000000"), for messages. */
+/* The node path of the console UART ("/serial@9000000"), for messages. */
 int arm64_fdt_uart_path(const struct arm64_fdt_uart *u, char *buf,
 			size_t size);
 
