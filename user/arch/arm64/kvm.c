@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "arch/arm64/board.h"
 #include "lib/log.h"
@@ -39,7 +40,11 @@ static int arm64_gic_attr(int fd, uint32_t group, uint64_t attr, void *val)
 	return ioctl(fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
 }
 
-/* The distributor and redistributors (v3) or CPU interface (v2). */
+/*
+ * The distributor and redistributors (v3) or CPU interface (v2).  Returns
+ * 0, the errno of KVM_CREATE_DEVICE (that GIC cannot be had here), or
+ * -EIO after saying why the one created could not be set up.
+ */
 static int arm64_gic_create(struct vmm *vm, bool v3)
 {
 	struct kvm_create_device cd = {
@@ -64,10 +69,14 @@ static int arm64_gic_create(struct vmm *vm, bool v3)
 	if (!err)
 		err = arm64_gic_attr(cd.fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0,
 				     &nr_irqs);
-	if (err)
-		log_error("cannot set up the in-kernel GICv%d: %s", v3 ? 3 : 2,
-			  strerror(-err));
-	return err;
+	if (!err)
+		return 0;
+	log_error("cannot set up the in-kernel GICv%d: %s", v3 ? 3 : 2,
+		  strerror(-err));
+	/* A VM has one vGIC: no fallback once this one exists. */
+	close(cd.fd);
+	vm->arch.gic_fd = -1;
+	return -EIO;
 }
 
 int arch_kvm_vm_setup(struct vmm *vm)
@@ -91,10 +100,8 @@ int arch_kvm_vm_setup(struct vmm *vm)
 		return -1;
 	}
 	/* Loads and stores KVM cannot decode come to us (vcpu.c). */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0 &&
-	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &nisv) == 0)
-		vm->arch.nisv = true;
-	else
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) <= 0 ||
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &nisv) < 0)
 		log_debug("KVM_CAP_ARM_NISV_TO_USER unavailable: accesses without a syndrome fail in KVM");
 	vm->arch.ext_dabt = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
 				  KVM_CAP_ARM_INJECT_EXT_DABT) > 0;

@@ -80,7 +80,6 @@ struct vmm_uart {
  * constant afterwards; the devices do their own locking.
  * @gic_fd: the in-kernel GIC's device fd
  * @gic_v3: it is a GICv3 (else a GICv2)
- * @nisv: KVM hands us accesses without a valid syndrome
  * @ext_dabt: KVM can inject an external data abort
  * @rtc: the PL031
  * @nr_uarts: UARTs in @uarts
@@ -96,7 +95,6 @@ struct vmm_uart {
 struct vmm_arch {
 	int gic_fd;
 	bool gic_v3;
-	bool nisv;
 	bool ext_dabt;
 	struct pl031 rtc;
 	unsigned int nr_uarts;
