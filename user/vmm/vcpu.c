@@ -58,6 +58,17 @@ void vcpu_destroy(struct vcpu *c)
 	c->fd = -1;
 }
 
+/*
+ * vCPU c's registers on stderr, in one piece: the dump is many writes, and
+ * every vCPU thread dumps at once when -vv stops a VM.
+ */
+static void vcpu_dump(struct vcpu *c)
+{
+	flockfile(stderr);
+	arch_vcpu_dump(c);
+	funlockfile(stderr);
+}
+
 void vcpu_crash(struct vcpu *c, const char *fmt, ...)
 {
 	char msg[256];
@@ -70,7 +81,7 @@ void vcpu_crash(struct vcpu *c, const char *fmt, ...)
 	if (vmm_stopping(c->vm))
 		return;
 	log_error("vCPU %u: %s", c->id, msg);
-	arch_vcpu_dump(c);
+	vcpu_dump(c);
 	vmm_request_exit(c->vm, VMM_EXIT_CRASH);
 }
 
@@ -169,7 +180,7 @@ static void *vcpu_thread(void *arg)
 	}
 	if (log_verbose() > 1 &&
 	    atomic_load(&c->vm->exit_reason) != VMM_EXIT_CRASH)
-		arch_vcpu_dump(c);
+		vcpu_dump(c);
 	return NULL;
 }
 
