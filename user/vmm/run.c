@@ -29,6 +29,7 @@
 #define KERNEL_MAX_SIZE		(512ULL << 20)
 #define CONSOLE_ESCAPE		0x01	/* Ctrl-A */
 #define CONSOLE_CHUNK		256	/* bytes of input read at once, at most */
+#define CONSOLE_QUEUE		4096	/* terminal input waiting for FIFO room */
 
 
 enum {
@@ -435,7 +436,9 @@ struct run_console {
 	bool eof;		/* it reached its end: stop reading */
 	bool tty;		/* in raw mode: restore on exit, handle escapes */
 	bool escape;		/* Ctrl-A seen */
-	int pending;		/* a byte still to go to the FIFO, or -1 */
+	size_t queued;		/* bytes in queue */
+	bool dropped;		/* the queue overflowed once (said so) */
+	uint8_t queue[CONSOLE_QUEUE];	/* input the FIFO had no room for */
 	struct termios saved;
 	struct vmm *vm;
 };
@@ -461,41 +464,56 @@ static void run_console_restore(struct run_console *con)
 }
 
 /*
- * How many bytes of input may be read now: what the receive FIFO holds,
- * halved on a terminal, where an escape sequence can expand to two bytes.
- * A FIFO with room for one byte only (a PL011 whose FIFO the guest has
- * not enabled) still takes one: the second byte of an escape that does
- * not fit waits in con->pending, and nothing more is read until it is in.
+ * How many bytes of input may be read now.  A terminal is always read, so
+ * that Ctrl-A x stops a guest that reads nothing (hung, or no driver for
+ * its UART yet); what the receive FIFO has no room for waits in the
+ * queue, and typing beyond that is lost, as on a real line.  Other input
+ * (a pipe, a file) is read only as far as the FIFO has room: none of it
+ * is ever lost.
  */
 static unsigned int run_console_room(struct run_console *con)
 {
-	unsigned int room = arch_serial_rx_room(con->vm, con->serial);
+	unsigned int room;
 
-	if (con->pending >= 0)
+	if (con->tty)
+		return CONSOLE_CHUNK;
+	if (con->queued)
 		return 0;
-	if (room > CONSOLE_CHUNK)
-		room = CONSOLE_CHUNK;
-	return con->tty && room > 1 ? room / 2 : room;
+	room = arch_serial_rx_room(con->vm, con->serial);
+	return room > CONSOLE_CHUNK ? CONSOLE_CHUNK : room;
 }
 
-/* The byte left over by the last input, once the FIFO has room for it. */
+/* Queued input into the receive FIFO, as far as it has room. */
 static void run_console_flush(struct vmm *vm, struct run_console *con)
 {
-	uint8_t c = con->pending;
+	size_t n = arch_serial_rx_room(vm, con->serial);
 
-	if (con->pending < 0 || !arch_serial_rx_room(vm, con->serial))
+	if (n > con->queued)
+		n = con->queued;
+	if (!n)
 		return;
-	arch_serial_rx_push(vm, con->serial, &c, 1);
-	con->pending = -1;
+	arch_serial_rx_push(vm, con->serial, con->queue, n);
+	con->queued -= n;
+	memmove(con->queue, con->queue + n, con->queued);
+}
+
+static void run_console_queue(struct run_console *con, uint8_t c)
+{
+	if (con->queued < sizeof(con->queue)) {
+		con->queue[con->queued++] = c;
+	} else if (!con->dropped) {
+		con->dropped = true;
+		log_warn("the guest is not reading its console: input beyond %zu bytes is dropped",
+			 sizeof(con->queue));
+	}
 }
 
 /* Feed input to the UART; handles the Ctrl-A escapes on a terminal. */
 static void run_console_input(struct vmm *vm, struct run_console *con)
 {
-	uint8_t buf[CONSOLE_CHUNK], out[CONSOLE_CHUNK];
+	uint8_t buf[CONSOLE_CHUNK];
 	unsigned int room = run_console_room(con);
-	size_t i, n_out = 0;
-	ssize_t n;
+	ssize_t i, n;
 
 	if (!room)
 		return;
@@ -506,11 +524,11 @@ static void run_console_input(struct vmm *vm, struct run_console *con)
 		con->eof = true;	/* the guest keeps running */
 		return;
 	}
-	for (i = 0; i < (size_t)n; i++) {
+	for (i = 0; i < n; i++) {
 		uint8_t c = buf[i];
 
 		if (!con->tty) {
-			out[n_out++] = c;
+			run_console_queue(con, c);
 		} else if (con->escape) {
 			con->escape = false;
 			if (c == 'x' || c == 'X') {
@@ -518,22 +536,16 @@ static void run_console_input(struct vmm *vm, struct run_console *con)
 				vmm_request_exit(vm, VMM_EXIT_STOPPED);
 				return;
 			}
-			out[n_out++] = CONSOLE_ESCAPE;
+			run_console_queue(con, CONSOLE_ESCAPE);
 			if (c != CONSOLE_ESCAPE)
-				out[n_out++] = c;
+				run_console_queue(con, c);
 		} else if (c == CONSOLE_ESCAPE) {
 			con->escape = true;
 		} else {
-			out[n_out++] = c;
+			run_console_queue(con, c);
 		}
 	}
-	/*
-	 * room was checked and only this thread fills the FIFO: all fits,
-	 * but for the second byte of an escape when there was room for one.
-	 */
-	if (n_out > arch_serial_rx_room(vm, con->serial))
-		con->pending = out[--n_out];
-	arch_serial_rx_push(vm, con->serial, out, n_out);
+	run_console_flush(vm, con);
 }
 
 static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
@@ -681,7 +693,7 @@ static double run_seconds(const struct timespec *t0)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_console con = { .fd = STDIN_FILENO, .serial = -1, .pending = -1 };
+	struct run_console con = { .fd = STDIN_FILENO, .serial = -1 };
 	struct run_kernel k = { .initrd_fd = -1 };
 	bool devs_started = false;
 	const char *console = NULL;
