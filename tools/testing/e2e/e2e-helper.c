@@ -46,6 +46,16 @@
  *                                      MARKER followed by BYTES bytes, and
  *                                      writes those bytes to stdout
  *
+ *   pty CMD                            test VM: runs CMD (sh -c) with a
+ *                                      new pseudo-terminal as its
+ *                                      controlling terminal and stdin,
+ *                                      stdout and stderr; what comes on
+ *                                      stdin is typed into it, what it
+ *                                      prints is copied to stdout as it
+ *                                      comes; exits with CMD's status
+ *                                      (util-linux's script -qfec, which
+ *                                      the arm64 test VM lacks)
+ *
  *   nisv RESOURCE                      arm64 guest: maps a virtio-pci
  *                                      function's BAR 0 (its sysfs
  *                                      resource0, the function unbound and
@@ -75,6 +85,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +94,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -785,6 +797,61 @@ static int cmd_nisv(const char *path)
 }
 #endif
 
+static int cmd_pty(const char *cmd)
+{
+	char buf[4096];
+	bool typing = true;
+	const char *name;
+	int m, s, st;
+	ssize_t n;
+	pid_t pid;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || grantpt(m) || unlockpt(m) || !(name = ptsname(m)))
+		return fail("pty: cannot make a pseudo-terminal");
+	pid = fork();
+	if (pid < 0)
+		return fail("pty: fork");
+	if (!pid) {
+		/* a new session, whose controlling terminal the pty is */
+		s = setsid() < 0 ? -1 : open(name, O_RDWR);
+		if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0 ||
+		    dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0)
+			_exit(127);
+		if (s > 2)
+			close(s);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = m, .events = POLLIN },
+			{ .fd = typing ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail("pty: poll");
+		}
+		if (p[0].revents) {
+			/* EIO once the last holder of the terminal is gone */
+			n = read(m, buf, sizeof(buf));
+			if (n <= 0 || write_all(STDOUT_FILENO, buf, n))
+				break;
+		}
+		if (p[1].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0 || write_all(m, buf, n))
+				typing = false;
+		}
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return fail("pty: waitpid");
+	close(m);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -843,6 +910,10 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "after") && argc == 6) {
 		limit(c, atoi(argv[5]));
 		return cmd_after(argv[2], argv[3], atol(argv[4]));
+	}
+	if (!strcmp(c, "pty") && argc == 3) {
+		limit(c, CMD_LIMIT);
+		return cmd_pty(argv[2]);
 	}
 	if (!strcmp(c, "nisv") && argc == 3) {
 		limit(c, CMD_LIMIT);
