@@ -10,6 +10,7 @@
 #                              cross compiler and busybox-static:arm64).
 #                              Prints "not ok" lines and fails on error.
 #   mk_tiny_image FILE CODE    a bzImage that runs CODE (hex) at once
+#   mk_tiny_arm64 FILE PROGRAM an arm64 Image of tiny-arm64.S's PROGRAM
 #   mk_boot_disk FILE KERNEL INITRD APPEND
 #                              a disk firmware's distro boot boots from
 
@@ -72,6 +73,18 @@ mk_tiny_image() {
 	tiny_put "$f" 0x258 0000000100000000		# pref_address 16 MiB
 	tiny_put "$f" 0x260 00001000			# init_size 1 MiB
 	tiny_put "$f" $((1024 + 0x200)) "$2"
+}
+
+# mk_tiny_arm64 FILE PROGRAM: tiny-arm64.S assembled with -DTINY_PROGRAM
+# by Debian's cross toolchain (gcc-aarch64-linux-gnu), as a raw Image;
+# FILE.sym lists its symbols' offsets (nm).  Errors go to stderr.
+mk_tiny_arm64() {
+	local here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	aarch64-linux-gnu-gcc -nostdlib -c "-DTINY_$2" -o "$1.o" "$here/tiny-arm64.S" &&
+		aarch64-linux-gnu-objcopy -O binary "$1.o" "$1" &&
+		aarch64-linux-gnu-nm "$1.o" > "$1.sym" &&
+		rm -f "$1.o"
 }
 
 # le32hex N: N as 4 little-endian bytes, in hex

@@ -8,14 +8,14 @@
 # BUDGET is how many seconds of the test VM's uptime the scenarios may use
 # in all (run-e2e gives vm-run some more): every wait below ends at the
 # budget's end at the latest, and says what it waited for.  SCENARIOs (tiny,
-# boot, mptable, highmem, devices on x86_64; boot, reset, nisv, uboot,
-# devices on arm64;
-# repeats allowed) choose what runs; all of the machine's by default.
+# boot, mptable, highmem, devices on x86_64; tiny, boot, reset, nisv, uboot,
+# devices on arm64; repeats allowed) choose what runs; all of the
+# machine's by default.
 #
 # Files (put there by run-e2e): /root/vbridge, /root/e2e/kernel (the kit's
 # bzImage or Image), /root/e2e/guest.gz (busybox, guest-init, the kit's
-# virtio modules), on x86_64 the tiny kernels, on arm64 u-boot.bin and
-# boot-disk.img, e2e-helper and script(1).
+# virtio modules), the tiny kernels and spin.pc (where the spinning one
+# spins), on arm64 u-boot.bin and boot-disk.img, and e2e-helper.
 KIT=${1:-?}
 SUITE=e2e-$KIT
 BUDGET=${2:-480}
@@ -28,8 +28,10 @@ TIMEOUT=150		# per guest; a hang fails the scenario, not the run
 mkdir -p "$OUT"
 # What the machine calls its console and how its guest powers off.
 case "$(uname -m)" in
-aarch64) ARCH=arm64 TTY=ttyAMA0 POWEROFF="PSCI SYSTEM_OFF" RESET="PSCI SYSTEM_RESET" ;;
-*) ARCH=x86_64 TTY=ttyS0 POWEROFF="ACPI S5" RESET="the ACPI reset register" ;;
+aarch64) ARCH=arm64 TTY=ttyAMA0 POWEROFF="PSCI SYSTEM_OFF" RESET="PSCI SYSTEM_RESET"
+	 NOT_KERNEL="not an arm64 Image: no .ARM.x64. magic" TINY_CHECKS=19 BOOT_CHECKS=7 ;;
+*) ARCH=x86_64 TTY=ttyS0 POWEROFF="ACPI S5" RESET="the ACPI reset register"
+   NOT_KERNEL="not a bzImage" TINY_CHECKS=17 BOOT_CHECKS=6 ;;
 esac
 # shellcheck source=lib.sh
 . /root/e2e/lib.sh
@@ -44,6 +46,19 @@ scenario_boot() {
 	check $r "boot: the guest reaches init ($VM_SEEN s after vbridge started, guest uptime $(marker INIT) s)" boot
 	vm_await '^E2E-CPUS '
 	check "$([ "$(marker CPUS)" = 0-3 ]; echo $?)" "boot: all 4 vCPUs online (online: $(marker CPUS))" boot
+	if [ "$ARCH" = arm64 ]; then
+		# the one this test VM's KVM offers: the test VM's own (QEMU's
+		# GICv3 has no GICv2 compatibility; --gic 2 gives a GICv2).
+		# Linux calls a GICv2 "GICv2" in split EOI mode (at EL2, as
+		# the test VM runs), "GIC-0" otherwise (the guest, at EL1).
+		want=$(grep -m 1 arch_timer /proc/interrupts | grep -o 'GICv[0-9]\|GIC-[0-9]')
+		vm_await '^E2E-GIC '
+		got=$(marker GIC)
+		[ "$want" != GIC-0 ] || want=GICv2
+		[ "$got" != GIC-0 ] || got=GICv2
+		check "$([ -n "$want" ] && [ "$got" = "$want" ]; echo $?)" \
+			"boot: the guest's timer interrupts come from the in-kernel ${want:-?} (guest: $(marker GIC))" boot
+	fi
 	if vm_await '^E2E-READY'; then
 		# guest RAM is the memfd (RssShmem): leave it out
 		echo "# vbridge resident memory besides guest RAM, 4 vCPUs:" \
@@ -131,6 +146,77 @@ scenario_uboot() {
 	grep -E '^(U-Boot 20|Found /|Retrieving file|Starting kernel)' "$OUT/uboot.out" | sed 's/^/# u-boot: /'
 }
 
+# cli WHAT WANT PATTERN ARGS...: `vbridge run ARGS` exits with status WANT
+# and says PATTERN (grep -E); a failure says it in one line of stderr.
+cli() {
+	cl_what=$1 cl_want=$2 cl_pat=$3
+	shift 3
+	"$VBRIDGE" run "$@" > "$OUT/cli.out" 2> "$OUT/cli.err" < /dev/null
+	cl_got=$?
+	[ "$cl_got" = "$cl_want" ] && grep -qE -- "$cl_pat" "$OUT/cli.err" "$OUT/cli.out" &&
+		{ [ "$cl_want" = 0 ] || [ "$(wc -l < "$OUT/cli.err")" = 1 ]; }
+	check $? "cli: $cl_what (status $cl_got, want $cl_want)" cli
+}
+
+# Bad options and files: status 2 and one clear error, before any vCPU.
+scenario_cli() {
+	head -c 100000 /dev/urandom > "$OUT/random.img"
+	truncate -s 300M "$OUT/big.img"
+	cli "--help documents every option" 0 '--kernel' --help
+	for opt in --kernel --initrd --params --cpus --mem --verbose --help; do
+		grep -q -- "$opt" "$OUT/cli.out" || nok "cli: --help lacks $opt"
+	done
+	cli "a missing kernel is one clear error" 2 "cannot open kernel '/nonexistent'" \
+		--kernel /nonexistent
+	cli "a file that is not a kernel is refused" 2 "$NOT_KERNEL" --kernel "$OUT/random.img"
+	cli "an initrd that does not fit in --mem is refused" 2 "initrd .* does not fit" \
+		--kernel "$KERNEL" --initrd "$OUT/big.img" --mem 256M
+	cli "a missing initrd is one clear error" 2 "cannot open initrd" \
+		--kernel "$KERNEL" --initrd /nonexistent
+	cli "an unknown option is one clear error" 2 "unknown option '--bogus'" \
+		--kernel "$KERNEL" --bogus
+	cli "more vCPUs than the machine has is refused" 2 "--cpus '999': give a number of vCPUs from 1 to [0-9]+" \
+		--kernel "$KERNEL" --cpus 999
+	if [ "$ARCH" = x86_64 ]; then
+		cli "too little --mem for the kernel is refused" 2 "needs RAM up to .* raise --mem" \
+			--kernel "$KERNEL" --mem 64M
+	else
+		# Debian's Image fits the 64 MiB minimum: a header asking for 1 GiB
+		cli "too little --mem for the kernel is refused" 2 \
+			"needs 1024 MiB of RAM to boot but there is 64 MiB: raise --mem" \
+			--kernel /root/e2e/huge.img --mem 64M
+		{ printf '\037\213\010\000'; head -c 4096 /dev/urandom; } > "$OUT/vmlinuz"
+		cli "a compressed vmlinuz is refused, saying what to do" 2 \
+			"not an arm64 Image but a gzip-compressed file .*decompress it first" \
+			--kernel "$OUT/vmlinuz"
+		: > "$OUT/empty.bin"
+		cli "an empty --bios file is refused" 2 "the --bios file is empty" --bios "$OUT/empty.bin"
+		truncate -s 129M "$OUT/big.bin"
+		cli "firmware larger than its 128 MiB slot is refused" 2 \
+			"the --bios file is 129 MiB; firmware must fit in the 128 MiB below the devices" \
+			--bios "$OUT/big.bin"
+		cli "a missing --bios file is one clear error" 2 "cannot open firmware '/nonexistent'" \
+			--bios /nonexistent
+	fi
+	rm -f "$OUT/random.img" "$OUT/big.img" "$OUT/vmlinuz" "$OUT/empty.bin" "$OUT/big.bin"
+}
+
+# arm64: a load without a syndrome that vbridge does not decode (LD1 of
+# two SIMD registers from MMIO) gets a synchronous external data abort, as
+# on hardware, and one warning; the guest's handler reports the exception
+# it took on the console and powers off.
+scenario_abort() {
+	vm_start abort --kernel /root/e2e/abort.img --cpus 1 --mem 64M
+	vm_await '^E2E-ABORT '
+	vm_end
+	ab=$(marker ABORT)
+	check "$([ "${ab%% *}" = A ]; echo $?)" \
+		"abort: the guest takes a synchronous external data abort (its handler says '$ab', want A and ESR_EL1)" abort
+	check "$([ "$(grep -c 'has no syndrome and cannot be emulated: SIMD structure load/store.*the guest gets an external abort' "$OUT/abort.err")" = 1 ]; echo $?)" \
+		"abort: vbridge says once which access it could not emulate, and why" abort
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "abort: the guest then powers off, status 0 (got $VM_STATUS)" abort
+}
+
 # A kernel whose first instruction triple-faults: the error path.
 scenario_triple_fault() {
 	vm_start tiny --kernel /root/e2e/triple-fault.img --cpus 2 --mem 64M
@@ -167,9 +253,10 @@ vcpus_ran() {
 	[ "$vr_n" = "$2" ] && [ "$vr_ran" = 1 ]
 }
 
-# SIGTERM stops a running guest (a spinning one and a halted AP) cleanly.
+# SIGTERM stops a running guest (a spinning one and a halted AP) cleanly;
+# with -vv every vCPU's registers are dumped as it stops.
 scenario_sigterm() {
-	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M
+	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M -v
 	vm_wait "both vCPU threads, vCPU 0 running guest code" vcpus_ran "$VM_PID" 2 ||
 		note "sending SIGTERM all the same"
 	kill -TERM "$VM_PID"
@@ -177,6 +264,10 @@ scenario_sigterm() {
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "SIGTERM: vbridge stops a spinning guest with status 0 (got $VM_STATUS)" spin
 	said 'stopped by'
 	check $? "SIGTERM: vbridge says why it stopped" spin
+	pc=$(cat /root/e2e/spin.pc)
+	[ "$(grep -c '^vCPU [01] registers:' "$OUT/spin.err")" = 2 ] &&
+		said "^ (rip|pc) $pc "
+	check $? "SIGTERM with -vv: both vCPUs' registers, vCPU 0 at the spinning instruction ($pc)" spin
 }
 
 # All six device types at once: console on hvc0, disks, net, rng, input
@@ -199,26 +290,26 @@ scenario_devices() {
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
-# On a terminal (a pty of script(1), util-linux's, which run-e2e brings),
+# On a terminal (a pty that e2e-helper pty makes, as script(1) would),
 # Ctrl-A x stops the VM with status 0 and gives the terminal back as it
 # was.  The keys are typed once vbridge said it starts the vCPUs, which it
 # does after putting the terminal in raw mode.
 scenario_ctrl_a_x() {
-	sc=/root/e2e/script
-	stty_before=$("$sc" -qfec "stty -g" /dev/null < /dev/null 2>/dev/null | tr -d '\r')
+	helper=/root/e2e/e2e-helper
+	stty_before=$("$helper" pty "stty -g" < /dev/null 2>/dev/null | tr -d '\r')
 	rm -f "$OUT/tty.in" "$OUT/tty.out"
 	mkfifo "$OUT/tty.in"
-	# read-write: opening does not wait for script, and typing into it
-	# cannot kill this shell with SIGPIPE if script is gone
+	# read-write: opening does not wait for the pty, and typing into it
+	# cannot kill this shell with SIGPIPE if the pty is gone
 	exec 6<>"$OUT/tty.in"
-	"$sc" -qfec "$VBRIDGE run -v --kernel /root/e2e/spin.img --mem 64M; echo vbridge-status=\$?; stty -g" \
-		/dev/null < "$OUT/tty.in" > "$OUT/tty.out" 2>&1 6>&- &
+	"$helper" pty "$VBRIDGE run -v --kernel /root/e2e/spin.img --mem 64M; echo vbridge-status=\$?; stty -g" \
+		< "$OUT/tty.in" > "$OUT/tty.out" 2>&1 6>&- &
 	tty_pid=$!
 	wait_for 60 grep -q 'starting [0-9]* vCPU' "$OUT/tty.out" ||
 		note "Ctrl-A x: vbridge did not start its vCPUs within 60 s"
 	printf 'abc\001x' >&6
 	if ! wait_for 60 sh -c "! kill -0 $tty_pid 2>/dev/null"; then
-		note "Ctrl-A x: script(1) and vbridge still running 60 s after the keys: killed"
+		note "Ctrl-A x: the pty and vbridge still running 60 s after the keys: killed"
 		kill -9 "$tty_pid"
 	fi
 	wait "$tty_pid"
@@ -238,8 +329,13 @@ keeper_start
 # (the tiny kernels' scenarios run plainly: a triple fault is their point)
 scenario_tiny() {
 	t0=$(now)
-	scenario_triple_fault
-	scenario_internal_error
+	scenario_cli
+	if [ "$ARCH" = x86_64 ]; then
+		scenario_triple_fault
+		scenario_internal_error
+	else
+		scenario_abort
+	fi
 	scenario_sigterm
 	scenario_ctrl_a_x
 	echo "# the tiny kernels took $(elapsed "$t0") s"
@@ -247,7 +343,7 @@ scenario_tiny() {
 
 if [ $# -eq 0 ]; then
 	if [ "$ARCH" = arm64 ]; then
-		set -- boot reset nisv uboot devices
+		set -- tiny boot reset nisv uboot devices
 	else
 		set -- tiny boot mptable highmem devices
 	fi
@@ -256,8 +352,8 @@ fi
 expect=0
 for s in "$@"; do
 	case "$s" in
-	tiny) expect=$((expect + 8)) ;;
-	boot) expect=$((expect + 6)) ;;
+	tiny) expect=$((expect + TINY_CHECKS)) ;;
+	boot) expect=$((expect + BOOT_CHECKS)) ;;
 	mptable) expect=$((expect + 4)) ;;
 	highmem) expect=$((expect + 4)) ;;
 	reset) expect=$((expect + 4)) ;;
