@@ -1010,15 +1010,79 @@ static void test_mmu_config(void)
 	mmu.tcr |= A64_TCR_EPD0;
 	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EFAULT, "EPD0 faults TTBR0 walks");
 	TAP_CHECK(why && strstr(why, "EPD"), "... saying EPD");
-	mmu.tcr = tcr0(12, 16) | A64_TCR_DS;
-	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP, "LPA2 (DS) refused");
 	mmu.tcr = tcr0(12, 12);
-	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP, "52-bit VA (T0SZ 12) refused");
+	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP,
+		   "52-bit VA (T0SZ 12) with 4K pages and no LPA2 refused");
+	mmu.tcr = tcr0(14, 12);
+	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP,
+		   "52-bit VA (T0SZ 12) with 16K pages and no LPA2 refused");
 	mmu.tcr = tcr0(12, 16) | 3ull << A64_TCR_TG0_SHIFT;
 	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP, "reserved TG0 refused");
 	mmu.tcr = tcr0(12, 16);
 	mmu.sctlr |= A64_SCTLR_EE;
 	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP, "big-endian EL1 refused");
+}
+
+/*
+ * LPA2 (TCR_EL1.DS), as Linux 6.12 sets it up on a CPU that has it: 4 KiB
+ * pages, 52-bit VAs, five levels from level -1, and output addresses
+ * above 48 bits (OA[49:48] in place, OA[51:50] in descriptor bits [9:8]).
+ */
+static void test_mmu_lpa2(void)
+{
+	const uint64_t ds = A64_TCR_DS, ips52 = 6ull << A64_TCR_IPS_SHIFT;
+	struct a64_mmu mmu = { .sctlr = A64_SCTLR_M, .ttbr0 = PT_BASE };
+	/* L-1 3, L0 1, L1 1, L2 1, L3 3 */
+	const uint64_t va = 0x0003008040203abcull;
+	const uint64_t oa = 0x000f000012345000ull;	/* OA[51:48] = 0xf */
+	const char *why;
+	struct pt pt;
+	uint64_t ipa;
+
+	pt_init(&pt, 12, 52);
+	mmu.tcr = (tcr0(12, 12) & ~(7ull << A64_TCR_IPS_SHIFT)) | ips52 | ds;
+	*pt_desc(&pt, PT_BASE + 3 * 8) = (PT_BASE + 0x1000) | 3;
+	*pt_desc(&pt, PT_BASE + 0x1000 + 1 * 8) = (PT_BASE + 0x2000) | 3;
+	*pt_desc(&pt, PT_BASE + 0x2000 + 1 * 8) = (PT_BASE + 0x3000) | 3;
+	*pt_desc(&pt, PT_BASE + 0x3000 + 1 * 8) = (PT_BASE + 0x4000) | 3;
+	*pt_desc(&pt, PT_BASE + 0x4000 + 3 * 8) =
+		(oa & ((1ull << 50) - 1)) | (oa >> 50) << 8 | DESC_AF | 3;
+	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), 0, "LPA2 4K/52: page translates");
+	if (why)
+		printf("#   %s\n", why);
+	TAP_EQ_U64(ipa, oa | 0xabc, "LPA2 4K/52: five levels, OA[51:48] from [9:8] and [49:48]");
+	TAP_EQ_INT(xlate(&pt, &mmu, va + (1ull << 48), &ipa, &why), -EFAULT,
+		   "LPA2 4K/52: another level -1 entry is unmapped");
+	TAP_CHECK(why && strstr(why, "level -1"), "... invalid descriptor at level -1");
+	mmu.tcr &= ~ds;
+	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EOPNOTSUPP,
+		   "the same tables without DS: 52-bit VA refused");
+	/* IPS 48 with DS: the page's OA above 48 bits is an address size fault. */
+	mmu.tcr = tcr0(12, 12) | ds;
+	TAP_EQ_INT(xlate(&pt, &mmu, va, &ipa, &why), -EFAULT,
+		   "LPA2 with IPS 48: OA above 48 bits faults");
+	TAP_CHECK(why && strstr(why, "address size"), "... as an address size fault");
+
+	/* 48-bit VA with DS: four levels, and a 512 GiB block at level 0. */
+	pt_init(&pt, 12, 48);
+	mmu.tcr = (tcr0(12, 16) & ~(7ull << A64_TCR_IPS_SHIFT)) | ips52 | ds;
+	/* OA 0x0005000000000000: OA[49:48] = 1 in place, OA[51:50] = 1 in [9:8] */
+	*pt_desc(&pt, PT_BASE + 1 * 8) = 1ull << 48 | 1ull << 8 | DESC_AF | 1;
+	TAP_EQ_INT(xlate(&pt, &mmu, 0x0000008040203abcull, &ipa, &why), 0,
+		   "LPA2 4K/48: a level-0 block translates");
+	TAP_EQ_U64(ipa, 0x0005000040203abcull, "LPA2 4K/48: 512G block keeps VA[38:0]");
+	mmu.tcr &= ~ds;
+	TAP_EQ_INT(xlate(&pt, &mmu, 0x0000008040203abcull, &ipa, &why), -EFAULT,
+		   "without DS the level-0 block faults");
+
+	/* 64 KiB pages ignore DS: FEAT_LPA's OA[51:48] in bits [15:12]. */
+	pt_init(&pt, 16, 48);
+	mmu.tcr = (tcr0(16, 16) & ~(7ull << A64_TCR_IPS_SHIFT)) | ips52 | ds;
+	mmu.ttbr0 = pt_alloc(&pt);
+	pt_map(&pt, mmu.ttbr0, 0x123456789ull, 0x30000 | 0x5ull << 12, 3, 0);
+	TAP_EQ_INT(xlate(&pt, &mmu, 0x123456789ull, &ipa, &why), 0,
+		   "64K with DS set: page translates");
+	TAP_EQ_U64(ipa, 0x0005000000036789ull, "64K with DS set: OA[51:48] from [15:12]");
 }
 
 /* ldp across a page boundary, the two pages mapped to distant IPAs. */
@@ -1083,6 +1147,7 @@ int main(void)
 	test_mmu_4k_by_hand();
 	test_mmu_granules();
 	test_mmu_config();
+	test_mmu_lpa2();
 	test_page_crossing();
 	free(pt_ram);
 	return tap_done();

@@ -6,14 +6,17 @@
  *
  * Supported: SCTLR_EL1.M = 0 (identity, VA below 2^48); the 4 KiB, 16 KiB
  * and 64 KiB granules (TG0/TG1); T0SZ/T1SZ from 16 to 48 with the starting
- * level they imply; TTBR0 (VA[55] = 0) and TTBR1 (VA[55] = 1) with
- * EPD0/EPD1 and the VA's top bits checked; top-byte-ignore (TBI0/TBI1,
- * and TBID0/TBID1 for instruction fetches); table, block (at the levels
- * the granule allows) and page descriptors; the output address checked
- * against TCR_EL1.IPS, with 64 KiB pages' OA[51:48] (FEAT_LPA) when IPS
- * says 52 bits.
+ * level they imply, and from 12 (52-bit VAs) with 64 KiB pages or with
+ * LPA2 (TCR_EL1.DS, 4 and 16 KiB pages: 4 KiB's walk then starts at level
+ * -1); TTBR0 (VA[55] = 0) and TTBR1 (VA[55] = 1) with EPD0/EPD1 and the
+ * VA's top bits checked; top-byte-ignore (TBI0/TBI1, and TBID0/TBID1 for
+ * instruction fetches); table, block (at the levels the granule allows,
+ * LPA2 adding one) and page descriptors; the output address checked
+ * against TCR_EL1.IPS, with OA[51:48] when IPS says 52 bits: from
+ * descriptor bits [15:12] for 64 KiB pages (FEAT_LPA), from [49:48] and
+ * [9:8] with LPA2 (Linux 6.12 turns LPA2 on where the CPU has it).
  *
- * Refused with a reason: 52-bit VAs and LPA2 (TCR_EL1.DS), a big-endian
+ * Refused with a reason: 52-bit VAs with 4 or 16 KiB pages without LPA2, a big-endian
  * EL1 (SCTLR_EL1.EE: its tables are big-endian), reserved granule
  * encodings and TxSZ values out of range, tables outside guest RAM, and
  * every translation fault (invalid descriptor, block where none may be).
