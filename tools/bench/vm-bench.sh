@@ -123,11 +123,16 @@ launch() {
 			-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback,aio=threads" \
 			-device virtio-blk-pci,drive=disk0
 		;;
-	qemu-virt)
+	qemu-virt|qemu-virt-nopauth)
 		# arm64: the virt board with the GICv3 that vbridge run
-		# gives its guests too; its PL011 is the console
+		# gives its guests too; its PL011 is the console.  -cpu host
+		# gives the guest pointer authentication, which vbridge run
+		# does not (and TCG emulates slowly): the -nopauth variant
+		# leaves it out, for reference
+		cpu=host
+		[ "$sys" = qemu-virt-nopauth ] && cpu=host,pauth=off
 		set -- "$@" -g memfd:memory-backend-memfd -- "$QEMU" -M virt,gic-version=3,memory-backend=ram \
-			-enable-kvm -cpu host -smp "$CPUS" -m "${mem}M" \
+			-enable-kvm -cpu "$cpu" -smp "$CPUS" -m "${mem}M" \
 			-object "memory-backend-memfd,id=ram,size=${mem}M" \
 			-nodefaults -no-user-config -display none -monitor none \
 			-serial stdio -no-reboot \
@@ -167,7 +172,7 @@ log_tail() {
 # --- section "in-process": vbridge run with its devices in-process -----------
 
 INPROC_SYSTEMS="vbridge qemu-microvm qemu-q35"
-ARM64_SYSTEMS="vbridge qemu-virt"
+ARM64_SYSTEMS="vbridge qemu-virt qemu-virt-nopauth"
 
 bench_boot() { boot_round in-process "$INPROC_SYSTEMS"; }
 bench_boot_arm64() { boot_round arm64 "$ARM64_SYSTEMS"; }
