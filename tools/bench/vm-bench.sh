@@ -2,7 +2,10 @@
 # vm-bench.sh: runs inside the test VM (started by run-bench through
 # vm-run --kvm) and measures `vbridge run` against QEMU, all on the test
 # VM's /dev/kvm, in this one run.  One function per benchmark
-# (bench_<name>); run-bench says which to run.
+# (bench_<name>, a "-" in the name read as "_"); run-bench says which to
+# run.  The x86_64 test VM runs boot, blk and bridge; the arm64 one
+# boot-arm64 (the same boot and memory measurement, against QEMU's virt
+# board).
 #
 # Usage: vm-bench.sh [-r REPS] [-b BLK_REPS] [-c CPUS] [-m MIB] [-t SEC]
 #                    BENCHMARK...
@@ -21,20 +24,26 @@
 #                                                            is started
 #   # bench: ...                                             progress
 #
-# Files (put there by run-bench): /root/vbridge, /usr/bin/qemu-system-x86_64
-# with /usr/share/qemu and /usr/share/seabios, and in /root/bench: bzImage
-# (the kit's kernel), guest-boot.gz and guest-blk.gz (tools/bench/guest-init
+# Files (put there by run-bench), x86_64: /root/vbridge,
+# /usr/bin/qemu-system-x86_64 with /usr/share/qemu and /usr/share/seabios,
+# and in /root/bench: bzImage (the kit's kernel), guest-boot.gz and
+# guest-blk.gz (tools/bench/guest-init
 # with busybox; the second one with fio and the virtio modules),
 # bench-launch and halt.img; for the bridge benchmark also
 # /root/virtio_bridge.ko and /root/bench/vm3.dtbo (the x86_64 example
 # overlay: vmid 3, node /dev/virtio/vm3/cvm2rb-pci), and mmio-read in
-# guest-blk.gz.
+# guest-blk.gz.  arm64: /root/vbridge, /usr/bin/qemu-system-aarch64 (Debian's
+# arm64 build, with its shared libraries), and in /root/bench: Image (the
+# kit's kernel), guest-boot.gz and bench-launch; no halt.img (see main).
 #
 # shellcheck disable=SC2317  # the bench_* functions are called by name
 B=/root/bench
 VBRIDGE=/root/vbridge
-QEMU=/usr/bin/qemu-system-x86_64
-KERNEL=$B/bzImage
+# the machine's QEMU, kernel image and guest console
+case "$(uname -m)" in
+aarch64) ARCH=arm64 QEMU=/usr/bin/qemu-system-aarch64 KERNEL=$B/Image TTY=ttyAMA0 ;;
+*) ARCH=x86_64 QEMU=/usr/bin/qemu-system-x86_64 KERNEL=$B/bzImage TTY=ttyS0 ;;
+esac
 LAUNCH=$B/bench-launch
 OUT=/tmp/bench
 DISK=""			# set per system by blk_start (on tmpfs)
@@ -107,12 +116,27 @@ launch() {
 			-object "memory-backend-memfd,id=ram,size=${mem}M" \
 			-nodefaults -no-user-config -display none -monitor none \
 			-serial stdio -no-reboot \
-			-kernel "$KERNEL" -initrd "$initrd" -append "console=ttyS0 $params"
+			-kernel "$KERNEL" -initrd "$initrd" -append "console=$TTY $params"
 		# QEMU's defaults for a raw file: cache=writeback (the host page
 		# cache, as vbridge without ",direct"), aio=threads
 		[ "$mode" = blk ] && set -- "$@" \
 			-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback,aio=threads" \
 			-device virtio-blk-pci,drive=disk0
+		;;
+	qemu-virt|qemu-virt-nopauth)
+		# arm64: the virt board with the GICv3 that vbridge run
+		# gives its guests too; its PL011 is the console.  -cpu host
+		# gives the guest pointer authentication, which vbridge run
+		# does not (and TCG emulates slowly): the -nopauth variant
+		# leaves it out, for reference
+		cpu=host
+		[ "$sys" = qemu-virt-nopauth ] && cpu=host,pauth=off
+		set -- "$@" -g memfd:memory-backend-memfd -- "$QEMU" -M virt,gic-version=3,memory-backend=ram \
+			-enable-kvm -cpu "$cpu" -smp "$CPUS" -m "${mem}M" \
+			-object "memory-backend-memfd,id=ram,size=${mem}M" \
+			-nodefaults -no-user-config -display none -monitor none \
+			-serial stdio -no-reboot \
+			-kernel "$KERNEL" -initrd "$initrd" -append "console=$TTY $params"
 		;;
 	*)
 		echo "vm-bench.sh: unknown system '$sys'" >&2
@@ -148,12 +172,18 @@ log_tail() {
 # --- section "in-process": vbridge run with its devices in-process -----------
 
 INPROC_SYSTEMS="vbridge qemu-microvm qemu-q35"
+ARM64_SYSTEMS="vbridge qemu-virt qemu-virt-nopauth"
 
-# Boot to init and resident memory at idle, REPS boots per system.  The
-# systems take turns (and the first of each round rotates), so a change
-# of load on the shared host during the run spreads over all of them.
-bench_boot() {
-	set -- $INPROC_SYSTEMS
+bench_boot() { boot_round in-process "$INPROC_SYSTEMS"; }
+bench_boot_arm64() { boot_round arm64 "$ARM64_SYSTEMS"; }
+
+# boot_round SECTION SYSTEMS: boot to init and resident memory at idle,
+# REPS boots per system, sampled in SECTION.  The systems take turns (and
+# the first of each round rotates), so a change of load on the shared
+# host during the run spreads over all of them.
+boot_round() {
+	sec=$1
+	set -- $2
 	n=$#
 	rep=1
 	while [ $rep -le "$REPS" ]; do
@@ -167,7 +197,7 @@ bench_boot() {
 				log_tail "$name"
 				name=$name-again
 				launch "$sys" idle "$name" -i BENCH-IDLE -s 2000 -k -t 240 ||
-					{ log_tail "$name"; missing in-process boot_s "$sys" "no boot marker or no memory sample"; }
+					{ log_tail "$name"; missing "$sec" boot_s "$sys" "no boot marker or no memory sample"; }
 			fi
 			res=$OUT/$name.res
 			boot=$(field boot_ms "$res")
@@ -176,17 +206,17 @@ bench_boot() {
 			guest=$(field guest_rss_kib "$res")
 			up=$(tr -d '\r' < "$OUT/$name.log" | sed -n 's/^BENCH-UPTIME //p' | head -n 1)
 			if [ -n "$boot" ]; then
-				sample in-process boot_s "$sys" "$rep" "$(div "$boot" 1000 2)"
-				[ -n "$up" ] && sample in-process kernel_s "$sys" "$rep" "$up"
+				sample "$sec" boot_s "$sys" "$rep" "$(div "$boot" 1000 2)"
+				[ -n "$up" ] && sample "$sec" kernel_s "$sys" "$rep" "$up"
 			fi
 			# the guest's RAM must have been found: it holds the
 			# unpacked initramfs, megabytes at least
 			if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
-				sample in-process rss_mib "$sys" "$rep" "$(div "$other" 1024 2)"
-				sample in-process rss_anon_mib "$sys" "$rep" "$(div "$anon" 1024 2)"
-				sample in-process rss_guest_mib "$sys" "$rep" "$(div "$guest" 1024 1)"
+				sample "$sec" rss_mib "$sys" "$rep" "$(div "$other" 1024 2)"
+				sample "$sec" rss_anon_mib "$sys" "$rep" "$(div "$anon" 1024 2)"
+				sample "$sec" rss_guest_mib "$sys" "$rep" "$(div "$guest" 1024 1)"
 			elif [ -n "$other" ]; then
-				missing in-process rss_mib "$sys" "its guest RAM mapping was not found in smaps"
+				missing "$sec" rss_mib "$sys" "its guest RAM mapping was not found in smaps"
 			fi
 			[ -n "$boot" ] && progress "boot $rep/$REPS $sys: init after $(div "$boot" 1000 2) s" \
 				"(guest uptime $up s); RSS besides guest RAM ${other:-?} KiB" \
@@ -527,22 +557,34 @@ bench_bridge() {
 # --- main --------------------------------------------------------------------
 
 [ -c /dev/kvm ] || { echo "vm-bench.sh: no /dev/kvm in the test VM" >&2; exit 1; }
-for f in "$VBRIDGE" "$QEMU" "$KERNEL" "$LAUNCH" "$B/guest-boot.gz" "$B/guest-blk.gz" "$B/halt.img"; do
+need="$VBRIDGE $QEMU $KERNEL $LAUNCH $B/guest-boot.gz"
+[ "$ARCH" = x86_64 ] && need="$need $B/guest-blk.gz $B/halt.img"
+for f in $need; do
 	[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
 done
-progress "test VM: $(grep -c ^processor /proc/cpuinfo) vCPUs," \
+for b in "$@"; do
+	case "$ARCH:$b" in
+	arm64:*-arm64|x86_64:boot|x86_64:blk|x86_64:bridge) ;;
+	*) echo "vm-bench.sh: benchmark '$b' is not for this $ARCH test VM" >&2; exit 2 ;;
+	esac
+done
+progress "test VM: $ARCH, $(grep -c ^processor /proc/cpuinfo) vCPUs," \
 	"$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB, kernel $(uname -r);" \
 	"guests: $CPUS vCPU, $MEM MiB ($BLK_MEM MiB for blk)"
 progress "$("$VBRIDGE" --version); $("$QEMU" --version | head -n 1)"
 
-# A VM that sleeps in a halted vCPU for the whole run: creating and
-# destroying VMs flips static keys in the test VM's KVM, and the code
+# x86_64: a VM that sleeps in a halted vCPU for the whole run: creating
+# and destroying VMs flips static keys in the test VM's KVM, and the code
 # patching that goes with it is slow and (under multi-threaded TCG) not
 # always safe; with one VM alive all along the keys never drop to zero
-# (see vm-e2e.sh, Documentation/virtio-bridge/vmm.rst).
-"$VBRIDGE" run --kernel "$B/halt.img" --mem 32M \
-	--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
-keeper=$!
+# (see vm-e2e.sh, Documentation/virtio-bridge/vmm.rst).  halt.img is a
+# bzImage; the arm64 test VM runs without a keeper, as its e2e tests do.
+keeper=""
+if [ "$ARCH" = x86_64 ]; then
+	"$VBRIDGE" run --kernel "$B/halt.img" --mem 32M \
+		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
+	keeper=$!
+fi
 
 BLK_INPROC=0 BRIDGE_ON=0
 case " $* " in *" blk "*) BLK_INPROC=1 ;; esac
@@ -563,12 +605,14 @@ esac
 for b in "$@"; do
 	t0=$(now)
 	progress "$b: start"
-	"bench_$b"
+	"bench_$(echo "$b" | tr - _)"
 	progress "$b: took $(elapsed "$t0") s"
 done
-kill -0 $keeper 2> /dev/null || { echo "# the keeper VM had ended:"; sed 's/^/#   /' "$OUT/keeper.log"; }
-kill -TERM $keeper 2>/dev/null
-wait $keeper
+if [ -n "$keeper" ]; then
+	kill -0 "$keeper" 2> /dev/null || { echo "# the keeper VM had ended:"; sed 's/^/#   /' "$OUT/keeper.log"; }
+	kill -TERM "$keeper" 2>/dev/null
+	wait "$keeper"
+fi
 if [ "$BRIDGE_ON" = 1 ]; then
 	prov_stop
 	"$VBRIDGE" ctl unload "$B/vm3.dtbo" > /dev/null 2>&1
