@@ -26,6 +26,11 @@
 #define VMM_ARCH_RAM_MIN	X86_RAM_MIN
 #define VMM_ARCH_RAM_MAX	X86_RAM_MAX
 #define VMM_ARCH_NR_IRQS	24	/* pins of the in-kernel IOAPIC */
+/*
+ * Bridge mode (vmm/bridge.h): the bridged host's slots join bus 0 behind
+ * CF8/CFC, from slot VMM_BRIDGE_FIRST_SLOT on.
+ */
+#define VMM_ARCH_BRIDGE_OWN_HOST	0
 
 #define VMM_MAX_UARTS		4
 
