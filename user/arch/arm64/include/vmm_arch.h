@@ -59,6 +59,9 @@
 "                    virt board (u-boot's qemu_arm64/u-boot.bin)\n" \
 "                      --bios /usr/lib/u-boot/qemu_arm64/u-boot.bin\n"
 #define VMM_ARCH_USAGE_MEM	""
+#define VMM_ARCH_USAGE_BRIDGE \
+"                    appear as a PCI host of their own at the windows\n" \
+"                    their overlay declares, beside the in-process one;\n"
 #define VMM_ARCH_USAGE_SERIAL \
 "Serial lines: without any --serial, ttyAMA0 (a PL011 at 0x9000000) is the\n" \
 "console on standard output and input. hardware=serial,num=1..4 are\n" \

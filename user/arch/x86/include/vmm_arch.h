@@ -47,6 +47,9 @@
 "  --kernel PATH     the guest kernel, a bzImage with a 64-bit entry\n" \
 "                    (boot protocol 2.12 or later). Required.\n" \
 "                      --kernel /boot/vmlinuz-6.1.0-26-amd64\n"
+#define VMM_ARCH_USAGE_BRIDGE \
+"                    appear in slots 16..31 of PCI bus 0, beside the\n" \
+"                    in-process ones;\n"
 #define VMM_ARCH_USAGE_MEM \
 " RAM above 3 GiB goes above\n" \
 "                    4 GiB, past the 32-bit PCI hole."
