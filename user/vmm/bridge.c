@@ -65,13 +65,21 @@ int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
 	return (int64_t)(off + reg);
 }
 
+static const char *vmm_bridge_state(const struct bridge_fe_device *d)
+{
+	return d->state & VBRIDGE_DEV_S_READY ? "ready" :
+	       d->state & VBRIDGE_DEV_S_OPEN ? "opened, not ready" :
+	       "no provider yet";
+}
+
 int vmm_bridge_check(struct vmm *vm)
 {
 	struct vmm_bridge *br = vm->bridge;
 	const struct bridge_fe_device *d;
 	unsigned int n = bridge_fe_nr_devices(br->fe), i;
 
-	for (i = PCI_DEVFN(VMM_BRIDGE_FIRST_SLOT, 0); n && i <= 0xff; i++) {
+	for (i = PCI_DEVFN(VMM_BRIDGE_FIRST_SLOT, 0);
+	     !VMM_ARCH_BRIDGE_OWN_HOST && n && i <= 0xff; i++) {
 		if (pci_bus_func(vm->bus, i)) {
 			log_error("vmid %u: too many in-process devices: with a bridge they take slots 1..%u of bus 0; give fewer device options",
 				  br->vmid, VMM_BRIDGE_FIRST_SLOT - 1);
@@ -87,15 +95,24 @@ int vmm_bridge_check(struct vmm *vm)
 				      n))
 		return -1;
 	d = bridge_fe_device(br->fe, 0);
+	if (VMM_ARCH_BRIDGE_OWN_HOST) {
+		for (i = 0; i < n; i++) {
+			d = bridge_fe_device(br->fe, i);
+			log_info("vmid %u: bridged device '%s' served by vm%u (%s), its own PCI host: ECAM at 0x%llx, %u line(s)",
+				 br->vmid, d->name, d->backend_vmid,
+				 vmm_bridge_state(d),
+				 (unsigned long long)d->windows[0].addr,
+				 d->nr_irqs);
+		}
+		return 0;
+	}
 	br->host = d;
 	br->nr_slots = d->windows[0].size / VMM_BRIDGE_ECAM_SLOT;
 	if (br->nr_slots > VMM_BRIDGE_SLOTS)
 		br->nr_slots = VMM_BRIDGE_SLOTS;
 	log_info("vmid %u: bridged device '%s' served by vm%u (%s), slots %u..%u of bus 0",
-		 br->vmid, d->name, d->backend_vmid,
-		 d->state & VBRIDGE_DEV_S_READY ? "ready" :
-		 d->state & VBRIDGE_DEV_S_OPEN ? "opened, not ready" :
-		 "no provider yet", VMM_BRIDGE_FIRST_SLOT,
+		 br->vmid, d->name, d->backend_vmid, vmm_bridge_state(d),
+		 VMM_BRIDGE_FIRST_SLOT,
 		 VMM_BRIDGE_FIRST_SLOT + br->nr_slots - 1);
 	return 0;
 }
@@ -333,6 +350,17 @@ unsigned int vmm_bridge_slot_gsi(const struct vmm *vm, unsigned int slot)
 		return 0;
 	s = slot - VMM_BRIDGE_FIRST_SLOT;
 	return br->host->irqs[bridge_slot_line(s, br->host->nr_irqs)].num;
+}
+
+unsigned int vmm_bridge_nr_devices(const struct vmm *vm)
+{
+	return vm->bridge && vm->bridge->fe ? bridge_fe_nr_devices(vm->bridge->fe) : 0;
+}
+
+const struct bridge_fe_device *vmm_bridge_device(const struct vmm *vm,
+						 unsigned int i)
+{
+	return bridge_fe_device(vm->bridge->fe, i);
 }
 
 void vmm_bridge_stop(struct vmm *vm)

@@ -9,6 +9,11 @@
  * (configuration space of its bus 0), the other windows hold its BARs, and
  * the function in its slot S drives its line S mod (number of lines).
  *
+ * An arm64 guest (VMM_ARCH_BRIDGE_OWN_HOST) sees each device as its own
+ * PCI host at the declared windows, described by the architecture (its
+ * device tree): configuration cycles are loads and stores to the ECAM
+ * window, forwarded like any other.
+ *
  * An x86 guest reaches configuration space through ports 0xcf8/0xcfc on
  * its bus 0, whose low slots hold the in-process devices.  So the bridged
  * host's slot S appears as slot VMM_BRIDGE_FIRST_SLOT + S of bus 0: the
@@ -87,6 +92,15 @@ bool vmm_bridge_cfg(struct vmm *vm, unsigned int devfn, unsigned int reg,
  * line the provider drives for it), else 0.
  */
 unsigned int vmm_bridge_slot_gsi(const struct vmm *vm, unsigned int slot);
+
+/*
+ * The devices declared for the vmid (0 without a bridge), and device i
+ * (i < vmm_bridge_nr_devices()); after vmm_bridge_check().  For the
+ * architecture's description of them (arm64: device-tree nodes).
+ */
+unsigned int vmm_bridge_nr_devices(const struct vmm *vm);
+const struct bridge_fe_device *vmm_bridge_device(const struct vmm *vm,
+						 unsigned int i);
 
 /* Stop the VM in the module: waits of vCPUs in forwarded loads end. */
 void vmm_bridge_stop(struct vmm *vm);

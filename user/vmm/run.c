@@ -79,8 +79,8 @@ VMM_ARCH_USAGE_KERNEL
 "  --vmid N          run as VM N of the virtio bridge (virtio_bridge.ko):\n"
 "                    the devices declared for vmid N (vbridge ctl load)\n"
 "                    are served by their provider (vbridge devices) and\n"
-"                    appear in slots 16..31 of PCI bus 0, beside the\n"
-"                    in-process ones; waits while a previous VM N stops\n"
+VMM_ARCH_USAGE_BRIDGE
+"                    waits while a previous VM N stops\n"
 "                      --vmid 3\n"
 "  --bridge-node PATH  the bridge's frontend node [/dev/virtio-bridge]\n"
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"

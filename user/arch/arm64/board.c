@@ -242,6 +242,7 @@ int arch_boot_plan(struct vmm *vm, struct run_boot *boot, char *err,
 {
 	uint64_t ram = vm->ram_regions[0].size;
 
+	vm->arch.bios = boot->bios != NULL;
 	if (boot->bios) {
 		if (boot->initrd_size) {
 			snprintf(err, err_len, "--initrd needs --kernel: the firmware loads its own");
@@ -299,6 +300,10 @@ static int arm64_board_fdt(struct vmm *vm, const struct run_boot *boot,
 			c.initrd_start = p->initrd_addr;
 			c.initrd_end = p->initrd_addr + boot->initrd_size;
 		}
+	}
+	if (vm->bridge) {
+		c.add_nodes = arm64_bridge_fdt_nodes;
+		c.opaque = vm;
 	}
 	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed)) {
 		memcpy(&c.kaslr_seed, seed, sizeof(c.kaslr_seed));

@@ -32,4 +32,10 @@ int arm64_vcpu_boot_regs(struct vcpu *c, uint64_t entry, uint64_t x0);
 /* nisv.c: handle a KVM_EXIT_ARM_NISV. */
 void arm64_nisv(struct vcpu *c);
 
+/*
+ * bridge.c: the device tree's add_nodes hook (opaque: the struct vmm):
+ * one pci-host-ecam-generic node per bridged device.
+ */
+int arm64_bridge_fdt_nodes(void *fdt, void *opaque);
+
 #endif

@@ -334,6 +334,79 @@ out:
 	return ret;
 }
 
+int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
+{
+	uint64_t buses = h->ecam_size / ARM64_PCI_ECAM_BUS_SIZE;
+	struct cells *map = calloc(1, sizeof(*map));
+	struct cells ranges = { .n = 0 }, mask = { .n = 0 }, cells = { .n = 0 };
+	unsigned int i, slot, pin;
+	int node, ret = -FDT_ERR_NOSPACE;
+
+	if (!map)
+		return -FDT_ERR_NOSPACE;
+	if (!buses || h->nr_ranges > ARM64_FDT_BRIDGE_MAX_RANGES ||
+	    h->nr_lines > sizeof(h->line_spi) / sizeof(h->line_spi[0])) {
+		ret = -FDT_ERR_BADVALUE;
+		goto out;
+	}
+	if (buses > 256)
+		buses = 256;
+	node = subnode(fdt, 0, "pcie", h->ecam_base);
+	if (node < 0) {
+		ret = node;
+		goto out;
+	}
+#define PTRY(expr) do { ret = (expr); if (ret < 0) goto out; } while (0)
+	PTRY(fdt_setprop_string(fdt, node, "compatible", "pci-host-ecam-generic"));
+	PTRY(fdt_setprop_string(fdt, node, "device_type", "pci"));
+	PTRY(setreg(fdt, node, h->ecam_base, buses * ARM64_PCI_ECAM_BUS_SIZE));
+	put(&cells, 0);
+	put(&cells, buses - 1);
+	PTRY(setcells(fdt, node, "bus-range", &cells));
+	PTRY(fdt_setprop_u32(fdt, node, "linux,pci-domain", h->domain));
+	PTRY(fdt_setprop_u32(fdt, node, "#address-cells", 3));
+	PTRY(fdt_setprop_u32(fdt, node, "#size-cells", 2));
+	PTRY(fdt_setprop_u32(fdt, node, "#interrupt-cells", 1));
+	PTRY(fdt_setprop(fdt, node, "dma-coherent", NULL, 0));
+	for (i = 0; i < h->nr_ranges; i++) {
+		bool high = h->range_base[i] + h->range_size[i] > (1ULL << 32);
+
+		put(&ranges, high ? PCI_SPACE_MEM64 : PCI_SPACE_MEM32);
+		put64(&ranges, h->range_base[i]);
+		put64(&ranges, h->range_base[i]);
+		put64(&ranges, h->range_size[i]);
+	}
+	PTRY(setcells(fdt, node, "ranges", &ranges));
+	if (h->nr_lines) {
+		for (slot = 0; slot < PCI_SLOTS; slot++) {
+			unsigned int line = slot % h->nr_lines;
+
+			for (pin = 1; pin <= PCI_PINS; pin++) {
+				put(map, slot << 11);
+				put(map, 0);
+				put(map, 0);
+				put(map, pin);
+				put(map, ARM64_FDT_PHANDLE_GIC);
+				put64(map, 0);
+				put_irq(map, ARM64_FDT_IRQ_SPI, h->line_spi[line],
+					h->line_level[line] ? ARM64_FDT_IRQ_LEVEL :
+					ARM64_FDT_IRQ_EDGE);
+			}
+		}
+		PTRY(setcells(fdt, node, "interrupt-map", map));
+		put(&mask, 0xf800);
+		put(&mask, 0);
+		put(&mask, 0);
+		put(&mask, 7);
+		PTRY(setcells(fdt, node, "interrupt-map-mask", &mask));
+	}
+#undef PTRY
+	ret = 0;
+out:
+	free(map);
+	return ret;
+}
+
 static int add_chosen(void *fdt, const struct arm64_fdt_config *c)
 {
 	char path[64];

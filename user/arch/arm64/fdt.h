@@ -15,7 +15,8 @@
  * CPU mask in bits 15:8).
  *
  * More nodes (bridged PCI hosts) are added by the caller's add_nodes hook,
- * called on the finished tree before it is packed.
+ * called on the finished tree before it is packed;
+ * arm64_fdt_add_bridge_host() is what that hook calls for each.
  */
 #ifndef VBRIDGE_ARCH_ARM64_FDT_H
 #define VBRIDGE_ARCH_ARM64_FDT_H
@@ -121,6 +122,40 @@ struct arm64_fdt_config {
 	int (*add_nodes)(void *fdt, void *opaque);
 	void *opaque;
 };
+
+#define ARM64_FDT_BRIDGE_MAX_RANGES	7
+
+/**
+ * struct arm64_fdt_bridge_host - a bridged PCI host (vbridge run --vmid):
+ *	a pci-host-ecam-generic node whose windows the device provider
+ *	serves, with INTx only (no msi-map: its functions fall back to INTx).
+ * @ecam_base, @ecam_size: its ECAM window (1 MiB per bus; bus-range is
+ *	0 .. @ecam_size / 1 MiB - 1, at most 255)
+ * @nr_ranges, @range_base, @range_size: its BAR windows, PCI address =
+ *	CPU address; one below 4 GiB is 32-bit non-prefetchable memory, one
+ *	above 64-bit non-prefetchable
+ * @nr_lines: interrupt lines (0: no interrupt-map)
+ * @line_spi, @line_level: line n's SPI and whether it is level-triggered
+ *	(level high; else edge rising).  Every pin of slot s is wired to line
+ *	s mod @nr_lines, the line the provider drives for that slot
+ * @domain: linux,pci-domain (distinct from the in-process host's)
+ */
+struct arm64_fdt_bridge_host {
+	uint64_t ecam_base, ecam_size;
+	unsigned int nr_ranges;
+	uint64_t range_base[ARM64_FDT_BRIDGE_MAX_RANGES];
+	uint64_t range_size[ARM64_FDT_BRIDGE_MAX_RANGES];
+	unsigned int nr_lines;
+	uint32_t line_spi[32];
+	bool line_level[32];
+	uint32_t domain;
+};
+
+/*
+ * Add h as node pcie@<ecam_base> of the root of fdt (read-write libfdt
+ * API).  Returns 0 or a negative libfdt error (-FDT_ERR_*).
+ */
+int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h);
 
 /*
  * Fill c with the machine of layout.h: RAM at ARM64_RAM_BASE, nr_cpus

@@ -74,6 +74,10 @@
 /* Free SPIs for bridged devices (the guide's 3 ... 0x1f). */
 #define ARM64_BRIDGE_SPI_FIRST		3
 #define ARM64_BRIDGE_SPI_LAST		31
+/* The in-kernel GIC is made with 128 INTIDs: 32 private, then SPIs. */
+#define ARM64_GIC_NR_SPIS		96
+/* The guest-physical space (KVM's default IPA size). */
+#define ARM64_IPA_LIMIT			(1ULL << 40)
 
 /* The in-process PCI host (pci-host-ecam-generic). */
 #define ARM64_PCI_MMIO_BASE		0x10000000ULL
@@ -87,7 +91,7 @@
 #define ARM64_RAM_BASE			0x40000000ULL
 #define ARM64_RAM_MIN			(64ULL << 20)
 /* With KVM's default 40-bit IPA space. */
-#define ARM64_RAM_MAX			((1ULL << 40) - ARM64_RAM_BASE)
+#define ARM64_RAM_MAX			(ARM64_IPA_LIMIT - ARM64_RAM_BASE)
 
 /* Timer PPIs (GIC PPI numbers; INTID is PPI + 16). */
 #define ARM64_TIMER_PPI_SEC		13

@@ -26,10 +26,17 @@
 #define VMM_ARCH_MAX_CPUS	8
 #define VMM_ARCH_RAM_MIN	ARM64_RAM_MIN
 #define VMM_ARCH_RAM_MAX	ARM64_RAM_MAX
-#define ARM64_GIC_NR_IRQS	128	/* INTIDs the GIC has: 32 private + SPIs */
+#define ARM64_GIC_NR_IRQS	(32 + ARM64_GIC_NR_SPIS)	/* INTIDs the GIC has */
 #define VMM_ARCH_NR_IRQS	(ARM64_GIC_NR_IRQS - 32)	/* SPIs */
 
 #define VMM_MAX_UARTS		ARM64_UART_MAX
+
+/*
+ * Bridge mode (vmm/bridge.h): each bridged device is its own PCI host of
+ * the device tree, its ECAM reached as forwarded MMIO; no bridged slot
+ * joins the in-process host's bus 0.
+ */
+#define VMM_ARCH_BRIDGE_OWN_HOST	1
 
 /* What `vbridge run --help` says about this machine. */
 #define VMM_ARCH_KERNEL_WHAT	"an arm64 Image"
@@ -52,6 +59,9 @@
 "                    virt board (u-boot's qemu_arm64/u-boot.bin)\n" \
 "                      --bios /usr/lib/u-boot/qemu_arm64/u-boot.bin\n"
 #define VMM_ARCH_USAGE_MEM	""
+#define VMM_ARCH_USAGE_BRIDGE \
+"                    appear as a PCI host of their own at the windows\n" \
+"                    their overlay declares, beside the in-process one;\n"
 #define VMM_ARCH_USAGE_SERIAL \
 "Serial lines: without any --serial, ttyAMA0 (a PL011 at 0x9000000) is the\n" \
 "console on standard output and input. hardware=serial,num=1..4 are\n" \
@@ -87,6 +97,8 @@ struct vmm_uart {
  * @bios_mem: --bios firmware's copy, mapped read-only into the guest at
  *	0, or NULL
  * @bios_map_size: bytes mapped at @bios_mem
+ * @bios: the guest boots --bios firmware, mapped over the low 128 MiB
+ *	(set by arch_boot_plan(), before bridged windows are checked)
  * @nisv_seen: per vCPU, an access without a syndrome was emulated (and
  *	said so with -v) (written by that vCPU's thread only)
  * @nisv_warned: per vCPU, one could not be emulated and was said so
@@ -101,6 +113,7 @@ struct vmm_arch {
 	struct vmm_uart uarts[VMM_MAX_UARTS];
 	uint8_t *bios_mem;
 	size_t bios_map_size;
+	bool bios;
 	bool nisv_seen[VMM_ARCH_MAX_CPUS];
 	bool nisv_warned[VMM_ARCH_MAX_CPUS];
 };

@@ -26,6 +26,11 @@
 #define VMM_ARCH_RAM_MIN	X86_RAM_MIN
 #define VMM_ARCH_RAM_MAX	X86_RAM_MAX
 #define VMM_ARCH_NR_IRQS	24	/* pins of the in-kernel IOAPIC */
+/*
+ * Bridge mode (vmm/bridge.h): the bridged host's slots join bus 0 behind
+ * CF8/CFC, from slot VMM_BRIDGE_FIRST_SLOT on.
+ */
+#define VMM_ARCH_BRIDGE_OWN_HOST	0
 
 #define VMM_MAX_UARTS		4
 
@@ -42,6 +47,9 @@
 "  --kernel PATH     the guest kernel, a bzImage with a 64-bit entry\n" \
 "                    (boot protocol 2.12 or later). Required.\n" \
 "                      --kernel /boot/vmlinuz-6.1.0-26-amd64\n"
+#define VMM_ARCH_USAGE_BRIDGE \
+"                    appear in slots 16..31 of PCI bus 0, beside the\n" \
+"                    in-process ones;\n"
 #define VMM_ARCH_USAGE_MEM \
 " RAM above 3 GiB goes above\n" \
 "                    4 GiB, past the 32-bit PCI hole."
