@@ -258,12 +258,40 @@ static int add_primecell(void *fdt, const char *name, const char *what,
 	return node;
 }
 
+/* One interrupt-map entry: slot's INT<pin> to SPI spi of the GIC. */
+static void put_intx(struct cells *map, unsigned int slot, unsigned int pin,
+		     uint32_t spi, uint32_t flags)
+{
+	put(map, slot << 11);
+	put(map, 0);
+	put(map, 0);
+	put(map, pin);
+	put(map, ARM64_FDT_PHANDLE_GIC);
+	put64(map, 0);
+	put_irq(map, ARM64_FDT_IRQ_SPI, spi, flags);
+}
+
+/* A PCI host's interrupt-map, and the mask that keys it on slot and pin. */
+static int set_intx_map(void *fdt, int node, const struct cells *map)
+{
+	struct cells mask = { .n = 0 };
+	int ret = setcells(fdt, node, "interrupt-map", map);
+
+	if (ret < 0)
+		return ret;
+	put(&mask, 0xf800);
+	put(&mask, 0);
+	put(&mask, 0);
+	put(&mask, 7);
+	return setcells(fdt, node, "interrupt-map-mask", &mask);
+}
+
 static int add_pci(void *fdt, const struct arm64_fdt_config *c)
 {
 	const struct arm64_fdt_pci *p = &c->pci;
 	unsigned int buses = p->bus_last - p->bus_first + 1;
 	struct cells *map = calloc(1, sizeof(*map));
-	struct cells ranges = { .n = 0 }, mask = { .n = 0 }, cells = { .n = 0 };
+	struct cells ranges = { .n = 0 }, cells = { .n = 0 };
 	unsigned int slot, pin;
 	int node, ret = -FDT_ERR_NOSPACE;
 
@@ -299,25 +327,11 @@ static int add_pci(void *fdt, const struct arm64_fdt_config *c)
 	}
 	PTRY(setcells(fdt, node, "ranges", &ranges));
 
-	for (slot = 0; slot < PCI_SLOTS; slot++) {
-		for (pin = 1; pin <= PCI_PINS; pin++) {
-			put(map, slot << 11);
-			put(map, 0);
-			put(map, 0);
-			put(map, pin);
-			put(map, ARM64_FDT_PHANDLE_GIC);
-			put64(map, 0);
-			put_irq(map, ARM64_FDT_IRQ_SPI,
-				p->intx_spi[(slot + pin - 1) % 4],
-				ARM64_FDT_IRQ_LEVEL);
-		}
-	}
-	PTRY(setcells(fdt, node, "interrupt-map", map));
-	put(&mask, 0xf800);
-	put(&mask, 0);
-	put(&mask, 0);
-	put(&mask, 7);
-	PTRY(setcells(fdt, node, "interrupt-map-mask", &mask));
+	for (slot = 0; slot < PCI_SLOTS; slot++)
+		for (pin = 1; pin <= PCI_PINS; pin++)
+			put_intx(map, slot, pin, p->intx_spi[(slot + pin - 1) % 4],
+				 ARM64_FDT_IRQ_LEVEL);
+	PTRY(set_intx_map(fdt, node, map));
 
 	if (c->gic_version == 3 && c->gic_its_base) {
 		cells.n = 0;
@@ -338,7 +352,7 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
 {
 	uint64_t buses = h->ecam_size / ARM64_PCI_ECAM_BUS_SIZE;
 	struct cells *map = calloc(1, sizeof(*map));
-	struct cells ranges = { .n = 0 }, mask = { .n = 0 }, cells = { .n = 0 };
+	struct cells ranges = { .n = 0 }, cells = { .n = 0 };
 	unsigned int i, slot, pin;
 	int node, ret = -FDT_ERR_NOSPACE;
 
@@ -381,24 +395,12 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
 		for (slot = 0; slot < PCI_SLOTS; slot++) {
 			unsigned int line = slot % h->nr_lines;
 
-			for (pin = 1; pin <= PCI_PINS; pin++) {
-				put(map, slot << 11);
-				put(map, 0);
-				put(map, 0);
-				put(map, pin);
-				put(map, ARM64_FDT_PHANDLE_GIC);
-				put64(map, 0);
-				put_irq(map, ARM64_FDT_IRQ_SPI, h->line_spi[line],
-					h->line_level[line] ? ARM64_FDT_IRQ_LEVEL :
-					ARM64_FDT_IRQ_EDGE);
-			}
+			for (pin = 1; pin <= PCI_PINS; pin++)
+				put_intx(map, slot, pin, h->line_spi[line],
+					 h->line_level[line] ? ARM64_FDT_IRQ_LEVEL :
+					 ARM64_FDT_IRQ_EDGE);
 		}
-		PTRY(setcells(fdt, node, "interrupt-map", map));
-		put(&mask, 0xf800);
-		put(&mask, 0);
-		put(&mask, 0);
-		put(&mask, 7);
-		PTRY(setcells(fdt, node, "interrupt-map-mask", &mask));
+		PTRY(set_intx_map(fdt, node, map));
 	}
 #undef PTRY
 	ret = 0;
