@@ -101,6 +101,33 @@ vm_wait() {
 # vm_await PATTERN: wait until the console shows PATTERN (grep -E)
 vm_await() { vm_wait "the console line /$1/" seen "$1"; }
 
+# vm_hang_report: what a vbridge that ran out of time was doing, as "#"
+# comments: each thread's state and kernel stack, then one second of the
+# test VM's KVM exits for it (reason and guest PC, most frequent first),
+# which tells a guest spinning or waiting on a device from one that KVM
+# no longer runs.  A trace instance of its own leaves the shutdown
+# probe's buffer alone.
+vm_hang_report() {
+	for hr_t in /proc/"$VM_PID"/task/*; do
+		echo "# thread $(cat "$hr_t/comm" 2>/dev/null): state $(awk '{ print $3 }' "$hr_t/stat" 2>/dev/null)," \
+			"wchan $(cat "$hr_t/wchan" 2>/dev/null)"
+		head -n 4 "$hr_t/stack" 2>/dev/null | sed 's/^/#     /'
+	done
+	hr_i=$SP_TRACE/instances/vbridge-hang
+	mount -t tracefs tracefs $SP_TRACE 2>/dev/null
+	if mkdir "$hr_i" 2>/dev/null && [ -e "$hr_i/events/kvm/kvm_exit/enable" ]; then
+		echo 1 > "$hr_i/events/kvm/kvm_exit/enable"
+		sleep 1
+		echo 0 > "$hr_i/events/kvm/kvm_exit/enable"
+		echo "# one second of its KVM exits: $(grep -c 'kvm_exit:' "$hr_i/trace") in all; the most frequent:"
+		sed -n 's/.*kvm_exit: //p' "$hr_i/trace" | sed 's/ info.*//; s/ esr_ec.*//' |
+			sort | uniq -c | sort -rn | head -n 8 | sed 's/^/#   /'
+		rmdir "$hr_i"
+	else
+		echo "# (no KVM exit trace: tracefs has no kvm events here)"
+	fi
+}
+
 # vm_end: wait for vbridge to exit (killing it after the timeout); sets
 # VM_STATUS (124 when it had to be killed).  Polls rather than leaving a
 # watchdog behind, whose sleep would hold vm-run's output pipe open.
@@ -109,6 +136,7 @@ vm_end() {
 	while kill -0 "$VM_PID" 2>/dev/null; do
 		if [ "$(left)" = 0 ]; then
 			note "$VM_NAME: vbridge still running $(elapsed "$VM_T0") s after it started ($(why_late)): killed"
+			vm_hang_report
 			kill -9 "$VM_PID" 2>/dev/null
 			killed=1
 			break
