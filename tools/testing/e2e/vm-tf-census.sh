@@ -15,6 +15,8 @@
 #                VM runs)
 #   MODE         "devices" (default): the e2e devices scenario;
 #                "mptable": the e2e mptable scenario (3 vCPUs, acpi=off);
+#                "mptable-memfd": the same with QEMU's RAM a shared memfd,
+#                as vbridge's is (QEMU's default is anonymous memory);
 #                "selftest": one guest per VMM that reboots with reboot=t,
 #                which Linux does by triple-faulting on purpose
 #
@@ -50,6 +52,7 @@ FIRST=${5:-vbridge}
 MODE=${6:-devices}
 VBRIDGE=/root/vbridge
 QEMU=/usr/bin/qemu-system-x86_64
+QEMU_RAM=""	# more QEMU options for its RAM (MODE mptable-memfd)
 KERNEL=/root/e2e/bzImage
 INITRD=/root/e2e/guest.gz
 OUT=/tmp/e2e
@@ -249,7 +252,8 @@ boot_mptable() {
 	if [ "$vmm" = qemu ]; then
 		rm -f "$OUT/$name.out" "$OUT/$name.err"
 		VM_T0=$(now)
-		"$QEMU" -name "tfc-$name,debug-threads=on" -M q35 -enable-kvm -cpu host -smp 3 -m 256M \
+		# shellcheck disable=SC2086
+		"$QEMU" -name "tfc-$name,debug-threads=on" -M q35 -enable-kvm -cpu host -smp 3 -m 256M $QEMU_RAM \
 			-nodefaults -no-user-config -display none -monitor none -no-reboot \
 			-d cpu_reset,guest_errors -D "$OUT/$name.qlog" -serial "file:$OUT/$name.out" \
 			-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 $p" \
@@ -275,6 +279,9 @@ one_boot() {
 	case "$MODE" in
 	selftest) boot_selftest "$vmm" "$name" > "$OUT/$name.tap" ;;
 	mptable) boot_mptable "$vmm" "$name" > "$OUT/$name.tap" ;;
+	mptable-memfd)
+		QEMU_RAM="-object memory-backend-memfd,id=ram,size=256M,share=on -machine memory-backend=ram"
+		boot_mptable "$vmm" "$name" > "$OUT/$name.tap" ;;
 	*) boot_devices "$vmm" "$name" > "$OUT/$name.tap" ;;
 	esac
 	secs=$(elapsed "$t0")
