@@ -219,6 +219,22 @@ boot_devices() {
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends $vmm with status 0 (got $VM_STATUS)" "$name"
 }
 
+# qemu_plain NAME PARAMS QEMU-OPTION...: QEMU with no devices but the
+# console, set up like lib.sh's vm_start (console in $OUT/NAME.out)
+qemu_plain() {
+	qp_name=$1 qp_params=$2
+	shift 2
+	rm -f "$OUT/$qp_name.out" "$OUT/$qp_name.err"
+	VM_T0=$(now)
+	"$QEMU" -name "tfc-$qp_name,debug-threads=on" -M q35 -enable-kvm -cpu host "$@" \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-d cpu_reset,guest_errors -D "$OUT/$qp_name.qlog" -serial "file:$OUT/$qp_name.out" \
+		-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 $qp_params" \
+		< /dev/null > "$OUT/$qp_name.err" 2>&1 &
+	VM_PID=$! VM_NAME=$qp_name
+	exec 3>/dev/null
+}
+
 # boot_selftest VMM NAME: a guest that reboots by triple-faulting
 boot_selftest() {
 	vmm=$1 name=$2
@@ -227,15 +243,7 @@ boot_selftest() {
 		DEV_DISK=$OUT/st.img DEV_RO=$OUT/st.img DEV_EVDEV=/dev/null
 		dd if=/dev/zero of="$DEV_DISK" bs=1M count=1 2>/dev/null
 		# no input or tap wanted: a plain QEMU
-		rm -f "$OUT/$name.out" "$OUT/$name.err"
-		VM_T0=$(now)
-		"$QEMU" -name "tfc-$name,debug-threads=on" -M q35 -enable-kvm -cpu host -smp 2 -m 512M \
-			-nodefaults -no-user-config -display none -monitor none -no-reboot \
-			-d cpu_reset,guest_errors -D "$OUT/$name.qlog" -serial "file:$OUT/$name.out" \
-			-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 $p" \
-			< /dev/null > "$OUT/$name.err" 2>&1 &
-		VM_PID=$! VM_NAME=$name
-		exec 3>/dev/null
+		qemu_plain "$name" "$p" -smp 2 -m 512M
 	else
 		vm_start "$name" --cpus 2 --mem 512M --params "$p"
 	fi
@@ -250,16 +258,8 @@ boot_mptable() {
 	vmm=$1 name=$2
 	p="quiet acpi=off vbe2e_end=reboot"
 	if [ "$vmm" = qemu ]; then
-		rm -f "$OUT/$name.out" "$OUT/$name.err"
-		VM_T0=$(now)
 		# shellcheck disable=SC2086
-		"$QEMU" -name "tfc-$name,debug-threads=on" -M q35 -enable-kvm -cpu host -smp 3 -m 256M $QEMU_RAM \
-			-nodefaults -no-user-config -display none -monitor none -no-reboot \
-			-d cpu_reset,guest_errors -D "$OUT/$name.qlog" -serial "file:$OUT/$name.out" \
-			-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 $p" \
-			< /dev/null > "$OUT/$name.err" 2>&1 &
-		VM_PID=$! VM_NAME=$name
-		exec 3>/dev/null
+		qemu_plain "$name" "$p" -smp 3 -m 256M $QEMU_RAM
 	else
 		vm_start "$name" --cpus 3 --mem 256M --params "$p"
 	fi
