@@ -21,6 +21,8 @@ enum {
 	OPT_NO_ACK,
 	OPT_STALE_READ,
 	OPT_STATE_DIR,
+	OPT_PCI_CONFIG,
+	OPT_PCI_FIRST_SLOT,
 };
 
 static const struct option devices_own_options[] = {
@@ -28,6 +30,8 @@ static const struct option devices_own_options[] = {
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
 	{ "test-stale-read", no_argument, NULL, OPT_STALE_READ },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "pci-config", required_argument, NULL, OPT_PCI_CONFIG },
+	{ "pci-first-slot", required_argument, NULL, OPT_PCI_FIRST_SLOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -62,6 +66,14 @@ static void devices_usage(FILE *f)
 		"  --pci-bus-devfd=NODE  the backend node to serve (required)\n"
 		"  --state-dir=DIR       where the in-flight records of NODE go\n"
 		"                        (default $VBRIDGE_STATE_DIR, else /run/vbridge)\n"
+		"  --pci-config=ecam|cam how the guest's PCI host node decodes the\n"
+		"                        config window: ecam (pci-host-ecam-generic,\n"
+		"                        4 KiB per function; the default) or cam\n"
+		"                        (pci-host-cam-generic, 256 bytes per function)\n"
+		"  --pci-first-slot=N    put the functions in slots N, N+1, ... (default\n"
+		"                        0): the slot whose interrupt-map entry is the\n"
+		"                        device's first interrupt line (1 for the\n"
+		"                        configuration guide's node)\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
@@ -82,6 +94,22 @@ static void devices_usage(FILE *f)
 		"Exit status: 0 when stopped by SIGINT/SIGTERM, 1 when serving failed,\n"
 		"2 for bad options or unusable files.\n",
 		device_set_usage());
+}
+
+/* --pci-first-slot: 0..31. */
+static int devices_parse_slot(const char *arg, unsigned int *slot)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || end == arg || *end || v > 31 || arg[0] == '-') {
+		log_error("--pci-first-slot=%s: give a slot number, 0..31", arg);
+		return -1;
+	}
+	*slot = v;
+	return 0;
 }
 
 /* getopt_long table: our options followed by the device set's. */
@@ -135,6 +163,21 @@ int cmd_devices(int argc, char **argv)
 			}
 			opts.state_dir = optarg;
 			break;
+		case OPT_PCI_CONFIG:
+			if (!strcmp(optarg, "cam")) {
+				opts.cfg_layout = PCI_CFG_CAM;
+			} else if (!strcmp(optarg, "ecam")) {
+				opts.cfg_layout = PCI_CFG_ECAM;
+			} else {
+				log_error("--pci-config=%s: give ecam (pci-host-ecam-generic) or cam (pci-host-cam-generic)",
+					  optarg);
+				goto out;
+			}
+			break;
+		case OPT_PCI_FIRST_SLOT:
+			if (devices_parse_slot(optarg, &opts.first_slot))
+				goto out;
+			break;
 		case 'v':
 			log_set_verbose(log_verbose() + 1);
 			break;
@@ -174,7 +217,9 @@ int cmd_devices(int argc, char **argv)
 	bus = pci_bus_new(bridge_be_host(be));
 	if (!bus)
 		log_die(EXIT_FAIL, "out of memory");
-	if (device_set_realize(devs, bus, 0))
+	if (device_set_realize(devs, bus, PCI_DEVFN(opts.first_slot, 0)))
+		goto out;
+	if (bridge_be_check_layout(be, bus))
 		goto out;
 
 	status = EXIT_FAIL;
