@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "devices/devices.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 
 enum {
 	OPT_NODE = 0x100,
@@ -96,22 +97,6 @@ static void devices_usage(FILE *f)
 		device_set_usage());
 }
 
-/* --pci-first-slot: 0..31. */
-static int devices_parse_slot(const char *arg, unsigned int *slot)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v > 31 || arg[0] == '-') {
-		log_error("--pci-first-slot=%s: give a slot number, 0..31", arg);
-		return -1;
-	}
-	*slot = v;
-	return 0;
-}
-
 /* getopt_long table: our options followed by the device set's. */
 static struct option *devices_options(void)
 {
@@ -138,6 +123,7 @@ int cmd_devices(int argc, char **argv)
 	struct pci_bus *bus = NULL;
 	const struct serial_spec *uarts;
 	struct option *options;
+	uint64_t slot;
 	int opt, ret, status = EXIT_USAGE;
 
 	devs = device_set_new();
@@ -175,8 +161,12 @@ int cmd_devices(int argc, char **argv)
 			}
 			break;
 		case OPT_PCI_FIRST_SLOT:
-			if (devices_parse_slot(optarg, &opts.first_slot))
+			if (opt_parse_u64(optarg, 31, &slot)) {
+				log_error("--pci-first-slot=%s: give a slot number, 0..31",
+					  optarg);
 				goto out;
+			}
+			opts.first_slot = slot;
 			break;
 		case 'v':
 			log_set_verbose(log_verbose() + 1);
