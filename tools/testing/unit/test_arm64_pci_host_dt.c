@@ -55,7 +55,7 @@ static int load_and_parse(const char *path, struct arm64_pci_host_dt *h,
 	ret = arm64_pci_host_dt_load(path, &blob, &size, err, errlen);
 	if (ret)
 		return ret;
-	return arm64_pci_host_dt_parse(h, blob, 3, &d, 1, err, errlen);
+	return arm64_pci_host_dt_parse(h, blob, size, 3, &d, 1, err, errlen);
 }
 
 /* Write text to a temporary file; returns its path (static buffer). */
@@ -187,6 +187,14 @@ static void test_dtbo(void)
 		diag("%s", err);
 		return;
 	}
+	/* Cut short: refused before libfdt walks it. */
+	path = tmp_file(blob, size - 16);
+	ret = load_and_parse(path, &h, err, sizeof(err));
+	unlink(path);
+	TAP_CHECK(ret == -EINVAL && strstr(err, "--pci-host-dt: device tree: truncated"),
+		  "dtbo: a truncated blob is refused");
+	if (!ret)
+		arm64_pci_host_dt_free(&h);
 	path = tmp_file(blob, size);
 	ret = load_and_parse(path, &h, err, sizeof(err));
 	unlink(path);

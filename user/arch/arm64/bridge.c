@@ -40,7 +40,8 @@ int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 		return 0;
 	if (arm64_pci_host_dt_load(vm->pci_host_dt, &blob, &size, err,
 				   sizeof(err)) ||
-	    arm64_pci_host_dt_parse(h, blob, vmid, devs, n, err, sizeof(err))) {
+	    arm64_pci_host_dt_parse(h, blob, size, vmid, devs, n, err,
+				    sizeof(err))) {
 		log_error("%s", err);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 
 #include "arch/arm64/fdt.h"
 #include "bridge/frontend.h"
+#include "ctl/dt.h"
 #include "ctl/overlay.h"
 
 #define HOST_DT_EXAMPLE		"see dts/guest-arm64-cvm2rb-cam.dtsi"
@@ -89,14 +90,8 @@ int arm64_pci_host_dt_load(const char *path, void **blob, size_t *size,
 		return ret;
 	}
 	if (len >= sizeof(fdt32_t) && fdt_magic(buf) == FDT_MAGIC) {
-		if (fdt_check_header(buf) || fdt_totalsize(buf) > len) {
-			snprintf(err, errlen, "--pci-host-dt %s: not a valid flattened device tree",
-				 path);
-			free(buf);
-			return -EINVAL;
-		}
 		*blob = buf;
-		*size = fdt_totalsize(buf);
+		*size = len;
 		return 0;
 	}
 	src = host_dt_plugin_source(buf, len, &slen);
@@ -346,12 +341,14 @@ static int host_dt_imap(struct arm64_pci_host_dt *h, int node, uint32_t vmid,
 }
 
 int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
-			    uint32_t vmid, const struct bridge_fe_device *devs,
-			    unsigned int n, char *err, size_t errlen)
+			    size_t size, uint32_t vmid,
+			    const struct bridge_fe_device *devs, unsigned int n,
+			    char *err, size_t errlen)
 {
+	char why[256];
 	unsigned int fix[256], nr_fix, i;
 	const struct bridge_fe_device *d;
-	uint64_t addr, size, bus_size;
+	uint64_t addr, wsize, bus_size;
 	const fdt32_t *reg, *br;
 	const char *type;
 	int node, parent, len, ret;
@@ -360,8 +357,8 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	h->blob = blob;
 	h->first_slot = -1;
 	ret = -EINVAL;
-	if (fdt_check_header(blob)) {
-		snprintf(err, errlen, "--pci-host-dt: not a valid flattened device tree");
+	if (dt_check_blob(blob, size, why, sizeof(why))) {
+		snprintf(err, errlen, "--pci-host-dt: %s", why);
 		goto fail;
 	}
 	node = host_dt_find(blob, &h->cam, err, errlen);
@@ -393,15 +390,15 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 		goto fail;
 	}
 	addr = cells_get(reg, h->addr_cells);
-	size = cells_get(reg + h->addr_cells, h->size_cells);
+	wsize = cells_get(reg + h->addr_cells, h->size_cells);
 	for (i = 0; i < n; i++)
 		if (devs[i].nr_windows && devs[i].windows[0].addr == addr &&
-		    devs[i].windows[0].size == size)
+		    devs[i].windows[0].size == wsize)
 			break;
 	if (i == n) {
 		ret = host_dt_fail(err, errlen, "--pci-host-dt: reg (0x%llx, 0x%llx bytes) is not the config window of a device declared for vmid %u%s%s%s (0x%llx, 0x%llx bytes)",
 				   (unsigned long long)addr,
-				   (unsigned long long)size, vmid,
+				   (unsigned long long)wsize, vmid,
 				   n ? ": '" : "", n ? devs[0].name : "",
 				   n ? "' declares" : "; none declares one",
 				   (unsigned long long)(n && devs[0].nr_windows ? devs[0].windows[0].addr : 0),
@@ -414,8 +411,8 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	bus_size = h->cam ? CAM_BUS_SIZE : ECAM_BUS_SIZE;
 	if ((br && (len != 8 || fdt32_to_cpu(br[0]) != 0 ||
 		    fdt32_to_cpu(br[1]) > 255 ||
-		    (fdt32_to_cpu(br[1]) + 1) * bus_size > size)) ||
-	    (!br && 256 * bus_size > size)) {
+		    (fdt32_to_cpu(br[1]) + 1) * bus_size > wsize)) ||
+	    (!br && 256 * bus_size > wsize)) {
 		ret = host_dt_fail(err, errlen, "--pci-host-dt: bus-range must start at bus 0 and fit the config window (%llu KiB a bus with %s): give bus-range = <0x0 0x0>",
 				   (unsigned long long)(bus_size >> 10),
 				   h->cam ? "CAM" : "ECAM");

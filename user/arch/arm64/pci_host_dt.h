@@ -76,13 +76,14 @@ int arm64_pci_host_dt_load(const char *path, void **blob, size_t *size,
 			   char *err, size_t errlen);
 
 /*
- * Find and check the PCI host node of blob (taken: freed with h, or on
- * error) against the n devices declared for vmid.  Returns 0, or -EINVAL
+ * Find and check the PCI host node of blob (size bytes; taken: freed with
+ * h, or on error; anything libfdt could not walk safely is refused) against the n devices declared for vmid.  Returns 0, or -EINVAL
  * with one line in err that says what is wrong and what to change.
  */
 int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
-			    uint32_t vmid, const struct bridge_fe_device *devs,
-			    unsigned int n, char *err, size_t errlen);
+			    size_t size, uint32_t vmid,
+			    const struct bridge_fe_device *devs, unsigned int n,
+			    char *err, size_t errlen);
 
 /*
  * Add h's node to fdt (read-write libfdt API) under its root (or its
