@@ -37,6 +37,8 @@ struct be_doorbell {
  * @stale_read: --test-stale-read: keep a stopped VM's mapping and read it
  *	at the next VMSTART (implies @no_ack)
  * @state_dir: where the in-flight file goes
+ * @cfg_layout: how window 0 is decoded (ECAM or CAM)
+ * @first_slot: the slot that drives line 0
  * @info: the device's description (refreshed at VMSTART)
  * @opened_ms: CLOCK_MONOTONIC ms when the node was opened
  * @host: the pci_host the device model runs against
@@ -62,6 +64,8 @@ struct bridge_be {
 	bool no_ack;
 	bool stale_read;
 	const char *state_dir;
+	enum pci_cfg_layout cfg_layout;
+	unsigned int first_slot;
 	struct vbridge_backend_info info;
 	uint64_t opened_ms;
 	struct pci_host host;
@@ -84,6 +88,39 @@ struct bridge_be {
 unsigned int bridge_slot_line(unsigned int slot, unsigned int nr_irqs)
 {
 	return nr_irqs ? slot % nr_irqs : 0;
+}
+
+uint64_t bridge_cfg_window_need(enum pci_cfg_layout layout, unsigned int devfn)
+{
+	return ((uint64_t)devfn + 1) << (layout == PCI_CFG_CAM ? 8 : 12);
+}
+
+int bridge_be_check_layout(const struct bridge_be *be, struct pci_bus *bus)
+{
+	uint64_t size = be->info.windows[0].size;
+	unsigned int devfn;
+
+	for (devfn = 0; devfn < 256; devfn++) {
+		uint64_t need = bridge_cfg_window_need(be->cfg_layout, devfn);
+
+		if (!pci_bus_func(bus, devfn) || need <= size)
+			continue;
+		log_error("%s: function %02x.%x needs %llu bytes of %s config window; the device declares %llu: declare a larger window 0 or give a lower --pci-first-slot",
+			  be->node, PCI_SLOT(devfn), PCI_FUNC(devfn),
+			  (unsigned long long)need,
+			  be->cfg_layout == PCI_CFG_CAM ? "CAM" : "ECAM",
+			  (unsigned long long)size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int bridge_func_line(unsigned int slot, unsigned int first_slot,
+		     unsigned int nr_irqs)
+{
+	if (!nr_irqs || slot < first_slot)
+		return -1;
+	return bridge_slot_line(slot - first_slot, nr_irqs);
 }
 
 static uint64_t be_now_ms(void)
@@ -115,10 +152,11 @@ static void be_set_intx(struct pci_host *h, struct pci_func *f, int level)
 	unsigned int slot = PCI_SLOT(pci_func_devfn(f));
 	struct vbridge_irq_level irq = { 0 };
 	uint32_t before, after;
+	int line = bridge_func_line(slot, be->first_slot, be->info.nr_irqs);
 
-	if (!be->info.nr_irqs)
+	if (line < 0)
 		return;
-	irq.line = bridge_slot_line(slot, be->info.nr_irqs);
+	irq.line = line;
 	pthread_mutex_lock(&be->lock);
 	before = be->line_slots[irq.line];
 	if (level)
@@ -202,6 +240,8 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 	be->no_ack = opts->no_ack || opts->stale_read;
 	be->stale_read = opts->stale_read;
 	be->state_dir = state_dir_choose(opts->state_dir);
+	be->cfg_layout = opts->cfg_layout;
+	be->first_slot = opts->first_slot;
 	be->sf.fd = -1;
 	be->blob = malloc(VBRIDGE_STATE_MAX);
 	if (!be->blob) {
@@ -554,7 +594,8 @@ static uint64_t be_access(struct bridge_be *be, struct pci_bus *bus,
 	if (m->window == 0) {
 		/* Anything the guest programs there is saved state. */
 		be->dirty |= write;
-		pci_bus_ecam_access(bus, m->offset, m->len, write, &val);
+		pci_bus_cfg_window_access(bus, be->cfg_layout, m->offset,
+					  m->len, write, &val);
 	} else if (!pci_bus_mmio(bus, m->addr, m->len, write, &val)) {
 		log_debug("%s: %s at 0x%llx hits no BAR", be->node,
 			  write ? "store" : "load", (unsigned long long)m->addr);

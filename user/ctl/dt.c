@@ -532,13 +532,11 @@ truncated:
 	return dt_err(c, -1, NULL, "corrupt: the structure block ends without FDT_END");
 }
 
-int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
-		     char *err, size_t errlen)
+int dt_check_blob(const void *blob, size_t size, char *err, size_t errlen)
 {
 	struct dt_ctx c = { .fdt = blob, .err = err, .errlen = errlen };
-	int node, depth = 0, ret;
+	int ret;
 
-	memset(out, 0, sizeof(*out));
 	if (errlen)
 		err[0] = '\0';
 	if (size < sizeof(struct fdt_header) || fdt_magic(blob) != FDT_MAGIC)
@@ -562,7 +560,19 @@ int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
 	ret = fdt_check_full(blob, size);
 	if (ret)
 		return dt_err(&c, -1, NULL, "corrupt: %s", fdt_strerror(ret));
+	return 0;
+}
 
+int dt_parse_devices(const void *blob, size_t size, struct dt_devices *out,
+		     char *err, size_t errlen)
+{
+	struct dt_ctx c = { .fdt = blob, .err = err, .errlen = errlen };
+	int node, depth = 0, ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = dt_check_blob(blob, size, err, errlen);
+	if (ret)
+		return ret;
 	for (node = fdt_next_node(blob, -1, &depth); node >= 0;
 	     node = fdt_next_node(blob, node, &depth)) {
 		int parent;

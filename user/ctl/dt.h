@@ -92,6 +92,14 @@ struct dt_devices {
 };
 
 /*
+ * Is blob (size bytes) a flattened tree libfdt can walk safely: magic,
+ * version 17, totalsize within size, a structure block whose every token
+ * moves forward inside it, and fdt_check_full()?  Returns 0 or -EINVAL
+ * with one line in err.
+ */
+int dt_check_blob(const void *blob, size_t size, char *err, size_t errlen);
+
+/*
  * Every enabled vl,virtio-device,mmio node of the blob, in tree order.
  * Returns 0 (possibly with out->nr == 0), -EINVAL for a malformed blob or
  * declaration (err then names the node and property at fault and what is

@@ -15,12 +15,15 @@
 #include "cmd.h"
 #include "devices/devices.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 
 enum {
 	OPT_NODE = 0x100,
 	OPT_NO_ACK,
 	OPT_STALE_READ,
 	OPT_STATE_DIR,
+	OPT_PCI_CONFIG,
+	OPT_PCI_FIRST_SLOT,
 };
 
 static const struct option devices_own_options[] = {
@@ -28,6 +31,8 @@ static const struct option devices_own_options[] = {
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
 	{ "test-stale-read", no_argument, NULL, OPT_STALE_READ },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "pci-config", required_argument, NULL, OPT_PCI_CONFIG },
+	{ "pci-first-slot", required_argument, NULL, OPT_PCI_FIRST_SLOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -62,6 +67,14 @@ static void devices_usage(FILE *f)
 		"  --pci-bus-devfd=NODE  the backend node to serve (required)\n"
 		"  --state-dir=DIR       where the in-flight records of NODE go\n"
 		"                        (default $VBRIDGE_STATE_DIR, else /run/vbridge)\n"
+		"  --pci-config=ecam|cam how the guest's PCI host node decodes the\n"
+		"                        config window: ecam (pci-host-ecam-generic,\n"
+		"                        4 KiB per function; the default) or cam\n"
+		"                        (pci-host-cam-generic, 256 bytes per function)\n"
+		"  --pci-first-slot=N    put the functions in slots N, N+1, ... (default\n"
+		"                        0): the slot whose interrupt-map entry is the\n"
+		"                        device's first interrupt line (1 for the\n"
+		"                        configuration guide's node)\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
@@ -110,6 +123,7 @@ int cmd_devices(int argc, char **argv)
 	struct pci_bus *bus = NULL;
 	const struct serial_spec *uarts;
 	struct option *options;
+	uint64_t slot;
 	int opt, ret, status = EXIT_USAGE;
 
 	devs = device_set_new();
@@ -134,6 +148,25 @@ int cmd_devices(int argc, char **argv)
 				goto out;
 			}
 			opts.state_dir = optarg;
+			break;
+		case OPT_PCI_CONFIG:
+			if (!strcmp(optarg, "cam")) {
+				opts.cfg_layout = PCI_CFG_CAM;
+			} else if (!strcmp(optarg, "ecam")) {
+				opts.cfg_layout = PCI_CFG_ECAM;
+			} else {
+				log_error("--pci-config=%s: give ecam (pci-host-ecam-generic) or cam (pci-host-cam-generic)",
+					  optarg);
+				goto out;
+			}
+			break;
+		case OPT_PCI_FIRST_SLOT:
+			if (opt_parse_u64(optarg, 31, &slot)) {
+				log_error("--pci-first-slot=%s: give a slot number, 0..31",
+					  optarg);
+				goto out;
+			}
+			opts.first_slot = slot;
 			break;
 		case 'v':
 			log_set_verbose(log_verbose() + 1);
@@ -174,7 +207,9 @@ int cmd_devices(int argc, char **argv)
 	bus = pci_bus_new(bridge_be_host(be));
 	if (!bus)
 		log_die(EXIT_FAIL, "out of memory");
-	if (device_set_realize(devs, bus, 0))
+	if (device_set_realize(devs, bus, PCI_DEVFN(opts.first_slot, 0)))
+		goto out;
+	if (bridge_be_check_layout(be, bus))
 		goto out;
 
 	status = EXIT_FAIL;

@@ -481,23 +481,32 @@ void pci_bus_cfg_write(struct pci_bus *b, unsigned int devfn,
 	pthread_rwlock_unlock(&b->lock);
 }
 
-void pci_bus_ecam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
-			 bool write, uint64_t *val)
+/*
+ * One access to a configuration window: bus, devfn and reg decoded from
+ * offset with bus_shift/devfn_shift (reg is what lies below devfn_shift).
+ */
+static void cfg_window_access(struct pci_bus *b, uint64_t offset,
+			      unsigned int bus_shift, unsigned int devfn_shift,
+			      unsigned int len, bool write, uint64_t *val)
 {
-	unsigned int busnr = offset >> 20, devfn = (offset >> 12) & 0xff;
-	unsigned int reg = offset & 0xfff;
+	unsigned int busnr = offset >> bus_shift;
+	unsigned int devfn = (offset >> devfn_shift) & 0xff;
+	unsigned int reg = offset & ((1u << devfn_shift) - 1);
 
 	if (len == 8 && !(reg & 7)) {
 		/* Two dword cycles, as a host bridge splits a 64-bit access. */
 		uint64_t lo = *val & 0xffffffffu, hi = *val >> 32;
 
-		pci_bus_ecam_access(b, offset, 4, write, &lo);
-		pci_bus_ecam_access(b, offset + 4, 4, write, &hi);
+		cfg_window_access(b, offset, bus_shift, devfn_shift, 4, write,
+				  &lo);
+		cfg_window_access(b, offset + 4, bus_shift, devfn_shift, 4,
+				  write, &hi);
 		if (!write)
 			*val = (lo & 0xffffffffu) | hi << 32;
 		return;
 	}
-	if (offset >= (256ull << 20) || busnr != 0) {
+	if (offset >= (256ull << bus_shift) || busnr != 0 ||
+	    reg + (len > 4 ? 8 : len) > (1u << devfn_shift)) {
 		if (!write)
 			*val = len >= 8 ? ~0ull : ones(len);
 		return;
@@ -506,6 +515,28 @@ void pci_bus_ecam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
 		pci_bus_cfg_write(b, devfn, reg, len, (uint32_t)*val);
 	else
 		*val = pci_bus_cfg_read(b, devfn, reg, len);
+}
+
+void pci_bus_ecam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
+			 bool write, uint64_t *val)
+{
+	cfg_window_access(b, offset, 20, 12, len, write, val);
+}
+
+void pci_bus_cam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
+			bool write, uint64_t *val)
+{
+	cfg_window_access(b, offset, 16, 8, len, write, val);
+}
+
+void pci_bus_cfg_window_access(struct pci_bus *b, enum pci_cfg_layout layout,
+			       uint64_t offset, unsigned int len, bool write,
+			       uint64_t *val)
+{
+	if (layout == PCI_CFG_CAM)
+		pci_bus_cam_access(b, offset, len, write, val);
+	else
+		pci_bus_ecam_access(b, offset, len, write, val);
 }
 
 bool pci_bus_mmio(struct pci_bus *b, uint64_t addr, unsigned int len,

@@ -99,6 +99,25 @@ void pci_bus_ecam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
 			 bool write, uint64_t *val);
 
 /*
+ * An access to a CAM window (pci-host-cam-generic): 256 bytes of
+ * configuration space per function, offset = bus << 16 | devfn << 8 | reg.
+ * Buses other than 0 are empty; the extended space is out of reach.
+ */
+void pci_bus_cam_access(struct pci_bus *b, uint64_t offset, unsigned int len,
+			bool write, uint64_t *val);
+
+/* How a host bridge's configuration window is decoded. */
+enum pci_cfg_layout {
+	PCI_CFG_ECAM,		/* 4 KiB per function, 1 MiB per bus */
+	PCI_CFG_CAM,		/* 256 B per function, 64 KiB per bus */
+};
+
+/* pci_bus_ecam_access() or pci_bus_cam_access(), as layout says. */
+void pci_bus_cfg_window_access(struct pci_bus *b, enum pci_cfg_layout layout,
+			       uint64_t offset, unsigned int len, bool write,
+			       uint64_t *val);
+
+/*
  * A memory access at guest-physical addr, len 1/2/4/8.  Returns true when
  * an enabled memory BAR claimed it (load: *val set), false when none did.
  */

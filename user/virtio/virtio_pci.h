@@ -5,7 +5,7 @@
  * A device embeds struct virtio_dev as its first member, fills in struct
  * virtio_dev_info and struct virtio_dev_ops, and calls virtio_dev_init().
  * The transport provides the PCI function (vendor 0x1af4, device
- * 0x1040 + id, INTA#), one 64-bit memory BAR (BAR 0, 16 KiB) holding the
+ * 0x1040 + id, INTA#), one 64-bit memory BAR (BAR 0, 32 KiB) holding the
  * common configuration, ISR, device configuration and notification
  * regions, feature negotiation, device status and reset, the virtqueues,
  * and an I/O thread per device (struct vloop) that services the queues'
@@ -70,7 +70,7 @@
 #define VIRTIO_PCI_VENDOR	0x1af4
 #define VIRTIO_PCI_DEVICE_BASE	0x1040
 #define VIRTIO_PCI_BAR		0
-#define VIRTIO_PCI_BAR_SIZE	0x4000
+#define VIRTIO_PCI_BAR_SIZE	0x8000	/* 32 KiB, as the configuration guide lists */
 #define VIRTIO_PCI_COMMON_OFF	0x0000
 #define VIRTIO_PCI_COMMON_LEN	0x40
 #define VIRTIO_PCI_ISR_OFF	0x1000

@@ -115,7 +115,7 @@ int arch_pci_attach(struct vmm *vm);
  * Bridge mode: do the n devices declared for vmid fit this machine?
  * Returns 0, or -1 after one line that says what to change.
  */
-int arch_bridge_check_devices(const struct vmm *vm, uint32_t vmid,
+int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      const struct bridge_fe_device *devs,
 			      unsigned int n);
 

@@ -41,6 +41,7 @@ enum {
 	OPT_VMID,
 	OPT_BRIDGE_NODE,
 	OPT_BIOS,
+	OPT_PCI_HOST_DT,
 };
 
 static const struct option run_own_options[] = {
@@ -52,6 +53,7 @@ static const struct option run_own_options[] = {
 	{ "vmid", required_argument, NULL, OPT_VMID },
 	{ "bridge-node", required_argument, NULL, OPT_BRIDGE_NODE },
 	{ "bios", required_argument, NULL, OPT_BIOS },
+	{ "pci-host-dt", required_argument, NULL, OPT_PCI_HOST_DT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -83,6 +85,7 @@ VMM_ARCH_USAGE_BRIDGE
 "                    waits while a previous VM N stops\n"
 "                      --vmid 3\n"
 "  --bridge-node PATH  the bridge's frontend node [/dev/virtio-bridge]\n"
+VMM_ARCH_USAGE_PCI_HOST_DT
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"
 "  -h, --help        this text\n"
 "\n"
@@ -247,6 +250,9 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		case OPT_BIOS:
 			cfg->bios = optarg;
 			break;
+		case OPT_PCI_HOST_DT:
+			cfg->pci_host_dt = optarg;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -280,6 +286,12 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 	}
 	if (cfg->bridge_node && !cfg->bridge) {
 		log_error("--bridge-node needs --vmid (see vbridge run --help)");
+		return EXIT_USAGE;
+	}
+	if (cfg->pci_host_dt && (!VMM_ARCH_BRIDGE_OWN_HOST || !cfg->bridge)) {
+		log_error(VMM_ARCH_BRIDGE_OWN_HOST ?
+			  "--pci-host-dt needs --vmid: it describes a bridged device (see vbridge run --help)" :
+			  "--pci-host-dt is for arm64 guests: here bridged devices join the VMM's own PCI host");
 		return EXIT_USAGE;
 	}
 	if (!cfg->kernel && !cfg->bios) {
@@ -753,12 +765,18 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (arch_boot_load(&vm, &k.boot))
 		goto out;
+	vm.pci_host_dt = cfg.pci_host_dt;
 	if (cfg.bridge && vmm_bridge_open(&vm, cfg.bridge_node, cfg.vmid))
 		goto out;
 	/* Devices declared for the vmid that do not fit are the user's to fix. */
 	ret = EXIT_USAGE;
 	if (vm.bridge && vmm_bridge_check(&vm))
 		goto out;
+	if (cfg.pci_host_dt && !vmm_bridge_nr_devices(&vm)) {
+		log_error("--pci-host-dt %s: no device is declared for vmid %u to describe (vbridge ctl load OVERLAY)",
+			  cfg.pci_host_dt, cfg.vmid);
+		goto out;
+	}
 	ret = EXIT_FAIL;
 	if (vmm_kvm_setup(&vm, cfg.cpus) || vmm_pci_attach(&vm))
 		goto out;

@@ -25,6 +25,7 @@
  * @bridge: --vmid was given: attach to the virtio bridge
  * @vmid: the vmid (--vmid)
  * @bridge_node: the bridge's frontend node (--bridge-node), or NULL
+ * @pci_host_dt: the bridged PCI host's guest node (--pci-host-dt), or NULL
  */
 struct run_config {
 	const char *kernel;
@@ -40,6 +41,7 @@ struct run_config {
 	bool bridge;
 	uint32_t vmid;
 	const char *bridge_node;
+	const char *pci_host_dt;
 };
 
 /*

@@ -120,6 +120,7 @@ struct run_boot {
  * @done_efd: eventfd signalled when @exit_reason is set
  * @rx_efd: eventfd signalled when a serial line's receive FIFO has room
  *	again
+ * @pci_host_dt: --pci-host-dt FILE (arm64), or NULL
  * @arch: the architecture's board (vmm_arch.h)
  */
 struct vmm {
@@ -143,6 +144,7 @@ struct vmm {
 	atomic_int exit_reason;
 	int done_efd;
 	int rx_efd;
+	const char *pci_host_dt;
 	struct vmm_arch arch;
 };
 

@@ -28,6 +28,7 @@ esac
 sp_setup
 
 ALL="errors devices vmm_kill no_ack daemon_kill two_vms events"
+[ "$ARCH" = x86_64 ] || ALL="$ALL guide"
 SCENARIOS=${*:-$ALL}
 # Checks per scenario (and the 3 around them), so run-bridge can tell
 # when some never ran.
@@ -42,6 +43,7 @@ for s in $SCENARIOS; do
 	two_vms) expect=$((expect + 7)) ;;
 	events) expect=$((expect + 7)) ;;
 	errors) expect=$((expect + 15)) ;;
+	guide) expect=$((expect + 11)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -221,6 +223,71 @@ devices_hostmap() {
 		tr -d '\r' < "$OUT/bridged.out" | awk '$1 == "E2E-RNG" && $2 ~ /^virtio_rng/ && $3 == $2 && $4 == 64 { n++ }
 			END { exit !(n >= 2) }'
 	check $? "devices: in-process and bridged devices coexist: the in-process virtio-rng (0000:00:01.0) and the bridged one both give bytes" bridged
+}
+
+# arm64: the configuration guide's platform as it writes it.  The guest's
+# PCI host is the guide's hand-written node (dts/guest-arm64-cvm2rb-cam.dtsi,
+# compiled to guide.dtbo by run-bridge: this test VM has no dtc), given
+# to vbridge run --pci-host-dt; the provider decodes CAM and puts console,
+# blk, net, rng and input from slot 1 on.  The guest's /proc/iomem must
+# read like the guide's listing (PCI ECAM 00010000-0100ffff, the BAR
+# window 01010000-0110ffff, functions 0000:00:01.0..05.0 with a 32 KiB
+# virtio-pci-modern BAR each, packed from 0x01010000) and /proc/interrupts
+# must show them on INTIDs 35..39 (SPI 3..7), level-triggered.  Then the
+# same node with a reg that is not the declared window is refused.
+scenario_guide() {
+	gd_evdev=/dev/input/missing
+	rm -f "$OUT/guide-uinput.in"
+	mkfifo "$OUT/guide-uinput.in"
+	exec 4<>"$OUT/guide-uinput.in"
+	"$HELPER" uinput vbe2e-kbd < "$OUT/guide-uinput.in" > "$OUT/guide-uinput.txt" 2>&1 &
+	gd_uinput=$!
+	wait_for 10 grep -q /dev/input "$OUT/guide-uinput.txt" &&
+		gd_evdev=$(grep -m 1 /dev/input "$OUT/guide-uinput.txt")
+	dd if=/dev/zero of="$OUT/guide-disk.img" bs=1M count=4 2>/dev/null
+	daemon_start daemon "$NODE3" --pci-config=cam --pci-first-slot=1 \
+		--serial "hardware=virtio-console,num=1,type=file,path=$OUT/guide-hvc.out" \
+		--rwdisk "$OUT/guide-disk.img" --host_ip 192.168.78.1 --netmask 255.255.255.0 \
+		--rng --evdev "$gd_evdev"
+	wait_for 30 node_ready cvm2rb-pci
+	check $? "guide: vbridge devices (CAM, from slot 1) declares the node ready" daemon
+	vm_start guide --vmid 3 --cpus 2 --mem 512M --pci-host-dt /root/e2e/guide.dtbo \
+		--params "quiet vbe2e_checks=rng,hostmap"
+	vm_end
+	exec 4>&-
+	kill "$gd_uinput" 2>/dev/null
+	wait "$gd_uinput" 2>/dev/null
+	tr -d '\r' < "$OUT/guide.out" | sed -n 's/^E2E-\(IOMEM\|IRQ\) /# guest \1: /p'
+	gd_iomem() { tr -d '\r' < "$OUT/guide.out" | sed -n 's/^E2E-IOMEM \.*//p'; }
+	seen '^E2E-CHECK rng ok'
+	check $? "guide: virtio-rng behind the guide's node gives bytes (its interrupt arrives)" guide daemon
+	gd_iomem | grep -qx '00010000-0100ffff : PCI ECAM'
+	check $? "guide: /proc/iomem: 00010000-0100ffff : PCI ECAM (the CAM window)" guide
+	# Linux names the window after the node (of_pci_range_to_resource():
+	# its full_name); the guide's listing, "01010000-0110ffff : pci", is
+	# that of a node named pci.
+	gd_iomem | grep -qx '01010000-0110ffff : pcie@10000'
+	check $? "guide: /proc/iomem: 01010000-0110ffff : pcie@10000 (the BAR window, named after the node)" guide
+	gd_bad=0
+	for n in 1 2 3 4 5; do
+		gd_lo=$(printf '%08x' $((0x01010000 + (n - 1) * 0x8000)))
+		gd_hi=$(printf '%08x' $((0x01010000 + n * 0x8000 - 1)))
+		tr -d '\r' < "$OUT/guide.out" | grep -qx "E2E-IOMEM \.*$gd_lo-$gd_hi : 0000:00:0$n\.0" &&
+			tr -d '\r' < "$OUT/guide.out" | grep -qx "E2E-IOMEM \.*$gd_lo-$gd_hi : virtio-pci-modern" ||
+			{ note "no 0000:00:0$n.0 virtio-pci-modern BAR at $gd_lo-$gd_hi"; gd_bad=1; }
+	done
+	! gd_iomem | grep -qE ' : 0000:00:0[06-9a-f]\.| : 000[1-9a-f]:'
+	check $(( gd_bad | $? )) "guide: functions 0000:00:01.0..05.0, one 32 KiB virtio-pci-modern BAR each, packed from 0x01010000" guide
+	tr -d '\r' < "$OUT/guide.out" | awk '$1 == "E2E-IRQ" && / virtio/ {
+			for (i = 2; i < NF; i++) if ($i ~ /^GIC/) { if ($(i + 2) == "Level") got[$(i + 1)]++; else bad++ } }
+		END { for (k = 35; k <= 39; k++) if (!got[k]) bad++; for (k in got) if (k < 35 || k > 39) bad++; exit !!bad }'
+	check $? "guide: /proc/interrupts: the functions on INTIDs 35..39 (SPI 3..7), Level" guide
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "guide: poweroff ends vbridge run with status 0 (got $VM_STATUS)" guide
+	daemon_stop
+	check "$([ "$DAEMON_STATUS" = 0 ]; echo $?)" "guide: vbridge devices stops on SIGTERM with status 0 (got $DAEMON_STATUS)" daemon
+	BV_ARGS="--pci-host-dt /root/e2e/guide-badreg.dtbo" bad_vmid guidebad 3 "" \
+		"--pci-host-dt: the guide's node with reg 0x20000 (not the declared window)" \
+		"pci-host-dt: reg \(0x20000, 0x1000000 bytes\) is not the config window of a device declared for vmid 3: 'cvm2rb-pci' declares \(0x10000, 0x1000000 bytes\)"
 }
 
 # 2. kill -9 of the VMM in the middle of guest disk writes: the provider

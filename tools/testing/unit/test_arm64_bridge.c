@@ -19,6 +19,7 @@
 #include "arch/arm64/image.h"
 #include "arch/arm64/layout.h"
 #include "bridge/frontend.h"
+#include "arm64_example.h"
 #include "tap.h"
 
 #define MiB		(1ULL << 20)
@@ -29,22 +30,9 @@ static const struct arm64_bridge_board board = {
 	.ram_base = ARM64_RAM_BASE, .ram_size = 512 * MiB,
 };
 
-/* The device of dts/arm64-vm3-cvm2rb-pci.dts, as the module lists it. */
 static void example(struct bridge_fe_device *d)
 {
-	unsigned int i;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "cvm2rb-pci");
-	d->backend_vmid = 2;
-	d->nr_windows = 2;
-	d->windows[0] = (struct vbridge_window){ 0x10000, 16 * MiB };
-	d->windows[1] = (struct vbridge_window){ 0x01010000, 1 * MiB };
-	d->nr_irqs = 29;
-	for (i = 0; i < d->nr_irqs; i++) {
-		d->irqs[i].num = 3 + i;
-		d->irqs[i].flags = VBRIDGE_IRQ_F_LEVEL;
-	}
+	arm64_example_device(d);
 }
 
 /* Refused, with err holding every one of the NULL-ended strings. */

@@ -396,6 +396,49 @@ static void test_ecam(void)
 	vt_host_free(vh);
 }
 
+/* CAM (pci-host-cam-generic): bus << 16 | dev << 11 | fn << 8 | reg. */
+static void test_cam(void)
+{
+	struct vt_host *vh = vt_host_new();
+	struct pci_bus *b = pci_bus_new(&vh->host);
+	struct tfunc *t = tfunc_new(NULL), *t2 = tfunc_new(NULL);
+	uint64_t v;
+
+	pci_bus_add(b, PCI_DEVFN(1, 0), &t->f);
+	pci_bus_add(b, PCI_DEVFN(5, 2), &t2->f);
+	pci_bus_cam_access(b, 1 << 11, 4, false, &v);
+	TAP_EQ_U64(v, 0x10441af4, "cam: bus 0 dev 1 ids at 0x800");
+	pci_bus_cam_access(b, 5 << 11 | 2 << 8, 4, false, &v);
+	TAP_EQ_U64(v, 0x10441af4, "cam: dev 5 fn 2 at 0x2a00");
+	pci_bus_cam_access(b, 0, 4, false, &v);
+	TAP_EQ_U64(v, 0xffffffff, "cam: empty slot 0 reads all-ones");
+	pci_bus_ecam_access(b, 1 << 11, 4, false, &v);
+	TAP_EQ_U64(v, 0xffffffff,
+		   "cam: the same offset decoded as ECAM is slot 0, empty");
+	pci_bus_cam_access(b, 1 << 16 | 1 << 11, 4, false, &v);
+	TAP_EQ_U64(v, 0xffffffff, "cam: bus 1 is empty");
+	pci_bus_cam_access(b, 1 << 24, 4, false, &v);
+	TAP_EQ_U64(v, 0xffffffff, "cam: beyond bus 255 (16 MiB) reads all-ones");
+	pci_bus_cam_access(b, 1 << 11, 8, false, &v);
+	TAP_EQ_U64(v, 0x10441af4ull, "cam: 8-byte read as two dwords");
+	v = 0x23;
+	pci_bus_cam_access(b, 1 << 11 | PCI_INTERRUPT_LINE, 1, true, &v);
+	TAP_EQ_INT(pci_bus_cfg_read(b, PCI_DEVFN(1, 0), PCI_INTERRUPT_LINE, 1),
+		   0x23, "cam: byte write reaches dev 1's register 0x3c");
+	TAP_EQ_INT(pci_bus_cfg_read(b, PCI_DEVFN(5, 2), PCI_INTERRUPT_LINE, 1),
+		   0, "cam: ... and no other function's");
+	pci_bus_cam_access(b, 1 << 11 | 0xfd, 2, false, &v);
+	TAP_EQ_U64(v, 0xffff, "cam: unaligned reads all-ones");
+	v = 0x77;
+	pci_bus_cfg_window_access(b, PCI_CFG_CAM, 5 << 11 | 2 << 8 | 0x3c, 1,
+				  true, &v);
+	pci_bus_cfg_window_access(b, PCI_CFG_ECAM,
+				  PCI_DEVFN(5, 2) << 12 | 0x3c, 1, false, &v);
+	TAP_EQ_U64(v, 0x77, "cam/ecam: both layouts reach the same register");
+	pci_bus_free(b);
+	vt_host_free(vh);
+}
+
 static void test_assign(void)
 {
 	struct vt_host *vh = vt_host_new();
@@ -433,6 +476,7 @@ int main(void)
 	test_caps();
 	test_intx();
 	test_ecam();
+	test_cam();
 	test_assign();
 	return tap_done();
 }

@@ -113,6 +113,12 @@ static void test_bad(void)
 		{ ARGV("--kernel", "bz", "--serial"), "--serial without a value" },
 		{ ARGV("--kernel", "bz", "--cid", "2"), "--cid of the host" },
 		{ ARGV("--kernel", "bz", "--rwdisk"), "--rwdisk without a path" },
+		{ ARGV("--kernel", "bz", "--pci-host-dt", "n.dts"),
+		  "--pci-host-dt without --vmid" },
+		{ ARGV("--kernel", "bz", "--vmid", "3", "--pci-host-dt", "n.dts"),
+		  "--pci-host-dt on x86 (its bridged slots join the VMM's host)" },
+		{ ARGV("--kernel", "bz", "--vmid", "3", "--pci-host-dt"),
+		  "--pci-host-dt without a file" },
 	};
 	struct run_config c;
 	unsigned int i;

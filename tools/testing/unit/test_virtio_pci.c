@@ -171,8 +171,8 @@ static void test_identity(void)
 	TAP_EQ_INT(v.d.notify_mult, 4, "id: notify multiplier 4");
 	TAP_EQ_INT(v.d.device_len, 8, "id: device config length");
 	vt_cfgw(&v.d, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
-	TAP_EQ_U64(vt_cfg(&v.d, PCI_BASE_ADDRESS_0, 4), 0xffffc004,
-		   "id: BAR 0 is 16 KiB, 64-bit memory");
+	TAP_EQ_U64(vt_cfg(&v.d, PCI_BASE_ADDRESS_0, 4), 0xffff8004,
+		   "id: BAR 0 is 32 KiB, 64-bit memory");
 	vt_cfgw(&v.d, PCI_BASE_ADDRESS_0, 4, (uint32_t)BAR_ADDR);
 	TAP_EQ_INT(vt_rd(&v.d, v.d.common + VIRTIO_PCI_COMMON_NUMQ, 2), 2,
 		   "id: num_queues");

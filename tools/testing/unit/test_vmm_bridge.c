@@ -62,6 +62,37 @@ static void test_slot_line(void)
 	TAP_EQ_INT(bridge_slot_line(7, 0), 0, "no lines: line 0, never out of range");
 }
 
+/*
+ * A provider told --pci-first-slot: the guide's node maps slot 1 to SPI 3,
+ * the device's line 0, so slots 1..5 raise lines 0..4.
+ */
+static void test_func_line(void)
+{
+	unsigned int s, bad = 0;
+
+	for (s = 1; s <= 5; s++)
+		if (bridge_func_line(s, 1, 29) != (int)s - 1)
+			bad++;
+	TAP_EQ_INT(bad, 0, "first slot 1, 29 lines: slot s raises line s - 1");
+	TAP_EQ_INT(bridge_func_line(0, 1, 29), -1, "first slot 1: slot 0 raises nothing");
+	TAP_EQ_INT(bridge_func_line(3, 0, 29), 3, "first slot 0: slot s raises line s");
+	TAP_EQ_INT(bridge_func_line(31, 1, 29), 1, "first slot 1: slot 31 wraps to line 1");
+	TAP_EQ_INT(bridge_func_line(2, 1, 0), -1, "no lines: nothing raised");
+}
+
+/* How much of a config window reaches the end of a function. */
+static void test_cfg_window_need(void)
+{
+	TAP_EQ_U64(bridge_cfg_window_need(PCI_CFG_ECAM, PCI_DEVFN(0, 0)), 4096,
+		   "ECAM: 00.0 needs 4 KiB");
+	TAP_EQ_U64(bridge_cfg_window_need(PCI_CFG_ECAM, PCI_DEVFN(31, 7)), 1 << 20,
+		   "ECAM: 1f.7 needs the whole 1 MiB of bus 0");
+	TAP_EQ_U64(bridge_cfg_window_need(PCI_CFG_CAM, PCI_DEVFN(5, 0)), 0x2900,
+		   "CAM: 05.0 needs 0x2900 bytes (ends at 5 << 11 | 0xff)");
+	TAP_EQ_U64(bridge_cfg_window_need(PCI_CFG_CAM, PCI_DEVFN(31, 7)), 64 << 10,
+		   "CAM: 1f.7 needs the whole 64 KiB of bus 0");
+}
+
 /* The x86 example overlay's device: dts/x86_64-vm3-cvm2rb-pci.dts. */
 static void example(struct bridge_fe_device *d)
 {
@@ -180,6 +211,8 @@ int main(void)
 {
 	test_ecam_offset();
 	test_slot_line();
+	test_func_line();
+	test_cfg_window_need();
 	test_check_devices();
 	return tap_done();
 }

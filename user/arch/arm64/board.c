@@ -49,6 +49,7 @@ void arch_vmm_destroy(struct vmm *vm)
 		munmap(vm->arch.bios_mem, vm->arch.bios_map_size);
 	if (vm->arch.gic_fd >= 0)
 		close(vm->arch.gic_fd);
+	arm64_pci_host_dt_free(&vm->arch.pci_host_dt);
 }
 
 /* One piece: the memfd from offset 0 at ARM64_RAM_BASE. */
@@ -304,6 +305,16 @@ static int arm64_board_fdt(struct vmm *vm, const struct run_boot *boot,
 	if (vm->bridge) {
 		c.add_nodes = arm64_bridge_fdt_nodes;
 		c.opaque = vm;
+	}
+	/*
+	 * The operator's node is the guest's PCI host: without in-process
+	 * functions the in-process host stays out, so that it has domain 0
+	 * as on the configuration guide's platform.
+	 */
+	if (vm->arch.pci_host_dt.blob) {
+		for (i = 0; i < 256 && !pci_bus_func(vm->bus, i); i++)
+			;
+		c.has_pci = i < 256;
 	}
 	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed)) {
 		memcpy(&c.kaslr_seed, seed, sizeof(c.kaslr_seed));

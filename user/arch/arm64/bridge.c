@@ -17,7 +17,7 @@
 #include "lib/log.h"
 #include "vmm/bridge.h"
 
-int arch_bridge_check_devices(const struct vmm *vm, uint32_t vmid,
+int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      const struct bridge_fe_device *devs,
 			      unsigned int n)
 {
@@ -28,10 +28,26 @@ int arch_bridge_check_devices(const struct vmm *vm, uint32_t vmid,
 	};
 	char err[512];
 
+	struct arm64_pci_host_dt *h = &vm->arch.pci_host_dt;
+	void *blob;
+	size_t size;
+
 	if (arm64_bridge_check(&b, vmid, devs, n, err, sizeof(err))) {
 		log_error("%s", err);
 		return -1;
 	}
+	if (!vm->pci_host_dt)
+		return 0;
+	if (arm64_pci_host_dt_load(vm->pci_host_dt, &blob, &size, err,
+				   sizeof(err)) ||
+	    arm64_pci_host_dt_parse(h, blob, size, vmid, devs, n, err,
+				    sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_info("--pci-host-dt %s: the guest's node of '%s'; its provider needs vbridge devices --pci-config=%s --pci-first-slot=%d",
+		 vm->pci_host_dt, devs[h->dev].name, h->cam ? "cam" : "ecam",
+		 h->first_slot > 0 ? h->first_slot : 0);
 	return 0;
 }
 
@@ -44,6 +60,12 @@ int arm64_bridge_fdt_nodes(void *fdt, void *opaque)
 
 	/* In reverse: each node is added first among the root's children. */
 	for (i = n; i-- > 0;) {
+		if (vm->arch.pci_host_dt.blob && vm->arch.pci_host_dt.dev == i) {
+			ret = arm64_pci_host_dt_add(fdt, &vm->arch.pci_host_dt);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
 		arm64_bridge_host_desc(vmm_bridge_device(vm, i), i, &h);
 		ret = arm64_fdt_add_bridge_host(fdt, &h);
 		if (ret < 0)

@@ -14,7 +14,7 @@
 #define MPIDR_AFF3_MASK		0xff00000000ULL
 
 /* GIC: parent unit address cells in interrupt-map (its #address-cells). */
-#define GIC_ADDR_CELLS		2
+#define GIC_ADDR_CELLS		ARM64_FDT_GIC_ADDR_CELLS
 #define PCI_MAP_CELLS		(3 + 1 + 1 + GIC_ADDR_CELLS + 3)
 #define PCI_SLOTS		32
 #define PCI_PINS		4

@@ -32,6 +32,8 @@
 #define ARM64_FDT_PHANDLE_CLK	2
 #define ARM64_FDT_PHANDLE_ITS	3
 #define ARM64_FDT_PHANDLE_FIRST_FREE 16	/* for add_nodes */
+/* The GIC's #address-cells (its ITS child is in the root's space). */
+#define ARM64_FDT_GIC_ADDR_CELLS	2
 
 #define ARM64_FDT_IRQ_SPI	0
 #define ARM64_FDT_IRQ_PPI	1

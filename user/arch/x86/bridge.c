@@ -127,7 +127,7 @@ int x86_bridge_check_devices(const struct x86_layout *l, uint32_t vmid,
 	return 0;
 }
 
-int arch_bridge_check_devices(const struct vmm *vm, uint32_t vmid,
+int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      const struct bridge_fe_device *devs,
 			      unsigned int n)
 {

@@ -17,6 +17,7 @@
 
 #include "arch/arm64/image.h"
 #include "arch/arm64/layout.h"
+#include "arch/arm64/pci_host_dt.h"
 #include "arch/arm64/pl011.h"
 #include "arch/arm64/pl031.h"
 #include "vmm/serial.h"
@@ -37,6 +38,14 @@
  * joins the in-process host's bus 0.
  */
 #define VMM_ARCH_BRIDGE_OWN_HOST	1
+#define VMM_ARCH_USAGE_PCI_HOST_DT \
+"  --pci-host-dt FILE  with --vmid: the guest's node of the bridged PCI host,\n" \
+"                    written by hand (.dts/.dtsi, compiled with dtc, or a\n" \
+"                    .dtbo), used instead of the generated one; &gic is\n" \
+"                    this VM's GIC. Its reg must be a declared device's\n" \
+"                    config window, its ranges inside that device's BAR\n" \
+"                    windows, its interrupt-map on its declared lines\n" \
+"                      --pci-host-dt dts/guest-arm64-cvm2rb-cam.dtsi\n"
 
 /* What `vbridge run --help` says about this machine. */
 #define VMM_ARCH_KERNEL_WHAT	"an arm64 Image"
@@ -116,6 +125,7 @@ struct vmm_arch {
 	bool bios;
 	bool nisv_seen[VMM_ARCH_MAX_CPUS];
 	bool nisv_warned[VMM_ARCH_MAX_CPUS];
+	struct arm64_pci_host_dt pci_host_dt;
 };
 
 /**

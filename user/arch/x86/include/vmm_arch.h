@@ -31,6 +31,7 @@
  * CF8/CFC, from slot VMM_BRIDGE_FIRST_SLOT on.
  */
 #define VMM_ARCH_BRIDGE_OWN_HOST	0
+#define VMM_ARCH_USAGE_PCI_HOST_DT	""
 
 #define VMM_MAX_UARTS		4
 
