@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <libfdt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "arch/arm64/fdt.h"
 #include "bridge/frontend.h"
 #include "ctl/dt.h"
+#include "lib/log.h"
 #include "ctl/overlay.h"
 
 #define HOST_DT_EXAMPLE		"see dts/guest-arm64-cvm2rb-cam.dtsi"
@@ -19,18 +19,6 @@
 #define CAM_BUS_SIZE		(64ULL << 10)
 #define ECAM_BUS_SIZE		(1ULL << 20)
 
-static int host_dt_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int host_dt_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 /*
  * Source gets the plugin header (a .dtsi has none, a .dts has /dts-v1/),
@@ -135,7 +123,7 @@ static int host_dt_find(const void *blob, bool *cam, char *err, size_t errlen)
 						    "pci-host-ecam-generic"))
 			continue;
 		if (n++) {
-			return host_dt_fail(err, errlen, "--pci-host-dt: %s and %s are both PCI hosts; give one node (" HOST_DT_EXAMPLE ")",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: %s and %s are both PCI hosts; give one node (" HOST_DT_EXAMPLE ")",
 					    fdt_get_name(blob, found, NULL),
 					    fdt_get_name(blob, node, NULL));
 		}
@@ -143,7 +131,7 @@ static int host_dt_find(const void *blob, bool *cam, char *err, size_t errlen)
 		*cam = c;
 	}
 	if (found < 0)
-		return host_dt_fail(err, errlen, "--pci-host-dt: no node with compatible \"pci-host-cam-generic\" or \"pci-host-ecam-generic\" (" HOST_DT_EXAMPLE ")");
+		return err_set(err, errlen, -EINVAL, "--pci-host-dt: no node with compatible \"pci-host-cam-generic\" or \"pci-host-ecam-generic\" (" HOST_DT_EXAMPLE ")");
 	return found;
 }
 
@@ -163,7 +151,7 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 		return 0;
 	ret = fdt_get_path(blob, node, path, sizeof(path));
 	if (ret)
-		return host_dt_fail(err, errlen, "--pci-host-dt: node path too long");
+		return err_set(err, errlen, -EINVAL, "--pci-host-dt: node path too long");
 	fdt_for_each_property_offset(prop, blob, fix) {
 		const char *label, *v;
 		int len, off;
@@ -172,7 +160,7 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 		if (!v)
 			continue;
 		if (strcmp(label, "gic"))
-			return host_dt_fail(err, errlen, "--pci-host-dt: &%s cannot be resolved: the VMM's interrupt controller is &gic, and nothing else can be referred to (" HOST_DT_EXAMPLE ")",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: &%s cannot be resolved: the VMM's interrupt controller is &gic, and nothing else can be referred to (" HOST_DT_EXAMPLE ")",
 					    label);
 		for (off = 0; off < len; off += strlen(v + off) + 1) {
 			char *p1, *p2, *end;
@@ -201,12 +189,12 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 			if (target != node || strcmp(p1, "interrupt-map"))
 				continue;
 			if (*nr_fix == max_fix)
-				return host_dt_fail(err, errlen, "--pci-host-dt: more than %u interrupt-map entries",
+				return err_set(err, errlen, -EINVAL, "--pci-host-dt: more than %u interrupt-map entries",
 						    max_fix);
 			imap_fix[(*nr_fix)++] = at / 4;
 			continue;
 bad:
-			return host_dt_fail(err, errlen, "--pci-host-dt: a reference to &gic (\"%s\") does not fit the tree; rebuild it with dtc -@",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: a reference to &gic (\"%s\") does not fit the tree; rebuild it with dtc -@",
 					    v + off);
 		}
 	}
@@ -230,7 +218,7 @@ static int host_dt_ranges(const void *blob, int node, uint32_t pa,
 
 	r = fdt_getprop(blob, node, "ranges", &len);
 	if (!r || !len || len % (4 * stride))
-		return host_dt_fail(err, errlen, "--pci-host-dt: ranges must list the BAR windows, %u cells each (PCI address 3, CPU address %u, size 2)",
+		return err_set(err, errlen, -EINVAL, "--pci-host-dt: ranges must list the BAR windows, %u cells each (PCI address 3, CPU address %u, size 2)",
 				    stride, pa);
 	n = len / (4 * stride);
 	for (i = 0; i < n; i++, r += stride) {
@@ -239,10 +227,10 @@ static int host_dt_ranges(const void *blob, int node, uint32_t pa,
 		uint64_t size = cells_get(r + 3 + pa, 2);
 
 		if (space != 2 && space != 3)
-			return host_dt_fail(err, errlen, "--pci-host-dt: ranges entry %u is %s space; a bridged host has memory BARs only (0x02000000 or 0x03000000)",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: ranges entry %u is %s space; a bridged host has memory BARs only (0x02000000 or 0x03000000)",
 					    i, space == 1 ? "I/O" : "configuration");
 		if (pci != cpu)
-			return host_dt_fail(err, errlen, "--pci-host-dt: ranges entry %u maps PCI 0x%llx to CPU 0x%llx; the provider decodes BARs at guest-physical addresses: give the same address twice",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: ranges entry %u maps PCI 0x%llx to CPU 0x%llx; the provider decodes BARs at guest-physical addresses: give the same address twice",
 					    i, (unsigned long long)pci,
 					    (unsigned long long)cpu);
 		for (w = 1; w < d->nr_windows; w++)
@@ -251,7 +239,7 @@ static int host_dt_ranges(const void *blob, int node, uint32_t pa,
 			    cpu + size <= d->windows[w].addr + d->windows[w].size)
 				break;
 		if (w == d->nr_windows)
-			return host_dt_fail(err, errlen, "--pci-host-dt: ranges entry %u (0x%llx, 0x%llx bytes) is not inside a BAR window of '%s' declared for vmid %u (window 1: 0x%llx, 0x%llx bytes)",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: ranges entry %u (0x%llx, 0x%llx bytes) is not inside a BAR window of '%s' declared for vmid %u (window 1: 0x%llx, 0x%llx bytes)",
 					    i, (unsigned long long)cpu,
 					    (unsigned long long)size, d->name, vmid,
 					    (unsigned long long)(d->nr_windows > 1 ? d->windows[1].addr : 0),
@@ -274,10 +262,10 @@ static int host_dt_imap(struct arm64_pci_host_dt *h, int node, uint32_t vmid,
 	if (!m)
 		return 0;
 	if (icells != 1)
-		return host_dt_fail(err, errlen, "--pci-host-dt: #interrupt-cells must be <1> (the INTx pin)");
+		return err_set(err, errlen, -EINVAL, "--pci-host-dt: #interrupt-cells must be <1> (the INTx pin)");
 	mask = fdt_getprop(h->blob, node, "interrupt-map-mask", &mlen);
 	if (!mask || mlen != (int)(4 * ci))
-		return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map needs an interrupt-map-mask of %u cells",
+		return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map needs an interrupt-map-mask of %u cells",
 				    ci);
 	cells = len / 4;
 	qsort(fix, nr_fix, sizeof(*fix), cmp_uint);
@@ -291,18 +279,18 @@ static int host_dt_imap(struct arm64_pci_host_dt *h, int node, uint32_t vmid,
 		int L;
 
 		if (k == nr_fix || fix[k] != pos + ci)
-			return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map entry %u does not refer to &gic after %u cells; each entry is <PCI address (3) pin (1) &gic [unit address] type number flags>",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u does not refer to &gic after %u cells; each entry is <PCI address (3) pin (1) &gic [unit address] type number flags>",
 					    k, ci);
 		end = k + 1 < nr_fix ? fix[k + 1] - ci : cells;
 		L = (int)end - (int)fix[k] - 1;
 		if (L < GIC_SPEC_CELLS || (pa >= 0 && L - GIC_SPEC_CELLS != pa) ||
 		    end > cells)
-			return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map entry %u has %d cells after &gic; every entry needs the same, ending in the GIC's <type number flags>",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u has %d cells after &gic; every entry needs the same, ending in the GIC's <type number flags>",
 					    k, L);
 		pa = L - GIC_SPEC_CELLS;
 		for (i = 0; i < (unsigned int)pa; i++)
 			if (m[fix[k] + 1 + i])
-				return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map entry %u gives the GIC a non-zero unit address",
+				return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u gives the GIC a non-zero unit address",
 						    k);
 		type = fdt32_to_cpu(m[end - 3]);
 		spi = fdt32_to_cpu(m[end - 2]);
@@ -312,13 +300,13 @@ static int host_dt_imap(struct arm64_pci_host_dt *h, int node, uint32_t vmid,
 			if (d->irqs[l].num == spi)
 				break;
 		if (type != ARM64_FDT_IRQ_SPI || l == d->nr_irqs)
-			return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map entry %u (slot %u) is %s %u, not one of the interrupt lines declared for '%s' of vmid %u (SPI %u..)",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u (slot %u) is %s %u, not one of the interrupt lines declared for '%s' of vmid %u (SPI %u..)",
 					    k, slot, type == ARM64_FDT_IRQ_SPI ? "SPI" : "not an SPI:",
 					    spi, d->name, vmid,
 					    d->nr_irqs ? d->irqs[0].num : 0);
 		if (flags != ((d->irqs[l].flags & VBRIDGE_IRQ_F_LEVEL) ?
 			      ARM64_FDT_IRQ_LEVEL : ARM64_FDT_IRQ_EDGE))
-			return host_dt_fail(err, errlen, "--pci-host-dt: interrupt-map entry %u (slot %u) gives SPI %u flags %u; its declared line is %s (%u)",
+			return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u (slot %u) gives SPI %u flags %u; its declared line is %s (%u)",
 					    k, slot, spi, flags,
 					    (d->irqs[l].flags & VBRIDGE_IRQ_F_LEVEL) ?
 					    "level-triggered" : "edge-triggered",
@@ -372,7 +360,7 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	h->size_cells = parent >= 0 ? prop_u32(blob, parent, "#size-cells", 1) : 1;
 	if (h->addr_cells < 1 || h->addr_cells > 2 || h->size_cells < 1 ||
 	    h->size_cells > 2) {
-		ret = host_dt_fail(err, errlen, "--pci-host-dt: the node's parent has #address-cells %u and #size-cells %u; give 1 or 2 of each",
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: the node's parent has #address-cells %u and #size-cells %u; give 1 or 2 of each",
 				   h->addr_cells, h->size_cells);
 		goto fail;
 	}
@@ -380,12 +368,12 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	if (prop_u32(blob, node, "#address-cells", 0) != 3 ||
 	    prop_u32(blob, node, "#size-cells", 0) != 2 || !type ||
 	    strcmp(type, "pci")) {
-		ret = host_dt_fail(err, errlen, "--pci-host-dt: a PCI host node needs device_type = \"pci\", #address-cells = <3> and #size-cells = <2> (" HOST_DT_EXAMPLE ")");
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: a PCI host node needs device_type = \"pci\", #address-cells = <3> and #size-cells = <2> (" HOST_DT_EXAMPLE ")");
 		goto fail;
 	}
 	reg = fdt_getprop(blob, node, "reg", &len);
 	if (!reg || len != (int)(4 * (h->addr_cells + h->size_cells))) {
-		ret = host_dt_fail(err, errlen, "--pci-host-dt: reg must be the config window, one address of %u cells and one size of %u cells (the parent's #address-cells and #size-cells; 2 and 1 when it gives none)",
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: reg must be the config window, one address of %u cells and one size of %u cells (the parent's #address-cells and #size-cells; 2 and 1 when it gives none)",
 				   h->addr_cells, h->size_cells);
 		goto fail;
 	}
@@ -396,7 +384,7 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 		    devs[i].windows[0].size == wsize)
 			break;
 	if (i == n) {
-		ret = host_dt_fail(err, errlen, "--pci-host-dt: reg (0x%llx, 0x%llx bytes) is not the config window of a device declared for vmid %u%s%s%s (0x%llx, 0x%llx bytes)",
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: reg (0x%llx, 0x%llx bytes) is not the config window of a device declared for vmid %u%s%s%s (0x%llx, 0x%llx bytes)",
 				   (unsigned long long)addr,
 				   (unsigned long long)wsize, vmid,
 				   n ? ": '" : "", n ? devs[0].name : "",
@@ -413,7 +401,7 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 		    fdt32_to_cpu(br[1]) > 255 ||
 		    (fdt32_to_cpu(br[1]) + 1) * bus_size > wsize)) ||
 	    (!br && 256 * bus_size > wsize)) {
-		ret = host_dt_fail(err, errlen, "--pci-host-dt: bus-range must start at bus 0 and fit the config window (%llu KiB a bus with %s): give bus-range = <0x0 0x0>",
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: bus-range must start at bus 0 and fit the config window (%llu KiB a bus with %s): give bus-range = <0x0 0x0>",
 				   (unsigned long long)(bus_size >> 10),
 				   h->cam ? "CAM" : "ECAM");
 		goto fail;
