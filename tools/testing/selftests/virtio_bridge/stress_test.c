@@ -683,7 +683,7 @@ static int st_up(struct st *st, const char *params, bool ack)
 }
 
 /* The threads of this process besides the caller. */
-static int st_other_threads(void)
+static int st_count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -694,6 +694,23 @@ static int st_other_threads(void)
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);
+	return n;
+}
+
+/*
+ * Threads of the test other than this one, once the joined ones are gone:
+ * pthread_join() returns when the kernel clears the thread's tid, in
+ * mm_release(), and the thread leaves /proc/self/task only at the end of
+ * its exit, so a thread joined a moment ago may still be listed.  One that
+ * is still there after a second is left behind, blocked or running.
+ */
+static int st_other_threads(void)
+{
+	uint64_t end = vbst_now_ms() + 1000;
+	int n;
+
+	while ((n = st_count_threads()) > 0 && vbst_now_ms() < end)
+		usleep(10000);
 	return n;
 }
 
