@@ -257,11 +257,6 @@ sp_hits() { [ "$SP" = 0 ] || grep 'shutdown:' $SP_TRACE/trace | grep -v '^#'; }
 # sp_field LINE KEY: KEY's value in a probe line
 sp_field() { echo "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"; }
 
-# tf_measured: the scenario's guest triple faults were all the one
-# tf-census measured, as often with QEMU as with vbridge run as the
-# second-level VMM: an exception the guest could not deliver because
-# reading its IDT's double-fault gate faulted (cr2 = idtr + 8 * 16).
-# Prints why (for the retry line), or why not; status 0 when they were.
 # hex_is_plus_0x80 A B: the 64-bit hex numbers A = B + 0x80, in any shell:
 # a kernel address does not fit a shell's signed arithmetic (dash refuses
 # it), so each is summed as two 32-bit halves.
@@ -275,6 +270,11 @@ hex_is_plus_0x80() {
 	[ $hx_hi -eq $((0x${hx_a%????????})) ] &&
 		[ $((hx_lo % 4294967296)) -eq $((0x${hx_a#????????})) ]
 }
+# tf_measured: the scenario's guest triple faults were all the one
+# tf-census measured, as often with QEMU as with vbridge run as the
+# second-level VMM: an exception the guest could not deliver because
+# reading its IDT's double-fault gate faulted (cr2 = idtr + 8 * 16).
+# Prints why (for the retry line), or why not; status 0 when they were.
 tf_measured() {
 	[ "$SP" = 1 ] || { echo "no shutdown probe to tell the fault's cause"; return 1; }
 	tm_hits=$(sp_hits)
