@@ -286,10 +286,36 @@ static int set_intx_map(void *fdt, int node, const struct cells *map)
 	return setcells(fdt, node, "interrupt-map-mask", &mask);
 }
 
+/*
+ * A pci-host-ecam-generic node at ecam_base for buses bus_first..bus_last
+ * of PCI domain domain, with what every such host of ours has; the caller
+ * adds ranges and the interrupt map.  The node's offset, or a libfdt error.
+ */
+static int ecam_host_node(void *fdt, uint64_t ecam_base, unsigned int bus_first,
+			  unsigned int bus_last, uint32_t domain)
+{
+	uint64_t size = (uint64_t)(bus_last - bus_first + 1) * ARM64_PCI_ECAM_BUS_SIZE;
+	struct cells cells = { .n = 0 };
+	int node = subnode(fdt, 0, "pcie", ecam_base);
+
+	TRY(node);
+	TRY(fdt_setprop_string(fdt, node, "compatible", "pci-host-ecam-generic"));
+	TRY(fdt_setprop_string(fdt, node, "device_type", "pci"));
+	TRY(setreg(fdt, node, ecam_base, size));
+	put(&cells, bus_first);
+	put(&cells, bus_last);
+	TRY(setcells(fdt, node, "bus-range", &cells));
+	TRY(fdt_setprop_u32(fdt, node, "linux,pci-domain", domain));
+	TRY(fdt_setprop_u32(fdt, node, "#address-cells", 3));
+	TRY(fdt_setprop_u32(fdt, node, "#size-cells", 2));
+	TRY(fdt_setprop_u32(fdt, node, "#interrupt-cells", 1));
+	TRY(fdt_setprop(fdt, node, "dma-coherent", NULL, 0));
+	return node;
+}
+
 static int add_pci(void *fdt, const struct arm64_fdt_config *c)
 {
 	const struct arm64_fdt_pci *p = &c->pci;
-	unsigned int buses = p->bus_last - p->bus_first + 1;
 	struct cells *map = calloc(1, sizeof(*map));
 	struct cells ranges = { .n = 0 }, cells = { .n = 0 };
 	unsigned int slot, pin;
@@ -297,23 +323,12 @@ static int add_pci(void *fdt, const struct arm64_fdt_config *c)
 
 	if (!map)
 		return -FDT_ERR_NOSPACE;
-	node = subnode(fdt, 0, "pcie", p->ecam_base);
+	node = ecam_host_node(fdt, p->ecam_base, p->bus_first, p->bus_last, p->domain);
 	if (node < 0) {
 		ret = node;
 		goto out;
 	}
 #define PTRY(expr) do { ret = (expr); if (ret < 0) goto out; } while (0)
-	PTRY(fdt_setprop_string(fdt, node, "compatible", "pci-host-ecam-generic"));
-	PTRY(fdt_setprop_string(fdt, node, "device_type", "pci"));
-	PTRY(setreg(fdt, node, p->ecam_base, (uint64_t)buses * ARM64_PCI_ECAM_BUS_SIZE));
-	put(&cells, p->bus_first);
-	put(&cells, p->bus_last);
-	PTRY(setcells(fdt, node, "bus-range", &cells));
-	PTRY(fdt_setprop_u32(fdt, node, "linux,pci-domain", p->domain));
-	PTRY(fdt_setprop_u32(fdt, node, "#address-cells", 3));
-	PTRY(fdt_setprop_u32(fdt, node, "#size-cells", 2));
-	PTRY(fdt_setprop_u32(fdt, node, "#interrupt-cells", 1));
-	PTRY(fdt_setprop(fdt, node, "dma-coherent", NULL, 0));
 
 	put(&ranges, PCI_SPACE_MEM32);
 	put64(&ranges, p->mmio_base);
@@ -352,7 +367,7 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
 {
 	uint64_t buses = h->ecam_size / ARM64_PCI_ECAM_BUS_SIZE;
 	struct cells *map = calloc(1, sizeof(*map));
-	struct cells ranges = { .n = 0 }, cells = { .n = 0 };
+	struct cells ranges = { .n = 0 };
 	unsigned int i, slot, pin;
 	int node, ret = -FDT_ERR_NOSPACE;
 
@@ -365,23 +380,12 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
 	}
 	if (buses > 256)
 		buses = 256;
-	node = subnode(fdt, 0, "pcie", h->ecam_base);
+	node = ecam_host_node(fdt, h->ecam_base, 0, buses - 1, h->domain);
 	if (node < 0) {
 		ret = node;
 		goto out;
 	}
 #define PTRY(expr) do { ret = (expr); if (ret < 0) goto out; } while (0)
-	PTRY(fdt_setprop_string(fdt, node, "compatible", "pci-host-ecam-generic"));
-	PTRY(fdt_setprop_string(fdt, node, "device_type", "pci"));
-	PTRY(setreg(fdt, node, h->ecam_base, buses * ARM64_PCI_ECAM_BUS_SIZE));
-	put(&cells, 0);
-	put(&cells, buses - 1);
-	PTRY(setcells(fdt, node, "bus-range", &cells));
-	PTRY(fdt_setprop_u32(fdt, node, "linux,pci-domain", h->domain));
-	PTRY(fdt_setprop_u32(fdt, node, "#address-cells", 3));
-	PTRY(fdt_setprop_u32(fdt, node, "#size-cells", 2));
-	PTRY(fdt_setprop_u32(fdt, node, "#interrupt-cells", 1));
-	PTRY(fdt_setprop(fdt, node, "dma-coherent", NULL, 0));
 	for (i = 0; i < h->nr_ranges; i++) {
 		bool high = h->range_base[i] + h->range_size[i] > (1ULL << 32);
 
