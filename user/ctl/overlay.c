@@ -184,11 +184,10 @@ int overlay_compile(const char *name, const char *src, size_t len, void **blob,
 	return overlay_dtc(name, NULL, src, len, blob, size, err, errlen);
 }
 
-int overlay_read(const char *path, void **blob, size_t *size, char *err, size_t errlen)
+int overlay_read_file(const char *path, char **buf, size_t *len, char *err,
+		      size_t errlen)
 {
 	struct stat st;
-	char *buf;
-	size_t len;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -198,13 +197,25 @@ int overlay_read(const char *path, void **blob, size_t *size, char *err, size_t 
 		close(fd);
 		return overlay_fail(-EINVAL, err, errlen, "%s: not a regular file", path);
 	}
-	ret = overlay_slurp(fd, OVERLAY_MAX_SIZE, &buf, &len);
+	ret = overlay_slurp(fd, OVERLAY_MAX_SIZE, buf, len);
 	close(fd);
 	if (ret == -EFBIG)
 		return overlay_fail(-EINVAL, err, errlen, "%s: larger than %u MiB", path,
 				    OVERLAY_MAX_SIZE >> 20);
 	if (ret)
 		return overlay_fail(ret, err, errlen, "%s: %s", path, strerror(-ret));
+	return 0;
+}
+
+int overlay_read(const char *path, void **blob, size_t *size, char *err, size_t errlen)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = overlay_read_file(path, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
 	if (len >= 4 && fdt_magic(buf) == FDT_MAGIC) {
 		*blob = buf;
 		*size = len;

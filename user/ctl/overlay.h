@@ -13,6 +13,13 @@
 #define OVERLAY_MAX_SIZE	(16u << 20)
 
 /*
+ * Read the regular file path, at most OVERLAY_MAX_SIZE bytes, into a
+ * malloc'ed buffer; err names the file when it cannot be read.
+ */
+int overlay_read_file(const char *path, char **buf, size_t *len, char *err,
+		      size_t errlen);
+
+/*
  * Load path into a malloc'ed blob.  Returns 0, -ENOENT/-EACCES/... when
  * the file cannot be read, -EINVAL when it is too large or dtc refused it,
  * -ENOEXEC when dtc cannot be run; err says what happened.

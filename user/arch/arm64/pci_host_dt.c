@@ -11,14 +11,12 @@
 #include "arch/arm64/fdt.h"
 #include "bridge/frontend.h"
 #include "ctl/dt.h"
-#include "lib/log.h"
 #include "ctl/overlay.h"
+#include "lib/log.h"
 
 #define HOST_DT_EXAMPLE		"see dts/guest-arm64-cvm2rb-cam.dtsi"
 #define GIC_SPEC_CELLS		3	/* type, number, flags */
-#define CAM_BUS_SIZE		(64ULL << 10)
-#define ECAM_BUS_SIZE		(1ULL << 20)
-
+#define CAM_BUS_SIZE		(64ULL << 10)	/* 256 bytes x 256 functions */
 
 /*
  * Source gets the plugin header (a .dtsi has none, a .dts has /dts-v1/),
@@ -52,29 +50,16 @@ static char *host_dt_plugin_source(const char *src, size_t len, size_t *out_len)
 int arm64_pci_host_dt_load(const char *path, void **blob, size_t *size,
 			   char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
 	char *buf, *src;
 	size_t len, slen;
 	int ret;
 
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "--pci-host-dt %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	buf = malloc(OVERLAY_MAX_SIZE + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	len = fread(buf, 1, OVERLAY_MAX_SIZE + 1, f);
-	ret = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (!ret && len > OVERLAY_MAX_SIZE)
-		ret = -EFBIG;
+	ret = overlay_read_file(path, &buf, &len, err, errlen);
 	if (ret) {
-		snprintf(err, errlen, "--pci-host-dt %s: %s", path, strerror(-ret));
-		free(buf);
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "--pci-host-dt %s", why);
 		return ret;
 	}
 	if (len >= sizeof(fdt32_t) && fdt_magic(buf) == FDT_MAGIC) {
@@ -396,7 +381,7 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	h->dev = i;
 	d = &devs[i];
 	br = fdt_getprop(blob, node, "bus-range", &len);
-	bus_size = h->cam ? CAM_BUS_SIZE : ECAM_BUS_SIZE;
+	bus_size = h->cam ? CAM_BUS_SIZE : ARM64_PCI_ECAM_BUS_SIZE;
 	if ((br && (len != 8 || fdt32_to_cpu(br[0]) != 0 ||
 		    fdt32_to_cpu(br[1]) > 255 ||
 		    (fdt32_to_cpu(br[1]) + 1) * bus_size > wsize)) ||
