@@ -344,6 +344,95 @@ static void test_refused(void)
 	refused("source dtc refuses", "/ { pcie@10000 { reg = <0x0; }; };", "");
 }
 
+/*
+ * The guide's node compiled, its /__fixups__/gic replaced by fix (len
+ * bytes), then parsed; a property "other" = <0x0> of another root node
+ * may be referred to.  Returns parse's result (1000 when the source
+ * does not compile); on success the caller frees h.
+ */
+static int with_fixups(const char *fix, int len, struct arm64_pci_host_dt *h,
+		       char *err, size_t errlen)
+{
+	static const char extra[] = "other { other = <0x0>; };";
+	static char src[8192 + 32];
+	struct bridge_fe_device d;
+	void *blob, *big;
+	size_t size;
+	int ret, node;
+
+	example(&d);
+	snprintf(src, sizeof(src), "/dts-v1/;\n/plugin/;\n%s",
+		 node_src(extra, NULL, NULL));
+	ret = overlay_compile("fixups", src, strlen(src), &blob, &size, err,
+			      errlen);
+	if (ret)
+		return 1000;
+	big = calloc(1, size + 4096);
+	if (!big || fdt_open_into(blob, big, size + 4096))
+		exit(1);
+	free(blob);
+	node = fdt_path_offset(big, "/__fixups__");
+	if (node < 0 || fdt_setprop(big, node, "gic", fix, len) ||
+	    fdt_pack(big))
+		exit(1);
+	return arm64_pci_host_dt_parse(h, big, fdt_totalsize(big), 3, &d, 1,
+				       err, errlen);
+}
+
+/* A /__fixups__ written by hand rather than by dtc. */
+static void test_hostile_fixups(void)
+{
+	/*
+	 * 8589934608 is 16 + 2^33: as a 32-bit offset it is entry 0's &gic,
+	 * as a cell index far beyond the property.
+	 */
+	static const char wide[] =
+		"/pcie@10000:interrupt-map:16\0/pcie@10000:interrupt-map:48\0"
+		"/pcie@10000:interrupt-map:8589934608";
+	/* 2^32 - 4: libfdt's bounds check wraps, and writes before it. */
+	static const char before[] =
+		"/pcie@10000:interrupt-map:16\0/pcie@10000:interrupt-map:4294967292";
+	static const char unterminated[] = "/pcie@10000:interrupt-map:16";
+	static const char compat[] =
+		"/pcie@10000:interrupt-map:16\0/pcie@10000:interrupt-map:48\0"
+		"/pcie@10000:compatible:0";
+	static const char outside[] =
+		"/pcie@10000:interrupt-map:16\0/pcie@10000:interrupt-map:48\0"
+		"/other:other:0";
+	static const char no_offset[] = "/pcie@10000:interrupt-map:";
+	struct arm64_pci_host_dt h;
+	char err[512] = "";
+	int ret;
+
+	ret = with_fixups(wide, sizeof(wide), &h, err, sizeof(err));
+	TAP_CHECK(ret == -EINVAL && strstr(err, "a reference to &gic (\"/pcie@10000:interrupt-map:8589934608\") does not fit the tree"),
+		  "fixups: an offset past 32 bits is refused, not truncated");
+	if (ret != -EINVAL)
+		diag("ret %d, err: %s", ret, err);
+	ret = with_fixups(before, sizeof(before), &h, err, sizeof(err));
+	TAP_CHECK(ret == -EINVAL && strstr(err, "interrupt-map:4294967292\") does not fit the tree"),
+		  "fixups: an offset that wraps libfdt's bounds check is refused");
+	ret = with_fixups(unterminated, sizeof(unterminated) - 1, &h, err,
+			  sizeof(err));
+	TAP_CHECK(ret == -EINVAL && strstr(err, "/__fixups__/gic is not a list of references"),
+		  "fixups: a reference without its NUL is refused");
+	ret = with_fixups(no_offset, sizeof(no_offset), &h, err, sizeof(err));
+	TAP_CHECK(ret == -EINVAL && strstr(err, "does not fit the tree"),
+		  "fixups: a reference without an offset is refused");
+	ret = with_fixups(compat, sizeof(compat), &h, err, sizeof(err));
+	TAP_CHECK(ret == -EINVAL && strstr(err, "lands in the node's compatible"),
+		  "fixups: a reference into the node's compatible is refused");
+	ret = with_fixups(outside, sizeof(outside), &h, err, sizeof(err));
+	TAP_EQ_INT(ret, 0, "fixups: a reference outside the node is accepted");
+	if (ret) {
+		diag("%s", err);
+		return;
+	}
+	TAP_CHECK(cell(h.blob, "/other", "other", 0) == 0,
+		  "fixups: ... and not patched (only the node goes to the guest)");
+	arm64_pci_host_dt_free(&h);
+}
+
 static void test_unreadable(void)
 {
 	void *blob;
@@ -362,6 +451,7 @@ int main(void)
 	test_guide_node();
 	test_dtbo();
 	test_refused();
+	test_hostile_fixups();
 	test_unreadable();
 	return tap_done();
 }

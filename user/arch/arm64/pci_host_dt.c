@@ -120,15 +120,26 @@ static int host_dt_find(const void *blob, bool *cam, char *err, size_t errlen)
 	return found;
 }
 
+/* Whether path is node (of path np) or below it. */
+static bool host_dt_in_node(const char *path, const char *np)
+{
+	size_t n = strlen(np);
+
+	if (!strcmp(np, "/"))
+		return true;
+	return !strncmp(path, np, n) && (!path[n] || path[n] == '/');
+}
+
 /*
- * Patch every &gic of blob to the VMM's GIC; collect the cell indices of
+ * Patch every &gic of the node's subtree to the VMM's GIC (the rest of
+ * blob is not copied, and is left alone); collect the cell indices of
  * those in node's interrupt-map.  Any other label is refused.
  */
 static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 			  unsigned int *nr_fix, unsigned int max_fix,
 			  char *err, size_t errlen)
 {
-	char path[256], ref[512];
+	char path[256], ref[512], shown[512];
 	int fix = fdt_path_offset(blob, "/__fixups__"), prop, ret;
 
 	*nr_fix = 0;
@@ -140,6 +151,7 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 	fdt_for_each_property_offset(prop, blob, fix) {
 		const char *label, *v;
 		int len, off;
+		size_t n;
 
 		v = fdt_getprop_by_offset(blob, prop, &label, &len);
 		if (!v)
@@ -147,13 +159,18 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 		if (strcmp(label, "gic"))
 			return err_set(err, errlen, -EINVAL, "--pci-host-dt: &%s cannot be resolved: the VMM's interrupt controller is &gic, and nothing else can be referred to (" HOST_DT_EXAMPLE ")",
 					    label);
-		for (off = 0; off < len; off += strlen(v + off) + 1) {
+		for (off = 0; off < len; off += n + 1) {
+			fdt32_t ph = cpu_to_fdt32(ARM64_FDT_PHANDLE_GIC);
 			char *p1, *p2, *end;
 			unsigned long at;
-			fdt32_t ph = cpu_to_fdt32(ARM64_FDT_PHANDLE_GIC);
 			int target;
 
-			snprintf(ref, sizeof(ref), "%s", v + off);
+			/* Copied out first: a patch may land in v itself. */
+			n = strnlen(v + off, len - off);
+			if (n == (size_t)(len - off) || n >= sizeof(ref))
+				return err_set(err, errlen, -EINVAL, "--pci-host-dt: /__fixups__/gic is not a list of references; rebuild the tree with dtc -@");
+			memcpy(ref, v + off, n + 1);
+			memcpy(shown, ref, n + 1);
 			p2 = strrchr(ref, ':');
 			if (!p2)
 				goto bad;
@@ -163,8 +180,10 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 				goto bad;
 			*p1++ = 0;
 			at = strtoul(p2, &end, 10);
-			if (*end || at % 4)
+			if (!*p2 || *end || at % 4 || at > INT32_MAX)
 				goto bad;
+			if (!host_dt_in_node(ref, path))
+				continue;
 			target = fdt_path_offset(blob, ref);
 			if (target < 0 ||
 			    fdt_setprop_inplace_namelen_partial(blob, target, p1,
@@ -180,7 +199,7 @@ static int host_dt_fixups(void *blob, int node, unsigned int *imap_fix,
 			continue;
 bad:
 			return err_set(err, errlen, -EINVAL, "--pci-host-dt: a reference to &gic (\"%s\") does not fit the tree; rebuild it with dtc -@",
-					    v + off);
+					    shown);
 		}
 	}
 	return 0;
@@ -267,6 +286,7 @@ static int host_dt_imap(struct arm64_pci_host_dt *h, int node, uint32_t vmid,
 			return err_set(err, errlen, -EINVAL, "--pci-host-dt: interrupt-map entry %u does not refer to &gic after %u cells; each entry is <PCI address (3) pin (1) &gic [unit address] type number flags>",
 					    k, ci);
 		end = k + 1 < nr_fix ? fix[k + 1] - ci : cells;
+		/* No overflow: a fixup's offset is at most INT32_MAX bytes. */
 		L = (int)end - (int)fix[k] - 1;
 		if (L < GIC_SPEC_CELLS || (pa >= 0 && L - GIC_SPEC_CELLS != pa) ||
 		    end > cells)
@@ -340,6 +360,20 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 		goto fail;
 	}
 	h->node = node;
+	/*
+	 * Patched in place (node offsets do not move), before anything is
+	 * checked: what is checked is what the guest gets.
+	 */
+	ret = host_dt_fixups(blob, node, fix, &nr_fix,
+			     sizeof(fix) / sizeof(fix[0]), err, errlen);
+	if (ret)
+		goto fail;
+	if (fdt_node_check_compatible(blob, node, h->cam ?
+				      "pci-host-cam-generic" :
+				      "pci-host-ecam-generic")) {
+		ret = err_set(err, errlen, -EINVAL, "--pci-host-dt: a reference to &gic lands in the node's compatible; rebuild the tree with dtc -@");
+		goto fail;
+	}
 	parent = fdt_parent_offset(blob, node);
 	h->addr_cells = parent >= 0 ? prop_u32(blob, parent, "#address-cells", 2) : 2;
 	h->size_cells = parent >= 0 ? prop_u32(blob, parent, "#size-cells", 1) : 1;
@@ -394,11 +428,6 @@ int arm64_pci_host_dt_parse(struct arm64_pci_host_dt *h, void *blob,
 	ret = host_dt_ranges(blob, node, h->addr_cells, vmid, d, err, errlen);
 	if (ret)
 		goto fail;
-	ret = host_dt_fixups(blob, node, fix, &nr_fix,
-			     sizeof(fix) / sizeof(fix[0]), err, errlen);
-	if (ret)
-		goto fail;
-	/* Patched in place: node offsets did not move. */
 	ret = host_dt_imap(h, h->node, vmid, d, fix, nr_fix, err, errlen);
 	if (ret)
 		goto fail;
