@@ -49,22 +49,55 @@ static struct netlink_range_validation vbridge_timeout_range = {
 	.max = VBRIDGE_VMSTOP_TIMEOUT_MAX,
 };
 
-static const struct nla_policy vbridge_policy[VBRIDGE_A_MAX + 1] = {
-	[VBRIDGE_A_VMID] = NLA_POLICY_MAX(NLA_U32, VBRIDGE_VMID_MAX),
-	[VBRIDGE_A_DEV_NAME] = { .type = NLA_NUL_STRING,
-				 .len = VBRIDGE_NAME_MAX - 1 },
+/*
+ * One policy per command, each listing only the attributes that command
+ * reads: with strict validation the core refuses any other one
+ * ("Unsupported attribute", -EINVAL), so that a request never carries an
+ * attribute that is silently ignored.
+ */
+#define VBRIDGE_POL_VMID \
+	[VBRIDGE_A_VMID] = NLA_POLICY_MAX(NLA_U32, VBRIDGE_VMID_MAX)
+#define VBRIDGE_POL_DEV_NAME \
+	[VBRIDGE_A_DEV_NAME] = { .type = NLA_NUL_STRING, \
+				 .len = VBRIDGE_NAME_MAX - 1 }
+#define VBRIDGE_POL_OVERRIDES \
+	[VBRIDGE_A_RETRY_TIMEOUT_MS] = { .type = NLA_S32 }, \
+	[VBRIDGE_A_VMSTOP_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, \
+							   &vbridge_timeout_range), \
+	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1)
+
+static const struct nla_policy vbridge_dev_add_policy[VBRIDGE_A_MAX + 1] = {
+	VBRIDGE_POL_VMID,
+	VBRIDGE_POL_DEV_NAME,
 	[VBRIDGE_A_BACKEND_VMID] = NLA_POLICY_MAX(NLA_U32, VBRIDGE_VMID_MAX),
 	[VBRIDGE_A_WINDOWS] = NLA_POLICY_NESTED(vbridge_windows_policy),
 	[VBRIDGE_A_IRQS] = NLA_POLICY_NESTED(vbridge_irqs_policy),
-	[VBRIDGE_A_RETRY_TIMEOUT_MS] = { .type = NLA_S32 },
-	[VBRIDGE_A_VMSTOP_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32,
-							   &vbridge_timeout_range),
-	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1),
-	[VBRIDGE_A_CLEAR_OVERRIDES] = { .type = NLA_FLAG },
+	VBRIDGE_POL_OVERRIDES,
 	[VBRIDGE_A_PROVIDER_UID] = { .type = NLA_U32 },
 	[VBRIDGE_A_PROVIDER_GID] = { .type = NLA_U32 },
 	/* Permission bits only: no file type, setuid, setgid or sticky bit. */
 	[VBRIDGE_A_NODE_MODE] = NLA_POLICY_RANGE(NLA_U32, 1, 0777),
+};
+
+/* DEV_DEL, and DEV_GET (its dump reads nothing). */
+static const struct nla_policy vbridge_dev_name_policy[VBRIDGE_A_MAX + 1] = {
+	VBRIDGE_POL_VMID,
+	VBRIDGE_POL_DEV_NAME,
+};
+
+static const struct nla_policy vbridge_dev_set_policy[VBRIDGE_A_MAX + 1] = {
+	VBRIDGE_POL_VMID,
+	VBRIDGE_POL_DEV_NAME,
+	VBRIDGE_POL_OVERRIDES,
+	[VBRIDGE_A_CLEAR_OVERRIDES] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy vbridge_vm_get_policy[VBRIDGE_A_MAX + 1] = {
+	VBRIDGE_POL_VMID,
+};
+
+static const struct nla_policy vbridge_vm_set_policy[VBRIDGE_A_MAX + 1] = {
+	VBRIDGE_POL_VMID,
 	[VBRIDGE_A_VMM_UID] = { .type = NLA_U32 },
 	[VBRIDGE_A_VMM_GID] = { .type = NLA_U32 },
 };
@@ -752,36 +785,48 @@ err:
 	nlmsg_free(msg);
 }
 
-static const struct genl_small_ops vbridge_nl_ops[] = {
+static const struct genl_ops vbridge_nl_ops[] = {
 	{
 		.cmd = VBRIDGE_CMD_DEV_ADD,
 		.flags = GENL_ADMIN_PERM,
 		.doit = vbridge_nl_dev_add,
+		.policy = vbridge_dev_add_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 	{
 		.cmd = VBRIDGE_CMD_DEV_DEL,
 		.flags = GENL_ADMIN_PERM,
 		.doit = vbridge_nl_dev_del,
+		.policy = vbridge_dev_name_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 	{
 		.cmd = VBRIDGE_CMD_DEV_GET,
 		.doit = vbridge_nl_dev_get,
 		.dumpit = vbridge_nl_dev_dump,
+		.policy = vbridge_dev_name_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 	{
 		.cmd = VBRIDGE_CMD_DEV_SET,
 		.flags = GENL_ADMIN_PERM,
 		.doit = vbridge_nl_dev_set,
+		.policy = vbridge_dev_set_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 	{
 		.cmd = VBRIDGE_CMD_VM_GET,
 		.doit = vbridge_nl_vm_get,
 		.dumpit = vbridge_nl_vm_dump,
+		.policy = vbridge_vm_get_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 	{
 		.cmd = VBRIDGE_CMD_VM_SET,
 		.flags = GENL_ADMIN_PERM,
 		.doit = vbridge_nl_vm_set,
+		.policy = vbridge_vm_set_policy,
+		.maxattr = VBRIDGE_A_MAX,
 	},
 };
 
@@ -796,13 +841,13 @@ static const struct genl_multicast_group vbridge_nl_mcgrps[] = {
 static struct genl_family vbridge_nl_family __ro_after_init = {
 	.name = VBRIDGE_GENL_NAME,
 	.version = VBRIDGE_GENL_VERSION,
+	/* The attribute buffer's size: each command has its own policy. */
 	.maxattr = VBRIDGE_A_MAX,
-	.policy = vbridge_policy,
 	.module = THIS_MODULE,
-	.small_ops = vbridge_nl_ops,
-	.n_small_ops = ARRAY_SIZE(vbridge_nl_ops),
+	.ops = vbridge_nl_ops,
+	.n_ops = ARRAY_SIZE(vbridge_nl_ops),
 	/* Every command: strict validation, reserved header fields zero. */
-	.resv_start_op = VBRIDGE_CMD_DEV_ADD,
+	.resv_start_op = 0,
 	.mcgrps = vbridge_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vbridge_nl_mcgrps),
 };

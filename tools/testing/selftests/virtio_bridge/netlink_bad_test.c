@@ -2,7 +2,8 @@
 /*
  * Declarations the module must refuse: missing attributes, bad names,
  * vmids out of range, too many windows or interrupt lines, unaligned,
- * empty, wrapping or overlapping windows, unknown flags, duplicates.
+ * empty, wrapping or overlapping windows, unknown flags, duplicates, and
+ * attributes of another command.
  *
  * Every refusal is checked for its errno and for leaving no state behind:
  * the device list stays as it was, no node appears, and the same call with
@@ -318,6 +319,96 @@ TEST_F(bad, unknown_command)
 	EXPECT_TRUE(ret == -EOPNOTSUPP || ret == -EINVAL) {
 		TH_LOG("EVENT as a request: %d", ret);
 	}
+}
+
+/*
+ * Each command has its own policy: an attribute another command reads (or
+ * one the module only sends) is refused by the core, -EINVAL with an
+ * extended ack, and the command does nothing.  With one family-wide
+ * policy, DEV_DEL carrying NODE_MODE deleted the device.
+ */
+static int request_with(struct vbst_nl *nl, int cmd, bool dev, int extra)
+{
+	struct vbst_msg m;
+
+	vbst_msg_init(&m, nl->family, cmd, 0);
+	vbst_put_u32(&m, VBRIDGE_A_VMID, VBST_VMID);
+	if (dev)
+		vbst_put_str(&m, VBRIDGE_A_DEV_NAME, VBST_NAME);
+	if (cmd == VBRIDGE_CMD_DEV_SET)
+		vbst_put_s32(&m, VBRIDGE_A_RETRY_TIMEOUT_MS, 7);
+	if (cmd == VBRIDGE_CMD_VM_SET)
+		vbst_put_u32(&m, VBRIDGE_A_VMM_UID, 1000);
+	vbst_put_u32(&m, extra, 0600);
+	return vbst_nl_request(nl, &m, NULL, NULL);
+}
+
+/* DEV_ADD of d plus attribute extra (a flag for CLEAR_OVERRIDES). */
+static int add_with(struct vbst_nl *nl, const struct vbst_devspec *d, int extra)
+{
+	struct vbst_msg m;
+
+	vbst_msg_init(&m, nl->family, VBRIDGE_CMD_DEV_ADD, 0);
+	vbst_put_devspec(&m, d);
+	if (extra == VBRIDGE_A_CLEAR_OVERRIDES)
+		vbst_put_flag(&m, extra);
+	else
+		vbst_put_u32(&m, extra, 0);
+	return vbst_nl_request(nl, &m, NULL, NULL);
+}
+
+#define EXPECT_FOREIGN_REFUSED(self, cmd, dev, extra)				\
+	do {									\
+		int __ret = request_with(&(self)->nl, cmd, dev, extra);	\
+		EXPECT_EQ(-EINVAL, __ret) {					\
+			TH_LOG(#cmd " with " #extra ": %d [%s]", __ret,	\
+			       (self)->nl.ext_msg);				\
+		}								\
+		EXPECT_NE(0, (self)->nl.ext_msg[0]) {				\
+			TH_LOG(#cmd " with " #extra ": no extended ack");	\
+		}								\
+	} while (0)
+
+TEST_F(bad, attribute_of_another_command)
+{
+	struct vbst_devinfo di;
+	struct vbst_vminfo vi;
+
+	ASSERT_EQ(0, vbst_dev_add(&self->nl, &self->d));
+	/* Each command's own attributes plus one it does not read. */
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_DEV_DEL, true, VBRIDGE_A_NODE_MODE);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_DEV_DEL, true, VBRIDGE_A_VMM_UID);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_DEV_SET, true, VBRIDGE_A_NODE_MODE);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_DEV_SET, true, VBRIDGE_A_PROVIDER_UID);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_DEV_GET, true, VBRIDGE_A_BACKEND_VMID);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_VM_GET, false, VBRIDGE_A_VMM_UID);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_VM_SET, false, VBRIDGE_A_NODE_MODE);
+	EXPECT_FOREIGN_REFUSED(self, VBRIDGE_CMD_VM_SET, true, VBRIDGE_A_PROVIDER_GID);
+	/* What only the module sends, or only DEV_SET reads: not in DEV_ADD. */
+	self->d.name = "other";
+	self->d.windows[0].addr = 0x20000000;
+	self->d.windows[1].addr = VBST_BAR_ADDR + 0x200000;
+	EXPECT_EQ(-EINVAL, add_with(&self->nl, &self->d, VBRIDGE_A_DEV_STATE)) {
+		TH_LOG("DEV_ADD with DEV_STATE: [%s]", self->nl.ext_msg);
+	}
+	EXPECT_EQ(-EINVAL, add_with(&self->nl, &self->d, VBRIDGE_A_VMM_UID)) {
+		TH_LOG("DEV_ADD with VMM_UID: [%s]", self->nl.ext_msg);
+	}
+	EXPECT_EQ(-EINVAL, add_with(&self->nl, &self->d, VBRIDGE_A_CLEAR_OVERRIDES)) {
+		TH_LOG("DEV_ADD with CLEAR_OVERRIDES: [%s]", self->nl.ext_msg);
+	}
+	EXPECT_FALSE(vbst_be_exists(VBST_VMID, "other"));
+	/* Nothing was done: the device is there, without an override... */
+	EXPECT_EQ(1, dev_count(&self->nl));
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_FALSE(di.has_retry_timeout_ms);
+	/* ... and its vmid without an owner (no VM runs: no VM to get). */
+	EXPECT_FALSE(di.has_vmm_uid);
+	EXPECT_EQ(-ENOENT, vbst_vm_get(&self->nl, VBST_VMID, &vi));
+	/* The same requests without the foreign attribute work. */
+	EXPECT_EQ(0, vbst_dev_add(&self->nl, &self->d));
+	EXPECT_EQ(0, vbst_dev_del(&self->nl, VBST_VMID, VBST_NAME));
+	EXPECT_EQ(1, dev_count(&self->nl));
 }
 
 TEST_HARNESS_MAIN
