@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge/kick_gate.h"
 #include "bridge/state_file.h"
 #include "devices/devices.h"
 #include "lib/log.h"
@@ -51,12 +52,14 @@ struct be_doorbell {
  * @saved_seq: vstate_seq() when the state was last saved
  * @dirty: a configuration write since the last save
  * @save_warned: a failed save was reported
+ * @gate: orders doorbell kicks after the stores the guest made before
+ *	them (its own lock)
  * @lock: protects the fields below
  * @line_slots: slots asserting each line
  * @doorbells: the doorbells registered with the module
  * @nr_doorbells: entries in @doorbells
  *
- * All but the last four belong to the serving thread.
+ * All but the last five belong to the serving thread.
  */
 struct bridge_be {
 	int fd;
@@ -79,6 +82,7 @@ struct bridge_be {
 	bool dirty;
 	bool save_warned;
 
+	struct kick_gate gate;
 	pthread_mutex_t lock;
 	uint32_t line_slots[VBRIDGE_MAX_IRQS];
 	struct be_doorbell doorbells[VBRIDGE_MAX_DOORBELLS];
@@ -222,10 +226,18 @@ static void be_del_doorbell(struct pci_host *h, uint64_t gpa, unsigned int len,
 	pthread_mutex_unlock(&be->lock);
 }
 
+static bool be_kick_defer(struct pci_host *h)
+{
+	struct bridge_be *be = h->priv;
+
+	return kick_gate_defer(&be->gate);
+}
+
 static const struct pci_host_ops be_host_ops = {
 	.set_intx = be_set_intx,
 	.add_doorbell = be_add_doorbell,
 	.del_doorbell = be_del_doorbell,
+	.kick_defer = be_kick_defer,
 };
 
 int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
@@ -281,6 +293,7 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 		ret = -EINVAL;
 		goto err_close;
 	}
+	kick_gate_init(&be->gate, be->fd);
 	be->host.ops = &be_host_ops;
 	be->host.mem = &be->mem;
 	be->host.priv = be;
@@ -313,6 +326,7 @@ void bridge_be_close(struct bridge_be *be)
 	be_unmap(be);
 	state_file_close(&be->sf);
 	close(be->fd);
+	kick_gate_destroy(&be->gate);
 	pthread_mutex_destroy(&be->lock);
 	free(be->blob);
 	free(be);
@@ -655,6 +669,20 @@ static int be_set_ready(struct bridge_be *be, struct device_set *devs,
 	return 0;
 }
 
+/* The batch read is applied: kicks that came meanwhile are taken now. */
+static void be_batch_done(struct bridge_be *be, struct device_set *devs)
+{
+	struct virtio_dev *const *d;
+	unsigned int n, i;
+
+	if (!kick_gate_done(&be->gate))
+		return;
+	d = device_set_devices(devs, &n);
+	for (i = 0; i < n; i++)
+		if (d[i])
+			virtio_dev_kick_all(d[i]);
+}
+
 int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		    struct device_set *devs, volatile bool *stop)
 {
@@ -695,10 +723,13 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 			ret = -errno;
 			break;
 		}
+		kick_gate_reading(&be->gate);
 		len = read(be->fd, msgs, sizeof(msgs));
 		if (len < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				be_batch_done(be, devs);
 				continue;
+			}
 			ret = -errno;
 			log_errno("%s: read", be->node);
 			break;
@@ -741,7 +772,9 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		}
 		if (ret)
 			break;
+		be_batch_done(be, devs);
 	}
+	kick_gate_done(&be->gate);
 	ioctl(be->fd, VBRIDGE_BE_SET_READY, 0UL);
 	return ret;
 }

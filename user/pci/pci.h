@@ -64,6 +64,14 @@ struct pci_host_ops {
 			    int efd);
 	void (*del_doorbell)(struct pci_host *h, uint64_t gpa, unsigned int len,
 			     int efd);
+	/*
+	 * Optional (NULL: kicks are taken at once).  The I/O thread asks
+	 * before it looks at a kicked queue; true defers the kick: stores the
+	 * guest made before it may not have reached the device yet (a
+	 * bridge's posted stores, which a doorbell overtakes), and the host
+	 * kicks the device's queues again once they have.
+	 */
+	bool (*kick_defer)(struct pci_host *h);
 };
 
 struct pci_host {

@@ -172,12 +172,16 @@ static void kick_cb(struct vloop_src *src, uint32_t events)
 {
 	struct virtio_queue *q = src->arg;
 	struct virtio_dev *vd = q->vd;
+	struct pci_host *h = pci_func_host(&vd->func);
 	uint64_t v;
 
 	if (read(q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	if (!__atomic_load_n(&q->ready, __ATOMIC_ACQUIRE) ||
 	    !virtio_dev_running(vd))
+		return;
+	/* The host kicks again once the stores before this one are done. */
+	if (h && h->ops && h->ops->kick_defer && h->ops->kick_defer(h))
 		return;
 	vd->ops->queue_notify(vd, q->index);
 }

@@ -333,6 +333,70 @@ static void test_doorbells(void)
 	env_down(&v);
 }
 
+/*
+ * A bridge's stores are posted and its doorbells are not: a kick must wait
+ * for the stores the guest made before it (bridge/kick_gate.h).  A pipe
+ * stands for the backend node: a byte in it is a store not read yet.
+ */
+static void test_kicks_after_stores(void)
+{
+	struct kick_gate gate;
+	int node[2], i, before;
+	uint64_t out, in, one = 1;
+	struct vt_seg seg[2];
+	struct env v;
+	uint16_t head;
+	uint32_t id, len;
+	char c = 's';
+
+	if (pipe(node))
+		abort();
+	env_up(&v);
+	kick_gate_init(&gate, node[0]);
+	v.vh->gate = &gate;
+	vt_bringup(&v.d, 0, 2);
+	TAP_CHECK(echo_roundtrip(&v, 0, false), "store order: a kick with nothing queued is taken at once");
+
+	/* A store is queued and unread: the doorbell's kick waits. */
+	if (write(node[1], &c, 1) != 1)
+		abort();
+	out = vt_alloc(v.vh, 16, 8);
+	in = vt_alloc(v.vh, 16, 8);
+	seg[0] = (struct vt_seg){ out, 4, false };
+	seg[1] = (struct vt_seg){ in, 16, true };
+	memcpy(vt_ptr(v.vh, out), "ping", 4);
+	head = vt_add(&v.d, 0, seg, 2);
+	before = __atomic_load_n(&v.e->notifies, __ATOMIC_SEQ_CST);
+	for (i = 0; i < v.vh->nr_db; i++)
+		if (v.vh->db[i].gpa == v.d.bar + v.d.notify &&
+		    write(v.vh->db[i].efd, &one, 8) != 8)
+			abort();
+	vt_msleep(200);
+	TAP_CHECK(__atomic_load_n(&v.e->notifies, __ATOMIC_SEQ_CST) == before,
+		  "store order: a kick behind an unread store is deferred");
+	/* The serving thread reads it: applying it, still deferred. */
+	kick_gate_reading(&gate);
+	if (read(node[0], &c, 1) != 1)
+		abort();
+	virtio_dev_kick_all(&v.e->vd);
+	vt_msleep(200);
+	TAP_CHECK(__atomic_load_n(&v.e->notifies, __ATOMIC_SEQ_CST) == before,
+		  "store order: ... and while the store is being applied");
+	/* Applied: the serving thread kicks again, and the kick is taken. */
+	TAP_CHECK(kick_gate_done(&gate), "store order: the batch's end says a kick waits");
+	virtio_dev_kick_all(&v.e->vd);
+	TAP_CHECK(vt_wait_used(&v.d, 0, &id, &len) && id == head && len == 4 &&
+		  !memcmp(vt_ptr(v.vh, in), "ping", 4),
+		  "store order: the kick again after the store completes the buffer");
+	TAP_CHECK(!kick_gate_done(&gate), "store order: nothing waits after that");
+	TAP_CHECK(echo_roundtrip(&v, 1, false), "store order: later kicks are taken at once");
+	v.vh->gate = NULL;
+	env_down(&v);
+	kick_gate_destroy(&gate);
+	close(node[0]);
+	close(node[1]);
+}
+
 static void test_reset(void)
 {
 	struct env v;
@@ -546,6 +610,7 @@ int main(void)
 	test_queues();
 	test_interrupts();
 	test_doorbells();
+	test_kicks_after_stores();
 	test_reset();
 	test_needs_reset();
 	test_pci_cfg_window();

@@ -21,6 +21,7 @@
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
+#include "bridge/kick_gate.h"
 #include "pci/pci_func.h"
 
 #define VT_RAM_GPA	0x100000ull
@@ -44,6 +45,7 @@ struct vt_host {
 	struct vt_doorbell db[VT_MAX_DB];
 	int nr_db;
 	int db_adds, db_dels;
+	struct kick_gate *gate;		/* kick_defer asks it; NULL: never */
 };
 
 static inline void vt_set_intx(struct pci_host *h, struct pci_func *f, int level)
@@ -86,10 +88,18 @@ static inline void vt_del_db(struct pci_host *h, uint64_t gpa, unsigned int len,
 	}
 }
 
+static inline bool vt_kick_defer(struct pci_host *h)
+{
+	struct vt_host *vh = h->priv;
+
+	return vh->gate && kick_gate_defer(vh->gate);
+}
+
 static const struct pci_host_ops vt_host_ops = {
 	.set_intx = vt_set_intx,
 	.add_doorbell = vt_add_db,
 	.del_doorbell = vt_del_db,
+	.kick_defer = vt_kick_defer,
 };
 
 static inline struct vt_host *vt_host_new(void)
