@@ -595,13 +595,43 @@ static bool vbridge_room_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	       READ_ONCE(dev->nr_queued) < VBRIDGE_QUEUE_MAX;
 }
 
-/* A queued load has an answer, or is unread while the backend is not ready. */
-static bool vbridge_load_cond(struct vbridge_dev *dev, struct vbridge_req *req)
+/*
+ * A queued load has an answer, is unread while the backend is not ready,
+ * or inflight_timeout_ms is no longer itmo.
+ */
+static bool vbridge_load_cond(struct vbridge_dev *dev, struct vbridge_req *req,
+			      int itmo)
 {
 	enum vbridge_req_state s = READ_ONCE(req->state);
 
 	return s == VBRIDGE_REQ_DONE ||
-	       (s == VBRIDGE_REQ_QUEUED && !vbridge_dev_ready(dev));
+	       (s == VBRIDGE_REQ_QUEUED && !vbridge_dev_ready(dev)) ||
+	       READ_ONCE(vbridge_inflight_timeout_ms) != itmo;
+}
+
+static long vbridge_load_wait_timeout(struct vbridge_dev *dev,
+				      struct vbridge_req *req, int itmo,
+				      long left)
+{
+	return wait_event_killable_timeout(dev->wq,
+					   vbridge_load_cond(dev, req, itmo),
+					   left);
+}
+
+/*
+ * How long a load may still wait under inflight_timeout_ms itmo (> 0):
+ * what is left of it since the backend read the load, or all of it while
+ * the load is unread (the wait then looks again).  0: it has expired.
+ * Under dev->lock.
+ */
+static long vbridge_inflight_left(struct vbridge_req *req, int itmo)
+{
+	unsigned long end;
+
+	if (req->state != VBRIDGE_REQ_READ)
+		return msecs_to_jiffies(itmo);
+	end = req->read_at + msecs_to_jiffies(itmo);
+	return time_after(end, jiffies) ? (long)(end - jiffies) : 0;
 }
 
 static bool vbridge_unready_cond(struct vbridge_dev *dev,
@@ -619,18 +649,32 @@ static u64 vbridge_len_mask(u32 len)
 /*
  * Wait for a queued load.  Returns 0 with acc filled in, or -EINTR when a
  * signal arrived before the backend read it (it was withdrawn) or a fatal
- * signal arrived after (it was abandoned).
+ * signal arrived after (it was abandoned).  With inflight_timeout_ms, a
+ * load the backend read and did not answer in time fails with -EIO and
+ * makes the device broken, as when the backend closes.
  */
 static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			     struct vbridge_access *acc)
 {
+	bool was_full, broke = false;
 	unsigned long start;
-	bool was_full;
+	int tmo, itmo, ret;
 	long left;
-	int tmo, ret;
 
 	for (;;) {
-		ret = wait_event_killable(dev->wq, vbridge_load_cond(dev, req));
+		itmo = READ_ONCE(vbridge_inflight_timeout_ms);
+		if (itmo > 0) {
+			spin_lock(&dev->lock);
+			left = vbridge_inflight_left(req, itmo);
+			spin_unlock(&dev->lock);
+			if (left)
+				left = vbridge_load_wait_timeout(dev, req, itmo,
+								 left);
+			ret = left < 0 ? (int)left : 0;
+		} else {
+			ret = wait_event_killable(dev->wq,
+						  vbridge_load_cond(dev, req, itmo));
+		}
 
 		spin_lock(&dev->lock);
 		if (req->state == VBRIDGE_REQ_DONE)
@@ -654,6 +698,16 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			if (was_full)
 				wake_up_all(&dev->wq);
 			return -EINTR;
+		}
+		if (req->state == VBRIDGE_REQ_READ && itmo > 0 &&
+		    !vbridge_inflight_left(req, itmo)) {
+			/* Read and not answered in time: lost, as on a close. */
+			list_del_init(&req->q.node);
+			vbridge_stat_inc(dev, VBRIDGE_STAT_FAILED);
+			vbridge_req_finish(dev, req, -EIO, ~0ULL);
+			broke = !dev->broken;
+			dev->broken = true;
+			break;
 		}
 		if (req->state != VBRIDGE_REQ_QUEUED || vbridge_dev_ready(dev)) {
 			spin_unlock(&dev->lock);
@@ -693,6 +747,9 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 	acc->data = req->data;
 	spin_unlock(&dev->lock);
 	kfree(req);
+	if (broke)
+		vbridge_nl_event(VBRIDGE_EV_DEV_BROKEN, dev->cfg.vmid,
+				 dev->cfg.name, 0, 0);
 	return 0;
 }
 
@@ -1088,6 +1145,7 @@ static void vbridge_q_consume(struct vbridge_dev *dev, struct vbridge_qmsg *q)
 		kfree(req);
 		return;
 	}
+	req->read_at = jiffies;
 	WRITE_ONCE(req->state, VBRIDGE_REQ_READ);
 	list_add_tail(&req->q.node, &dev->inflight);
 }

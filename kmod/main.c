@@ -21,6 +21,7 @@
 int vbridge_vmstop_timeout = 5;
 bool vbridge_vmstop_autoack = true;
 int vbridge_retry_timeout_ms = 1000;
+int vbridge_inflight_timeout_ms;
 
 /* vmstop_timeout: seconds, 0..VBRIDGE_VMSTOP_TIMEOUT_MAX. */
 static int vbridge_param_set_timeout(const char *val,
@@ -69,6 +70,35 @@ static const struct kernel_param_ops vbridge_retry_ops = {
 module_param_cb(retry_timeout_ms, &vbridge_retry_ops, &vbridge_retry_timeout_ms, 0644);
 MODULE_PARM_DESC(retry_timeout_ms,
 		 "Access to a device whose backend is not ready: <0 wait, 0 fail at once, >0 wait up to this many ms (default 1000)");
+
+/*
+ * inflight_timeout_ms: 0..VBRIDGE_INFLIGHT_TIMEOUT_MAX; a new value reaches
+ * the loads already waiting.
+ */
+static int vbridge_param_set_inflight(const char *val,
+				      const struct kernel_param *kp)
+{
+	int v, ret;
+
+	ret = kstrtoint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v < 0 || v > VBRIDGE_INFLIGHT_TIMEOUT_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, v);
+	vbridge_dev_retry_changed();
+	return 0;
+}
+
+static const struct kernel_param_ops vbridge_inflight_ops = {
+	.set = vbridge_param_set_inflight,
+	.get = param_get_int,
+};
+
+module_param_cb(inflight_timeout_ms, &vbridge_inflight_ops,
+		&vbridge_inflight_timeout_ms, 0644);
+MODULE_PARM_DESC(inflight_timeout_ms,
+		 "A load the backend has read and not answered fails after this many ms and marks the device broken, 0..3600000; 0 waits for the answer (default 0)");
 
 /* Device table, VM table, VM state changes: see vbridge.h. */
 DEFINE_MUTEX(vbridge_mutex);

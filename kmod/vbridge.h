@@ -91,6 +91,7 @@ struct netlink_ext_ack;
 #define VBRIDGE_QUEUE_MAX	256	/* unread requests per device */
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
+#define VBRIDGE_INFLIGHT_TIMEOUT_MAX 3600000 /* ms */
 /* Doorbell changes of one device the VMM may leave unfetched. */
 #define VBRIDGE_DB_EVENTS_MAX	(4 * VBRIDGE_MAX_DOORBELLS)
 
@@ -98,6 +99,7 @@ struct netlink_ext_ack;
 extern int vbridge_vmstop_timeout;
 extern bool vbridge_vmstop_autoack;
 extern int vbridge_retry_timeout_ms;
+extern int vbridge_inflight_timeout_ms;
 
 /* Global state (main.c). */
 extern struct mutex vbridge_mutex;
@@ -188,6 +190,7 @@ enum vbridge_req_state {
  * @result: 0 or the negative errno for vbridge_access.result; valid once
  *	    @state is DONE; &vbridge_dev.lock
  * @data: the loaded value; valid once @state is DONE; &vbridge_dev.lock
+ * @read_at: jiffies when the backend read the load; &vbridge_dev.lock
  *
  * A store belongs to the queue from the moment it is queued and is freed
  * when it is read or failed.  A load belongs to its waiter, except while it
@@ -199,6 +202,7 @@ struct vbridge_req {
 	bool abandoned;
 	int result;
 	u64 data;
+	unsigned long read_at;
 };
 
 /**

@@ -5,7 +5,7 @@
  * right window/offset/length, a backend's error reads as all-ones, and a
  * request lost by its backend (closed, or VM stopped, with the request read
  * but unanswered) fails the access, marks the device broken and hangs
- * nothing.
+ * nothing, and so does one unanswered for inflight_timeout_ms.
  */
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
@@ -404,6 +404,68 @@ TEST_F(fwd, broken_is_cleared_by_the_next_vmstart)
 	}
 	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
 	EXPECT_EQ(0, di.state & VBRIDGE_DEV_S_BROKEN);
+}
+
+/*
+ * inflight_timeout_ms: a load the backend read and never answers fails
+ * with -EIO and makes the device broken, as a lost one does; 0, the
+ * default, waits for the answer; a new value reaches loads already
+ * waiting.
+ */
+TEST_F(fwd, unanswered_load_fails_after_inflight_timeout)
+{
+	struct vbst_evbuf *eb = calloc(1, sizeof(*eb));
+	struct vbst_devinfo di;
+	struct vbridge_msg m, m2;
+	struct vbst_async a;
+	struct vbst_nl sub;
+	char buf[32];
+	uint64_t t0;
+
+	ASSERT_NE(NULL, eb);
+	ASSERT_EQ(0, vbst_nl_open(&sub));
+	ASSERT_EQ(0, vbst_nl_subscribe(&sub));
+	/* The default: read, unanswered, still waiting. */
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 8, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m, VBST_SOON_MS));
+	EXPECT_EQ(-ETIMEDOUT, vbst_async_join(&a, 500)) {
+		TH_LOG("a read load ended without its answer and without a timeout");
+	}
+	/* Read over 200 ms ago: the new value fails it at once. */
+	ASSERT_EQ(0, vbst_write_file(VBRIDGE_PARAM_DIR "inflight_timeout_ms", "200"));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits with inflight_timeout_ms=200");
+	}
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(-EIO, a.acc.result);
+	EXPECT_EQ(~0ULL, a.acc.data);
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_TRUE(di.state & VBRIDGE_DEV_S_BROKEN);
+	EXPECT_TRUE(di.state & VBRIDGE_DEV_S_OPEN);
+	EXPECT_EQ(1, vbst_event_wait(&sub, eb, VBRIDGE_EV_DEV_BROKEN, VBST_VMID, VBST_NAME,
+				     NULL, VBST_SOON_MS));
+	/* Its late answer is one the module no longer wants. */
+	EXPECT_EQ(-ENOENT, vbst_be_reply(self->w.be, VBRIDGE_REPLY_LOAD, m.id, 0, 0));
+	/* A broken device still serves: an answer in time is taken. */
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 8, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m2, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_be_reply(self->w.be, VBRIDGE_REPLY_LOAD, m2.id, 0x1234, 0));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	EXPECT_EQ(0, a.acc.result);
+	EXPECT_EQ(0x1234, a.acc.data);
+	/* Unanswered: it fails, and not before its time (jiffies: 150 ms). */
+	t0 = vbst_now_ms();
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 8, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m2, VBST_SOON_MS));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	EXPECT_GE(vbst_now_ms() - t0, 150);
+	EXPECT_EQ(-EIO, a.acc.result);
+	/* Out of range is refused; the value stays. */
+	EXPECT_EQ(-EINVAL, vbst_write_file(VBRIDGE_PARAM_DIR "inflight_timeout_ms", "3600001"));
+	EXPECT_EQ(-EINVAL, vbst_write_file(VBRIDGE_PARAM_DIR "inflight_timeout_ms", "-1"));
+	EXPECT_STREQ("200", vbst_param("inflight_timeout_ms", buf, sizeof(buf)));
+	vbst_nl_close(&sub);
+	free(eb);
 }
 
 TEST_HARNESS_MAIN

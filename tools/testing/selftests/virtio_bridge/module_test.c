@@ -32,6 +32,7 @@ TEST_F(loaded, parameter_defaults)
 	EXPECT_STREQ("5", vbst_param("vmstop_timeout", self->buf, sizeof(self->buf)));
 	EXPECT_STREQ("Y", vbst_param("vmstop_autoack", self->buf, sizeof(self->buf)));
 	EXPECT_STREQ("1000", vbst_param("retry_timeout_ms", self->buf, sizeof(self->buf)));
+	EXPECT_STREQ("0", vbst_param("inflight_timeout_ms", self->buf, sizeof(self->buf)));
 }
 
 TEST_F(loaded, parameters_writable_at_runtime)
