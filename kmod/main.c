@@ -23,19 +23,26 @@ bool vbridge_vmstop_autoack = true;
 int vbridge_retry_timeout_ms = 1000;
 int vbridge_inflight_timeout_ms;
 
-/* vmstop_timeout: seconds, 0..VBRIDGE_VMSTOP_TIMEOUT_MAX. */
-static int vbridge_param_set_timeout(const char *val,
-				     const struct kernel_param *kp)
+/* An int parameter of 0..max. */
+static int vbridge_param_set_range(const char *val,
+				   const struct kernel_param *kp, int max)
 {
 	int v, ret;
 
 	ret = kstrtoint(val, 0, &v);
 	if (ret)
 		return ret;
-	if (v < 0 || v > VBRIDGE_VMSTOP_TIMEOUT_MAX)
+	if (v < 0 || v > max)
 		return -EINVAL;
 	WRITE_ONCE(*(int *)kp->arg, v);
 	return 0;
+}
+
+/* vmstop_timeout: seconds, 0..VBRIDGE_VMSTOP_TIMEOUT_MAX. */
+static int vbridge_param_set_timeout(const char *val,
+				     const struct kernel_param *kp)
+{
+	return vbridge_param_set_range(val, kp, VBRIDGE_VMSTOP_TIMEOUT_MAX);
 }
 
 static const struct kernel_param_ops vbridge_timeout_ops = {
@@ -78,16 +85,12 @@ MODULE_PARM_DESC(retry_timeout_ms,
 static int vbridge_param_set_inflight(const char *val,
 				      const struct kernel_param *kp)
 {
-	int v, ret;
+	int ret = vbridge_param_set_range(val, kp,
+					  VBRIDGE_INFLIGHT_TIMEOUT_MAX);
 
-	ret = kstrtoint(val, 0, &v);
-	if (ret)
-		return ret;
-	if (v < 0 || v > VBRIDGE_INFLIGHT_TIMEOUT_MAX)
-		return -EINVAL;
-	WRITE_ONCE(*(int *)kp->arg, v);
-	vbridge_dev_retry_changed();
-	return 0;
+	if (!ret)
+		vbridge_dev_retry_changed();
+	return ret;
 }
 
 static const struct kernel_param_ops vbridge_inflight_ops = {
