@@ -57,6 +57,7 @@ static int vbridge_dev_show(struct seq_file *m, void *v)
 	seq_printf(m, "retry_timeout_ms %d\nvmstop_timeout %u\nvmstop_autoack %d\n",
 		   vbridge_dev_retry_ms(dev), vbridge_dev_vmstop_timeout(dev),
 		   vbridge_dev_autoack(dev));
+	seq_printf(m, "inflight_timeout_ms %d\n", vbridge_dev_inflight_ms(dev));
 	seq_printf(m, "down_ms %u\n", vbridge_dev_down_ms(dev));
 	for (i = VBRIDGE_STAT_FORWARDED; i <= VBRIDGE_STAT_MAX; i++)
 		seq_printf(m, "%s %lld\n", vbridge_stat_names[i],

@@ -394,6 +394,19 @@ int vbridge_dev_retry_ms(struct vbridge_dev *dev)
 	return v;
 }
 
+int vbridge_dev_inflight_ms(struct vbridge_dev *dev)
+{
+	int v;
+
+	spin_lock(&dev->lock);
+	if (dev->cfg.ovr.has_inflight)
+		v = dev->cfg.ovr.inflight_timeout_ms;
+	else
+		v = READ_ONCE(vbridge_inflight_timeout_ms);
+	spin_unlock(&dev->lock);
+	return clamp(v, 0, VBRIDGE_INFLIGHT_TIMEOUT_MAX);
+}
+
 /*
  * Jiffies left of a wait for readiness that began at @start under the
  * retry rule @tmo: MAX_SCHEDULE_TIMEOUT for a negative rule, 0 when the
@@ -597,7 +610,7 @@ static bool vbridge_room_cond(struct vbridge_dev *dev, struct vbridge_vm *vm)
 
 /*
  * A queued load has an answer, is unread while the backend is not ready,
- * or inflight_timeout_ms is no longer itmo.
+ * or the device's inflight_timeout_ms is no longer itmo.
  */
 static bool vbridge_load_cond(struct vbridge_dev *dev, struct vbridge_req *req,
 			      int itmo)
@@ -606,7 +619,7 @@ static bool vbridge_load_cond(struct vbridge_dev *dev, struct vbridge_req *req,
 
 	return s == VBRIDGE_REQ_DONE ||
 	       (s == VBRIDGE_REQ_QUEUED && !vbridge_dev_ready(dev)) ||
-	       READ_ONCE(vbridge_inflight_timeout_ms) != itmo;
+	       vbridge_dev_inflight_ms(dev) != itmo;
 }
 
 static long vbridge_load_wait_timeout(struct vbridge_dev *dev,
@@ -662,7 +675,7 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 	long left;
 
 	for (;;) {
-		itmo = READ_ONCE(vbridge_inflight_timeout_ms);
+		itmo = vbridge_dev_inflight_ms(dev);
 		if (itmo > 0) {
 			spin_lock(&dev->lock);
 			left = vbridge_inflight_left(req, itmo);

@@ -49,6 +49,11 @@ static struct netlink_range_validation vbridge_timeout_range = {
 	.max = VBRIDGE_VMSTOP_TIMEOUT_MAX,
 };
 
+static struct netlink_range_validation vbridge_inflight_range = {
+	.min = 0,
+	.max = VBRIDGE_INFLIGHT_TIMEOUT_MAX,
+};
+
 /*
  * One policy per command, each listing only the attributes that command
  * reads: with strict validation the core refuses any other one
@@ -64,7 +69,9 @@ static struct netlink_range_validation vbridge_timeout_range = {
 	[VBRIDGE_A_RETRY_TIMEOUT_MS] = { .type = NLA_S32 }, \
 	[VBRIDGE_A_VMSTOP_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, \
 							   &vbridge_timeout_range), \
-	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1)
+	[VBRIDGE_A_VMSTOP_AUTOACK] = NLA_POLICY_MAX(NLA_U8, 1), \
+	[VBRIDGE_A_INFLIGHT_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, \
+							&vbridge_inflight_range)
 
 static const struct nla_policy vbridge_dev_add_policy[VBRIDGE_A_MAX + 1] = {
 	VBRIDGE_POL_VMID,
@@ -244,6 +251,12 @@ static bool vbridge_nl_parse_overrides(struct nlattr **attrs,
 		ovr->vmstop_autoack = nla_get_u8(attrs[VBRIDGE_A_VMSTOP_AUTOACK]);
 		any = true;
 	}
+	if (attrs[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]) {
+		ovr->has_inflight = true;
+		ovr->inflight_timeout_ms =
+			nla_get_u32(attrs[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]);
+		any = true;
+	}
 	return any;
 }
 
@@ -347,7 +360,7 @@ static int vbridge_nl_put_stats(struct sk_buff *skb, const u64 *stats)
 }
 
 static int vbridge_nl_put_effective(struct sk_buff *skb, int retry,
-				    u32 timeout, bool autoack)
+				    u32 timeout, bool autoack, u32 inflight)
 {
 	struct nlattr *nest;
 
@@ -355,7 +368,8 @@ static int vbridge_nl_put_effective(struct sk_buff *skb, int retry,
 	if (!nest ||
 	    nla_put_s32(skb, VBRIDGE_A_RETRY_TIMEOUT_MS, retry) ||
 	    nla_put_u32(skb, VBRIDGE_A_VMSTOP_TIMEOUT, timeout) ||
-	    nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, autoack))
+	    nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, autoack) ||
+	    nla_put_u32(skb, VBRIDGE_A_INFLIGHT_TIMEOUT_MS, inflight))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -450,11 +464,15 @@ static int vbridge_nl_fill_dev(struct sk_buff *skb, struct vbridge_dev *dev,
 	    (ovr.has_timeout &&
 	     nla_put_u32(skb, VBRIDGE_A_VMSTOP_TIMEOUT, ovr.vmstop_timeout)) ||
 	    (ovr.has_autoack &&
-	     nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, ovr.vmstop_autoack)))
+	     nla_put_u8(skb, VBRIDGE_A_VMSTOP_AUTOACK, ovr.vmstop_autoack)) ||
+	    (ovr.has_inflight &&
+	     nla_put_u32(skb, VBRIDGE_A_INFLIGHT_TIMEOUT_MS,
+			 ovr.inflight_timeout_ms)))
 		goto nomem;
 	if (vbridge_nl_put_effective(skb, vbridge_dev_retry_ms(dev),
 				     vbridge_dev_vmstop_timeout(dev),
-				     vbridge_dev_autoack(dev)) ||
+				     vbridge_dev_autoack(dev),
+				     vbridge_dev_inflight_ms(dev)) ||
 	    vbridge_nl_put_stats(skb, stats))
 		goto nomem;
 
@@ -495,7 +513,8 @@ static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 	    vbridge_nl_put_owner(skb, vm->vmid) ||
 	    vbridge_nl_put_effective(skb, READ_ONCE(vbridge_retry_timeout_ms),
 				     READ_ONCE(vbridge_vmstop_timeout),
-				     READ_ONCE(vbridge_vmstop_autoack)) ||
+				     READ_ONCE(vbridge_vmstop_autoack),
+				     READ_ONCE(vbridge_inflight_timeout_ms)) ||
 	    vbridge_nl_put_stats(skb, stats)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;

@@ -235,9 +235,11 @@ struct vbridge_irqline {
  * @has_retry: @retry_timeout_ms is set
  * @has_timeout: @vmstop_timeout is set
  * @has_autoack: @vmstop_autoack is set
+ * @has_inflight: @inflight_timeout_ms is set
  * @retry_timeout_ms: like the module parameter
  * @vmstop_timeout: seconds
  * @vmstop_autoack: like the module parameter
+ * @inflight_timeout_ms: like the module parameter
  *
  * Protected by &vbridge_dev.lock.
  */
@@ -245,9 +247,11 @@ struct vbridge_overrides {
 	bool has_retry;
 	bool has_timeout;
 	bool has_autoack;
+	bool has_inflight;
 	int retry_timeout_ms;
 	u32 vmstop_timeout;
 	bool vmstop_autoack;
+	u32 inflight_timeout_ms;
 };
 
 /**
@@ -496,6 +500,7 @@ struct vbridge_dev *vbridge_dev_find(u32 vmid, const char *name);
 void vbridge_dev_get(struct vbridge_dev *dev);
 void vbridge_dev_put(struct vbridge_dev *dev);
 u32 vbridge_dev_state(struct vbridge_dev *dev);
+int vbridge_dev_inflight_ms(struct vbridge_dev *dev);
 int vbridge_dev_retry_ms(struct vbridge_dev *dev);
 u32 vbridge_dev_down_ms(struct vbridge_dev *dev);
 unsigned int vbridge_dev_vmstop_timeout(struct vbridge_dev *dev);

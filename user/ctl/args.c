@@ -113,7 +113,7 @@ int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size
 	memset(o, 0, sizeof(*o));
 	if (argc < 1)
 		return args_fail(err, errlen,
-				 "nothing to set: give key=value (retry_timeout_ms, vmstop_timeout, vmstop_autoack, vmm_uid, vmm_gid) or clear");
+				 "nothing to set: give key=value (retry_timeout_ms, vmstop_timeout, vmstop_autoack, inflight_timeout_ms, vmm_uid, vmm_gid) or clear");
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq = strchr(a, '=');
 		const char *v = eq ? eq + 1 : NULL;
@@ -153,9 +153,16 @@ int ctl_parse_set(int argc, char **argv, struct ctl_override *o, char *err, size
 						 "'%s': vmstop_autoack is yes or no", a);
 			o->vmstop_autoack = b;
 			o->set |= CTL_OVR_AUTOACK;
+		} else if (klen == 19 && !strncmp(a, "inflight_timeout_ms", 19) && v) {
+			if (opt_parse_u64(v, 3600000, &u64))
+				return args_fail(err, errlen,
+						 "'%s': inflight_timeout_ms is milliseconds, 0..3600000 (0: no limit)",
+						 a);
+			o->inflight_timeout_ms = u64;
+			o->set |= CTL_OVR_INFLIGHT;
 		} else {
 			return args_fail(err, errlen,
-					 "'%s': unknown setting (retry_timeout_ms=, vmstop_timeout=, vmstop_autoack=, clear, vmm_uid=, vmm_gid=)",
+					 "'%s': unknown setting (retry_timeout_ms=, vmstop_timeout=, vmstop_autoack=, inflight_timeout_ms=, clear, vmm_uid=, vmm_gid=)",
 					 a);
 		}
 	}

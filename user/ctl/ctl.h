@@ -30,6 +30,7 @@
  * @retry_timeout_ms: effective value
  * @vmstop_timeout: effective value, seconds
  * @vmstop_autoack: effective value
+ * @inflight_timeout_ms: effective value, 0: no limit
  * @overridden: CTL_OVR_* bits of the values set on the device itself
  * @has_node: @provider_uid, @provider_gid and @node_mode are known
  * @provider_uid: owner of the backend node
@@ -52,6 +53,7 @@ struct ctl_dev {
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	bool vmstop_autoack;
+	uint32_t inflight_timeout_ms;
 	unsigned int overridden;
 	bool has_node;
 	uint32_t provider_uid, provider_gid, node_mode;
@@ -61,6 +63,7 @@ struct ctl_dev {
 #define CTL_OVR_RETRY	(1u << 0)
 #define CTL_OVR_TIMEOUT	(1u << 1)
 #define CTL_OVR_AUTOACK	(1u << 2)
+#define CTL_OVR_INFLIGHT (1u << 3)
 
 /* A VM as VBRIDGE_CMD_VM_GET reports it. */
 struct ctl_vm {
@@ -96,6 +99,7 @@ struct ctl_override {
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	bool vmstop_autoack;
+	uint32_t inflight_timeout_ms;
 	unsigned int vm_set;	/* CTL_VM_* */
 	uint32_t vmm_uid;	/* VBRIDGE_ID_NONE: remove */
 	uint32_t vmm_gid;	/* VBRIDGE_ID_NONE: remove */
@@ -119,7 +123,7 @@ int ctl_parse_devref(const char *s, struct ctl_devref *r, char *err, size_t errl
 
 /*
  * "retry_timeout_ms=N", "vmstop_timeout=S", "vmstop_autoack=yes|no",
- * "clear", any number of them; or the owner of a VM, "vmm_uid=N|none" and
+ * "inflight_timeout_ms=N", "clear", any number of them; or the owner of a VM, "vmm_uid=N|none" and
  * "vmm_gid=N|none" (also spelled vmm-uid=, vmm-gid=), not mixed with the
  * others.  Returns 0 or -EINVAL with err naming the argument at fault.
  */

@@ -185,6 +185,8 @@ static void print_details(FILE *f, const struct ctl_dev *d)
 		d->retry_timeout_ms, d->overridden & CTL_OVR_RETRY ? "*" : "",
 		d->vmstop_timeout, d->overridden & CTL_OVR_TIMEOUT ? "*" : "",
 		d->vmstop_autoack ? "yes" : "no", d->overridden & CTL_OVR_AUTOACK ? "*" : "");
+	fprintf(f, "  inflight_timeout_ms=%u%s\n", d->inflight_timeout_ms,
+		d->overridden & CTL_OVR_INFLIGHT ? "*" : "");
 }
 
 void ctl_print_status(FILE *f, const struct ctl_vm *vms, size_t nr_vms,

@@ -276,7 +276,9 @@ int ctl_nl_dev_set(struct ctl_nl *c, uint32_t vmid, const char *name,
 	    ((o->set & CTL_OVR_TIMEOUT) &&
 	     nla_put_u32(msg, VBRIDGE_A_VMSTOP_TIMEOUT, o->vmstop_timeout)) ||
 	    ((o->set & CTL_OVR_AUTOACK) &&
-	     nla_put_u8(msg, VBRIDGE_A_VMSTOP_AUTOACK, o->vmstop_autoack))) {
+	     nla_put_u8(msg, VBRIDGE_A_VMSTOP_AUTOACK, o->vmstop_autoack)) ||
+	    ((o->set & CTL_OVR_INFLIGHT) &&
+	     nla_put_u32(msg, VBRIDGE_A_INFLIGHT_TIMEOUT_MS, o->inflight_timeout_ms))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -368,6 +370,9 @@ static int cnl_parse_dev(struct nlattr **tb, void *arg)
 				d->vmstop_timeout = nla_get_u32(e[VBRIDGE_A_VMSTOP_TIMEOUT]);
 			if (e[VBRIDGE_A_VMSTOP_AUTOACK])
 				d->vmstop_autoack = nla_get_u8(e[VBRIDGE_A_VMSTOP_AUTOACK]);
+			if (e[VBRIDGE_A_INFLIGHT_TIMEOUT_MS])
+				d->inflight_timeout_ms =
+					nla_get_u32(e[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]);
 		}
 	}
 	if (tb[VBRIDGE_A_PROVIDER_UID] && tb[VBRIDGE_A_PROVIDER_GID] && tb[VBRIDGE_A_NODE_MODE]) {
@@ -384,6 +389,8 @@ static int cnl_parse_dev(struct nlattr **tb, void *arg)
 		d->overridden |= CTL_OVR_TIMEOUT;
 	if (tb[VBRIDGE_A_VMSTOP_AUTOACK])
 		d->overridden |= CTL_OVR_AUTOACK;
+	if (tb[VBRIDGE_A_INFLIGHT_TIMEOUT_MS])
+		d->overridden |= CTL_OVR_INFLIGHT;
 	return 0;
 }
 

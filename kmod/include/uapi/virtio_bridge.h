@@ -521,7 +521,10 @@ enum vbridge_attr {
 	VBRIDGE_A_VM_PID,		/* u32: tgid of the VMM */
 	VBRIDGE_A_EVENT,		/* u32: VBRIDGE_EV_* */
 	VBRIDGE_A_NR_DEVICES,		/* u32 */
-	/* nest: the effective RETRY_TIMEOUT_MS, VMSTOP_TIMEOUT, VMSTOP_AUTOACK */
+	/*
+	 * nest: the effective RETRY_TIMEOUT_MS, VMSTOP_TIMEOUT,
+	 * VMSTOP_AUTOACK and INFLIGHT_TIMEOUT_MS
+	 */
 	VBRIDGE_A_EFFECTIVE,
 	/* Backend node: owner, group (default 0) and mode (default 0600). */
 	VBRIDGE_A_PROVIDER_UID,		/* u32: uid */
@@ -530,6 +533,7 @@ enum vbridge_attr {
 	/* Who may attach VMID; VBRIDGE_ID_NONE: nobody (but CAP_SYS_ADMIN). */
 	VBRIDGE_A_VMM_UID,		/* u32: this uid */
 	VBRIDGE_A_VMM_GID,		/* u32: members of this group */
+	VBRIDGE_A_INFLIGHT_TIMEOUT_MS,	/* u32 override, ms, 0..3600000 */
 	__VBRIDGE_A_MAX,
 };
 

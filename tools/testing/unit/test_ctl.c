@@ -52,6 +52,8 @@ static void test_set(void)
 	char *neg[] = { "vmstop_timeout=-1" };
 	char *novalue[] = { "vmstop_autoack" };
 	char *clearval[] = { "clear=1" };
+	char *inflight[] = { "inflight_timeout_ms=3600000" };
+	char *inflight_big[] = { "inflight_timeout_ms=3600001" };
 	struct ctl_override o;
 	char err[256];
 
@@ -70,6 +72,12 @@ static void test_set(void)
 	TAP_EQ_INT(ctl_parse_set(1, neg, &o, err, sizeof(err)), -EINVAL, "set: negative seconds");
 	TAP_EQ_INT(ctl_parse_set(1, novalue, &o, err, sizeof(err)), -EINVAL, "set: key without value");
 	TAP_EQ_INT(ctl_parse_set(1, clearval, &o, err, sizeof(err)), -EINVAL, "set: clear=1");
+	TAP_EQ_INT(ctl_parse_set(1, inflight, &o, err, sizeof(err)), 0, "set: inflight_timeout_ms");
+	TAP_CHECK(o.set == CTL_OVR_INFLIGHT && o.inflight_timeout_ms == 3600000,
+		  "set: inflight_timeout_ms recorded");
+	TAP_EQ_INT(ctl_parse_set(1, inflight_big, &o, err, sizeof(err)), -EINVAL,
+		   "set: inflight_timeout_ms beyond an hour");
+	TAP_CHECK(strstr(err, "0..3600000") != NULL, "set: ... says the range");
 }
 
 static void test_text(void)
@@ -175,7 +183,9 @@ static void test_status(void)
 		.windows = { { 0x10000, 0x1000000 }, { 0x1010000, 0x100000 } },
 		.nr_irqs = 2, .irqs = { { 3, VBRIDGE_IRQ_F_LEVEL }, { 4, 0 } },
 		.retry_timeout_ms = -1, .vmstop_timeout = 5, .vmstop_autoack = true,
-		.overridden = CTL_OVR_RETRY, .has_node = true, .provider_uid = 1000,
+		.inflight_timeout_ms = 250,
+		.overridden = CTL_OVR_RETRY | CTL_OVR_INFLIGHT, .has_node = true,
+		.provider_uid = 1000,
 		.provider_gid = 1001, .node_mode = 0640, .vmm_uid = 1002,
 		.vmm_gid = VBRIDGE_ID_NONE,
 	};
@@ -199,6 +209,8 @@ static void test_status(void)
 	TAP_CHECK(strstr(out, "0x10000..0x100ffff") != NULL, "status -v: windows");
 	TAP_CHECK(strstr(out, "4(edge)") != NULL, "status -v: edge line marked");
 	TAP_CHECK(strstr(out, "retry_timeout_ms=-1*") != NULL, "status -v: override marked");
+	TAP_CHECK(strstr(out, "inflight_timeout_ms=250*") != NULL,
+		  "status -v: inflight_timeout_ms, marked");
 	TAP_CHECK(strstr(out, "owner 1000 group 1001 mode 0640") != NULL, "status -v: node owner");
 	TAP_CHECK(strstr(out, "vmm      uid 1002\n") != NULL, "status -v: vmm owner");
 	free(out);

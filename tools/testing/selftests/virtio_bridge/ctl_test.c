@@ -350,7 +350,8 @@ CTL_TEST(set_and_clear_overrides)
 
 	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", dts_path(ARM64_DTS), NULL));
 	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "set", "vm3/cvm2rb-pci",
-			 "retry_timeout_ms=0", "vmstop_timeout=2", "vmstop_autoack=no", NULL)) {
+			 "retry_timeout_ms=0", "vmstop_timeout=2", "vmstop_autoack=no",
+			 "inflight_timeout_ms=750", NULL)) {
 		TH_LOG("%s", self->out);
 	}
 	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
@@ -358,16 +359,26 @@ CTL_TEST(set_and_clear_overrides)
 	EXPECT_EQ(0, di.eff_retry_timeout_ms);
 	EXPECT_EQ(2, di.eff_vmstop_timeout);
 	EXPECT_EQ(0, di.eff_vmstop_autoack);
+	EXPECT_TRUE(di.has_inflight_timeout_ms);
+	EXPECT_EQ(750, di.eff_inflight_timeout_ms);
 	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "status", "-v", NULL));
 	EXPECT_NE(NULL, strstr(self->out, "retry_timeout_ms=0*")) {
 		TH_LOG("%s", self->out);
 	}
+	EXPECT_NE(NULL, strstr(self->out, "inflight_timeout_ms=750*")) {
+		TH_LOG("%s", self->out);
+	}
+	/* Out of range: refused before netlink, and by the module. */
+	EXPECT_NE(0, ctl(self->out, sizeof(self->out), "set", "vm3/cvm2rb-pci",
+			 "inflight_timeout_ms=3600001", NULL));
 	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "set", "cvm2rb-pci", "clear", NULL));
 	ASSERT_EQ(0, vbst_dev_get(&self->nl, 3, "cvm2rb-pci", &di));
 	EXPECT_FALSE(di.has_retry_timeout_ms);
 	EXPECT_FALSE(di.has_vmstop_timeout);
 	EXPECT_FALSE(di.has_vmstop_autoack);
+	EXPECT_FALSE(di.has_inflight_timeout_ms);
 	EXPECT_EQ(1000, di.eff_retry_timeout_ms);
+	EXPECT_EQ(0, di.eff_inflight_timeout_ms);
 	/* A device that does not exist. */
 	EXPECT_EQ(1, ctl(self->out, sizeof(self->out), "set", "vm9/nothing", "clear", NULL));
 }

@@ -468,4 +468,47 @@ TEST_F(fwd, unanswered_load_fails_after_inflight_timeout)
 	free(eb);
 }
 
+/* A device's own inflight_timeout_ms, over netlink, beats the module's. */
+TEST_F(fwd, inflight_timeout_per_device)
+{
+	struct vbst_override o = { .has_inflight = true, .inflight_timeout_ms = 200 };
+	struct vbst_devinfo di;
+	struct vbridge_msg m;
+	struct vbst_async a;
+	int ret;
+
+	/* Waiting under the module's 0: the device's value reaches it. */
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 8, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m, VBST_SOON_MS));
+	EXPECT_EQ(-ETIMEDOUT, vbst_async_join(&a, 300));
+	ASSERT_EQ(0, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS)) {
+		TH_LOG("the load still waits with the device's inflight_timeout_ms=200");
+	}
+	EXPECT_EQ(-EIO, a.acc.result);
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_TRUE(di.state & VBRIDGE_DEV_S_BROKEN);
+	EXPECT_TRUE(di.has_inflight_timeout_ms);
+	EXPECT_EQ(200, di.eff_inflight_timeout_ms);
+	/* Out of range: the policy refuses it, the value stays. */
+	o.inflight_timeout_ms = 3600001;
+	ret = vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o);
+	EXPECT_TRUE(ret == -ERANGE || ret == -EINVAL) {
+		TH_LOG("inflight_timeout_ms=3600001: %d [%s]", ret, self->w.nl.ext_msg);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->w.nl, VBST_VMID, VBST_NAME, &di));
+	EXPECT_EQ(200, di.eff_inflight_timeout_ms);
+	/* The device's 0 beats the module's 100: the load waits again. */
+	ASSERT_EQ(0, vbst_write_file(VBRIDGE_PARAM_DIR "inflight_timeout_ms", "100"));
+	o.inflight_timeout_ms = 0;
+	ASSERT_EQ(0, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));
+	ASSERT_EQ(0, vbst_async_start(&a, self->w.fe, VBST_BAR_ADDR + 8, 4, false, 0));
+	ASSERT_EQ(0, vbst_be_expect(self->w.be, VBRIDGE_MSG_LOAD, &m, VBST_SOON_MS));
+	EXPECT_EQ(-ETIMEDOUT, vbst_async_join(&a, 400));
+	ASSERT_EQ(0, vbst_be_reply(self->w.be, VBRIDGE_REPLY_LOAD, m.id, 0x77, 0));
+	ASSERT_EQ(0, vbst_async_join(&a, VBST_SOON_MS));
+	EXPECT_EQ(0, a.acc.result);
+	EXPECT_EQ(0x77, a.acc.data);
+}
+
 TEST_HARNESS_MAIN

@@ -499,11 +499,14 @@ struct vbst_devinfo {
 	int32_t eff_retry_timeout_ms;
 	uint32_t eff_vmstop_timeout;
 	uint8_t eff_vmstop_autoack;
+	uint32_t eff_inflight_timeout_ms;
 	/* Overrides, present only when set on the device. */
 	bool has_retry_timeout_ms, has_vmstop_timeout, has_vmstop_autoack;
+	bool has_inflight_timeout_ms;
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	uint8_t vmstop_autoack;
+	uint32_t inflight_timeout_ms;
 	/* The backend node's owner and mode, and the vmid's owner if set. */
 	bool has_node, has_vmm_uid, has_vmm_gid;
 	uint32_t provider_uid, provider_gid, node_mode;
@@ -583,6 +586,8 @@ static inline void vbst_parse_devinfo(struct vbst_devinfo *di, const void *attrs
 			di->eff_vmstop_timeout = vbst_get_u32(e[VBRIDGE_A_VMSTOP_TIMEOUT]);
 		if (e[VBRIDGE_A_VMSTOP_AUTOACK])
 			di->eff_vmstop_autoack = vbst_get_u8(e[VBRIDGE_A_VMSTOP_AUTOACK]);
+		if (e[VBRIDGE_A_INFLIGHT_TIMEOUT_MS])
+			di->eff_inflight_timeout_ms = vbst_get_u32(e[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]);
 	}
 	if (tb[VBRIDGE_A_RETRY_TIMEOUT_MS]) {
 		di->has_retry_timeout_ms = true;
@@ -595,6 +600,10 @@ static inline void vbst_parse_devinfo(struct vbst_devinfo *di, const void *attrs
 	if (tb[VBRIDGE_A_VMSTOP_AUTOACK]) {
 		di->has_vmstop_autoack = true;
 		di->vmstop_autoack = vbst_get_u8(tb[VBRIDGE_A_VMSTOP_AUTOACK]);
+	}
+	if (tb[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]) {
+		di->has_inflight_timeout_ms = true;
+		di->inflight_timeout_ms = vbst_get_u32(tb[VBRIDGE_A_INFLIGHT_TIMEOUT_MS]);
 	}
 	if (tb[VBRIDGE_A_PROVIDER_UID] && tb[VBRIDGE_A_PROVIDER_GID] &&
 	    tb[VBRIDGE_A_NODE_MODE]) {
@@ -660,10 +669,11 @@ static inline int vbst_dev_dump(struct vbst_nl *nl, struct vbst_devinfo *di, int
 
 /* Per-device overrides for DEV_SET; only the has_* ones are sent. */
 struct vbst_override {
-	bool has_retry, has_timeout, has_autoack, clear;
+	bool has_retry, has_timeout, has_autoack, has_inflight, clear;
 	int32_t retry_timeout_ms;
 	uint32_t vmstop_timeout;
 	uint8_t vmstop_autoack;
+	uint32_t inflight_timeout_ms;
 };
 
 static inline int vbst_dev_set(struct vbst_nl *nl, uint32_t vmid, const char *name,
@@ -680,6 +690,8 @@ static inline int vbst_dev_set(struct vbst_nl *nl, uint32_t vmid, const char *na
 		vbst_put_u32(&m, VBRIDGE_A_VMSTOP_TIMEOUT, o->vmstop_timeout);
 	if (o->has_autoack)
 		vbst_put_u8(&m, VBRIDGE_A_VMSTOP_AUTOACK, o->vmstop_autoack);
+	if (o->has_inflight)
+		vbst_put_u32(&m, VBRIDGE_A_INFLIGHT_TIMEOUT_MS, o->inflight_timeout_ms);
 	if (o->clear)
 		vbst_put_flag(&m, VBRIDGE_A_CLEAR_OVERRIDES);
 	return vbst_nl_request(nl, &m, NULL, NULL);
