@@ -19,13 +19,15 @@
 #include <linux/mm.h>
 
 /*
- * class_create() lost its owner argument in 6.4 (struct class became
- * const-correct and module-independent).
+ * struct class became const-correct and module-independent in 6.4:
+ * class_register() takes a const class, which has no owner anymore.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
-#define vbridge_class_create(name)	class_create(name)
+#define VBRIDGE_CLASS_CONST	const
+#define VBRIDGE_CLASS_INIT(n)	{ .name = (n) }
 #else
-#define vbridge_class_create(name)	class_create(THIS_MODULE, name)
+#define VBRIDGE_CLASS_CONST
+#define VBRIDGE_CLASS_INIT(n)	{ .name = (n), .owner = THIS_MODULE }
 #endif
 
 /*

@@ -55,7 +55,7 @@
 
 void vbridge_dev_get(struct vbridge_dev *dev)
 {
-	kref_get(&dev->kref);
+	get_device(&dev->node);
 }
 
 /*
@@ -64,9 +64,9 @@ void vbridge_dev_get(struct vbridge_dev *dev)
  * work and the irq work only run while the device is bound to a VM, and
  * unbinding cancels them synchronously.
  */
-static void vbridge_dev_free(struct kref *kref)
+static void vbridge_dev_release(struct device *node)
 {
-	struct vbridge_dev *dev = container_of(kref, struct vbridge_dev, kref);
+	struct vbridge_dev *dev = container_of(node, struct vbridge_dev, node);
 	struct vbridge_qmsg *q, *tmp;
 
 	list_for_each_entry_safe(q, tmp, &dev->msgq, node) {
@@ -83,7 +83,7 @@ static void vbridge_dev_free(struct kref *kref)
 
 void vbridge_dev_put(struct vbridge_dev *dev)
 {
-	kref_put(&dev->kref, vbridge_dev_free);
+	put_device(&dev->node);
 }
 
 static dev_t vbridge_dev_devt(struct vbridge_dev *dev)
@@ -141,39 +141,6 @@ static const struct device_type vbridge_node_type = {
 	.devnode = vbridge_node_devnode,
 };
 
-static void vbridge_node_release(struct device *node)
-{
-	kfree(node);
-}
-
-/*
- * device_create() cannot give the node a type, and only a type's devnode
- * callback reports an owner, so the node is registered by hand.
- */
-static struct device *vbridge_node_create(struct vbridge_dev *dev, dev_t devt)
-{
-	struct device *node;
-	int ret;
-
-	node = kzalloc(sizeof(*node), GFP_KERNEL);
-	if (!node)
-		return ERR_PTR(-ENOMEM);
-	device_initialize(node);
-	node->class = vbridge_class;
-	node->type = &vbridge_node_type;
-	node->devt = devt;
-	node->release = vbridge_node_release;
-	dev_set_drvdata(node, dev);
-	ret = dev_set_name(node, "vm%u:%s", dev->cfg.vmid, dev->cfg.name);
-	if (!ret)
-		ret = device_add(node);
-	if (ret) {
-		put_device(node);
-		return ERR_PTR(ret);
-	}
-	return node;
-}
-
 static void vbridge_qmsg_init_ctl(struct vbridge_dev *dev,
 				  struct vbridge_qmsg *q, u32 type)
 {
@@ -199,7 +166,6 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 {
 	struct vbridge_dev *dev, *other;
 	unsigned long idx;
-	dev_t devt;
 	u32 i, j;
 	int ret;
 
@@ -225,7 +191,12 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
-	kref_init(&dev->kref);
+	/* From here on the last put_device() frees it. */
+	device_initialize(&dev->node);
+	dev->node.class = &vbridge_class;
+	dev->node.type = &vbridge_node_type;
+	dev->node.release = vbridge_dev_release;
+	dev_set_drvdata(&dev->node, dev);
 	dev->cfg = *cfg;
 	spin_lock_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->msgq);
@@ -273,30 +244,24 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 		goto err_free;
 	}
 	vbridge_nr_devs++;
-	devt = vbridge_dev_devt(dev);
 
-	ret = -ENOMEM;
-	dev->cdev = cdev_alloc();
-	if (!dev->cdev)
-		goto err_xa;
-	dev->cdev->owner = THIS_MODULE;
-	dev->cdev->ops = &vbridge_backend_fops;
-	ret = cdev_add(dev->cdev, devt, 1);
-	if (ret)
-		goto err_cdev;
-
-	dev->node = vbridge_node_create(dev, devt);
-	if (IS_ERR(dev->node)) {
-		ret = PTR_ERR(dev->node);
+	/*
+	 * The node's device is the cdev's parent: an open node keeps it,
+	 * and with it the whole structure, until its last close.
+	 */
+	dev->node.devt = vbridge_dev_devt(dev);
+	cdev_init(&dev->cdev, &vbridge_backend_fops);
+	dev->cdev.owner = THIS_MODULE;
+	ret = dev_set_name(&dev->node, "vm%u:%s", dev->cfg.vmid, dev->cfg.name);
+	if (!ret)
+		ret = cdev_device_add(&dev->cdev, &dev->node);
+	if (ret) {
 		NL_SET_ERR_MSG(extack, "cannot create the backend node");
-		goto err_cdev;
+		goto err_xa;
 	}
 	vbridge_debugfs_add_dev(dev);
 	return dev;
 
-err_cdev:
-	/* cdev_del() also drops a cdev that was never added. */
-	cdev_del(dev->cdev);
 err_xa:
 	xa_erase(&vbridge_devs, dev->id);
 	vbridge_nr_devs--;
@@ -319,10 +284,7 @@ void vbridge_dev_remove(struct vbridge_dev *dev)
 	xa_erase(&vbridge_devs, dev->id);
 	vbridge_nr_devs--;
 	vbridge_debugfs_remove_dev(dev);
-	device_unregister(dev->node);
-	dev->node = NULL;
-	cdev_del(dev->cdev);
-	dev->cdev = NULL;
+	cdev_device_del(&dev->cdev, &dev->node);
 	vbridge_dev_put(dev);
 }
 

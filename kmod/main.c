@@ -110,7 +110,8 @@ DEFINE_XARRAY(vbridge_vms);
 DEFINE_XARRAY(vbridge_memfds);
 DECLARE_WAIT_QUEUE_HEAD(vbridge_release_wq);
 struct workqueue_struct *vbridge_wq;
-struct class *vbridge_class;
+VBRIDGE_CLASS_CONST struct class vbridge_class =
+	VBRIDGE_CLASS_INIT("virtio-bridge");
 dev_t vbridge_devt;
 
 static int __init vbridge_init(void)
@@ -131,11 +132,9 @@ static int __init vbridge_init(void)
 	if (ret)
 		goto err_wq;
 
-	vbridge_class = vbridge_class_create("virtio-bridge");
-	if (IS_ERR(vbridge_class)) {
-		ret = PTR_ERR(vbridge_class);
+	ret = class_register(&vbridge_class);
+	if (ret)
 		goto err_chrdev;
-	}
 
 	vbridge_debugfs_init();
 
@@ -153,7 +152,7 @@ err_frontend:
 	vbridge_frontend_exit();
 err_class:
 	vbridge_debugfs_exit();
-	class_destroy(vbridge_class);
+	class_unregister(&vbridge_class);
 err_chrdev:
 	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
 err_wq:
@@ -176,7 +175,7 @@ static void __exit vbridge_exit(void)
 	vbridge_dev_remove_all();
 	destroy_workqueue(vbridge_wq);
 	vbridge_debugfs_exit();
-	class_destroy(vbridge_class);
+	class_unregister(&vbridge_class);
 	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
 }
 

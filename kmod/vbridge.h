@@ -61,6 +61,7 @@
 
 #include <linux/atomic.h>
 #include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -69,6 +70,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+
+#include "compat.h"
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -109,7 +112,7 @@ extern struct xarray vbridge_vms;	/* vmid -> vm, under vbridge_mutex */
 extern struct xarray vbridge_memfds;
 extern struct workqueue_struct *vbridge_wq;
 extern wait_queue_head_t vbridge_release_wq;
-extern struct class *vbridge_class;
+extern VBRIDGE_CLASS_CONST struct class vbridge_class;
 extern dev_t vbridge_devt;
 
 /**
@@ -286,13 +289,15 @@ struct vbridge_dev_config {
 
 /**
  * struct vbridge_dev - a declared device and its backend node
- * @kref: references: the device table, each bound VM, the open backend
- *	  file.  The last put frees the structure.
+ * @node: the backend node's struct device.  Its reference count is the
+ *	  device's: the device table, each bound VM and the open backend
+ *	  file hold one (vbridge_dev_get()), and so does @cdev while it is
+ *	  in use; the last put frees the structure.  Registered with @cdev
+ *	  under vbridge_mutex.
+ * @cdev: character device of the backend node; vbridge_mutex
  * @cfg: the declaration; immutable except @cfg.ovr (&vbridge_dev.lock)
  * @id: device id, also the minor number's index; immutable
  * @removed: removed from the device table; vbridge_mutex
- * @cdev: character device of the backend node; vbridge_mutex
- * @node: the struct device of the node; vbridge_mutex
  * @debugfs: debugfs file; vbridge_mutex
  * @lock: protects the fields below down to @down_ms
  * @vm: the VM the device is bound to, or NULL (also written under
@@ -345,13 +350,12 @@ struct vbridge_dev_config {
  * @stats: counters indexed by VBRIDGE_STAT_*
  */
 struct vbridge_dev {
-	struct kref kref;
+	struct device node;
+	struct cdev cdev;
 	struct vbridge_dev_config cfg;
 	u32 id;
 
 	bool removed;
-	struct cdev *cdev;
-	struct device *node;
 	struct dentry *debugfs;
 
 	spinlock_t lock;		/* queue and state, see above */
