@@ -111,18 +111,20 @@ static int vbridge_memfd_claim(struct vbridge_vm *vm, struct inode *inode,
 			       bool *claimed)
 {
 	void *cur;
-	int ret;
 
+	/*
+	 * One step: a claim another VM's release erases meanwhile cannot
+	 * make a free memfd look taken (an insert, then a load, could).
+	 */
 	*claimed = false;
-	ret = xa_insert(&vbridge_memfds, (unsigned long)inode, vm,
-			GFP_KERNEL_ACCOUNT);
-	if (!ret) {
+	cur = xa_cmpxchg(&vbridge_memfds, (unsigned long)inode, NULL, vm,
+			 GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(cur))
+		return xa_err(cur);
+	if (!cur) {
 		*claimed = true;
 		return 0;
 	}
-	if (ret != -EBUSY)
-		return ret;
-	cur = xa_load(&vbridge_memfds, (unsigned long)inode);
 	return cur == vm ? 0 : -EBUSY;
 }
 
