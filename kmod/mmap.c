@@ -5,15 +5,16 @@
  * mmap() of a backend node at offset = guest-physical address maps the RAM
  * of the device's running VM, one registered region per mapping.  The
  * mapping is made a mapping of the region's memfd, though not through the
- * memfd itself: each mmap() creates an anonymous file (struct
- * vbridge_mapping as its private data) whose f_mapping is the memfd's page
- * cache, and the VMA is switched to it.  So the VMA sits in the memfd's
- * reverse map like the VMM's own mapping: truncation and hole punching
- * (a balloon giving pages back), reclaim, migration and memory-failure
- * handling find and unmap its page table entries.  The file has no
- * operations of its own, so nothing that acts on the file behind a VMA
- * (remap_file_pages(), MADV_REMOVE) can reach the memfd around the checks
- * below.  It holds the backend file, so every mapping keeps the node open.
+ * memfd itself: each mmap() creates a file of the memfd's inode with
+ * operations of its own (struct vbridge_mapping as its private data), so
+ * its f_mapping is the memfd's page cache, and the VMA is switched to it.
+ * So the VMA sits in the memfd's reverse map like the VMM's own mapping:
+ * truncation and hole punching (a balloon giving pages back), reclaim,
+ * migration and memory-failure handling find and unmap its page table
+ * entries.  Those operations have no mmap or fallocate, so nothing that
+ * acts on the file behind a VMA (remap_file_pages(), MADV_REMOVE) can
+ * reach the memfd around the checks below.  It holds the backend file, so
+ * every mapping keeps the node open.
  *
  * Nothing is mapped at mmap() time: each page faults in from the memfd
  * (shmem_read_mapping_page()) and is inserted with vm_insert_page() while
@@ -34,7 +35,6 @@
  * backend's promise that it has none left.  A revoked mapping that is not
  * unmapped keeps the memfd (and the memory in it) until it is.
  */
-#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -223,16 +223,28 @@ int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma)
 	m->gen = dev->map_gen;
 	m->first = first;
 	m->last = first + (len >> PAGE_SHIFT) - 1;
-	map_file = anon_inode_getfile("[virtio-bridge-ram]",
-				      &vbridge_mapping_fops, m, O_RDWR);
+	/*
+	 * A file of the memfd's own inode: its f_mapping is the memfd's page
+	 * cache, and what the kernel reads of a shmem file's inode (the
+	 * seals, which do_mmap() checks since 6.1.1xx) is the memfd's.  An
+	 * anon inode with a borrowed f_mapping looked like a shmem file
+	 * whose inode is not one.
+	 */
+	ihold(file_inode(memfd));
+	__module_get(THIS_MODULE);	/* the file's fops_put() drops it */
+	map_file = alloc_file_pseudo(file_inode(memfd), memfd->f_path.mnt,
+				     "[virtio-bridge-ram]", O_RDWR,
+				     &vbridge_mapping_fops);
 	if (IS_ERR(map_file)) {
+		module_put(THIS_MODULE);
+		iput(file_inode(memfd));
 		ret = PTR_ERR(map_file);
 		fput(m->memfd);
 		fput(m->be_file);
 		goto err_unlock;
 	}
 	/* From here on, the file's release frees m. */
-	map_file->f_mapping = memfd->f_mapping;
+	map_file->private_data = m;
 	/* Counted under map_lock: revocation sees every mapping made. */
 	atomic_inc(&dev->nr_maps);
 	up_read(&dev->map_lock);
