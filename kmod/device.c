@@ -299,8 +299,8 @@ void vbridge_dev_remove_all(void)
 	mutex_unlock(&vbridge_mutex);
 }
 
-/* The module parameter retry_timeout_ms changed: tell the waiters. */
-void vbridge_dev_retry_changed(void)
+/* retry_timeout_ms or inflight_timeout_ms changed: tell the waiters. */
+void vbridge_dev_params_changed(void)
 {
 	struct vbridge_dev *dev;
 	unsigned long idx;

@@ -65,7 +65,7 @@ static int vbridge_param_set_retry(const char *val,
 	int ret = param_set_int(val, kp);
 
 	if (!ret)
-		vbridge_dev_retry_changed();
+		vbridge_dev_params_changed();
 	return ret;
 }
 
@@ -89,7 +89,7 @@ static int vbridge_param_set_inflight(const char *val,
 					  VBRIDGE_INFLIGHT_TIMEOUT_MAX);
 
 	if (!ret)
-		vbridge_dev_retry_changed();
+		vbridge_dev_params_changed();
 	return ret;
 }
 

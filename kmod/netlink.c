@@ -632,7 +632,7 @@ static int vbridge_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 	spin_lock(&dev->lock);
 	dev->cfg.ovr = ovr;
 	spin_unlock(&dev->lock);
-	/* A new retry rule applies to accesses already waiting. */
+	/* New retry and in-flight rules apply to accesses already waiting. */
 	wake_up_all(&dev->wq);
 	ret = 0;
 out:

@@ -70,12 +70,11 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
-
-#include "compat.h"
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "virtio_bridge.h"
 
 struct eventfd_ctx;
@@ -526,7 +525,7 @@ void vbridge_dev_reset(struct vbridge_dev *dev);
 __poll_t vbridge_dev_poll(struct vbridge_dev *dev, struct file *file,
 			  poll_table *pt);
 void vbridge_dev_remove_all(void);
-void vbridge_dev_retry_changed(void);
+void vbridge_dev_params_changed(void);
 
 /* vm.c */
 struct vbridge_vm *vbridge_vm_alloc(void);
