@@ -13,15 +13,21 @@
 
 #include "vbridge.h"
 
+/*
+ * The cdev being opened is the device's own, and the open holds it (and
+ * with it the device, its parent) until it returns; a device removed
+ * meanwhile has @removed set under its vmid's lock.
+ */
 static int vbridge_be_open(struct inode *inode, struct file *file)
 {
-	unsigned long idx = iminor(inode) - MINOR(vbridge_devt) + 1;
-	struct vbridge_dev *dev;
+	struct vbridge_dev *dev = container_of(inode->i_cdev,
+					       struct vbridge_dev, cdev);
+	struct vbridge_vmid *v = vbridge_vmid(dev->cfg.vmid);
 	int ret;
 
-	mutex_lock(&vbridge_mutex);
-	dev = xa_load(&vbridge_devs, idx);
-	if (!dev || dev->removed) {
+	if (mutex_lock_killable(&v->lock))
+		return -EINTR;
+	if (dev->removed) {
 		ret = -ENODEV;
 		goto out;
 	}
@@ -31,7 +37,7 @@ static int vbridge_be_open(struct inode *inode, struct file *file)
 	vbridge_dev_get(dev);
 	file->private_data = dev;
 out:
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	if (ret)
 		return ret;
 	return stream_open(inode, file);

@@ -66,17 +66,23 @@ static int vbridge_dev_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(vbridge_dev);
 
-static int vbridge_vms_show(struct seq_file *m, void *v)
+static int vbridge_vms_show(struct seq_file *m, void *unused)
 {
+	struct vbridge_vmid *v;
 	struct vbridge_vm *vm;
-	unsigned long idx;
+	unsigned int i;
 
-	mutex_lock(&vbridge_mutex);
-	xa_for_each(&vbridge_vms, idx, vm)
-		seq_printf(m, "vm%u generation %llu pid %d devices %u %s\n",
-			   vm->vmid, vm->generation, vm->pid, vm->nr_devs,
-			   vm->life == VBRIDGE_VM_RUNNING ? "running" : "stopping");
-	mutex_unlock(&vbridge_mutex);
+	for (i = 0; i <= VBRIDGE_VMID_MAX; i++) {
+		v = vbridge_vmid(i);
+		if (mutex_lock_killable(&v->lock))
+			return -EINTR;
+		vm = v->vm;
+		if (vm)
+			seq_printf(m, "vm%u generation %llu pid %d devices %u %s\n",
+				   vm->vmid, vm->generation, vm->pid, vm->nr_devs,
+				   vm->life == VBRIDGE_VM_RUNNING ? "running" : "stopping");
+		mutex_unlock(&v->lock);
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vbridge_vms);

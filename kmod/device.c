@@ -91,14 +91,15 @@ static dev_t vbridge_dev_devt(struct vbridge_dev *dev)
 	return MKDEV(MAJOR(vbridge_devt), MINOR(vbridge_devt) + dev->id - 1);
 }
 
+/* The device @name of @vmid, or NULL; under the vmid's lock. */
 struct vbridge_dev *vbridge_dev_find(u32 vmid, const char *name)
 {
+	struct vbridge_vmid *v = vbridge_vmid(vmid);
 	struct vbridge_dev *dev;
-	unsigned long idx;
 
-	lockdep_assert_held(&vbridge_mutex);
-	xa_for_each(&vbridge_devs, idx, dev)
-		if (dev->cfg.vmid == vmid && !strcmp(dev->cfg.name, name))
+	lockdep_assert_held(&v->lock);
+	list_for_each_entry(dev, &v->devs, vmid_node)
+		if (!strcmp(dev->cfg.name, name))
 			return dev;
 	return NULL;
 }
@@ -112,7 +113,7 @@ static bool vbridge_windows_overlap(const struct vbridge_window *a,
 
 static void vbridge_dev_stop_timeout(struct work_struct *work);
 
-/* Devices declared now, and the next id to try; vbridge_mutex. */
+/* Devices declared now, and the next id to try; vbridge_devs_lock. */
 static unsigned int vbridge_nr_devs;
 static u32 vbridge_next_id = 1;
 
@@ -150,12 +151,21 @@ static void vbridge_qmsg_init_ctl(struct vbridge_dev *dev,
 	q->msg.vmid = dev->cfg.vmid;
 }
 
+/* Take @dev's id out of the device table; it is not given out again soon. */
+static void vbridge_dev_unlist(struct vbridge_dev *dev)
+{
+	mutex_lock(&vbridge_devs_lock);
+	xa_erase(&vbridge_devs, dev->id);
+	vbridge_nr_devs--;
+	mutex_unlock(&vbridge_devs_lock);
+}
+
 /**
  * vbridge_dev_create() - declare a device and create its backend node
  * @cfg: the validated declaration
  * @extack: where to say why it failed
  *
- * Called with vbridge_mutex held.  The windows of @cfg were checked on
+ * Called with the vmid's lock held.  The windows of @cfg were checked on
  * their own; this checks them against the other devices of the same vmid.
  *
  * Return: the device (holding the device table's reference) or an
@@ -164,20 +174,18 @@ static void vbridge_qmsg_init_ctl(struct vbridge_dev *dev,
 struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 				       struct netlink_ext_ack *extack)
 {
+	struct vbridge_vmid *v = vbridge_vmid(cfg->vmid);
 	struct vbridge_dev *dev, *other;
-	unsigned long idx;
 	u32 i, j;
 	int ret;
 
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&v->lock);
 
 	if (vbridge_dev_find(cfg->vmid, cfg->name)) {
 		NL_SET_ERR_MSG(extack, "a device of this name is already declared for this vmid");
 		return ERR_PTR(-EEXIST);
 	}
-	xa_for_each(&vbridge_devs, idx, other) {
-		if (other->cfg.vmid != cfg->vmid)
-			continue;
+	list_for_each_entry(other, &v->devs, vmid_node) {
 		for (i = 0; i < cfg->nr_windows; i++)
 			for (j = 0; j < other->cfg.nr_windows; j++)
 				if (vbridge_windows_overlap(&cfg->windows[i],
@@ -198,6 +206,7 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	dev->node.release = vbridge_dev_release;
 	dev_set_drvdata(&dev->node, dev);
 	dev->cfg = *cfg;
+	INIT_LIST_HEAD(&dev->vmid_node);
 	spin_lock_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->msgq);
 	INIT_LIST_HEAD(&dev->inflight);
@@ -223,7 +232,9 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	if (ret)
 		goto err_free;
 
+	mutex_lock(&vbridge_devs_lock);
 	if (vbridge_nr_devs >= VBRIDGE_MAX_DEVICES) {
+		mutex_unlock(&vbridge_devs_lock);
 		NL_SET_ERR_MSG(extack, "too many devices declared");
 		ret = -ENOSPC;
 		goto err_free;
@@ -236,6 +247,9 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	ret = xa_alloc_cyclic(&vbridge_devs, &dev->id, dev,
 			      XA_LIMIT(1, VBRIDGE_NR_MINORS), &vbridge_next_id,
 			      GFP_KERNEL);
+	if (ret >= 0)
+		vbridge_nr_devs++;
+	mutex_unlock(&vbridge_devs_lock);
 	if (ret < 0) {
 		if (ret == -EBUSY) {
 			NL_SET_ERR_MSG(extack, "too many devices declared");
@@ -243,7 +257,6 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 		}
 		goto err_free;
 	}
-	vbridge_nr_devs++;
 
 	/*
 	 * The node's device is the cdev's parent: an open node keeps it,
@@ -260,11 +273,11 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 		goto err_xa;
 	}
 	vbridge_debugfs_add_dev(dev);
+	list_add_tail(&dev->vmid_node, &v->devs);
 	return dev;
 
 err_xa:
-	xa_erase(&vbridge_devs, dev->id);
-	vbridge_nr_devs--;
+	vbridge_dev_unlist(dev);
 err_free:
 	vbridge_dev_put(dev);
 	return ERR_PTR(ret);
@@ -275,14 +288,14 @@ err_free:
  * @dev: a device that is not bound and whose backend is closed (or, at
  *	 module exit, any device: nothing can be open then)
  *
- * Called with vbridge_mutex held.  Drops the device table's reference.
+ * Called with the vmid's lock held.  Drops the device table's reference.
  */
 void vbridge_dev_remove(struct vbridge_dev *dev)
 {
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&vbridge_vmid(dev->cfg.vmid)->lock);
 	dev->removed = true;
-	xa_erase(&vbridge_devs, dev->id);
-	vbridge_nr_devs--;
+	list_del_init(&dev->vmid_node);
+	vbridge_dev_unlist(dev);
 	vbridge_debugfs_remove_dev(dev);
 	cdev_device_del(&dev->cdev, &dev->node);
 	vbridge_dev_put(dev);
@@ -290,13 +303,17 @@ void vbridge_dev_remove(struct vbridge_dev *dev)
 
 void vbridge_dev_remove_all(void)
 {
-	struct vbridge_dev *dev;
-	unsigned long idx;
+	struct vbridge_dev *dev, *tmp;
+	struct vbridge_vmid *v;
+	unsigned int i;
 
-	mutex_lock(&vbridge_mutex);
-	xa_for_each(&vbridge_devs, idx, dev)
-		vbridge_dev_remove(dev);
-	mutex_unlock(&vbridge_mutex);
+	for (i = 0; i <= VBRIDGE_VMID_MAX; i++) {
+		v = vbridge_vmid(i);
+		mutex_lock(&v->lock);
+		list_for_each_entry_safe(dev, tmp, &v->devs, vmid_node)
+			vbridge_dev_remove(dev);
+		mutex_unlock(&v->lock);
+	}
 }
 
 /* retry_timeout_ms or inflight_timeout_ms changed: tell the waiters. */
@@ -305,10 +322,10 @@ void vbridge_dev_params_changed(void)
 	struct vbridge_dev *dev;
 	unsigned long idx;
 
-	mutex_lock(&vbridge_mutex);
+	mutex_lock(&vbridge_devs_lock);
 	xa_for_each(&vbridge_devs, idx, dev)
 		wake_up_all(&dev->wq);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&vbridge_devs_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -830,13 +847,13 @@ intr:
  * @dev: a device declared for @vm's vmid, not bound
  * @vm: the attaching VM
  *
- * Called with vbridge_mutex held.  Clears a broken state, resets the
+ * Called with the vmid's lock held.  Clears a broken state, resets the
  * interrupt lines, lets mappings of @vm's memory fault in and sends VMSTART
  * to an open backend.
  */
 void vbridge_dev_bind(struct vbridge_dev *dev, struct vbridge_vm *vm)
 {
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&vbridge_vmid(dev->cfg.vmid)->lock);
 	vbridge_irq_lower_all(dev);
 	vbridge_map_bind(dev, vm);
 
@@ -862,7 +879,7 @@ void vbridge_dev_bind(struct vbridge_dev *dev, struct vbridge_vm *vm)
  * @dev: a device bound to @vm
  * @vm: the stopping VM
  *
- * Called with vbridge_mutex held, from vbridge_vm_stop().  Fails the
+ * Called with the vmid's lock held, from vbridge_vm_stop().  Fails the
  * device's pending accesses, sends VMSTOP to an open backend (counting one
  * more pending acknowledgment in @vm) and arms the VMSTOP timeout.  With a
  * timeout of 0 it revokes the device's mappings first, before any backend
@@ -877,9 +894,9 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
 	struct vbridge_req *req;
 	bool broke = false, pending = false;
 
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&vbridge_vmid(dev->cfg.vmid)->lock);
 
-	/* Binding and stopping hold vbridge_mutex: this cannot change. */
+	/* Binding and stopping hold the vmid's lock: this cannot change. */
 	if (dev->vm != vm || dev->run_state != VBRIDGE_RUN_RUNNING)
 		return false;
 	/*
@@ -930,13 +947,13 @@ bool vbridge_dev_stop(struct vbridge_dev *dev, struct vbridge_vm *vm)
  * vbridge_dev_unbind() - detach a device from its released VM
  * @dev: a device bound to a VM whose every device acknowledged VMSTOP
  *
- * Called with vbridge_mutex held, from the VM's release work.  Revokes
- * every mapping of the VM's memory, stops the VMSTOP timeout and drops the
- * interrupt eventfds.
+ * Called with the vmid's lock held (and no other), from the VM's release
+ * work.  Revokes every mapping of the VM's memory, stops the VMSTOP timeout
+ * and drops the interrupt eventfds.
  */
 void vbridge_dev_unbind(struct vbridge_dev *dev)
 {
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&vbridge_vmid(dev->cfg.vmid)->lock);
 	vbridge_map_revoke(dev);
 	cancel_delayed_work_sync(&dev->stop_work);
 	vbridge_irq_unbind_all(dev);
@@ -1024,7 +1041,7 @@ static void vbridge_dev_stop_timeout(struct work_struct *work)
  * vbridge_dev_be_open() - a backend opens the device's node
  * @dev: the device
  *
- * Called with vbridge_mutex held.  A running VM's VMSTART is queued first.
+ * Called with the vmid's lock held.  A running VM's VMSTART is queued first.
  * The time the running VM had no backend is kept for VBRIDGE_BE_GET_INFO.
  *
  * Return: 0 or -EBUSY when the node is already open.
@@ -1033,7 +1050,7 @@ int vbridge_dev_be_open(struct vbridge_dev *dev)
 {
 	u64 down = 0;
 
-	lockdep_assert_held(&vbridge_mutex);
+	lockdep_assert_held(&vbridge_vmid(dev->cfg.vmid)->lock);
 
 	spin_lock(&dev->lock);
 	if (dev->be_open) {

@@ -103,10 +103,10 @@ module_param_cb(inflight_timeout_ms, &vbridge_inflight_ops,
 MODULE_PARM_DESC(inflight_timeout_ms,
 		 "A load the backend has read and not answered fails after this many ms and marks the device broken, 0..3600000; 0 waits for the answer (default 0)");
 
-/* Device table, VM table, VM state changes: see vbridge.h. */
-DEFINE_MUTEX(vbridge_mutex);
+/* The device table; each vmid's own state: see vbridge.h. */
+DEFINE_MUTEX(vbridge_devs_lock);
 DEFINE_XARRAY_ALLOC1(vbridge_devs);
-DEFINE_XARRAY(vbridge_vms);
+struct vbridge_vmid vbridge_vmids[VBRIDGE_VMID_MAX + 1];
 DEFINE_XARRAY(vbridge_memfds);
 DECLARE_WAIT_QUEUE_HEAD(vbridge_release_wq);
 struct workqueue_struct *vbridge_wq;
@@ -122,7 +122,7 @@ static int __init vbridge_init(void)
 	BUILD_BUG_ON(sizeof(struct vbridge_msg) != 64);
 	BUILD_BUG_ON(sizeof(struct vbridge_reply) != 32);
 
-	vbridge_owners_init();
+	vbridge_vmids_init();
 	vbridge_wq = alloc_workqueue("virtio_bridge", 0, 0);
 	if (!vbridge_wq)
 		return -ENOMEM;

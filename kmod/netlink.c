@@ -316,12 +316,19 @@ static int vbridge_nl_parse_node(struct nlattr **attrs,
 	return 0;
 }
 
-/* The device named by VMID + DEV_NAME; under vbridge_mutex. */
+/*
+ * The device named by VMID + DEV_NAME, with its vmid's lock held (taken
+ * killably): the caller unlocks *@vp.  NULL with *@err set, and nothing
+ * held, when there is none.
+ */
 static struct vbridge_dev *vbridge_nl_find_dev(struct genl_info *info,
+					       struct vbridge_vmid **vp,
 					       int *err)
 {
 	char name[VBRIDGE_NAME_MAX];
 	struct vbridge_dev *dev;
+	struct vbridge_vmid *v;
+	u32 vmid;
 
 	if (GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_VMID) ||
 	    GENL_REQ_ATTR_CHECK(info, VBRIDGE_A_DEV_NAME)) {
@@ -332,11 +339,20 @@ static struct vbridge_dev *vbridge_nl_find_dev(struct genl_info *info,
 				     info->extack);
 	if (*err)
 		return NULL;
-	dev = vbridge_dev_find(nla_get_u32(info->attrs[VBRIDGE_A_VMID]), name);
+	vmid = nla_get_u32(info->attrs[VBRIDGE_A_VMID]);
+	v = vbridge_vmid(vmid);
+	if (mutex_lock_killable(&v->lock)) {
+		*err = -EINTR;
+		return NULL;
+	}
+	dev = vbridge_dev_find(vmid, name);
 	if (!dev) {
+		mutex_unlock(&v->lock);
 		NL_SET_ERR_MSG(info->extack, "no device of this name is declared for this vmid");
 		*err = -ENOENT;
+		return NULL;
 	}
+	*vp = v;
 	return dev;
 }
 
@@ -375,7 +391,7 @@ static int vbridge_nl_put_effective(struct sk_buff *skb, int retry,
 	return 0;
 }
 
-/* The vmid's owner as the reader sees it; under vbridge_mutex. */
+/* The vmid's owner as the reader sees it (each id read once). */
 static int vbridge_nl_put_owner(struct sk_buff *skb, u32 vmid)
 {
 	struct vbridge_owner o = vbridge_vm_owner(vmid);
@@ -531,6 +547,7 @@ static int vbridge_nl_dev_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct vbridge_dev_config *cfg;
+	struct vbridge_vmid *v;
 	struct vbridge_dev *dev;
 	int ret;
 
@@ -565,12 +582,15 @@ static int vbridge_nl_dev_add(struct sk_buff *skb, struct genl_info *info)
 	if (ret)
 		goto out;
 
-	mutex_lock(&vbridge_mutex);
+	v = vbridge_vmid(cfg->vmid);
+	ret = -EINTR;
+	if (mutex_lock_killable(&v->lock))
+		goto out;
 	dev = vbridge_dev_create(cfg, extack);
 	ret = PTR_ERR_OR_ZERO(dev);
 	if (!ret)
 		vbridge_nl_event(VBRIDGE_EV_DEV_ADDED, cfg->vmid, cfg->name, 0, 0);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 out:
 	kfree(cfg);
 	return ret;
@@ -579,15 +599,15 @@ out:
 static int vbridge_nl_dev_del(struct sk_buff *skb, struct genl_info *info)
 {
 	char name[VBRIDGE_NAME_MAX];
+	struct vbridge_vmid *v;
 	struct vbridge_dev *dev;
 	bool open, bound;
 	u32 vmid;
 	int ret;
 
-	mutex_lock(&vbridge_mutex);
-	dev = vbridge_nl_find_dev(info, &ret);
+	dev = vbridge_nl_find_dev(info, &v, &ret);
 	if (!dev)
-		goto out;
+		return ret;
 	spin_lock(&dev->lock);
 	open = dev->be_open;
 	bound = dev->vm;
@@ -607,20 +627,20 @@ static int vbridge_nl_dev_del(struct sk_buff *skb, struct genl_info *info)
 	vbridge_nl_event(VBRIDGE_EV_DEV_REMOVED, vmid, name, 0, 0);
 	ret = 0;
 out:
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	return ret;
 }
 
 static int vbridge_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vbridge_overrides ovr;
+	struct vbridge_vmid *v;
 	struct vbridge_dev *dev;
 	int ret;
 
-	mutex_lock(&vbridge_mutex);
-	dev = vbridge_nl_find_dev(info, &ret);
+	dev = vbridge_nl_find_dev(info, &v, &ret);
 	if (!dev)
-		goto out;
+		return ret;
 	spin_lock(&dev->lock);
 	ovr = dev->cfg.ovr;
 	spin_unlock(&dev->lock);
@@ -636,12 +656,13 @@ static int vbridge_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
 	wake_up_all(&dev->wq);
 	ret = 0;
 out:
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	return ret;
 }
 
 static int vbridge_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
 {
+	struct vbridge_vmid *v;
 	struct vbridge_dev *dev;
 	struct sk_buff *msg;
 	int ret;
@@ -649,12 +670,12 @@ static int vbridge_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	mutex_lock(&vbridge_mutex);
-	dev = vbridge_nl_find_dev(info, &ret);
-	if (dev)
+	dev = vbridge_nl_find_dev(info, &v, &ret);
+	if (dev) {
 		ret = vbridge_nl_fill_dev(msg, dev, info->snd_portid,
 					  info->snd_seq, 0);
-	mutex_unlock(&vbridge_mutex);
+		mutex_unlock(&v->lock);
+	}
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -667,19 +688,21 @@ static int vbridge_nl_dev_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct vbridge_dev *dev;
 	unsigned long idx;
 
-	mutex_lock(&vbridge_mutex);
+	if (mutex_lock_killable(&vbridge_devs_lock))
+		return -EINTR;
 	xa_for_each_start(&vbridge_devs, idx, dev, cb->args[0]) {
 		if (vbridge_nl_fill_dev(skb, dev, NETLINK_CB(cb->skb).portid,
 					cb->nlh->nlmsg_seq, NLM_F_MULTI))
 			break;
 		cb->args[0] = idx + 1;
 	}
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&vbridge_devs_lock);
 	return skb->len;
 }
 
 static int vbridge_nl_vm_get(struct sk_buff *skb, struct genl_info *info)
 {
+	struct vbridge_vmid *v;
 	struct vbridge_vm *vm;
 	struct sk_buff *msg;
 	int ret;
@@ -689,8 +712,12 @@ static int vbridge_nl_vm_get(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	mutex_lock(&vbridge_mutex);
-	vm = xa_load(&vbridge_vms, nla_get_u32(info->attrs[VBRIDGE_A_VMID]));
+	v = vbridge_vmid(nla_get_u32(info->attrs[VBRIDGE_A_VMID]));
+	if (mutex_lock_killable(&v->lock)) {
+		nlmsg_free(msg);
+		return -EINTR;
+	}
+	vm = v->vm;
 	if (vm) {
 		ret = vbridge_nl_fill_vm(msg, vm, info->snd_portid,
 					 info->snd_seq, 0);
@@ -698,7 +725,7 @@ static int vbridge_nl_vm_get(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "no VM runs under this vmid");
 		ret = -ENOENT;
 	}
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -706,19 +733,26 @@ static int vbridge_nl_vm_get(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/* One vmid at a time, each under its own lock; cb->args[0]: the next. */
 static int vbridge_nl_vm_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct vbridge_vm *vm;
-	unsigned long idx;
+	struct vbridge_vmid *v;
+	unsigned long i;
+	int ret = 0;
 
-	mutex_lock(&vbridge_mutex);
-	xa_for_each_start(&vbridge_vms, idx, vm, cb->args[0]) {
-		if (vbridge_nl_fill_vm(skb, vm, NETLINK_CB(cb->skb).portid,
-				       cb->nlh->nlmsg_seq, NLM_F_MULTI))
+	for (i = cb->args[0]; i <= VBRIDGE_VMID_MAX; i++) {
+		v = vbridge_vmid(i);
+		if (mutex_lock_killable(&v->lock))
+			return -EINTR;
+		if (v->vm)
+			ret = vbridge_nl_fill_vm(skb, v->vm,
+						 NETLINK_CB(cb->skb).portid,
+						 cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		mutex_unlock(&v->lock);
+		if (ret)
 			break;
-		cb->args[0] = idx + 1;
+		cb->args[0] = i + 1;
 	}
-	mutex_unlock(&vbridge_mutex);
 	return skb->len;
 }
 
@@ -735,6 +769,7 @@ static int vbridge_nl_vm_set(struct sk_buff *skb, struct genl_info *info)
 	kuid_t uid = INVALID_UID;
 	kgid_t gid = INVALID_GID;
 	struct vbridge_owner o;
+	struct vbridge_vmid *v;
 	u32 vmid;
 	int ret;
 
@@ -755,14 +790,16 @@ static int vbridge_nl_vm_set(struct sk_buff *skb, struct genl_info *info)
 			return ret;
 	}
 	vmid = nla_get_u32(info->attrs[VBRIDGE_A_VMID]);
-	mutex_lock(&vbridge_mutex);
+	v = vbridge_vmid(vmid);
+	if (mutex_lock_killable(&v->lock))
+		return -EINTR;
 	o = vbridge_vm_owner(vmid);
 	if (ua)
 		o.uid = uid;
 	if (ga)
 		o.gid = gid;
 	vbridge_vm_set_owner(vmid, &o);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	return 0;
 }
 
@@ -867,6 +904,8 @@ static struct genl_family vbridge_nl_family __ro_after_init = {
 	.n_ops = ARRAY_SIZE(vbridge_nl_ops),
 	/* Every command: strict validation, reserved header fields zero. */
 	.resv_start_op = 0,
+	/* Our own locks serialize what needs it (vbridge.h), per vmid. */
+	.parallel_ops = true,
 	.mcgrps = vbridge_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vbridge_nl_mcgrps),
 };

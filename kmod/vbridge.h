@@ -14,28 +14,40 @@
  * per-VM state of a device (queue, interrupt lines, acknowledgment, the
  * mappings of guest memory) lives in the device itself.
  *
+ * Each vmid has its own &struct vbridge_vmid and lock: declaring and
+ * removing a vmid's devices, attaching, stopping and releasing its VM
+ * (binding, unbinding, revoking mappings, cancelling VMSTOP timeouts) and
+ * opening its backend nodes take that lock only, so one VM's slow teardown
+ * delays no other vmid.  The device table's lock is held only to add,
+ * remove or walk entries; nothing that sleeps for long runs under it.
+ *
  * Lock order (outermost first; no lockdep on the Debian kernels, so this list
  * is the reference and every function below respects it):
  *
- *   genl_mutex (generic netlink core, held around our doit handlers),
- *   or the module parameters' lock (held around retry_timeout_ms's set)
- *     vm->lock                 frontend configuration of one VM
- *       vbridge_mutex          device table, VM table, VM state changes
- *         dev->irq_lock        interrupt lines of a device
- *           eventfd ctx->wqh.lock (vfs_poll, eventfd_ctx_remove_wait_queue,
- *                                  eventfd_signal)
- *           dev->lock (spinlock, VBRIDGE_BE_SET_IRQ reads the run state)
- *         dev->map_lock (rwsem) mapping state of a device
- *           dev->lock (spinlock) queue and state of a device
- *           vm->region_lock (spinlock)
- *           folio lock of a guest page (page faults), then the page table
- *           lock (vm_insert_page())
- *           a memfd's i_mmap_rwsem, then page table locks (revocation:
- *           unmap_mapping_range())
+ *   the module parameters' lock (held around retry_timeout_ms's set)
+ *     vbridge_devs_lock        (only to walk the device table)
+ *   vm->lock                   frontend configuration of one VM
+ *     vmid->lock               one vmid: its devices, its VM, its owner
+ *       vbridge_devs_lock      the device table: ids, count, walks
+ *         dev->lock (spinlock; reports read a device under both)
+ *       dev->irq_lock          interrupt lines of a device
+ *         eventfd ctx->wqh.lock (vfs_poll, eventfd_ctx_remove_wait_queue,
+ *                                eventfd_signal)
+ *         dev->lock (spinlock, VBRIDGE_BE_SET_IRQ reads the run state)
+ *       dev->map_lock (rwsem) mapping state of a device
+ *         dev->lock (spinlock) queue and state of a device
+ *         vm->region_lock (spinlock)
+ *         folio lock of a guest page (page faults), then the page table
+ *         lock (vm_insert_page())
+ *         a memfd's i_mmap_rwsem, then page table locks (revocation:
+ *         unmap_mapping_range())
+ *
+ *   No two vmid locks are ever held at once.  The generic netlink family
+ *   has parallel_ops: no genl_mutex around our handlers.
  *
  *   mm->mmap_lock -> dev->map_lock (mmap and page faults of backend nodes):
  *     therefore nothing copies from or to user memory while holding
- *     dev->map_lock, vbridge_mutex or any spinlock.
+ *     dev->map_lock, a vmid's lock, vbridge_devs_lock or any spinlock.
  *
  *   dev->read_mutex is taken without any other lock of the module held,
  *   and only dev->lock, vm->region_lock or (through copy_*_user)
@@ -54,7 +66,9 @@
  * Sleeping waits: accessors wait on dev->wq (interruptible before a request
  * was read by the backend, killable after), attachers wait killably on
  * vbridge_release_wq for a stopping VM, readers wait interruptibly on
- * dev->be_wq.  No wait holds a lock, and none blocks another VM.
+ * dev->be_wq.  No wait holds a lock, and none blocks another VM.  System
+ * calls and netlink commands take a vmid's lock killably (the frontend's
+ * close and the release work, which must finish, do not).
  */
 #ifndef VBRIDGE_H
 #define VBRIDGE_H
@@ -104,9 +118,8 @@ extern int vbridge_retry_timeout_ms;
 extern int vbridge_inflight_timeout_ms;
 
 /* Global state (main.c). */
-extern struct mutex vbridge_mutex;
-extern struct xarray vbridge_devs;	/* id -> dev, under vbridge_mutex */
-extern struct xarray vbridge_vms;	/* vmid -> vm, under vbridge_mutex */
+extern struct mutex vbridge_devs_lock;
+extern struct xarray vbridge_devs;	/* id -> dev, vbridge_devs_lock */
 /* memfd inode -> the one VM whose regions it backs; its own xa_lock */
 extern struct xarray vbridge_memfds;
 extern struct workqueue_struct *vbridge_wq;
@@ -119,13 +132,43 @@ extern dev_t vbridge_devt;
  * @uid: a caller whose fsuid is this may attach; INVALID_UID for none
  * @gid: a member of this group may attach; INVALID_GID for none
  *
- * One per vmid, in vm.c, protected by vbridge_mutex.  Without either,
- * only CAP_SYS_ADMIN may attach.
+ * One per vmid, in &struct vbridge_vmid.  Without either, only
+ * CAP_SYS_ADMIN may attach.
  */
 struct vbridge_owner {
 	kuid_t uid;
 	kgid_t gid;
 };
+
+struct vbridge_vm;
+
+/**
+ * struct vbridge_vmid - one vmid: who may attach it, its devices, its VM
+ * @lock: serializes everything about this vmid and nothing else (see the
+ *	  lock order above); taken killably in system calls
+ * @owner: who may attach the vmid; written under @lock, read under it
+ *	   or, by reports, field by field with READ_ONCE()
+ * @devs: the devices declared for the vmid, in declaration order
+ *	  (&vbridge_dev.vmid_node); @lock
+ * @vm: the VM running or stopping under the vmid, or NULL; the vmid's
+ *	reference is the VM table's (&vbridge_vm.kref); @lock
+ *
+ * One for each vmid, vbridge_vmids[vmid], from module load to unload.
+ */
+struct vbridge_vmid {
+	struct mutex lock;		/* this vmid, see above */
+	struct vbridge_owner owner;
+	struct list_head devs;
+	struct vbridge_vm *vm;
+};
+
+extern struct vbridge_vmid vbridge_vmids[VBRIDGE_VMID_MAX + 1];
+
+/* The vmid object of @vmid, which the caller checked is in range. */
+static inline struct vbridge_vmid *vbridge_vmid(u32 vmid)
+{
+	return &vbridge_vmids[vmid];
+}
 
 /**
  * enum vbridge_run_state - a device's view of its VM
@@ -292,15 +335,16 @@ struct vbridge_dev_config {
  *	  device's: the device table, each bound VM and the open backend
  *	  file hold one (vbridge_dev_get()), and so does @cdev while it is
  *	  in use; the last put frees the structure.  Registered with @cdev
- *	  under vbridge_mutex.
- * @cdev: character device of the backend node; vbridge_mutex
+ *	  under the vmid's lock.
+ * @cdev: character device of the backend node; the vmid's lock
  * @cfg: the declaration; immutable except @cfg.ovr (&vbridge_dev.lock)
  * @id: device id, also the minor number's index; immutable
- * @removed: removed from the device table; vbridge_mutex
- * @debugfs: debugfs file; vbridge_mutex
+ * @vmid_node: link in &vbridge_vmid.devs; the vmid's lock
+ * @removed: removed from the device table; the vmid's lock
+ * @debugfs: debugfs file; the vmid's lock
  * @lock: protects the fields below down to @down_ms
  * @vm: the VM the device is bound to, or NULL (also written under
- *	vbridge_mutex, so either lock suffices to read it)
+ *	the vmid's lock, so either lock suffices to read it)
  * @run_state: &enum vbridge_run_state
  * @gen: generation of @vm
  * @be_open: the backend node is open
@@ -354,6 +398,7 @@ struct vbridge_dev {
 	struct vbridge_dev_config cfg;
 	u32 id;
 
+	struct list_head vmid_node;
 	bool removed;
 	struct dentry *debugfs;
 
@@ -427,12 +472,12 @@ struct vbridge_region {
 
 /**
  * struct vbridge_vm - a frontend VM (one per open /dev/virtio-bridge)
- * @kref: references: the frontend file, the VM table while attached,
+ * @kref: references: the frontend file, its vmid while attached,
  *	  short-lived users (backend calls and releases, an attacher waiting
  *	  for the VM's release)
  * @lock: serializes the frontend's configuration calls (attach, stop,
  *	  regions, irqfds)
- * @life: &enum vbridge_vm_life; written under vbridge_mutex with
+ * @life: &enum vbridge_vm_life; written under the vmid's lock with
  *	  smp_store_release(), read with smp_load_acquire()
  * @vmid: the vmid; set at attach, then immutable
  * @generation: this instance's number; set at attach, then immutable
@@ -542,7 +587,7 @@ int vbridge_vm_lookup(struct vbridge_vm *vm, u64 addr, u32 len,
 unsigned int vbridge_vm_copy_regions(struct vbridge_vm *vm,
 				     struct vbridge_window *out,
 				     unsigned int max);
-void vbridge_owners_init(void);
+void vbridge_vmids_init(void);
 struct vbridge_owner vbridge_vm_owner(u32 vmid);
 void vbridge_vm_set_owner(u32 vmid, const struct vbridge_owner *owner);
 

@@ -32,44 +32,57 @@
 
 #include "vbridge.h"
 
-/* Last generation handed out; under vbridge_mutex. */
-static u64 vbridge_generation;
+/* Last generation handed out. */
+static atomic64_t vbridge_generation = ATOMIC64_INIT(0);
 
-/* Who may attach each vmid; under vbridge_mutex. */
-static struct vbridge_owner vbridge_owners[VBRIDGE_VMID_MAX + 1];
-
-void vbridge_owners_init(void)
+void vbridge_vmids_init(void)
 {
+	struct vbridge_vmid *v;
 	unsigned int i;
 
 	for (i = 0; i <= VBRIDGE_VMID_MAX; i++) {
-		vbridge_owners[i].uid = INVALID_UID;
-		vbridge_owners[i].gid = INVALID_GID;
+		v = vbridge_vmid(i);
+		mutex_init(&v->lock);
+		v->owner.uid = INVALID_UID;
+		v->owner.gid = INVALID_GID;
+		INIT_LIST_HEAD(&v->devs);
+		v->vm = NULL;
 	}
 }
 
-/* Under vbridge_mutex; @vmid is at most VBRIDGE_VMID_MAX. */
+/*
+ * The owner of @vmid (at most VBRIDGE_VMID_MAX) as a report sees it: under
+ * the vmid's lock, or field by field without it.
+ */
 struct vbridge_owner vbridge_vm_owner(u32 vmid)
 {
-	lockdep_assert_held(&vbridge_mutex);
-	return vbridge_owners[vmid];
+	const struct vbridge_owner *o = &vbridge_vmid(vmid)->owner;
+	struct vbridge_owner ret;
+
+	ret.uid = READ_ONCE(o->uid);
+	ret.gid = READ_ONCE(o->gid);
+	return ret;
 }
 
-/* Under vbridge_mutex; later attaches of @vmid follow @owner. */
+/* Under the vmid's lock; later attaches of @vmid follow @owner. */
 void vbridge_vm_set_owner(u32 vmid, const struct vbridge_owner *owner)
 {
-	lockdep_assert_held(&vbridge_mutex);
-	vbridge_owners[vmid] = *owner;
+	struct vbridge_owner *o = &vbridge_vmid(vmid)->owner;
+
+	lockdep_assert_held(&vbridge_vmid(vmid)->lock);
+	WRITE_ONCE(o->uid, owner->uid);
+	WRITE_ONCE(o->gid, owner->gid);
 }
 
 /*
  * May the caller attach @vmid?  Its owner (fsuid, as for a file it would
- * own), a member of its group, or CAP_SYS_ADMIN.  Under vbridge_mutex.
+ * own), a member of its group, or CAP_SYS_ADMIN.  Under the vmid's lock.
  */
-static bool vbridge_may_attach(u32 vmid)
+static bool vbridge_may_attach(struct vbridge_vmid *v)
 {
-	const struct vbridge_owner *o = &vbridge_owners[vmid];
+	const struct vbridge_owner *o = &v->owner;
 
+	lockdep_assert_held(&v->lock);
 	if (uid_valid(o->uid) && uid_eq(current_fsuid(), o->uid))
 		return true;
 	if (gid_valid(o->gid) && in_egroup_p(o->gid))
@@ -212,32 +225,37 @@ static bool vbridge_vm_released(struct vbridge_vm *vm)
  * The caller must be allowed to attach @vmid (vbridge_may_attach()); that
  * is checked again after every wait, since the owner may change meanwhile.
  *
+ * Takes the vmid's lock (killably) and no other: attaching one vmid never
+ * waits for another vmid's VM, however slow its release.
+ *
  * Return: 0, -EPERM (not the vmid's owner), -EBUSY (the vmid runs, or is
- * stopping and @nonblock), -EINTR (killed while waiting), -ENOMEM.
+ * stopping and @nonblock), -EINTR (killed while waiting for the vmid's
+ * lock or its stopping VM), -ENOMEM.
  */
 int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 {
-	struct vbridge_vm *old;
+	struct vbridge_vmid *v = vbridge_vmid(vmid);
 	struct vbridge_dev *dev, **devs;
-	unsigned long idx;
+	struct vbridge_vm *old;
 	unsigned int n;
 	int ret;
 
 	for (;;) {
-		mutex_lock(&vbridge_mutex);
-		if (!vbridge_may_attach(vmid)) {
-			mutex_unlock(&vbridge_mutex);
+		if (mutex_lock_killable(&v->lock))
+			return -EINTR;
+		if (!vbridge_may_attach(v)) {
+			mutex_unlock(&v->lock);
 			return -EPERM;
 		}
-		old = xa_load(&vbridge_vms, vmid);
+		old = v->vm;
 		if (!old)
 			break;
 		if (old->life == VBRIDGE_VM_RUNNING || nonblock) {
-			mutex_unlock(&vbridge_mutex);
+			mutex_unlock(&v->lock);
 			return -EBUSY;
 		}
 		vbridge_vm_get(old);
-		mutex_unlock(&vbridge_mutex);
+		mutex_unlock(&v->lock);
 		ret = wait_event_killable(vbridge_release_wq,
 					  vbridge_vm_released(old));
 		vbridge_vm_put(old);
@@ -246,33 +264,26 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	}
 
 	n = 0;
-	xa_for_each(&vbridge_devs, idx, dev)
-		if (dev->cfg.vmid == vmid)
-			n++;
+	list_for_each_entry(dev, &v->devs, vmid_node)
+		n++;
 	devs = kcalloc(max(n, 1U), sizeof(*devs), GFP_KERNEL_ACCOUNT);
 	if (!devs) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = xa_insert(&vbridge_vms, vmid, vm, GFP_KERNEL);
-	if (ret) {
-		kfree(devs);
-		goto out;
-	}
 	n = 0;
-	xa_for_each(&vbridge_devs, idx, dev) {
-		if (dev->cfg.vmid != vmid)
-			continue;
+	list_for_each_entry(dev, &v->devs, vmid_node) {
 		vbridge_dev_get(dev);
 		devs[n++] = dev;
 	}
 	vm->devs = devs;
 	vm->nr_devs = n;
 	vm->vmid = vmid;
-	vm->generation = ++vbridge_generation;
+	vm->generation = atomic64_inc_return(&vbridge_generation);
 	vm->pid = task_tgid_nr(current);
 	vm->tgid = get_pid(task_tgid(current));
-	vbridge_vm_get(vm);	/* the VM table's reference */
+	vbridge_vm_get(vm);	/* the vmid's reference */
+	v->vm = vm;
 
 	for (n = 0; n < vm->nr_devs; n++)
 		vbridge_dev_bind(vm->devs[n], vm);
@@ -280,22 +291,31 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	smp_store_release(&vm->life, VBRIDGE_VM_RUNNING);
 	vbridge_nl_event(VBRIDGE_EV_VMSTART, vmid, NULL, vm->generation,
 			 vm->pid);
+	ret = 0;
 out:
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 	return ret;
 }
 
 /**
  * vbridge_vm_stop() - stop a running VM (STOP ioctl, or frontend close)
  * @vm: the VM; a VM that is not running is left alone
+ *
+ * Takes the vmid's lock without giving up on a fatal signal: the frontend's
+ * close must stop its VM.
  */
 void vbridge_vm_stop(struct vbridge_vm *vm)
 {
+	struct vbridge_vmid *v;
 	unsigned int i;
 
-	mutex_lock(&vbridge_mutex);
+	/* Only attach sets vmid, before life leaves DETACHED. */
+	if (smp_load_acquire(&vm->life) == VBRIDGE_VM_DETACHED)
+		return;
+	v = vbridge_vmid(vm->vmid);
+	mutex_lock(&v->lock);
 	if (vm->life != VBRIDGE_VM_RUNNING) {
-		mutex_unlock(&vbridge_mutex);
+		mutex_unlock(&v->lock);
 		return;
 	}
 	/* One bias reference so that no ack can release the VM under us. */
@@ -305,7 +325,7 @@ void vbridge_vm_stop(struct vbridge_vm *vm)
 	vbridge_nl_event(VBRIDGE_EV_VMSTOP, vm->vmid, NULL, vm->generation, 0);
 	for (i = 0; i < vm->nr_devs; i++)
 		vbridge_dev_stop(vm->devs[i], vm);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 
 	wake_up_interruptible(&vm->db_wq);
 	vbridge_vm_ack_put(vm);
@@ -321,24 +341,26 @@ static void vbridge_vm_release_work(struct work_struct *work)
 {
 	struct vbridge_vm *vm = container_of(work, struct vbridge_vm,
 					     release_work);
+	struct vbridge_vmid *v = vbridge_vmid(vm->vmid);
 	unsigned int i;
 
-	mutex_lock(&vbridge_mutex);
+	/* Revocation waits for this vmid's lock only, never another's. */
+	mutex_lock(&v->lock);
 	for (i = 0; i < vm->nr_devs; i++)
 		vbridge_dev_unbind(vm->devs[i]);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 
 	/* No mapping can reach the memory anymore: let it go. */
 	vbridge_db_release(vm);
 	vbridge_vm_drop_regions(vm, true);
 
-	mutex_lock(&vbridge_mutex);
-	xa_erase(&vbridge_vms, vm->vmid);
+	mutex_lock(&v->lock);
+	v->vm = NULL;
 	/* Attachers waiting for this VM may go once they see it. */
 	smp_store_release(&vm->life, VBRIDGE_VM_RELEASED);
 	vbridge_nl_event(VBRIDGE_EV_VM_RELEASED, vm->vmid, NULL,
 			 vm->generation, 0);
-	mutex_unlock(&vbridge_mutex);
+	mutex_unlock(&v->lock);
 
 	wake_up_all(&vbridge_release_wq);
 	vbridge_vm_put(vm);

@@ -45,7 +45,10 @@ static void unload_usage(FILE *f)
 		"Remove the devices an overlay declares, or the devices named (vmN/NAME,\n"
 		"/dev/virtio/vmN/NAME, or a NAME only one VM uses).  An argument that is\n"
 		"an existing file is an overlay.  Each device is removed even when\n"
-		"another one fails; the exit status is 1 if any did.\n");
+		"another one fails; the exit status is 1 if any did.  A vmid left with no\n"
+		"device loses its owner (vl,vmm-uid, vl,vmm-gid, or what `set vmN` gave\n"
+		"it): only CAP_SYS_ADMIN may attach it until an overlay or `set` gives\n"
+		"it one again.\n");
 }
 
 /* Who may attach the device's VM, as its vm node says. */
@@ -86,6 +89,34 @@ static void print_decl(FILE *f, const struct dt_device *d)
 		d->has_node_mode ? d->node_mode : 0600);
 	fprintf(f, "  vm%u     ", d->vmid);
 	print_vmm(f, d);
+}
+
+/* A vmid's owner before `load` replaced it. */
+struct prev_owner {
+	struct ctl_override owner;
+	bool replaced;
+};
+
+/*
+ * The owner @vmid has now, from a device dump (every device of a vmid
+ * carries its owner), or none; false when no device of @vmid is
+ * declared.
+ */
+static bool owner_of(const struct ctl_dev *devs, int n, uint32_t vmid,
+		     struct ctl_override *o)
+{
+	int i;
+
+	*o = (struct ctl_override){ .vm_set = CTL_VM_UID | CTL_VM_GID,
+		.vmm_uid = VBRIDGE_ID_NONE, .vmm_gid = VBRIDGE_ID_NONE };
+	for (i = 0; i < n; i++) {
+		if (devs[i].vmid != vmid)
+			continue;
+		o->vmm_uid = devs[i].vmm_uid;
+		o->vmm_gid = devs[i].vmm_gid;
+		return true;
+	}
+	return false;
 }
 
 /* Read and parse one overlay; returns 0 or an EXIT_* status after a message. */
@@ -170,11 +201,13 @@ int ctl_cmd_load(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct prev_owner *prev = NULL;
+	struct ctl_dev *devs = NULL;
 	struct dt_devices all;
+	int opt, ret, ndevs = 0;
 	struct ctl_nl c;
 	bool dry = false;
 	unsigned int i, j;
-	int opt, ret;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
@@ -220,7 +253,20 @@ int ctl_cmd_load(int argc, char **argv)
 		}
 		printf("declared vm%u/%s\n", d->vmid, d->name);
 	}
-	/* Then the owners of their VMs, once per vmid (dt.c made them agree). */
+	/*
+	 * Then the owners of their VMs, once per vmid (dt.c made them
+	 * agree), each vmid's owner before it kept in prev[] to be put back
+	 * if a later one fails.
+	 */
+	if (!ret) {
+		ndevs = ctl_nl_dev_dump(&c, &devs);
+		prev = calloc(all.nr ? all.nr : 1, sizeof(*prev));
+		if (ndevs < 0 || !prev) {
+			log_error("reading the owners of the VMs before setting them: %s",
+				  strerror(ndevs < 0 ? -ndevs : ENOMEM));
+			ret = EXIT_FAIL;
+		}
+	}
 	for (j = 0; !ret && j < all.nr; j++) {
 		const struct dt_device *d = &all.dev[j];
 		struct ctl_override o = { .vmm_uid = VBRIDGE_ID_NONE, .vmm_gid = VBRIDGE_ID_NONE };
@@ -236,6 +282,7 @@ int ctl_cmd_load(int argc, char **argv)
 			o.vmm_uid = d->vmm_uid;
 		if (d->has_vmm_gid)
 			o.vmm_gid = d->vmm_gid;
+		owner_of(devs, ndevs, d->vmid, &prev[j].owner);
 		err = ctl_nl_vm_set(&c, d->vmid, &o);
 		if (err) {
 			log_error("setting the owner of vm%u: %s%s%s", d->vmid, strerror(-err),
@@ -243,11 +290,20 @@ int ctl_cmd_load(int argc, char **argv)
 			ret = EXIT_FAIL;
 			break;
 		}
+		prev[j].replaced = true;
 		printf("vm%u: ", d->vmid);
 		print_vmm(stdout, d);
 	}
 	if (ret) {
-		/* Leave nothing of this command behind. */
+		/* Leave nothing of this command behind: the owners first. */
+		while (prev && j-- > 0) {
+			if (!prev[j].replaced)
+				continue;
+			if (ctl_nl_vm_set(&c, all.dev[j].vmid, &prev[j].owner))
+				log_warn("could not put the owner of vm%u back", all.dev[j].vmid);
+			else
+				printf("vm%u: owner put back\n", all.dev[j].vmid);
+		}
 		while (i-- > 0) {
 			const struct dt_device *d = &all.dev[i];
 
@@ -258,6 +314,8 @@ int ctl_cmd_load(int argc, char **argv)
 		}
 	}
 	ctl_nl_close(&c);
+	free(prev);
+	free(devs);
 	dt_devices_free(&all);
 	return ret;
 }
@@ -269,20 +327,65 @@ static bool is_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int unload_one(struct ctl_nl *c, uint32_t vmid, const char *name)
+static int unload_one(struct ctl_nl *c, uint32_t vmid, const char *name, bool *touched)
 {
 	int err = ctl_nl_dev_del(c, vmid, name);
 
 	if (err)
 		return ctl_report(c, err, "removing", vmid, name);
 	printf("removed vm%u/%s\n", vmid, name);
+	if (vmid <= VBRIDGE_VMID_MAX)
+		touched[vmid] = true;
 	return 0;
+}
+
+/*
+ * A vmid whose last device is gone loses its owner too, so that the next
+ * overlay declaring devices for it starts from "CAP_SYS_ADMIN only" rather
+ * than from whoever could attach it before.  @touched: the vmids this
+ * command removed devices of; @before, @nbefore: the devices before it
+ * (whose owner is the vmid's).
+ */
+static int unload_owners(struct ctl_nl *c, const bool *touched,
+			 const struct ctl_dev *before, int nbefore)
+{
+	const struct ctl_override none = { .vm_set = CTL_VM_UID | CTL_VM_GID,
+		.vmm_uid = VBRIDGE_ID_NONE, .vmm_gid = VBRIDGE_ID_NONE };
+	struct ctl_override was, now;
+	struct ctl_dev *after;
+	int nafter, status = EXIT_OK;
+	uint32_t vmid;
+
+	nafter = ctl_nl_dev_dump(c, &after);
+	if (nafter < 0) {
+		log_error("reading the devices left, to remove the owners of emptied vmids: %s",
+			  strerror(-nafter));
+		return EXIT_FAIL;
+	}
+	for (vmid = 0; vmid <= VBRIDGE_VMID_MAX; vmid++) {
+		if (!touched[vmid] || owner_of(after, nafter, vmid, &now) ||
+		    !owner_of(before, nbefore, vmid, &was) ||
+		    (was.vmm_uid == VBRIDGE_ID_NONE && was.vmm_gid == VBRIDGE_ID_NONE))
+			continue;
+		if (ctl_nl_vm_set(c, vmid, &none)) {
+			log_error("vm%u has no device left, but its owner could not be removed%s%s",
+				  vmid, c->ext_msg[0] ? ": " : "", c->ext_msg);
+			status = EXIT_FAIL;
+			continue;
+		}
+		printf("vm%u: no device left, owner removed (attached with CAP_SYS_ADMIN only)\n",
+		       vmid);
+	}
+	free(after);
+	return status;
 }
 
 int ctl_cmd_unload(int argc, char **argv)
 {
+	bool touched[VBRIDGE_VMID_MAX + 1] = { false };
+	struct ctl_dev *before = NULL;
+	int i, ret, nbefore, status = EXIT_OK;
 	struct ctl_nl c;
-	int i, ret, status = EXIT_OK;
 
 	if (ctl_wants_help(argc, argv)) {
 		unload_usage(stdout);
@@ -296,6 +399,12 @@ int ctl_cmd_unload(int argc, char **argv)
 	ret = ctl_open(&c);
 	if (ret)
 		return ret;
+	nbefore = ctl_nl_dev_dump(&c, &before);
+	if (nbefore < 0) {
+		log_error("reading the devices declared now: %s", strerror(-nbefore));
+		ctl_nl_close(&c);
+		return EXIT_FAIL;
+	}
 	for (i = 1; i < argc; i++) {
 		if (is_file(argv[i])) {
 			struct dt_devices d;
@@ -307,7 +416,7 @@ int ctl_cmd_unload(int argc, char **argv)
 				continue;
 			}
 			for (j = 0; j < d.nr; j++)
-				if (unload_one(&c, d.dev[j].vmid, d.dev[j].name))
+				if (unload_one(&c, d.dev[j].vmid, d.dev[j].name, touched))
 					status = status ? status : EXIT_FAIL;
 			dt_devices_free(&d);
 		} else {
@@ -316,11 +425,15 @@ int ctl_cmd_unload(int argc, char **argv)
 
 			ret = ctl_resolve(&c, argv[i], &vmid, name);
 			if (!ret)
-				ret = unload_one(&c, vmid, name);
+				ret = unload_one(&c, vmid, name, touched);
 			if (ret)
 				status = status ? status : ret;
 		}
 	}
+	ret = unload_owners(&c, touched, before, nbefore);
+	if (ret)
+		status = status ? status : ret;
+	free(before);
 	ctl_nl_close(&c);
 	return status;
 }

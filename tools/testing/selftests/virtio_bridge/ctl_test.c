@@ -2,7 +2,8 @@
 /*
  * vbridge ctl against the real module: both dts/ examples round-trip
  * (load -> the module and status show them -> unload), unload by name,
- * all-or-nothing loads, set, owners, events, and the errors a user meets (module
+ * all-or-nothing loads, set, owners (and their removal with a vmid's last
+ * device), events, and the errors a user meets (module
  * not loaded, no CAP_NET_ADMIN, a malformed overlay) with their exit
  * statuses.  What ctl did is checked over raw netlink, not through ctl.
  *
@@ -16,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
+#include "vbst_user.h"
 
 #define ARM64_DTS	"arm64-vm3-cvm2rb-pci.dts"
 #define X86_DTS		"x86_64-vm3-cvm2rb-pci.dts"
@@ -606,6 +608,72 @@ CTL_TEST(owners_from_overlay_and_set)
 	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
 	EXPECT_FALSE(di.has_vmm_uid);
 	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "vm5/owned", NULL));
+}
+
+/*
+ * A vmid whose last device is unloaded loses its owner: an overlay that
+ * declares devices for it later without vl,vmm-uid leaves it to
+ * CAP_SYS_ADMIN, and its old owner, attacking as itself, cannot attach it
+ * and be served by the new overlay's provider.
+ */
+CTL_TEST(owner_goes_with_the_last_device)
+{
+	static const char owned[] =
+		"/dts-v1/;\n/plugin/;\n&{/} {\n"
+		"  vm5 { compatible = \"vl,virtio-bridge-vm\"; vl,vmid = <5>;\n"
+		"    #address-cells = <2>; #size-cells = <2>; vl,vmm-uid = <4244>;\n"
+		"    d@10000 { compatible = \"vl,virtio-device,mmio\";\n"
+		"      reg = <0x0 0x10000 0x0 0x100000>; interrupts = <0 3 4>;\n"
+		"      vl,device-vmid = <2>; vl,device-name = \"owned\"; }; };\n};\n";
+	static const char unowned[] =
+		"/dts-v1/;\n/plugin/;\n&{/} {\n"
+		"  vm5 { compatible = \"vl,virtio-bridge-vm\"; vl,vmid = <5>;\n"
+		"    #address-cells = <2>; #size-cells = <2>;\n"
+		"    d@200000 { compatible = \"vl,virtio-device,mmio\";\n"
+		"      reg = <0x0 0x200000 0x0 0x100000>; interrupts = <0 3 4>;\n"
+		"      vl,device-vmid = <2>; vl,device-name = \"fresh\"; }; };\n};\n";
+	struct attach_arg a = { .vmid = 5 };
+	struct vbst_devinfo di;
+
+	ASSERT_EQ(0, write_tmp(self->tmp, owned));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
+	EXPECT_TRUE(di.has_vmm_uid);
+
+	/* While vm5 has a device left, its owner stays. */
+	ASSERT_EQ(0, write_tmp(self->tmp, unowned));
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "vm5/fresh", NULL));
+	EXPECT_EQ(NULL, strstr(self->out, "owner removed")) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "owned", &di));
+	EXPECT_TRUE(di.has_vmm_uid);
+	EXPECT_EQ(4244, di.vmm_uid);
+
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "unload", "vm5/owned", NULL));
+	EXPECT_NE(NULL, strstr(self->out, "vm5: no device left, owner removed")) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, ctl(self->out, sizeof(self->out), "load", self->tmp, NULL)) {
+		TH_LOG("%s", self->out);
+	}
+	ASSERT_EQ(0, vbst_dev_get(&self->nl, 5, "fresh", &di));
+	EXPECT_FALSE(di.has_vmm_uid);
+	EXPECT_FALSE(di.has_vmm_gid);
+	a.fe = vbst_fe_open(0);
+	ASSERT_LE(0, a.fe);
+	EXPECT_EQ(-EPERM, run_as(4244, 4244, NULL, 0, try_attach, &a));
+	close(a.fe);
+	/* An unload that leaves no device behind and no owner says nothing of one. */
+	EXPECT_EQ(0, ctl(self->out, sizeof(self->out), "unload", self->tmp, NULL));
+	EXPECT_EQ(NULL, strstr(self->out, "owner removed")) {
+		TH_LOG("%s", self->out);
+	}
 }
 
 TEST_HARNESS_MAIN
