@@ -41,7 +41,7 @@ for s in $SCENARIOS; do
 	no_ack) expect=$((expect + 8)) ;;
 	daemon_kill) expect=$((expect + 26)) ;;
 	two_vms) expect=$((expect + 7)) ;;
-	events) expect=$((expect + 7)) ;;
+	events) expect=$((expect + 8)) ;;
 	errors) expect=$((expect + 15)) ;;
 	guide) expect=$((expect + 11)) ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
@@ -135,6 +135,19 @@ vm_free() { st=$(vm_state "$1"); [ -z "$st" ] || [ "$st" = free ] || [ "$st" = s
 # FROM PATTERN... succeeds when the events after line FROM match the
 # patterns (grep -E) in that order, other events in between.
 ev_mark() { wc -l < "$OUT/events.txt"; }
+# ev_end: ev_mark at the end of a series, once vmid 3 has no VM left and
+# the events file has stopped growing: a VM's release (and its
+# vm-released event) follows its last acknowledgment on the module's
+# workqueue, after vbridge run and the provider may have exited.
+ev_end() {
+	wait_for 30 vm_free 3 > /dev/null
+	ee_n=-1
+	while [ "$ee_n" != "$(ev_mark)" ]; do
+		ee_n=$(ev_mark)
+		sleep 0.3
+	done
+	echo "$ee_n"
+}
 ev_seq() {
 	es_from=$1
 	shift
@@ -335,7 +348,7 @@ scenario_vmm_kill() {
 	file=$(dd if="$OUT/disk2.img" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
 	check "$([ "$file" = "$synced" ]; echo $?)" "vmm kill: the disk image holds the synced data ($file)" daemon2
 	daemon_stop
-	EV_VMM_KILL_END=$(ev_mark)
+	EV_VMM_KILL_END=$(ev_end)
 }
 
 # 3. A provider that never acknowledges VMSTOP (--test-stale-read keeps
@@ -380,7 +393,7 @@ scenario_no_ack() {
 	grep -q 'reading the stopped VM' "$OUT/noack.err" && ! grep -q 'still readable' "$OUT/noack.err"
 	check $? "no ack, auto-ack: it was that read" noack
 	vm_end
-	EV_NO_ACK_END=$(ev_mark)
+	EV_NO_ACK_END=$(ev_end)
 
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci vmstop_autoack=no > "$OUT/set.out" 2>&1
 	check $? "no ack: vbridge ctl set vmstop_autoack=no" set
@@ -401,7 +414,7 @@ scenario_no_ack() {
 	reap_killed
 	vm_end
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "no ack: the last guest powers off (status $VM_STATUS)" noack4
-	EV_NO_AUTOACK_END=$(ev_mark)
+	EV_NO_AUTOACK_END=$(ev_end)
 	"$VBRIDGE" ctl set vm3/cvm2rb-pci clear > /dev/null 2>&1
 }
 
@@ -523,7 +536,7 @@ daemon_outages() {
 		ROUNDS=
 		vm_end
 		daemon_loop_end loop
-		EV_DAEMON_KILL_END=$(ev_mark)
+		EV_DAEMON_KILL_END=$(ev_end)
 		return 1
 	fi
 	for o in "$@"; do
@@ -537,7 +550,7 @@ daemon_outages() {
 	ROUNDS=$(marker ROUNDS)
 	vm_end
 	daemon_loop_end loop
-	EV_DAEMON_KILL_END=$(ev_mark)
+	EV_DAEMON_KILL_END=$(ev_end)
 	return $r
 }
 
@@ -706,9 +719,14 @@ ev_check() {
 # provider's close acknowledges a pending VMSTOP before the module says
 # the backend is gone.)
 scenario_events() {
+	# The second VM's release (on the module's workqueue) and the
+	# provider's exit after it are not ordered: two checks.
 	ev_check "vmm kill" "$EV_VMM_KILL" "$EV_VMM_KILL_END" \
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
-		'^vm-released vm=3 ' '^vmstart vm=3 ' '^vmstop vm=3 ' '^vm-released vm=3 ' \
+		'^vm-released vm=3 ' '^vmstart vm=3 ' '^vmstop vm=3 ' '^vm-released vm=3 '
+	ev_check "vmm kill, the provider's exit" "$EV_VMM_KILL" "$EV_VMM_KILL_END" \
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
+		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-ack vm=3 device=cvm2rb-pci' \
 		'^backend-gone vm=3 device=cvm2rb-pci'
 	ev_check "no ack, auto-ack" "$EV_NO_ACK" "$EV_NO_ACK_END" \
 		'^vmstart vm=3 ' '^vmstop vm=3 ' '^vmstop-autoack vm=3 device=cvm2rb-pci' \
@@ -752,15 +770,14 @@ events_pid=$!
 [ "$ARCH" = arm64 ] || keeper_start
 
 for s in $SCENARIOS; do
-	# devices boots the stock guest with its workload, as tf-census
-	# measured (see lib.sh's run); vmm_kill boots it twice, a fresh
-	# guest each time (killing the first guest's VMM is no guest fault,
-	# and the scenario sets everything up anew); the other fault
-	# scenarios run once.
-	if [ "$s" = devices ] || [ "$s" = vmm_kill ]; then
+	# Every scenario boots the stock guest, fresh, with a workload, as
+	# tf-census measured (see lib.sh's run): the fault scenarios kill a
+	# guest's VMM or provider, never the guest, so a guest's own triple
+	# fault is no part of what they test.  A make check met the measured
+	# fault in no_ack (in the decompressor) and in daemon_kill (at a
+	# CF8/CFC access of PCI probing).
+	if command -v "scenario_$s" > /dev/null 2>&1; then
 		run --again-on-triple-fault "scenario_$s"
-	elif command -v "scenario_$s" > /dev/null 2>&1; then
-		run "scenario_$s"
 	else
 		nok "no scenario '$s' (see run-bridge --help)"
 	fi
