@@ -26,9 +26,12 @@ INITRAMFS_ARM64_LIBDIRS="/lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/
 
 # initramfs_arm64_lib ROOT FILE: FILE's ELF interpreter and the libraries
 # its DT_NEEDED entries name, and theirs, into ROOT/lib/aarch64-linux-gnu
-# (where the arm64 loader looks), read with readelf.
+# (where the arm64 loader looks), read with readelf.  A library found in
+# one of FILE's run paths (DT_RUNPATH or DT_RPATH, e.g. librados2's
+# /usr/lib/aarch64-linux-gnu/ceph), looked for under the root of each
+# folder of INITRAMFS_ARM64_LIBDIRS, keeps that path in ROOT.
 initramfs_arm64_lib() {
-	local root=$1 file=$2 interp lib d found
+	local root=$1 file=$2 interp lib d found dest have r pre runpath
 	interp=$(readelf -lW "$file" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
 	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
 		found=""
@@ -39,15 +42,30 @@ initramfs_arm64_lib() {
 		mkdir -p "$(dirname "$root$interp")"
 		cp -L "$found" "$root$interp"
 	fi
+	runpath=$(readelf -dW "$file" 2>/dev/null | sed -n 's/.*Library r[a-z]*path: \[\(.*\)\]$/\1/p' | tr ':' ' ')
 	for lib in $(readelf -dW "$file" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]$/\1/p'); do
-		[ -e "$root/lib/aarch64-linux-gnu/$lib" ] && continue
-		found=""
-		for d in $INITRAMFS_ARM64_LIBDIRS; do
-			[ -e "$d/$lib" ] && { found=$d/$lib; break; }
+		found="" dest=/lib/aarch64-linux-gnu have=""
+		for r in $runpath; do
+			[ -e "$root$r/$lib" ] && { have=1; break; }
+			for d in $INITRAMFS_ARM64_LIBDIRS; do
+				case "$d" in
+				*/usr/lib/aarch64-linux-gnu) pre=${d%/usr/lib/aarch64-linux-gnu} ;;
+				*/lib/aarch64-linux-gnu) pre=${d%/lib/aarch64-linux-gnu} ;;
+				*) continue ;;
+				esac
+				[ -e "$pre$r/$lib" ] && { found=$pre$r/$lib dest=$r; break 2; }
+			done
 		done
+		[ -n "$have" ] && continue
+		if [ -z "$found" ]; then
+			[ -e "$root/lib/aarch64-linux-gnu/$lib" ] && continue
+			for d in $INITRAMFS_ARM64_LIBDIRS; do
+				[ -e "$d/$lib" ] && { found=$d/$lib; break; }
+			done
+		fi
 		[ -n "$found" ] || { echo "initramfs: $file needs $lib: no arm64 $lib on this machine (install the Debian package that has it, as PKG:arm64)" >&2; return 1; }
-		mkdir -p "$root/lib/aarch64-linux-gnu"
-		cp -L "$found" "$root/lib/aarch64-linux-gnu/$lib"
+		mkdir -p "$root$dest"
+		cp -L "$found" "$root$dest/$lib"
 		initramfs_arm64_lib "$root" "$found" || return 1
 	done
 }
