@@ -120,9 +120,10 @@ clean:
 # Benchmarks in two test-VM runs, x86_64 then arm64, one table
 # (tools/bench/run-bench --help); not part of check.  BENCH_ARGS passes
 # options, e.g. BENCH_ARGS="--only boot" or "--arch arm64".  The bridge
-# benchmark loads the module built for the default kit (6.1); the arm64
-# test VM runs build/arm64/vbridge.
-bench: $(BUILD)/vbridge $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko test-build-arm64-user
+# benchmarks load the module built for the default kits (6.1, arm64-6.1);
+# the arm64 test VM runs build/arm64/vbridge.
+bench: $(BUILD)/vbridge $(BUILD)/kmod-6.1/kmod/virtio_bridge.ko \
+	$(BUILD)/kmod-arm64-6.1/kmod/virtio_bridge.ko test-build-arm64-user
 	tools/bench/run-bench $(BENCH_ARGS)
 
 help:

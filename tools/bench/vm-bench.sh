@@ -4,7 +4,7 @@
 # VM's /dev/kvm, in this one run.  One function per benchmark
 # (bench_<name>, a "-" in the name read as "_"); run-bench says which to
 # run.  The x86_64 test VM runs boot, blk and bridge; the arm64 one
-# boot-arm64 (the same boot and memory measurement, against QEMU's virt
+# boot-arm64 and bridge-arm64 (the same measurements, against QEMU's virt
 # board).
 #
 # Usage: vm-bench.sh [-r REPS] [-b BLK_REPS] [-c CPUS] [-m MIB] [-t SEC]
@@ -34,15 +34,22 @@
 # overlay: vmid 3, node /dev/virtio/vm3/cvm2rb-pci), and mmio-read in
 # guest-blk.gz.  arm64: /root/vbridge, /usr/bin/qemu-system-aarch64 (Debian's
 # arm64 build, with its shared libraries), and in /root/bench: Image (the
-# kit's kernel), guest-boot.gz and bench-launch; no halt.img (see main).
+# kit's kernel), guest-boot.gz and bench-launch; for bridge-arm64 also
+# guest-blk.gz, halt.img (an arm64 Image that waits in WFI),
+# /root/virtio_bridge.ko and /root/bench/vm3.dtbo (the arm64 example
+# overlay, the same vmid and node).
 #
 # shellcheck disable=SC2317  # the bench_* functions are called by name
 B=/root/bench
 VBRIDGE=/root/vbridge
-# the machine's QEMU, kernel image and guest console
+# the machine's QEMU, kernel image and guest console, the RAM of a VM
+# that only halts (vbridge run's least); the bridge benchmark's table
+# sections and its QEMU peer for virtio-blk
 case "$(uname -m)" in
-aarch64) ARCH=arm64 QEMU=/usr/bin/qemu-system-aarch64 KERNEL=$B/Image TTY=ttyAMA0 ;;
-*) ARCH=x86_64 QEMU=/usr/bin/qemu-system-x86_64 KERNEL=$B/bzImage TTY=ttyS0 ;;
+aarch64) ARCH=arm64 QEMU=/usr/bin/qemu-system-aarch64 KERNEL=$B/Image TTY=ttyAMA0 HALT_MEM=64M
+	SEC_BRIDGE=bridge-arm64 SEC_RESTART=bridge-restart-arm64 BLK_SYSTEMS="vbridge qemu-virt-nopauth" ;;
+*) ARCH=x86_64 QEMU=/usr/bin/qemu-system-x86_64 KERNEL=$B/bzImage TTY=ttyS0 HALT_MEM=32M
+	SEC_BRIDGE=bridge SEC_RESTART=bridge-restart BLK_SYSTEMS="vbridge qemu-q35" ;;
 esac
 LAUNCH=$B/bench-launch
 OUT=/tmp/bench
@@ -73,6 +80,12 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
 progress() { echo "# bench: $*"; }
 sample() { printf 'BENCH-SAMPLE\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 missing() { printf 'BENCH-MISSING\t%s\t%s\t%s\t%s\n' "$@"; status=1; }
+# alive PID: PID, a child of this shell, still runs (kill -0 alone also
+# succeeds on a child that has ended and was not waited for yet)
+alive() {
+	kill -0 "$1" 2> /dev/null || return 1
+	[ "$(sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f1)" != Z ]
+}
 # field KEY FILE: the value of KEY=... in bench-launch's output
 field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 # div A B [DIGITS]: A / B, for the units the table wants
@@ -117,11 +130,6 @@ launch() {
 			-nodefaults -no-user-config -display none -monitor none \
 			-serial stdio -no-reboot \
 			-kernel "$KERNEL" -initrd "$initrd" -append "console=$TTY $params"
-		# QEMU's defaults for a raw file: cache=writeback (the host page
-		# cache, as vbridge without ",direct"), aio=threads
-		[ "$mode" = blk ] && set -- "$@" \
-			-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback,aio=threads" \
-			-device virtio-blk-pci,drive=disk0
 		;;
 	qemu-virt|qemu-virt-nopauth)
 		# arm64: the virt board with the GICv3 that vbridge run
@@ -142,6 +150,14 @@ launch() {
 		echo "vm-bench.sh: unknown system '$sys'" >&2
 		return 2
 		;;
+	esac
+	# QEMU's disk: virtio-blk-pci on the board's PCI(e) host, with
+	# QEMU's defaults for a raw file: cache=writeback (the host page
+	# cache, as vbridge without ",direct"), aio=threads
+	case $sys:$mode in
+	qemu-*:blk) set -- "$@" \
+		-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback,aio=threads" \
+		-device virtio-blk-pci,drive=disk0 ;;
 	esac
 	show_cmd "$sys" "$mode" "$@"
 	"$LAUNCH" "$@" > "$OUT/$name.res" 2> "$OUT/$name.err"
@@ -227,13 +243,13 @@ boot_round() {
 	done
 }
 
-# The virtio-blk benchmark boots one guest per system, each with its own
+# The virtio-blk benchmark boots one guest per system (BLK_SYSTEMS, and
+# vbridge-bridge when the bridge benchmark runs), each with its own
 # copy of the same raw image on the test VM's tmpfs, and has them take
-# turns: every fio job runs on one guest while the other idles, job by job
+# turns: every fio job runs on one guest while the others idle, job by job
 # and round by round (the first system of a job rotates), so that a change
 # of load on the shared host falls on both alike.  Commands reach a guest
 # through its VMM's standard input (the console), a FIFO held open here.
-BLK_SYSTEMS="vbridge qemu-q35"
 BLK_JOBS="seq-read seq-write rand-read-qd1 rand-read-qd32"
 
 # blk_var SYSTEM: a shell variable name for SYSTEM
@@ -264,7 +280,7 @@ blk_wait() {
 	t=0 pid=""
 	eval "pid=\$$(blk_var "$1")_pid"
 	while ! tr -d '\r' < "$OUT/blk-$1.log" 2> /dev/null | grep -q "$2"; do
-		kill -0 "$pid" 2> /dev/null || return 1
+		alive "$pid" || return 1
 		[ $t -lt "$3" ] || return 1
 		sleep 1
 		t=$((t + 1))
@@ -272,11 +288,11 @@ blk_wait() {
 }
 
 # blk_section SYSTEM: the table section of SYSTEM's blk measurements:
-# "bridge" for the bridged system, and for all when blk itself does not
-# run; else "in-process"
+# the bridge section ($SEC_BRIDGE) for the bridged system, and for all
+# when blk itself does not run; else "in-process"
 blk_section() {
 	if [ "$1" = vbridge-bridge ] || [ "$BLK_INPROC" != 1 ]; then
-		echo bridge
+		echo "$SEC_BRIDGE"
 	else
 		echo in-process
 	fi
@@ -287,7 +303,7 @@ blk_section() {
 # the in-process section the others when the blk benchmark runs
 blk_sample() {
 	[ "$2" != vbridge-bridge ] && [ "$BLK_INPROC" = 1 ] && sample in-process "$@"
-	[ "$BRIDGE_ON" = 1 ] && sample bridge "$@"
+	[ "$BRIDGE_ON" = 1 ] && sample "$SEC_BRIDGE" "$@"
 }
 
 # blk_job SYSTEM JOB: run one fio job in SYSTEM's guest, sample its
@@ -380,16 +396,16 @@ bench_blk() {
 		if [ "$sys" = vbridge-bridge ]; then
 			prov_stop
 			if [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ] && [ -n "$prov_kib" ]; then
-				sample bridge rss_mib "$sys" 1 "$(div $((other + prov_kib)) 1024 2)"
-				sample bridge rss_vmm_mib "$sys" 1 "$(div "$other" 1024 2)"
-				sample bridge rss_provider_mib "$sys" 1 "$(div "$prov_kib" 1024 2)"
+				sample "$SEC_BRIDGE" rss_mib "$sys" 1 "$(div $((other + prov_kib)) 1024 2)"
+				sample "$SEC_BRIDGE" rss_vmm_mib "$sys" 1 "$(div "$other" 1024 2)"
+				sample "$SEC_BRIDGE" rss_provider_mib "$sys" 1 "$(div "$prov_kib" 1024 2)"
 				progress "bridge: RSS besides guest RAM: VMM $other KiB, provider $prov_kib KiB"
 			else
-				missing bridge rss_mib "$sys" "no memory sample of the VMM (${other:-none}) or the provider (${prov_kib:-none})"
+				missing "$SEC_BRIDGE" rss_mib "$sys" "no memory sample of the VMM (${other:-none}) or the provider (${prov_kib:-none})"
 			fi
 		elif [ -n "$other" ] && [ "${guest:-0}" -ge 4096 ]; then
 			[ "$BLK_INPROC" = 1 ] && sample in-process blk_rss_mib "$sys" 1 "$(div "$other" 1024 2)"
-			[ "$BRIDGE_ON" = 1 ] && [ "$sys" = vbridge ] && sample bridge rss_mib "$sys" 1 "$(div "$other" 1024 2)"
+			[ "$BRIDGE_ON" = 1 ] && [ "$sys" = vbridge ] && sample "$SEC_BRIDGE" rss_mib "$sys" 1 "$(div "$other" 1024 2)"
 		else
 			missing "$(blk_section "$sys")" blk_rss_mib "$sys" "no memory sample with the disk"
 		fi
@@ -411,7 +427,7 @@ prov_start() {
 	i=0
 	until "$VBRIDGE" ctl status 2> /dev/null | grep cvm2rb-pci | grep -q ready; do
 		i=$((i + 1))
-		if [ $i -ge 300 ] || ! kill -0 "$PROV_PID" 2> /dev/null; then
+		if [ $i -ge 300 ] || ! alive "$PROV_PID"; then
 			echo "# the provider did not get ready:"
 			sed 's/^/#   /' "$OUT/provider.log" | tail -n 10
 			prov_stop
@@ -426,7 +442,7 @@ prov_stop() {
 	[ -n "$PROV_PID" ] || return 0
 	kill -TERM "$PROV_PID" 2> /dev/null
 	i=0
-	while kill -0 "$PROV_PID" 2> /dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	while alive "$PROV_PID" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 	kill -KILL "$PROV_PID" 2> /dev/null
 	wait "$PROV_PID" 2> /dev/null
 	PROV_PID=""
@@ -442,8 +458,8 @@ smaps_other() {
 }
 
 # bridge_mmio: in the bridged blk guest (still up), MMIO_RUNS rounds of
-# mmio-read on every virtio rng: the in-process one (slots below 0x10)
-# and the bridged one (slots 0x10 and up), taking turns; one command per
+# mmio-read on every virtio rng: the in-process one and the bridged one,
+# taking turns; one command per
 # round, so that a slow round shows and a stuck one is given up
 bridge_mmio() {
 	nin=0 nbr=0 run=1
@@ -457,25 +473,27 @@ bridge_mmio() {
 		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-FAIL mmio $seq " | sed 's/^/#   /'
 		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-MMIO $seq " > "$OUT/mmio.txt"
 		while read -r _ _ fn ns; do
-			slot=$(echo "$fn" | cut -d: -f3 | cut -d. -f1)
-			if [ $((0x$slot)) -ge 16 ]; then
+			# bridged: x86_64 slots 0x10 and up, arm64 the bridged
+			# host's own PCI domain (0001)
+			dom=${fn%%:*} slot=$(echo "$fn" | cut -d: -f3 | cut -d. -f1)
+			if [ "$dom" != 0000 ] || [ $((0x$slot)) -ge 16 ]; then
 				sys=vbridge-bridge nbr=$((nbr + 1)) r=$nbr
 			else
 				sys=vbridge nin=$((nin + 1)) r=$nin
 			fi
-			sample bridge mmio_load_us "$sys" "$r" "$(div "$ns" 1000 2)"
+			sample "$SEC_BRIDGE" mmio_load_us "$sys" "$r" "$(div "$ns" 1000 2)"
 			progress "bridge: mmio-read $run/$MMIO_RUNS $fn ($sys): $ns ns per load"
 		done < "$OUT/mmio.txt"
 		run=$((run + 1))
 	done
-	[ $nin -gt 0 ] || missing bridge mmio_load_us vbridge "no mmio-read result for the in-process rng"
-	[ $nbr -gt 0 ] || missing bridge mmio_load_us vbridge-bridge "no mmio-read result for the bridged rng"
+	[ $nin -gt 0 ] || missing "$SEC_BRIDGE" mmio_load_us vbridge "no mmio-read result for the in-process rng"
+	[ $nbr -gt 0 ] || missing "$SEC_BRIDGE" mmio_load_us vbridge-bridge "no mmio-read result for the bridged rng"
 }
 
 # vmm_halt NAME: a bridged VMM on vmid 3 with the halting kernel, in the
 # background (HALT_PID), its -v messages in $OUT/NAME.log
 vmm_halt() {
-	"$VBRIDGE" run -v --vmid 3 --kernel "$B/halt.img" --mem 32M \
+	"$VBRIDGE" run -v --vmid 3 --kernel "$B/halt.img" --mem "$HALT_MEM" \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/$1.log" 2>&1 &
 	HALT_PID=$!
 }
@@ -487,7 +505,7 @@ vmm_setup_ms() {
 	while [ $i -lt 600 ]; do
 		t=$(sed -n 's/.*setup took \([0-9.]*\) s; starting.*/\1/p' "$OUT/$1.log" | head -n 1)
 		[ -n "$t" ] && { div "$t" 0.001 1; return; }
-		kill -0 "$HALT_PID" 2> /dev/null || break
+		alive "$HALT_PID" || break
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -506,7 +524,7 @@ vm3_free() {
 # the exit time plus the extra setup time.  The guest only halts: what is measured
 # is the VMM and the module, not a guest boot.
 bridge_restart() {
-	prov_start --rng || { missing bridge-restart restart_ms after-kill "the provider did not start"; return; }
+	prov_start --rng || { missing "$SEC_RESTART" restart_ms after-kill "the provider did not start"; return; }
 	progress "bridge: restart: provider ready; vm3 $("$VBRIDGE" ctl status 2> /dev/null | awk '$1 == "vm3"' | head -n 1)"
 	rep=1
 	while [ $rep -le "$REPS" ]; do
@@ -526,16 +544,16 @@ bridge_restart() {
 		kill -TERM "$HALT_PID" 2> /dev/null
 		wait "$HALT_PID" 2> /dev/null
 		if [ -n "$free" ] && [ -n "$after" ]; then
-			sample bridge-restart setup_ms free-vmid "$rep" "$free"
-			sample bridge-restart setup_ms after-kill "$rep" "$after"
-			sample bridge-restart exit_ms after-kill "$rep" "$reap"
-			sample bridge-restart restart_ms after-kill "$rep" \
+			sample "$SEC_RESTART" setup_ms free-vmid "$rep" "$free"
+			sample "$SEC_RESTART" setup_ms after-kill "$rep" "$after"
+			sample "$SEC_RESTART" exit_ms after-kill "$rep" "$reap"
+			sample "$SEC_RESTART" restart_ms after-kill "$rep" \
 				"$(awk -v a="$after" -v b="$free" -v r="$reap" 'BEGIN { printf "%.1f", r + a - b }')"
 			progress "bridge: restart $rep/$REPS: setup $free ms on a free vmid, $after ms" \
 				"after kill -9, whose process took $reap ms to exit"
 		else
 			sed 's/^/#   /' "$OUT/restart-free-$rep.log" "$OUT/restart-kill-$rep.log" | tail -n 20
-			missing bridge-restart restart_ms after-kill "rep $rep: no setup time (free: ${free:-none}, after kill: ${after:-none})"
+			missing "$SEC_RESTART" restart_ms after-kill "rep $rep: no setup time (free: ${free:-none}, after kill: ${after:-none})"
 		fi
 		rep=$((rep + 1))
 	done
@@ -545,9 +563,10 @@ bridge_restart() {
 # The bridge benchmark: its blk systems, RSS and mmio-read ride along
 # with bench_blk (a third system, vbridge-bridge) when blk runs too, else
 # bench_blk runs here for them; then VMSTOP -> restart.
+bench_bridge_arm64() { bench_bridge; }
 bench_bridge() {
 	if [ "$BRIDGE_ON" != 1 ]; then
-		missing bridge all vbridge-bridge "virtio_bridge.ko or the vm3 overlay could not be loaded"
+		missing "$SEC_BRIDGE" all vbridge-bridge "virtio_bridge.ko or the vm3 overlay could not be loaded"
 		return
 	fi
 	[ "$BLK_INPROC" = 1 ] || bench_blk
@@ -558,7 +577,8 @@ bench_bridge() {
 
 [ -c /dev/kvm ] || { echo "vm-bench.sh: no /dev/kvm in the test VM" >&2; exit 1; }
 need="$VBRIDGE $QEMU $KERNEL $LAUNCH $B/guest-boot.gz"
-[ "$ARCH" = x86_64 ] && need="$need $B/guest-blk.gz $B/halt.img"
+case " $* " in *" blk "*|*" bridge "*|*" bridge-arm64 "*) need="$need $B/guest-blk.gz $B/halt.img" ;; esac
+[ "$ARCH" = x86_64 ] && need="$need $B/halt.img"
 for f in $need; do
 	[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
 done
@@ -589,7 +609,7 @@ fi
 BLK_INPROC=0 BRIDGE_ON=0
 case " $* " in *" blk "*) BLK_INPROC=1 ;; esac
 case " $* " in
-*" bridge "*)
+*" bridge "*|*" bridge-arm64 "*)
 	for f in /root/virtio_bridge.ko "$B/vm3.dtbo"; do
 		[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
 	done
@@ -609,7 +629,7 @@ for b in "$@"; do
 	progress "$b: took $(elapsed "$t0") s"
 done
 if [ -n "$keeper" ]; then
-	kill -0 "$keeper" 2> /dev/null || { echo "# the keeper VM had ended:"; sed 's/^/#   /' "$OUT/keeper.log"; }
+	alive "$keeper" || { echo "# the keeper VM had ended:"; sed 's/^/#   /' "$OUT/keeper.log"; }
 	kill -TERM "$keeper" 2>/dev/null
 	wait "$keeper"
 fi

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tiny arm64 kernels for the e2e tests' error paths, the counterpart of
- * the x86 tiny bzImages (guest-image.sh, mk_tiny_image).  One source, one
- * program per define; run-e2e assembles each with the cross toolchain
- * and keeps the raw binary:
+ * Tiny arm64 kernels for the e2e tests' error paths and make bench's
+ * halting VM, the counterpart of the x86 tiny bzImages (guest-image.sh,
+ * mk_tiny_image).  One source, one program per define; run-e2e and
+ * run-bench assemble each with the cross toolchain and keep the raw
+ * binary:
  *
  *   TINY_SPIN   sets x1..x3 to known values and spins at the symbol "spin"
  *               (SIGTERM, Ctrl-A x, the register dump of -vv)
@@ -17,6 +18,9 @@
  *               DFSC 0x10), "E2E-ABORT E" for any other exception and
  *               "E2E-ABORT R" when the load returned, then ESR_EL1 in hex;
  *               then PSCI SYSTEM_OFF.
+ *   TINY_HALT   waits for interrupts for ever (WFI, none ever comes): the
+ *               VM that only holds its vmid, for make bench's VMSTOP to
+ *               restart measurement (tools/bench/run-bench)
  *
  * Entered as Linux is (booting.rst): EL1, MMU and caches off, x0 = the
  * device tree, loaded at the start of RAM (text_offset 0).
@@ -51,6 +55,11 @@ start:
 	.globl	spin
 spin:
 	b	spin
+#endif
+
+#ifdef TINY_HALT
+1:	wfi
+	b	1b
 #endif
 
 #ifdef TINY_ABORT
