@@ -13,7 +13,8 @@
 # links libnl's arm64 archives (libnl-*-dev:arm64, found through
 # pkgconf:arm64's aarch64-linux-gnu-pkg-config).  libfdt-dev:arm64 cannot
 # be installed beside the host's; the Makefile fetches its archive.
-# u-boot-qemu gives the arm64 e2e tests Debian's u-boot.
+# u-boot-qemu gives the arm64 e2e tests Debian's u-boot; gnuplot-nox draws
+# make bench's chart.
 set -eu
 
 PKGS="
@@ -52,6 +53,7 @@ iproute2
 e2fsprogs
 systemd
 fio
+gnuplot-nox
 dwarves
 sparse
 "
