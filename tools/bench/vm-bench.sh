@@ -306,8 +306,62 @@ blk_sample() {
 	[ "$BRIDGE_ON" = 1 ] && sample "$SEC_BRIDGE" "$@"
 }
 
+# --- costs counted: what a measurement cost in exits, forwarded accesses
+# and context switches, which do not depend on how fast the machine is -----
+
+# kvm_dir PID: the test VM's KVM debugfs folder (kvm/<pid>-<fd>) of the VM
+# of PID or of a descendant of PID (the VMM that bench-launch started)
+kvm_dir() {
+	for d in /sys/kernel/debug/kvm/*-*; do
+		[ -d "$d" ] || continue
+		q=${d##*/}
+		q=${q%%-*}
+		while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+			[ "$q" = "$1" ] && { echo "$d"; return 0; }
+			q=$(awk '$1 == "PPid:" { print $2 }' "/proc/$q/status" 2> /dev/null)
+		done
+	done
+	return 1
+}
+
+# uexits DIR: the exits to userspace so far of the VM of DIR, all vCPUs:
+# x86_64 KVM's mmio_exits (MMIO handed to the VMM) and io_exits (port
+# I/O: all of it goes to the VMM but the few ports KVM emulates, which
+# a guest leaves alone while it does block I/O); arm64 mmio_exit_user
+uexits() {
+	case $ARCH in
+	x86_64) set -- "$1/mmio_exits" "$1/io_exits" ;;
+	*) set -- "$1/mmio_exit_user" ;;
+	esac
+	cat "$@" 2> /dev/null | awk '{ n += $1 } END { if (NR == '$#') print n }'
+}
+
+# forwarded: the accesses the module has forwarded to vm3's provider so
+# far (the FORWARDED column of vbridge ctl status)
+forwarded() {
+	"$VBRIDGE" ctl status 2> /dev/null | awk '
+		$1 == "DEVICE" { for (i = 1; i <= NF; i++) if ($i == "FORWARDED") col = i; next }
+		col && $1 == "vm3/cvm2rb-pci" { print $col; exit }'
+}
+
+# ctxsw PID...: the context switches, voluntary or not, of every thread of
+# the processes PID so far
+ctxsw() {
+	for p in "$@"; do cat /proc/"$p"/task/*/status; done 2> /dev/null |
+		awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { if (NR) print n }'
+}
+
+# per A0 A1 B0 B1: (A1 - A0) / (B1 - B0) with two decimals, nothing when a
+# value is missing or B did not move
+per() {
+	[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ -n "$4" ] && [ "$4" -gt "$3" ] || return 0
+	div $(($2 - $1)) $(($4 - $3)) 2
+}
+
 # blk_job SYSTEM JOB: run one fio job in SYSTEM's guest, sample its
-# result; status 1 when the guest stopped answering
+# result, and for the 4 KiB jobs what each request cost: exits to
+# userspace, and in bridge mode accesses forwarded to the provider;
+# status 1 when the guest stopped answering
 blk_job() {
 	case "$2" in	# the metric, and its field of the BENCH-FIO line below
 	seq-read) metric=blk_seq_read_mibs f=6 ;;
@@ -316,18 +370,25 @@ blk_job() {
 	rand-read-qd32) metric=blk_randread_qd32_iops f=7 ;;
 	esac
 	seq=$((seq + 1))
+	kvm=""
+	eval "kvm=\$$(blk_var "$1")_kvm"
+	ux0=$(uexits "$kvm") fw0=""
+	[ "$1" = vbridge-bridge ] && fw0=$(forwarded)
 	echo "$seq fio $2" > "$OUT/blk-$1.in"
 	if ! blk_wait "$1" "^BENCH-DONE $seq\$" $((FIO_RUNTIME + FIO_RAMP + 120)); then
 		log_tail "blk-$1"
 		missing "$(blk_section "$1")" "$metric" "$1" "fio job $2 did not finish (round $rep)"
 		return 1
 	fi
-	# BENCH-FIO seq job read-KiB/s read-IOPS write-KiB/s write-IOPS
+	ux1=$(uexits "$kvm") fw1=""
+	[ "$1" = vbridge-bridge ] && fw1=$(forwarded)
+	# BENCH-FIO seq job read-KiB/s read-IOPS write-KiB/s write-IOPS I/Os
 	line=$(tr -d '\r' < "$OUT/blk-$1.log" | grep "^BENCH-FIO $seq ")
-	v=""
+	v="" ios=""
 	if [ -n "$line" ]; then
 		set -- "$1" "$2" $line
 		eval "v=\${$f}"
+		ios=${10:-}
 		case $metric in
 		*_iops) unit=IOPS ;;
 		*) unit=MiB/s v=$(div "$v" 1024 1) ;;
@@ -339,7 +400,30 @@ blk_job() {
 		return 0
 	fi
 	blk_sample "$metric" "$1" "$rep" "$v"
-	progress "blk round $rep/$BLK_REPS $2 on $1: $v $unit"
+	cost=""
+	case $2 in
+	rand-read-qd*)
+		q=${2#rand-read-}
+		ux=$(per "$ux0" "$ux1" 0 "$ios")
+		if [ -n "$ux" ]; then
+			blk_sample "blk_${q}_uexits_per_io" "$1" "$rep" "$ux"
+			cost="; per request $ux exits to userspace"
+		else
+			missing "$(blk_section "$1")" "blk_${q}_uexits_per_io" "$1" \
+				"no exit count (${kvm:-no KVM debugfs folder}, ${ux0:-?} to ${ux1:-?}) or request count (${ios:-none})"
+		fi
+		if [ "$1" = vbridge-bridge ]; then
+			fw=$(per "$fw0" "$fw1" 0 "$ios")
+			if [ -n "$fw" ]; then
+				sample "$SEC_BRIDGE" "blk_${q}_fwd_per_io" "$1" "$rep" "$fw"
+				cost="$cost, $fw forwarded accesses"
+			else
+				missing "$SEC_BRIDGE" "blk_${q}_fwd_per_io" "$1" "no forwarded count (${fw0:-?} to ${fw1:-?}) or request count (${ios:-none})"
+			fi
+		fi
+		;;
+	esac
+	progress "blk round $rep/$BLK_REPS $2 on $1: $v $unit$cost"
 }
 
 bench_blk() {
@@ -357,6 +441,9 @@ bench_blk() {
 	for sys in "$@"; do
 		if blk_wait "$sys" '^BENCH-READY' 600; then
 			alive="$alive $sys"
+			# its VM's KVM statistics, for the costs of blk_job
+			eval "pid=\$$(blk_var "$sys")_pid"
+			eval "$(blk_var "$sys")_kvm=\$(kvm_dir \"\$pid\")"
 		else
 			log_tail "blk-$sys"
 			missing "$(blk_section "$sys")" blk "$sys" "its guest did not get ready (no BENCH-READY)"
@@ -459,16 +546,34 @@ smaps_other() {
 
 # bridge_mmio: in the bridged blk guest (still up), MMIO_RUNS rounds of
 # mmio-read on every virtio rng: the in-process one and the bridged one,
-# taking turns; one command per
+# taking turns, and per round the context switches of the VMM and the
+# provider per forwarded load; one command per
 # round, so that a slow round shows and a stuck one is given up
 bridge_mmio() {
 	nin=0 nbr=0 run=1
+	# the bridged VMM (the pid of its KVM debugfs folder), for its
+	# context switches and the provider's per forwarded load
+	vmm=${blk_vbridge_bridge_kvm##*/}
+	vmm=${vmm%%-*}
 	while [ $run -le $MMIO_RUNS ]; do
 		seq=$((seq + 1))
+		fw0=$(forwarded) cs0=""
+		[ -n "$vmm" ] && cs0=$(ctxsw "$vmm" "$PROV_PID")
 		echo "$seq mmio $MMIO_LOADS 1" > "$OUT/blk-vbridge-bridge.in"
 		if ! blk_wait vbridge-bridge "^BENCH-DONE $seq\$" 180; then
 			log_tail blk-vbridge-bridge
 			break
+		fi
+		fw1=$(forwarded) cs1=""
+		[ -n "$vmm" ] && cs1=$(ctxsw "$vmm" "$PROV_PID")
+		cs=$(per "$cs0" "$cs1" "$fw0" "$fw1")
+		if [ -n "$cs" ]; then
+			sample "$SEC_BRIDGE" ctxsw_per_load vbridge-bridge "$run" "$cs"
+			progress "bridge: mmio-read $run/$MMIO_RUNS: $((fw1 - fw0)) loads forwarded," \
+				"$cs context switches (VMM and provider) each"
+		else
+			missing "$SEC_BRIDGE" ctxsw_per_load vbridge-bridge \
+				"round $run: no count of context switches (VMM ${vmm:-unknown}: ${cs0:-?} to ${cs1:-?}) or forwarded loads (${fw0:-?} to ${fw1:-?})"
 		fi
 		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-FAIL mmio $seq " | sed 's/^/#   /'
 		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-MMIO $seq " > "$OUT/mmio.txt"
