@@ -682,8 +682,11 @@ bench_bridge() {
 
 [ -c /dev/kvm ] || { echo "vm-bench.sh: no /dev/kvm in the test VM" >&2; exit 1; }
 need="$VBRIDGE $QEMU $KERNEL $LAUNCH $B/guest-boot.gz"
-case " $* " in *" blk "*|*" bridge "*|*" bridge-arm64 "*) need="$need $B/guest-blk.gz $B/halt.img" ;; esac
-[ "$ARCH" = x86_64 ] && need="$need $B/halt.img"
+[ "$ARCH" = x86_64 ] && need="$need $B/halt.img"	# the keeper below
+case " $* " in
+*" bridge "*|*" bridge-arm64 "*) need="$need $B/guest-blk.gz $B/halt.img" ;;
+*" blk "*) need="$need $B/guest-blk.gz" ;;
+esac
 for f in $need; do
 	[ -e "$f" ] || { echo "vm-bench.sh: $f is missing" >&2; exit 1; }
 done
