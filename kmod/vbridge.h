@@ -471,6 +471,20 @@ struct vbridge_region {
 };
 
 /**
+ * struct vbridge_vm_win - one window of a VM's device snapshot
+ * @addr: first guest-physical address (the window's)
+ * @size: its size
+ * @dev: the device (&vbridge_vm.devs holds its reference)
+ * @index: the window's index in the device's declaration
+ */
+struct vbridge_vm_win {
+	u64 addr;
+	u64 size;
+	struct vbridge_dev *dev;
+	u32 index;
+};
+
+/**
  * struct vbridge_vm - a frontend VM (one per open /dev/virtio-bridge)
  * @kref: references: the frontend file, its vmid while attached,
  *	  short-lived users (backend calls and releases, an attacher waiting
@@ -488,6 +502,9 @@ struct vbridge_region {
  * @nr_devs: entries in @devs; set before @life becomes RUNNING, immutable
  * @devs: the device snapshot taken at attach, each with a reference; kept
  *	  until the VM is freed so that late calls on a stopped VM stay safe
+ * @nr_wins: entries in @wins; like @nr_devs
+ * @wins: the windows of @devs sorted by address (they do not overlap), for
+ *	  VBRIDGE_ACCESS's binary search; like @devs
  * @region_lock: protects @nr_regions and @regions (entries are only added
  *	  while the VM lives, and removed once every mapping is revoked)
  * @nr_regions: entries in @regions
@@ -512,6 +529,8 @@ struct vbridge_vm {
 	struct pid *tgid;
 	unsigned int nr_devs;
 	struct vbridge_dev **devs;
+	unsigned int nr_wins;
+	struct vbridge_vm_win *wins;
 
 	spinlock_t region_lock;		/* guest RAM regions */
 	unsigned int nr_regions;
