@@ -754,6 +754,17 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			goto fail;
 	}
 
+	/* A host that takes MSIs gets MSI-X functions (INTx stays as fallback). */
+	for (i = 0; i < n && pci_bus_has_msi(bus); i++) {
+		int ret = virtio_dev_add_msix(devs[i]);
+
+		if (ret) {
+			log_error("%s: cannot add MSI-X: %s", devs[i]->info.name,
+				  strerror(-ret));
+			goto fail;
+		}
+	}
+
 	/* All devices exist: check the slots, then put them on the bus. */
 	for (i = 0; i < n; i++) {
 		unsigned int devfn = first_devfn + 8 * i;
