@@ -205,6 +205,11 @@ static int opt_check_long(const char *arg, const struct option *opts,
 	const struct option *o = opt_find(opts, name, len);
 
 	*skip = false;
+	if (o && o->has_arg == no_argument && name[len]) {
+		log_error("--%s takes no value: give it as --%s (see %s --help)",
+			  o->name, o->name, cmd);
+		return -1;
+	}
 	if (o) {
 		*skip = o->has_arg == required_argument && !name[len];
 		return 0;

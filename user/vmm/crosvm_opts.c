@@ -5,8 +5,8 @@
  * own options (run.c, the device options): --cpus/-c, --mem/-m,
  * --params/-p, --initrd/-i, the kernel as the last argument, --serial,
  * --disk, --rwdisk, --host-ip/--host_ip, --netmask, --mac, --evdev, --cid,
- * --bios, --no-balloon and --disable-sandbox.  Names as crosvm spells
- * them (its `crosvm run --help`, 2026).
+ * --bios, --no-balloon and --disable-sandbox.  The names are those of
+ * crosvm's RunCommand (src/crosvm/cmdline.rs, August 2026).
  */
 #include "vmm/run.h"
 

@@ -111,6 +111,7 @@ static void test_check_names(void)
 	TAP_EQ_INT(CHECK("--rng", "--netm", "1"), -1, "names: an abbreviation refused");
 	TAP_EQ_INT(CHECK("--pci_host_dt", "x"), -1, "names: '_' for '-' refused");
 	TAP_EQ_INT(CHECK("--bogus"), -1, "names: an unknown option refused");
+	TAP_EQ_INT(CHECK("--rng=yes"), -1, "names: a value for a flag refused");
 	TAP_EQ_INT(CHECK("-x", "--rng"), 0, "names: unknown short options are getopt's");
 #undef CHECK
 }
