@@ -1058,10 +1058,11 @@ int vbridge_dev_ack(struct vbridge_dev *dev, u64 gen, enum vbridge_ack_how how)
 	if (how == VBRIDGE_ACK_REPLY && dev->stop_msg.queued)
 		vbridge_q_del(dev, &dev->stop_msg);
 	vm = dev->vm;
+	if (how == VBRIDGE_ACK_AUTO)
+		vbridge_stat_inc(dev, VBRIDGE_STAT_AUTOACKS);
 	spin_unlock(&dev->lock);
 
 	if (how == VBRIDGE_ACK_AUTO) {
-		vbridge_stat_inc(dev, VBRIDGE_STAT_AUTOACKS);
 		vbridge_nl_event(VBRIDGE_EV_VMSTOP_AUTOACK, dev->cfg.vmid,
 				 dev->cfg.name, gen, 0);
 	} else {
