@@ -69,7 +69,7 @@ static void host_del_doorbell(struct pci_host *h, uint64_t gpa,
 static void host_send_msi(struct pci_host *h, struct pci_func *f,
 			  uint64_t addr, uint32_t data)
 {
-	arch_pci_send_msi(h->priv, addr, data);
+	arch_pci_send_msi(h->priv, pci_func_devfn(f), addr, data);
 }
 
 static const struct pci_host_ops host_ops = {

@@ -31,6 +31,7 @@ static void arm64_rtc_irq(void *opaque, int level)
 void arch_vmm_init(struct vmm *vm)
 {
 	vm->arch.gic_fd = -1;
+	vm->arch.its_fd = -1;
 	pl031_init(&vm->arch.rtc, arm64_rtc_irq, vm);
 }
 
@@ -47,6 +48,8 @@ void arch_vmm_destroy(struct vmm *vm)
 	}
 	if (vm->arch.bios_mem)
 		munmap(vm->arch.bios_mem, vm->arch.bios_map_size);
+	if (vm->arch.its_fd >= 0)
+		close(vm->arch.its_fd);
 	if (vm->arch.gic_fd >= 0)
 		close(vm->arch.gic_fd);
 	arm64_pci_host_dt_free(&vm->arch.pci_host_dt);
@@ -278,6 +281,8 @@ static int arm64_board_fdt(struct vmm *vm, const struct run_boot *boot,
 
 	arm64_fdt_default_config(&c, vm->ram_size, vm->nr_vcpus,
 				 vm->arch.gic_v3 ? 3 : 2, 0);
+	/* The ITS and the PCI host's msi-map, when there is an ITS. */
+	c.gic_its_base = vm->arch.its_fd >= 0 ? ARM64_GIC_ITS_BASE : 0;
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		n = arm64_get_mpidr(&vm->vcpus[i], &c.mpidr[i]);
 		if (n)

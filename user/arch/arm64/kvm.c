@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * arm64 VM-level KVM setup: the in-kernel GIC (v3, or v2 where the host
- * has no v3), accesses without a syndrome handed to us, SPI lines.
+ * has no v3) and a v3's ITS, accesses without a syndrome handed to us, SPI
+ * lines and MSIs.
  */
 #include "vmm/vmm.h"
 
@@ -79,6 +80,31 @@ static int arm64_gic_create(struct vmm *vm, bool v3)
 	return -EIO;
 }
 
+/*
+ * A GICv3's ITS, for the PCI functions' MSIs.  Optional: without it they
+ * use INTx (arch_pci_msi()).
+ */
+static void arm64_its_create(struct vmm *vm)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_ARM_VGIC_ITS };
+	uint64_t base = ARM64_GIC_ITS_BASE;
+	int err;
+
+	if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd) < 0) {
+		log_debug("no ITS (%s): PCI functions use INTx", strerror(errno));
+		return;
+	}
+	err = arm64_gic_attr(cd.fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+			     KVM_VGIC_ITS_ADDR_TYPE, &base);
+	if (err) {
+		log_warn("cannot place the ITS (%s): PCI functions use INTx",
+			 strerror(-err));
+		close(cd.fd);
+		return;
+	}
+	vm->arch.its_fd = cd.fd;
+}
+
 int arch_kvm_vm_setup(struct vmm *vm)
 {
 	struct kvm_enable_cap nisv = { .cap = KVM_CAP_ARM_NISV_TO_USER };
@@ -99,6 +125,8 @@ int arch_kvm_vm_setup(struct vmm *vm)
 			log_error("this KVM can emulate neither a GICv3 nor a GICv2");
 		return -1;
 	}
+	if (vm->arch.gic_v3)
+		arm64_its_create(vm);
 	/* Loads and stores KVM cannot decode come to us (vcpu.c). */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) <= 0 ||
 	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &nisv) < 0)
@@ -114,23 +142,56 @@ int arm64_gic_init(struct vmm *vm)
 	int err = arm64_gic_attr(vm->arch.gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
 				 KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
 
-	if (err)
+	if (err) {
 		log_error("cannot initialise the in-kernel GICv%d: %s",
 			  vm->arch.gic_v3 ? 3 : 2, strerror(-err));
-	return err ? -1 : 0;
+		return -1;
+	}
+	if (vm->arch.its_fd >= 0) {
+		err = arm64_gic_attr(vm->arch.its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
+				     KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
+		if (err) {
+			log_warn("cannot initialise the ITS (%s): PCI functions use INTx",
+				 strerror(-err));
+			close(vm->arch.its_fd);
+			vm->arch.its_fd = -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The functions of the in-process PCI host get MSI-X (asked before KVM is
+ * opened).  Their MSIs need the ITS: without one (a GICv2, or a KVM with
+ * no ITS emulation) the device tree has no msi-map, so the guest finds no
+ * MSI controller for the host and keeps the INTx lines (SPIs).
+ */
+bool arch_pci_msi(const struct vmm *vm)
+{
+	return true;
+}
+
+/* Through the ITS: the requester ID (bus 0) is the ITS's device ID. */
+void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
+		       uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = addr >> 32,
+		.data = data,
+		.flags = KVM_MSI_VALID_DEVID,
+		.devid = devfn,
+	};
+
+	if (vm->arch.its_fd < 0)
+		return;
+	/* 0: the ITS has no mapping for it (the guest's to set up). */
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		log_errno("KVM_SIGNAL_MSI (device 0x%x, address 0x%llx, data 0x%x)",
+			  devfn, (unsigned long long)addr, data);
 }
 
 /* irq is an SPI number: INTID 32 + irq. */
-/* No ITS yet: PCI functions use their INTx lines (SPIs). */
-bool arch_pci_msi(const struct vmm *vm)
-{
-	return false;
-}
-
-void arch_pci_send_msi(struct vmm *vm, uint64_t addr, uint32_t data)
-{
-}
-
 void arch_irq_line(struct vmm *vm, unsigned int irq, int level)
 {
 	struct kvm_irq_level l = {

@@ -98,7 +98,8 @@ bool arch_pci_msi(const struct vmm *vm)
 	return true;
 }
 
-void arch_pci_send_msi(struct vmm *vm, uint64_t addr, uint32_t data)
+void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
+		       uint32_t data)
 {
 	struct kvm_msi msi = {
 		.address_lo = (uint32_t)addr,

@@ -117,6 +117,7 @@ struct vmm_uart {
 struct vmm_arch {
 	int gic_fd;
 	bool gic_v3;
+	int its_fd;
 	bool ext_dabt;
 	struct pl031 rtc;
 	unsigned int nr_uarts;
