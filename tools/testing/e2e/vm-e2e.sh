@@ -281,13 +281,36 @@ scenario_devices() {
 	vm_start devices --cpus 2 --mem 512M \
 		--serial hardware=serial,num=1,type=stdout,console \
 		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
-		$DEV_ARGS --params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock"
+		$DEV_ARGS --params "quiet vbe2e_checks=hvc,blk,rng,net,input,vsock,hostmap"
 	vm_await '^E2E-INIT' && echo "# vbridge resident memory besides guest RAM, 6 devices:" \
 		"$(awk '/^Rss(Anon|File):/ { s += $2 } END { print s }' "/proc/$VM_PID/status") KiB"
 	devices_serve 3
 	vm_end
 	devices_verdict devices "$DEV_HVC" devices
+	devices_msix
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
+}
+
+# The guest's virtio interrupts (check-hostmap's E2E-IRQ lines): every
+# function interrupts through MSI-X with a vector per queue
+# (virtioN-config, virtioN-req.0 of a disk, virtioN-input.0 and -output.0
+# of the net device) and none is on a pin (IO-APIC or GIC SPI): on x86_64,
+# and on arm64 through the ITS KVM emulates with a GICv3.  With a GICv2
+# (no ITS) they keep their INTx lines.
+devices_msix() {
+	irq=$(tr -d '\r' < "$OUT/devices.out" | awk '$1 == "E2E-IRQ" && / virtio/')
+	echo "$irq" | sed 's/^/# /'
+	if [ "$ARCH" = arm64 ] && ! grep -q GICv3 /proc/interrupts; then
+		[ -n "$irq" ] && ! echo "$irq" | grep -q 'MSI'
+		check $? "devices: without an ITS (GICv2) the virtio functions keep their INTx lines ($(echo "$irq" | grep -c .) lines)" devices
+		return
+	fi
+	echo "$irq" | grep -q ' virtio[0-9]*-config$' &&
+		echo "$irq" | grep -q ' virtio[0-9]*-req\.0$' &&
+		echo "$irq" | grep -q ' virtio[0-9]*-input\.0$' &&
+		echo "$irq" | grep -q ' virtio[0-9]*-output\.0$' &&
+		! echo "$irq" | grep -v 'MSI' | grep -q .
+	check $? "devices: every virtio function interrupts through MSI-X, a vector per queue ($(echo "$irq" | grep -c .) vectors)" devices
 }
 
 # On a terminal (a pty that e2e-helper pty makes, as script(1) would),
