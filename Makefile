@@ -14,7 +14,10 @@
 # headers of the default test kernel from the kernel kit
 # (tools/testing/vm/kernel-kit), fetched from Debian on first use.
 
-VERSION := 0.1.0
+# The one version of everything: vbridge --version, the module's
+# MODULE_VERSION (kmod/Kbuild reads the same file) and the Debian packages
+# (make deb writes debian/changelog from it).
+VERSION := $(strip $(file < VERSION))
 
 KIT := tools/testing/vm/kernel-kit
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
