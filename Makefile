@@ -43,6 +43,8 @@ endif
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DOCDIR ?= $(PREFIX)/share/doc
+# The docs' own folder (the Debian package's is /usr/share/doc/vbridge).
+PKGDOCDIR ?= $(DOCDIR)/virtio-bridge
 UDEVRULESDIR ?= /etc/udev/rules.d
 UNITDIR ?= /etc/systemd/system
 
@@ -104,13 +106,13 @@ install: user
 	install -D -m 0644 user/dist/60-virtio-bridge.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/virtio-bridge/overlays \
-		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(DOCDIR)/virtio-bridge
+		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(PKGDOCDIR)
 	for u in virtio-bridge.service vbridge-devices@.service; do \
-		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGDOCDIR@|$(PKGDOCDIR)|g' \
 			user/dist/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
-	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(DOCDIR)/virtio-bridge/
+	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(PKGDOCDIR)/
 
 # The module into /lib/modules/<release>/updates of the KDIR kernel.
 install-module: module
