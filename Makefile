@@ -8,6 +8,8 @@
 #   make demo            the main job: in the test VM, a guest whose devices
 #                        are served by vbridge devices through the module
 #   make bench           benchmarks (ratios against peers), not tests
+#   make deb             Debian packages vbridge and virtio-bridge-dkms,
+#                        built out of tree into build/deb/ (tools/build-deb)
 #   make help            this list and more
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -48,7 +50,7 @@ PKGDOCDIR ?= $(DOCDIR)/virtio-bridge
 UDEVRULESDIR ?= /etc/udev/rules.d
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: all module user deps kit check bench clean help install install-module
+.PHONY: all module user deps kit check bench clean help install install-module deb
 all: module user
 
 module:
@@ -113,6 +115,12 @@ install: user
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
 	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(PKGDOCDIR)/
+
+# The Debian packages (debian/), built in a copy of the tree under
+# build/deb/src with debian/changelog written from VERSION; the .debs land
+# in build/deb/.  Always rebuilt: it is cheap next to what it checks.
+deb:
+	tools/build-deb build/deb
 
 # The module into /lib/modules/<release>/updates of the KDIR kernel.
 install-module: module

@@ -14,7 +14,9 @@
 # pkgconf:arm64's aarch64-linux-gnu-pkg-config).  libfdt-dev:arm64 cannot
 # be installed beside the host's; the Makefile fetches its archive.
 # u-boot-qemu gives the arm64 e2e tests Debian's u-boot; gnuplot-nox draws
-# make bench's chart.
+# make bench's chart.  debhelper, dh-dkms and dkms build the Debian
+# packages (make deb) and their test builds the module with dkms; lintian
+# checks the packages.
 set -eu
 
 PKGS="
@@ -56,6 +58,10 @@ fio
 gnuplot-nox
 dwarves
 sparse
+debhelper
+dh-dkms
+dkms
+lintian
 "
 
 missing=""
