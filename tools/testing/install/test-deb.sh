@@ -62,6 +62,15 @@ if [ ! -f "$debs/$bin_deb" ] || [ ! -f "$debs/$dkms_deb" ]; then
 	exit 1
 fi
 
+# --- no network: build-deb runs dpkg-buildpackage in its own network
+# namespace when the kernel lets it, and says so on its log's first line.
+net=$(head -n 1 "$debs/build.log" 2>/dev/null)
+case "$net" in
+"build-deb: network: unshare"*) ok 0 "the packages were built without network ($net)" ;;
+"build-deb: network: not isolated"*) skip "the packages were built without network" "${net#build-deb: network: }" ;;
+*) ok 1 "the packages were built without network (no build-deb line in $debs/build.log)" ;;
+esac
+
 # --- the source tree: what a package build writes must stay under build/
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	left=$(git status --porcelain --ignored --untracked-files=all -- . ':!build' |
