@@ -10,6 +10,7 @@
 #   make bench           benchmarks (ratios against peers), not tests
 #   make deb             Debian packages vbridge and virtio-bridge-dkms,
 #                        built out of tree into build/deb/ (tools/build-deb)
+#   make man             manual pages, from the --help texts, in build/man/
 #   make help            this list and more
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -102,8 +103,27 @@ kit:
 include user/user.mk
 include tools/testing/testing.mk
 
-# vbridge, the udev rule, the systemd units and the docs.  DESTDIR works.
-install: user
+# Manual pages: vbridge(1), vbridge-run(1), vbridge-devices(1) and
+# vbridge-ctl(8) made from the --help texts of the vbridge just built, and
+# virtio_bridge(4) from the module's documentation (tools/man/mkman).
+MANDIR ?= $(PREFIX)/share/man
+MAN_PAGES := vbridge.1 vbridge-run.1 vbridge-devices.1 vbridge-ctl.8 virtio_bridge.4
+MAN_TOOLS := tools/man/mkman tools/man/help2roff.awk tools/man/rst-tables.awk
+
+.PHONY: man
+man: $(MAN_PAGES:%=$(BUILD)/man/%)
+
+$(BUILD)/man/%: tools/man/%.in $(BUILD)/vbridge $(MAN_TOOLS)
+	tools/man/mkman $(BUILD)/vbridge $< $@
+
+$(BUILD)/man/virtio_bridge.4: tools/man/virtio_bridge.4.rst $(MAN_TOOLS) \
+		Documentation/virtio-bridge/module-parameters.rst \
+		Documentation/virtio-bridge/uapi.rst
+	tools/man/mkman $(BUILD)/vbridge $< $@
+
+# vbridge, the udev rule, the systemd units, the docs and the manual
+# pages.  DESTDIR works.
+install: user man
 	install -D -m 0755 $(BUILD)/vbridge $(DESTDIR)$(BINDIR)/vbridge
 	install -D -m 0644 user/dist/60-virtio-bridge.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
@@ -115,6 +135,9 @@ install: user
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
 	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(PKGDOCDIR)/
+	for p in $(MAN_PAGES); do \
+		install -D -m 0644 $(BUILD)/man/$$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$$p || exit 1; \
+	done
 
 # The Debian packages (debian/), built in a copy of the tree under
 # build/deb/src with debian/changelog written from VERSION; the .debs land

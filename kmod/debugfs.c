@@ -30,6 +30,7 @@ static const char *const vbridge_stat_names[VBRIDGE_STAT_MAX + 1] = {
 static int vbridge_dev_show(struct seq_file *m, void *v)
 {
 	struct vbridge_dev *dev = m->private;
+	u64 stats[VBRIDGE_STAT_MAX + 1];
 	unsigned int queued, inflight = 0;
 	struct vbridge_req *req;
 	u64 gen;
@@ -59,9 +60,10 @@ static int vbridge_dev_show(struct seq_file *m, void *v)
 		   vbridge_dev_autoack(dev));
 	seq_printf(m, "inflight_timeout_ms %d\n", vbridge_dev_inflight_ms(dev));
 	seq_printf(m, "down_ms %u\n", vbridge_dev_down_ms(dev));
+	vbridge_dev_stats(dev, stats);
 	for (i = VBRIDGE_STAT_FORWARDED; i <= VBRIDGE_STAT_MAX; i++)
 		seq_printf(m, "%s %lld\n", vbridge_stat_names[i],
-			   (long long)atomic64_read(&dev->stats[i]));
+			   (long long)stats[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vbridge_dev);

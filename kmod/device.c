@@ -49,6 +49,25 @@
 #include "compat.h"
 #include "vbridge.h"
 
+/*
+ * Forwarded requests come from their own cache: one is allocated per
+ * access, and the cache keeps that off kmalloc's general paths.  Every
+ * request is freed before the module can go (each belongs to an open
+ * node's VM or device), which kmem_cache_destroy() checks.
+ */
+static struct kmem_cache *vbridge_req_cache;
+
+int __init vbridge_dev_init(void)
+{
+	vbridge_req_cache = KMEM_CACHE(vbridge_req, SLAB_ACCOUNT);
+	return vbridge_req_cache ? 0 : -ENOMEM;
+}
+
+void vbridge_dev_exit(void)
+{
+	kmem_cache_destroy(vbridge_req_cache);
+}
+
 /* ------------------------------------------------------------------ */
 /* Lifetime                                                           */
 /* ------------------------------------------------------------------ */
@@ -64,6 +83,11 @@ void vbridge_dev_get(struct vbridge_dev *dev)
  * work and the irq work only run while the device is bound to a VM, and
  * unbinding cancels them synchronously.
  */
+static void vbridge_req_free(struct vbridge_req *req)
+{
+	kmem_cache_free(vbridge_req_cache, req);
+}
+
 static void vbridge_dev_release(struct device *node)
 {
 	struct vbridge_dev *dev = container_of(node, struct vbridge_dev, node);
@@ -72,7 +96,7 @@ static void vbridge_dev_release(struct device *node)
 	list_for_each_entry_safe(q, tmp, &dev->msgq, node) {
 		list_del(&q->node);
 		if (q != &dev->start_msg && q != &dev->stop_msg)
-			kfree(container_of(q, struct vbridge_req, q));
+			vbridge_req_free(container_of(q, struct vbridge_req, q));
 	}
 	vbridge_irq_destroy(dev);
 	kvfree(dev->state_blob);
@@ -210,6 +234,7 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	spin_lock_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->msgq);
 	INIT_LIST_HEAD(&dev->inflight);
+	hash_init(dev->inflight_ids);
 	vbridge_qmsg_init_ctl(dev, &dev->start_msg, VBRIDGE_MSG_VMSTART);
 	vbridge_qmsg_init_ctl(dev, &dev->stop_msg, VBRIDGE_MSG_VMSTOP);
 	init_waitqueue_head(&dev->wq);
@@ -219,8 +244,6 @@ struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 	init_rwsem(&dev->map_lock);
 	atomic_set(&dev->nr_maps, 0);
 	INIT_DELAYED_WORK(&dev->stop_work, vbridge_dev_stop_timeout);
-	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
-		atomic64_set(&dev->stats[i], 0);
 
 	ret = -ENOMEM;
 	dev->bounce = kcalloc(VBRIDGE_READ_BATCH, sizeof(*dev->bounce), GFP_KERNEL);
@@ -456,6 +479,15 @@ struct vbridge_vm *vbridge_dev_running_vm(struct vbridge_dev *dev)
 	return vm;
 }
 
+/* A snapshot of the counters: each is read whole (64-bit kernels). */
+void vbridge_dev_stats(struct vbridge_dev *dev, u64 *stats)
+{
+	int i;
+
+	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
+		stats[i] = READ_ONCE(dev->stats[i]);
+}
+
 /* ------------------------------------------------------------------ */
 /* The message queue (all under dev->lock)                            */
 /* ------------------------------------------------------------------ */
@@ -486,6 +518,29 @@ static void vbridge_q_del(struct vbridge_dev *dev, struct vbridge_qmsg *q)
 	WRITE_ONCE(dev->nr_msgs, dev->nr_msgs - 1);
 	if (!vbridge_qmsg_is_ctl(dev, q))
 		WRITE_ONCE(dev->nr_queued, dev->nr_queued - 1);
+}
+
+/* A load the backend read goes in flight: on the list and in the id hash. */
+static void vbridge_inflight_add(struct vbridge_dev *dev, struct vbridge_req *req)
+{
+	list_add_tail(&req->q.node, &dev->inflight);
+	hash_add(dev->inflight_ids, &req->id_node, req->q.msg.id);
+}
+
+static void vbridge_inflight_del(struct vbridge_req *req)
+{
+	list_del_init(&req->q.node);
+	hash_del(&req->id_node);
+}
+
+static struct vbridge_req *vbridge_inflight_find(struct vbridge_dev *dev, u64 id)
+{
+	struct vbridge_req *req;
+
+	hash_for_each_possible(dev->inflight_ids, req, id_node, id)
+		if (req->q.msg.id == id)
+			return req;
+	return NULL;
 }
 
 static void vbridge_drop_ctl(struct vbridge_dev *dev)
@@ -522,7 +577,7 @@ static void vbridge_req_finish(struct vbridge_dev *dev, struct vbridge_req *req,
 			       int result, u64 data)
 {
 	if (req->abandoned) {
-		kfree(req);
+		vbridge_req_free(req);
 		return;
 	}
 	req->result = result;
@@ -538,7 +593,7 @@ static void vbridge_req_fail_queued(struct vbridge_dev *dev,
 	vbridge_stat_inc(dev, result == -ETIMEDOUT ? VBRIDGE_STAT_TIMEDOUT :
 						     VBRIDGE_STAT_FAILED);
 	if (req->q.msg.type == VBRIDGE_MSG_STORE)
-		kfree(req);
+		vbridge_req_free(req);
 	else
 		vbridge_req_finish(dev, req, result, ~0ULL);
 }
@@ -554,7 +609,7 @@ static bool vbridge_fail_inflight(struct vbridge_dev *dev, int result)
 	bool any = false;
 
 	list_for_each_entry_safe(req, tmp, &dev->inflight, q.node) {
-		list_del_init(&req->q.node);
+		vbridge_inflight_del(req);
 		vbridge_stat_inc(dev, VBRIDGE_STAT_FAILED);
 		vbridge_req_finish(dev, req, result, ~0ULL);
 		any = true;
@@ -677,7 +732,7 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			if (req->state == VBRIDGE_REQ_QUEUED) {
 				was_full = dev->nr_queued >= VBRIDGE_QUEUE_MAX;
 				vbridge_q_del(dev, &req->q);
-				kfree(req);
+				vbridge_req_free(req);
 			} else {
 				req->abandoned = true;
 			}
@@ -694,7 +749,7 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 		if (req->state == VBRIDGE_REQ_READ && itmo > 0 &&
 		    !vbridge_inflight_left(req, itmo)) {
 			/* Read and not answered in time: lost, as on a close. */
-			list_del_init(&req->q.node);
+			vbridge_inflight_del(req);
 			vbridge_stat_inc(dev, VBRIDGE_STAT_FAILED);
 			vbridge_req_finish(dev, req, -EIO, ~0ULL);
 			broke = !dev->broken;
@@ -726,7 +781,7 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 			if (left < 0) {
 				vbridge_q_del(dev, &req->q);
 				spin_unlock(&dev->lock);
-				kfree(req);
+				vbridge_req_free(req);
 				return -EINTR;
 			}
 			/* Timed out, or a new rule: look again. */
@@ -738,7 +793,7 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 	acc->result = req->result;
 	acc->data = req->data;
 	spin_unlock(&dev->lock);
-	kfree(req);
+	vbridge_req_free(req);
 	if (broke)
 		vbridge_nl_event(VBRIDGE_EV_DEV_BROKEN, dev->cfg.vmid,
 				 dev->cfg.name, 0, 0);
@@ -762,13 +817,15 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 	bool store = acc->flags & VBRIDGE_ACCESS_F_WRITE;
 	unsigned long start = jiffies;
 	struct vbridge_req *req;
+	bool first;
 	long left;
 	int tmo, ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	req = kmem_cache_zalloc(vbridge_req_cache, GFP_KERNEL);
 	if (!req)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&req->q.node);
+	req->waiter = current;
 	req->q.msg.type = store ? VBRIDGE_MSG_STORE : VBRIDGE_MSG_LOAD;
 	req->q.msg.size = sizeof(req->q.msg);
 	req->q.msg.addr = acc->addr;
@@ -812,10 +869,19 @@ int vbridge_dev_access(struct vbridge_dev *dev, struct vbridge_vm *vm,
 
 	req->q.msg.id = ++dev->next_id;
 	req->state = VBRIDGE_REQ_QUEUED;
+	first = !dev->nr_msgs;
 	vbridge_q_add(dev, &req->q, false);
 	vbridge_stat_inc(dev, VBRIDGE_STAT_FORWARDED);
 	spin_unlock(&dev->lock);
-	wake_up_interruptible_poll(&dev->be_wq, EPOLLIN | EPOLLRDNORM);
+	/*
+	 * Readers and pollers learn of a queue that was empty; one that was
+	 * not had them woken already, and they read until it is empty (a
+	 * level-triggered poll looks again, an edge-triggered user reads to
+	 * EAGAIN).  wq_has_sleeper() orders nr_msgs before the look at the
+	 * wait queue, paired with the reader's prepare_to_wait().
+	 */
+	if (first && wq_has_sleeper(&dev->be_wq))
+		wake_up_interruptible_poll(&dev->be_wq, EPOLLIN | EPOLLRDNORM);
 
 	if (store) {
 		acc->result = 0;
@@ -827,14 +893,14 @@ fail:
 	vbridge_stat_inc(dev, ret == -ETIMEDOUT ? VBRIDGE_STAT_TIMEDOUT :
 						  VBRIDGE_STAT_FAILED);
 	spin_unlock(&dev->lock);
-	kfree(req);
+	vbridge_req_free(req);
 	acc->result = ret;
 	if (!store)
 		acc->data = ~0ULL;
 	return 0;
 
 intr:
-	kfree(req);
+	vbridge_req_free(req);
 	return -EINTR;
 }
 
@@ -1134,12 +1200,12 @@ static void vbridge_q_consume(struct vbridge_dev *dev, struct vbridge_qmsg *q)
 		return;
 	req = container_of(q, struct vbridge_req, q);
 	if (req->q.msg.type == VBRIDGE_MSG_STORE) {
-		kfree(req);
+		vbridge_req_free(req);
 		return;
 	}
 	req->read_at = jiffies;
 	WRITE_ONCE(req->state, VBRIDGE_REQ_READ);
-	list_add_tail(&req->q.node, &dev->inflight);
+	vbridge_inflight_add(dev, req);
 }
 
 /**
@@ -1236,8 +1302,8 @@ out:
  */
 int vbridge_dev_reply(struct vbridge_dev *dev, const struct vbridge_reply *r)
 {
+	struct task_struct *waiter;
 	struct vbridge_req *req;
-	bool found = false;
 
 	if (r->size != sizeof(*r) || r->reserved0)
 		return -EINVAL;
@@ -1247,17 +1313,13 @@ int vbridge_dev_reply(struct vbridge_dev *dev, const struct vbridge_reply *r)
 		if (r->result > 0 || r->result < -MAX_ERRNO)
 			return -EINVAL;
 		spin_lock(&dev->lock);
-		list_for_each_entry(req, &dev->inflight, q.node) {
-			if (req->q.msg.id == r->id) {
-				found = true;
-				break;
-			}
-		}
-		if (!found) {
+		req = vbridge_inflight_find(dev, r->id);
+		if (!req) {
 			spin_unlock(&dev->lock);
 			return -ENOENT;
 		}
-		list_del_init(&req->q.node);
+		vbridge_inflight_del(req);
+		waiter = req->abandoned ? NULL : req->waiter;
 		vbridge_stat_inc(dev, VBRIDGE_STAT_COMPLETED);
 		if (r->result) {
 			vbridge_stat_inc(dev, VBRIDGE_STAT_FAILED);
@@ -1266,8 +1328,14 @@ int vbridge_dev_reply(struct vbridge_dev *dev, const struct vbridge_reply *r)
 			vbridge_req_finish(dev, req, 0,
 					   r->data & vbridge_len_mask(req->q.msg.len));
 		}
+		/*
+		 * Only the load's own vCPU thread has anything to learn.  It
+		 * sleeps on dev->wq, but cannot leave vbridge_load_wait()
+		 * without dev->lock, so it is still there to be woken.
+		 */
+		if (waiter)
+			wake_up_process(waiter);
 		spin_unlock(&dev->lock);
-		wake_up_all(&dev->wq);
 		return 0;
 	case VBRIDGE_REPLY_VMSTOP_ACK:
 		return vbridge_dev_ack(dev, r->id, VBRIDGE_ACK_REPLY);

@@ -123,9 +123,14 @@ static int __init vbridge_init(void)
 	BUILD_BUG_ON(sizeof(struct vbridge_reply) != 32);
 
 	vbridge_vmids_init();
+	ret = vbridge_dev_init();
+	if (ret)
+		return ret;
 	vbridge_wq = alloc_workqueue("virtio_bridge", 0, 0);
-	if (!vbridge_wq)
-		return -ENOMEM;
+	if (!vbridge_wq) {
+		ret = -ENOMEM;
+		goto err_dev;
+	}
 
 	ret = alloc_chrdev_region(&vbridge_devt, 0, VBRIDGE_NR_MINORS,
 				  "virtio-bridge");
@@ -157,6 +162,8 @@ err_chrdev:
 	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
 err_wq:
 	destroy_workqueue(vbridge_wq);
+err_dev:
+	vbridge_dev_exit();
 	return ret;
 }
 
@@ -177,6 +184,7 @@ static void __exit vbridge_exit(void)
 	vbridge_debugfs_exit();
 	class_unregister(&vbridge_class);
 	unregister_chrdev_region(vbridge_devt, VBRIDGE_NR_MINORS);
+	vbridge_dev_exit();
 }
 
 module_init(vbridge_init);

@@ -424,8 +424,7 @@ static int vbridge_nl_fill_dev(struct sk_buff *skb, struct vbridge_dev *dev,
 	ovr = dev->cfg.ovr;
 	gen = dev->vm ? dev->gen : 0;
 	spin_unlock(&dev->lock);
-	for (i = 0; i <= VBRIDGE_STAT_MAX; i++)
-		stats[i] = atomic64_read(&dev->stats[i]);
+	vbridge_dev_stats(dev, stats);
 
 	if (nla_put_u32(skb, VBRIDGE_A_VMID, dev->cfg.vmid) ||
 	    nla_put_string(skb, VBRIDGE_A_DEV_NAME, dev->cfg.name) ||
@@ -503,7 +502,7 @@ nomem:
 static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 			      u32 portid, u32 seq, int flags)
 {
-	u64 stats[VBRIDGE_STAT_MAX + 1] = {};
+	u64 stats[VBRIDGE_STAT_MAX + 1] = {}, one[VBRIDGE_STAT_MAX + 1];
 	unsigned int i, s;
 	pid_t pid;
 	void *hdr;
@@ -512,9 +511,11 @@ static int vbridge_nl_fill_vm(struct sk_buff *skb, struct vbridge_vm *vm,
 			  VBRIDGE_CMD_VM_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	for (i = 0; i < vm->nr_devs; i++)
+	for (i = 0; i < vm->nr_devs; i++) {
+		vbridge_dev_stats(vm->devs[i], one);
 		for (s = 0; s <= VBRIDGE_STAT_MAX; s++)
-			stats[s] += atomic64_read(&vm->devs[i]->stats[s]);
+			stats[s] += one[s];
+	}
 	/* The VMM's pid in the reader's pid namespace, if it has one there. */
 	pid = pid_vnr(vm->tgid);
 

@@ -56,6 +56,9 @@
  *   leaf: nothing but memory allocation happens under it (the state blob
  *   is copied from and to user space outside it).
  *
+ *   dev->lock is held around wake_up_process() of a load's waiter (the
+ *   scheduler's locks nest inside it), never around any other wake-up.
+ *
  *   vm->db_lock is taken without any other lock of the module held, and
  *   never across a user copy: the VMM and the backends both need it.
  *
@@ -66,7 +69,10 @@
  * Sleeping waits: accessors wait on dev->wq (interruptible before a request
  * was read by the backend, killable after), attachers wait killably on
  * vbridge_release_wq for a stopping VM, readers wait interruptibly on
- * dev->be_wq.  No wait holds a lock, and none blocks another VM.  System
+ * dev->be_wq.  A reply wakes only the thread waiting for that load; a
+ * request wakes the backend's readers and pollers only when the queue was
+ * empty (they read until it is empty again).  No wait holds a lock, and
+ * none blocks another VM.  System
  * calls and netlink commands take a vmid's lock killably (the frontend's
  * close and the release work, which must finish, do not).
  */
@@ -76,6 +82,7 @@
 #include <linux/atomic.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -105,6 +112,7 @@ struct netlink_ext_ack;
 #define VBRIDGE_NR_MINORS	BIT(MINORBITS)
 #define VBRIDGE_NODE_MODE_DEFAULT 0600
 #define VBRIDGE_QUEUE_MAX	256	/* unread requests per device */
+#define VBRIDGE_INFLIGHT_HASH_BITS 5	/* buckets of in-flight load ids */
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
 #define VBRIDGE_INFLIGHT_TIMEOUT_MAX 3600000 /* ms */
@@ -198,7 +206,7 @@ enum vbridge_vm_life {
 
 /**
  * struct vbridge_qmsg - a message in a device's read queue
- * @node: link in &vbridge_dev.msgq (or &vbridge_dev.inflight for a request
+ * @node: link in &vbridge_dev.msgq (or &vbridge_dev.inflight for a load
  *	  the backend has read); protected by &vbridge_dev.lock
  * @seq: position in the queue, unique per device; protected by
  *	 &vbridge_dev.lock.  read() uses it to find again the messages it
@@ -236,10 +244,16 @@ enum vbridge_req_state {
  *	    @state is DONE; &vbridge_dev.lock
  * @data: the loaded value; valid once @state is DONE; &vbridge_dev.lock
  * @read_at: jiffies when the backend read the load; &vbridge_dev.lock
+ * @id_node: link in &vbridge_dev.inflight_ids while @state is READ;
+ *	     &vbridge_dev.lock
+ * @waiter: the vCPU thread waiting for the load; a reply wakes it, and
+ *	    only it, under &vbridge_dev.lock (the waiter cannot leave
+ *	    vbridge_load_wait() without that lock, nor once @abandoned is
+ *	    set).  Immutable once queued.
  *
- * A store belongs to the queue from the moment it is queued and is freed
- * when it is read or failed.  A load belongs to its waiter, except while it
- * is abandoned.
+ * Allocated from the module's request cache.  A store belongs to the queue
+ * from the moment it is queued and is freed when it is read or failed.  A
+ * load belongs to its waiter, except while it is abandoned.
  */
 struct vbridge_req {
 	struct vbridge_qmsg q;
@@ -248,6 +262,8 @@ struct vbridge_req {
 	int result;
 	u64 data;
 	unsigned long read_at;
+	struct hlist_node id_node;
+	struct task_struct *waiter;
 };
 
 /**
@@ -356,6 +372,7 @@ struct vbridge_dev_config {
  * @nr_msgs: entries on @msgq (read locklessly for wait conditions)
  * @nr_queued: requests (not control messages) on @msgq
  * @inflight: loads the backend has read and not answered
+ * @inflight_ids: the same loads hashed by id, for the reply's lookup
  * @next_id: last request id handed out
  * @next_seq: last queue sequence number handed out
  * @start_msg: the VMSTART message slot (at most one queued)
@@ -390,7 +407,9 @@ struct vbridge_dev_config {
  * @nr_maps: guest RAM mappings of the node that exist (mmap.c); atomic,
  *	     incremented under @map_lock
  * @stop_work: VMSTOP timeout of this device
- * @stats: counters indexed by VBRIDGE_STAT_*
+ * @stats: counters indexed by VBRIDGE_STAT_*; VBRIDGE_STAT_IRQS is written
+ *	   under @irq_lock, the others under @lock; read locklessly
+ *	   (vbridge_dev_stats())
  */
 struct vbridge_dev {
 	struct device node;
@@ -415,6 +434,7 @@ struct vbridge_dev {
 	unsigned int nr_msgs;
 	unsigned int nr_queued;
 	struct list_head inflight;
+	DECLARE_HASHTABLE(inflight_ids, VBRIDGE_INFLIGHT_HASH_BITS);
 	u64 next_id;
 	u64 next_seq;
 	struct vbridge_qmsg start_msg;
@@ -447,7 +467,7 @@ struct vbridge_dev {
 
 	struct delayed_work stop_work;
 
-	atomic64_t stats[VBRIDGE_STAT_MAX + 1];
+	u64 stats[VBRIDGE_STAT_MAX + 1];
 };
 
 /**
@@ -471,6 +491,20 @@ struct vbridge_region {
 };
 
 /**
+ * struct vbridge_vm_win - one window of a VM's device snapshot
+ * @addr: first guest-physical address (the window's)
+ * @size: its size
+ * @dev: the device (&vbridge_vm.devs holds its reference)
+ * @index: the window's index in the device's declaration
+ */
+struct vbridge_vm_win {
+	u64 addr;
+	u64 size;
+	struct vbridge_dev *dev;
+	u32 index;
+};
+
+/**
  * struct vbridge_vm - a frontend VM (one per open /dev/virtio-bridge)
  * @kref: references: the frontend file, its vmid while attached,
  *	  short-lived users (backend calls and releases, an attacher waiting
@@ -488,6 +522,9 @@ struct vbridge_region {
  * @nr_devs: entries in @devs; set before @life becomes RUNNING, immutable
  * @devs: the device snapshot taken at attach, each with a reference; kept
  *	  until the VM is freed so that late calls on a stopped VM stay safe
+ * @nr_wins: entries in @wins; like @nr_devs
+ * @wins: the windows of @devs sorted by address (they do not overlap), for
+ *	  VBRIDGE_ACCESS's binary search; like @devs
  * @region_lock: protects @nr_regions and @regions (entries are only added
  *	  while the VM lives, and removed once every mapping is revoked)
  * @nr_regions: entries in @regions
@@ -512,6 +549,8 @@ struct vbridge_vm {
 	struct pid *tgid;
 	unsigned int nr_devs;
 	struct vbridge_dev **devs;
+	unsigned int nr_wins;
+	struct vbridge_vm_win *wins;
 
 	spinlock_t region_lock;		/* guest RAM regions */
 	unsigned int nr_regions;
@@ -535,12 +574,24 @@ enum vbridge_ack_how {
 	VBRIDGE_ACK_AUTO,	/* timeout with vmstop_autoack */
 };
 
+/*
+ * Counters change under the lock their event happens under, so the
+ * forwarding path has no shared atomic of its own.
+ */
 static inline void vbridge_stat_inc(struct vbridge_dev *dev, int stat)
 {
-	atomic64_inc(&dev->stats[stat]);
+	if (stat == VBRIDGE_STAT_IRQS)
+		lockdep_assert_held(&dev->irq_lock);
+	else
+		lockdep_assert_held(&dev->lock);
+	WRITE_ONCE(dev->stats[stat], dev->stats[stat] + 1);
 }
 
+void vbridge_dev_stats(struct vbridge_dev *dev, u64 *stats);
+
 /* device.c */
+int vbridge_dev_init(void);
+void vbridge_dev_exit(void);
 struct vbridge_dev *vbridge_dev_create(const struct vbridge_dev_config *cfg,
 				       struct netlink_ext_ack *extack);
 void vbridge_dev_remove(struct vbridge_dev *dev);

@@ -29,6 +29,7 @@
 #include <linux/sched.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "vbridge.h"
 
@@ -201,6 +202,7 @@ static void vbridge_vm_free(struct kref *kref)
 	for (i = 0; i < vm->nr_devs; i++)
 		vbridge_dev_put(vm->devs[i]);
 	kfree(vm->devs);
+	kfree(vm->wins);
 	put_pid(vm->tgid);
 	kfree(vm);
 }
@@ -214,6 +216,42 @@ static bool vbridge_vm_released(struct vbridge_vm *vm)
 {
 	/* Pairs with the release store in the release work. */
 	return smp_load_acquire(&vm->life) == VBRIDGE_VM_RELEASED;
+}
+
+static int vbridge_win_cmp(const void *a, const void *b)
+{
+	const struct vbridge_vm_win *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The windows of @devs, sorted by address; NULL on -ENOMEM. */
+static struct vbridge_vm_win *vbridge_vm_wins(struct vbridge_dev **devs,
+					      unsigned int nr_devs,
+					      unsigned int *nr_wins)
+{
+	struct vbridge_vm_win *wins;
+	unsigned int i, n = 0;
+	u32 w;
+
+	for (i = 0; i < nr_devs; i++)
+		n += devs[i]->cfg.nr_windows;
+	wins = kcalloc(max(n, 1U), sizeof(*wins), GFP_KERNEL_ACCOUNT);
+	if (!wins)
+		return NULL;
+	n = 0;
+	for (i = 0; i < nr_devs; i++) {
+		for (w = 0; w < devs[i]->cfg.nr_windows; w++) {
+			wins[n].addr = devs[i]->cfg.windows[w].addr;
+			wins[n].size = devs[i]->cfg.windows[w].size;
+			wins[n].dev = devs[i];
+			wins[n].index = w;
+			n++;
+		}
+	}
+	sort(wins, n, sizeof(*wins), vbridge_win_cmp, NULL);
+	*nr_wins = n;
+	return wins;
 }
 
 /**
@@ -236,8 +274,9 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 {
 	struct vbridge_vmid *v = vbridge_vmid(vmid);
 	struct vbridge_dev *dev, **devs;
+	struct vbridge_vm_win *wins;
 	struct vbridge_vm *old;
-	unsigned int n;
+	unsigned int n, nr_wins;
 	int ret;
 
 	for (;;) {
@@ -272,12 +311,20 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 		goto out;
 	}
 	n = 0;
-	list_for_each_entry(dev, &v->devs, vmid_node) {
-		vbridge_dev_get(dev);
+	list_for_each_entry(dev, &v->devs, vmid_node)
 		devs[n++] = dev;
+	wins = vbridge_vm_wins(devs, n, &nr_wins);
+	if (!wins) {
+		kfree(devs);
+		ret = -ENOMEM;
+		goto out;
 	}
 	vm->devs = devs;
 	vm->nr_devs = n;
+	for (n = 0; n < vm->nr_devs; n++)
+		vbridge_dev_get(devs[n]);
+	vm->wins = wins;
+	vm->nr_wins = nr_wins;
 	vm->vmid = vmid;
 	vm->generation = atomic64_inc_return(&vbridge_generation);
 	vm->pid = task_tgid_nr(current);
@@ -287,7 +334,7 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 
 	for (n = 0; n < vm->nr_devs; n++)
 		vbridge_dev_bind(vm->devs[n], vm);
-	/* Publishes vm->devs to lockless readers (VBRIDGE_ACCESS). */
+	/* Publishes vm->devs and vm->wins to lockless readers (VBRIDGE_ACCESS). */
 	smp_store_release(&vm->life, VBRIDGE_VM_RUNNING);
 	vbridge_nl_event(VBRIDGE_EV_VMSTART, vmid, NULL, vm->generation,
 			 vm->pid);
@@ -495,23 +542,25 @@ struct vbridge_dev *vbridge_vm_find_dev(struct vbridge_vm *vm, u32 id)
 int vbridge_vm_lookup(struct vbridge_vm *vm, u64 addr, u32 len,
 		      struct vbridge_dev **devp, u32 *windowp)
 {
-	const struct vbridge_window *win;
-	struct vbridge_dev *dev;
-	unsigned int i;
-	u32 w;
+	const struct vbridge_vm_win *win;
+	unsigned int lo = 0, hi = vm->nr_wins, mid;
 
-	for (i = 0; i < vm->nr_devs; i++) {
-		dev = vm->devs[i];
-		for (w = 0; w < dev->cfg.nr_windows; w++) {
-			win = &dev->cfg.windows[w];
-			if (addr < win->addr || addr - win->addr >= win->size)
-				continue;
-			if (len > win->size - (addr - win->addr))
-				return -EINVAL;
-			*devp = dev;
-			*windowp = w;
-			return 0;
-		}
+	/* The last window that starts at or below @addr. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (vm->wins[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return -ENODEV;
+	if (!lo)
+		return -ENODEV;
+	win = &vm->wins[lo - 1];
+	if (addr - win->addr >= win->size)
+		return -ENODEV;
+	if (len > win->size - (addr - win->addr))
+		return -EINVAL;
+	*devp = win->dev;
+	*windowp = win->index;
+	return 0;
 }

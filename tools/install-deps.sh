@@ -14,9 +14,10 @@
 # pkgconf:arm64's aarch64-linux-gnu-pkg-config).  libfdt-dev:arm64 cannot
 # be installed beside the host's; the Makefile fetches its archive.
 # u-boot-qemu gives the arm64 e2e tests Debian's u-boot; gnuplot-nox draws
-# make bench's chart.  debhelper, dh-dkms and dkms build the Debian
-# packages (make deb) and their test builds the module with dkms; lintian
-# checks the packages.
+# make bench's chart.  python3-docutils (rst2man) and groff-base (preconv)
+# make the manual pages; man-db's man checks them (the install suite).
+# debhelper, dh-dkms and dkms build the Debian packages (make deb) and
+# their test builds the module with dkms; lintian checks the packages.
 set -eu
 
 PKGS="
@@ -58,6 +59,9 @@ fio
 gnuplot-nox
 dwarves
 sparse
+python3-docutils
+groff-base
+man-db
 debhelper
 dh-dkms
 dkms

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "lib/global.h"
 #include "lib/log.h"
 
 struct cmd {
@@ -31,7 +32,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-		"Usage: vbridge COMMAND [OPTIONS]\n"
+		"Usage: vbridge [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
 		"\n"
 		"virtio-bridge: virtio devices for KVM guests, served in the VMM or\n"
 		"by a separate device provider through the virtio_bridge module.\n"
@@ -43,36 +44,49 @@ static void usage(FILE *f)
 		"  help      this text\n"
 		"  version   print the version\n"
 		"\n"
-		"'vbridge COMMAND --help' explains each command.\n");
+		"%s"
+		"\n"
+		"'vbridge COMMAND --help' explains each command.\n",
+		global_usage());
 }
 
 int main(int argc, char **argv)
 {
+	const char *cmd;
 	size_t i;
+	int c;
 
-	if (argc < 2) {
+	c = global_parse(argc, argv, &global_opts);
+	if (c < 0)
+		return EXIT_USAGE;
+	log_set_verbose(global_opts.log_level);
+	if (c >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "-h")) {
+	cmd = argv[c];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vbridge %s\n", VBRIDGE_VERSION);
 		return EXIT_OK;
 	}
 	for (i = 0; cmds[i].name; i++) {
-		if (!strcmp(argv[1], cmds[i].name)) {
+		if (!strcmp(cmd, cmds[i].name)) {
 			char prefix[64];
 
 			snprintf(prefix, sizeof(prefix), "vbridge %s", cmds[i].name);
 			log_set_prefix(strdup(prefix));
-			return cmds[i].main(argc - 1, argv + 1);
+			return cmds[i].main(argc - c, argv + c);
 		}
 	}
-	fprintf(stderr, "vbridge: unknown command '%s'\n\n", argv[1]);
+	if (cmd[0] == '-')
+		fprintf(stderr, "vbridge: unknown global option '%s'\n\n", cmd);
+	else
+		fprintf(stderr, "vbridge: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
 }

@@ -131,6 +131,9 @@ int cmd_devices(int argc, char **argv)
 	if (!devs || !options)
 		log_die(EXIT_FAIL, "out of memory");
 
+	if (opt_check_names(argc, argv, "vh", options, NULL, NULL,
+			    "vbridge devices"))
+		goto out;
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_NODE:

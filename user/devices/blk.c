@@ -645,6 +645,13 @@ static int blk_open(struct blk *b, const struct blk_cfg *c)
 	b->lbs = BLK_SECTOR;
 	if (c->direct && blk_direct_lbs(b, &st))
 		return -1;
+	if (c->block_size && c->block_size < b->lbs) {
+		log_error("virtio-blk: block_size=%u is below the %u bytes O_DIRECT needs on '%s'; give block_size=%u or more",
+			  c->block_size, b->lbs, c->path, b->lbs);
+		return -1;
+	}
+	if (c->block_size)
+		b->lbs = c->block_size;
 	/* Probe one sector: an unreadable image should fail now, not in the guest. */
 	{
 		void *p;

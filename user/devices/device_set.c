@@ -39,6 +39,9 @@ enum {
 #define DS_MAX_EVDEV	8
 #define DS_MAX_DEVS	32	/* one slot each */
 #define BLK_SERIAL_MAX	20	/* VIRTIO_BLK_ID_BYTES */
+#define BLK_BLOCK_MIN	512	/* block_size= */
+#define BLK_BLOCK_MAX	65536
+#define DISK_KEYS	"PATH[,serial=ID][,direct][,block_size=BYTES]; crosvm's id= and o_direct= too"
 
 const struct option device_set_long_options[] = {
 	{ "serial",	required_argument, NULL, OPT_SERIAL },
@@ -51,6 +54,7 @@ const struct option device_set_long_options[] = {
 	{ "rng",	no_argument,	   NULL, OPT_RNG },
 	{ "evdev",	required_argument, NULL, OPT_EVDEV },
 	{ "cid",	required_argument, NULL, OPT_CID },
+	{ "host-ip",	required_argument, NULL, OPT_HOST_IP },	/* crosvm's spelling */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -63,12 +67,16 @@ const char *device_set_usage(void)
 "                        a console: virtio-console (hvcN) or a 16550 UART\n"
 "                        (ttySN, num 1-4); type=file needs path=; console\n"
 "                        makes it the kernel console; stdin feeds it input\n"
-"  --rwdisk PATH[,serial=ID][,direct]\n"
+"  --rwdisk PATH[,serial=ID][,direct][,block_size=BYTES]\n"
 "                        virtio-blk on a raw image, writable; serial: up to\n"
-"                        20 characters for the guest; direct: O_DIRECT\n"
-"  --disk PATH[,serial=ID][,direct]\n"
+"                        20 characters for the guest (crosvm's id= is the\n"
+"                        same); direct: O_DIRECT (crosvm's o_direct=);\n"
+"                        block_size: the logical block size the guest\n"
+"                        sees, a power of two from 512 to 65536 [512]\n"
+"  --disk PATH[,serial=ID][,direct][,block_size=BYTES]\n"
 "                        the same, read-only\n"
-"  --host_ip ADDR        virtio-net on a new tap with this IPv4 address\n"
+"  --host-ip ADDR, --host_ip ADDR\n"
+"                        virtio-net on a new tap with this IPv4 address\n"
 "  --netmask MASK        ... and netmask (default 255.255.255.0)\n"
 "  --mac XX:XX:XX:XX:XX:XX  the guest's MAC address\n"
 "  --tap NAME            virtio-net on the existing tap NAME\n"
@@ -92,6 +100,7 @@ struct disk_spec {
 	char *serial;
 	bool readonly;
 	bool direct;
+	unsigned int block_size;	/* 0: the default */
 };
 
 /**
@@ -327,7 +336,7 @@ static int parse_disk(struct device_set *s, const char *arg, bool readonly)
 				goto bad;
 			continue;
 		}
-		if (!strcmp(key, "serial") && val) {
+		if ((!strcmp(key, "serial") || !strcmp(key, "id")) && val) {
 			size_t i, n = strlen(val);
 
 			if (!n || n > BLK_SERIAL_MAX) {
@@ -345,20 +354,28 @@ static int parse_disk(struct device_set *s, const char *arg, bool readonly)
 			d.serial = strdup(val);
 			if (!d.serial)
 				goto bad;
-		} else if (!strcmp(key, "direct")) {
+		} else if (!strcmp(key, "direct") || !strcmp(key, "o_direct")) {
 			if (opt_parse_bool(val, &d.direct)) {
-				log_error("%s: direct=%s is not a boolean", opt, val);
+				log_error("%s: %s=%s is not a boolean", opt, key, val);
 				goto bad;
 			}
+		} else if (!strcmp(key, "block_size") && val) {
+			uint64_t bs;
+
+			if (opt_parse_u64(val, BLK_BLOCK_MAX, &bs) ||
+			    bs < BLK_BLOCK_MIN || (bs & (bs - 1))) {
+				log_error("%s: block_size=%s is not a power of two from %d to %d",
+					  opt, val, BLK_BLOCK_MIN, BLK_BLOCK_MAX);
+				goto bad;
+			}
+			d.block_size = bs;
 		} else {
-			log_error("%s: unknown key '%s' (PATH[,serial=ID][,direct])",
-				  opt, key);
+			log_error("%s: unknown key '%s' (" DISK_KEYS ")", opt, key);
 			goto bad;
 		}
 	}
 	if (ret < 0 || !d.path) {
-		log_error("%s: malformed value '%s' (PATH[,serial=ID][,direct])",
-			  opt, arg);
+		log_error("%s: malformed value '%s' (" DISK_KEYS ")", opt, arg);
 		goto bad;
 	}
 	opt_kv_free(&it);
@@ -717,6 +734,7 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			.readonly = s->disks[i].readonly,
 			.direct = s->disks[i].direct,
 			.serial = s->disks[i].serial,
+			.block_size = s->disks[i].block_size,
 		};
 
 		if (add_dev(devs, &n, blk_new(&c)))
@@ -752,6 +770,17 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			goto fail;
 		if (add_dev(devs, &n, vsock_new(s->cid, uds)))
 			goto fail;
+	}
+
+	/* A host that takes MSIs gets MSI-X functions (INTx stays as fallback). */
+	for (i = 0; i < n && pci_bus_has_msi(bus); i++) {
+		int ret = virtio_dev_add_msix(devs[i]);
+
+		if (ret) {
+			log_error("%s: cannot add MSI-X: %s", devs[i]->info.name,
+				  strerror(-ret));
+			goto fail;
+		}
 	}
 
 	/* All devices exist: check the slots, then put them on the bus. */

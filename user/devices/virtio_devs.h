@@ -44,6 +44,8 @@ struct blk_cfg {
 	bool readonly;
 	bool direct;
 	const char *serial;
+	unsigned int block_size;	/* logical block size offered, 0: 512
+					 * (or what O_DIRECT needs) */
 	unsigned int workers;	/* I/O worker threads, 0 = default */
 	bool inline_io;		/* no workers: every request is served on
 				 * the I/O thread, in ring order (fuzzing) */

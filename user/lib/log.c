@@ -43,6 +43,8 @@ void log_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_level < 0)
+		return;
 	va_start(ap, fmt);
 	log_vline("", fmt, ap, 0);
 	va_end(ap);
@@ -52,7 +54,7 @@ void log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_level)
+	if (log_level <= 0)
 		return;
 	va_start(ap, fmt);
 	log_vline("debug: ", fmt, ap, 0);
@@ -63,6 +65,8 @@ void log_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_level < -1)
+		return;
 	va_start(ap, fmt);
 	log_vline("warning: ", fmt, ap, 0);
 	va_end(ap);

@@ -18,6 +18,10 @@ enum {
 };
 
 void log_set_prefix(const char *prefix);
+/*
+ * 0 (the default): errors, warnings and information; -1: no information;
+ * -2: errors only; 1 and more: debug messages too (-v).
+ */
 void log_set_verbose(int level);
 int log_verbose(void);
 

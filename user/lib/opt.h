@@ -7,6 +7,7 @@
 #ifndef VBRIDGE_OPT_H
 #define VBRIDGE_OPT_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,5 +48,39 @@ void opt_kv_free(struct opt_kv *it);
 
 /* Parse "yes/no/true/false/on/off/1/0"; NULL (bare key) is true. */
 int opt_parse_bool(const char *s, bool *out);
+
+/*
+ * An option of another program (crosvm) that a command refuses by name:
+ * @name without "--", @instead what to do (a phrase such as "use --tap
+ * NAME"), or NULL when there is nothing to use (the message says to drop
+ * it).  Tables end with a NULL name.
+ */
+struct opt_foreign {
+	const char *name;
+	const char *instead;
+};
+
+/**
+ * opt_check_names() - check option names before getopt_long() sees them
+ * @argc: argument count, as for getopt_long()
+ * @argv: arguments; argv[0] is the command's name
+ * @shortopts: the short options, as for getopt_long()
+ * @opts: the long options, ending with a zero entry
+ * @foreign: options of @foreign_prog to refuse by name, or NULL
+ * @foreign_prog: the other program's name, for the messages ("crosvm")
+ * @cmd: the command, for the messages ("vbridge run")
+ *
+ * getopt_long() takes any unambiguous prefix for a long option: crosvm's
+ * --net would be our --netmask.  Here every long option must be spelled
+ * out in full, and one of @foreign gets a message that names it and says
+ * what to use instead.  Values of options that take one are skipped, as
+ * getopt_long() would; "--" ends the options.  Short options are left to
+ * getopt_long(), and so is everything when -h or --help is given.
+ *
+ * Return: 0, or -1 after printing one line saying what is wrong.
+ */
+int opt_check_names(int argc, char *const argv[], const char *shortopts,
+		    const struct option *opts, const struct opt_foreign *foreign,
+		    const char *foreign_prog, const char *cmd);
 
 #endif

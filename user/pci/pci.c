@@ -419,6 +419,11 @@ void pci_bus_free(struct pci_bus *b)
 	free(b);
 }
 
+bool pci_bus_has_msi(const struct pci_bus *b)
+{
+	return b->host && b->host->ops && b->host->ops->send_msi;
+}
+
 int pci_bus_add(struct pci_bus *b, unsigned int devfn, struct pci_func *f)
 {
 	if (devfn >= PCI_NR_DEVFN || !f || f->bus)

@@ -72,6 +72,13 @@ struct pci_host_ops {
 	 * kicks the device's queues again once they have.
 	 */
 	bool (*kick_defer)(struct pci_host *h);
+	/*
+	 * Optional (NULL: the host takes no MSI, and functions on its bus
+	 * offer none).  Deliver the message function f's MSI-X vector holds:
+	 * a store of data to addr, as the guest programmed them.
+	 */
+	void (*send_msi)(struct pci_host *h, struct pci_func *f, uint64_t addr,
+			 uint32_t data);
 };
 
 struct pci_host {
@@ -88,6 +95,8 @@ void pci_bus_free(struct pci_bus *b);
 
 /* Put f at devfn; returns 0, -EBUSY (taken) or -EINVAL. */
 int pci_bus_add(struct pci_bus *b, unsigned int devfn, struct pci_func *f);
+/* The bus's host delivers MSIs (pci_host_ops.send_msi). */
+bool pci_bus_has_msi(const struct pci_bus *b);
 struct pci_func *pci_bus_func(struct pci_bus *b, unsigned int devfn);
 
 /*

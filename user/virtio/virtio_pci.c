@@ -77,9 +77,35 @@ static uint8_t isr_read_clear(struct virtio_dev *vd)
 	return v;
 }
 
+/* With MSI-X enabled, the vector the driver chose, if any; never INTx. */
+static bool msix_raise(struct virtio_dev *vd, const uint16_t *vector)
+{
+	uint16_t v;
+
+	if (!pci_msix_enabled(&vd->msix))
+		return false;
+	v = __atomic_load_n(vector, __ATOMIC_ACQUIRE);
+	if (v != VIRTIO_MSI_NO_VECTOR)
+		pci_msix_notify(&vd->msix, v);
+	return true;
+}
+
+static void config_irq(struct virtio_dev *vd)
+{
+	if (!msix_raise(vd, &vd->msix_config)) {
+		isr_raise(vd, ISR_CONFIG);
+		return;
+	}
+	/* The ISR still tells a driver that looks why. */
+	pthread_mutex_lock(&vd->isr_lock);
+	vd->isr |= ISR_CONFIG;
+	pthread_mutex_unlock(&vd->isr_lock);
+}
+
 void virtio_dev_signal(struct virtio_dev *vd, unsigned int q)
 {
-	if (vq_should_signal(&vd->queues[q].vq))
+	if (vq_should_signal(&vd->queues[q].vq) &&
+	    !msix_raise(vd, &vd->queues[q].msix_vector))
 		isr_raise(vd, ISR_QUEUE);
 }
 
@@ -109,7 +135,7 @@ static void dev_fail(struct virtio_dev *vd, const char *what, const char *fmt,
 	state_changed(vd);
 	vloop_halt(vd->loop);
 	if (old & VIRTIO_CONFIG_S_DRIVER_OK)
-		isr_raise(vd, ISR_CONFIG);
+		config_irq(vd);
 }
 
 void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
@@ -146,7 +172,7 @@ void virtio_dev_config_update(struct virtio_dev *vd, unsigned int off,
 	pthread_mutex_unlock(&vd->cfg_lock);
 	state_changed(vd);
 	if (virtio_dev_running(vd))
-		isr_raise(vd, ISR_CONFIG);
+		config_irq(vd);
 }
 
 /* --- doorbells and kicks ------------------------------------------------- */
@@ -283,8 +309,11 @@ static void reset_finish(struct virtio_dev *vd)
 		q->size = vd->info.queue_size;
 		q->desc = q->driver = q->device = 0;
 		q->enabled = false;
+		__atomic_store_n(&q->msix_vector, VIRTIO_MSI_NO_VECTOR,
+				 __ATOMIC_RELEASE);
 		kick_drain(q);
 	}
+	__atomic_store_n(&vd->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELEASE);
 	vd->dfselect = vd->gfselect = 0;
 	vd->guest_features = 0;
 	vd->queue_select = 0;
@@ -505,7 +534,7 @@ static void common_snapshot(struct virtio_dev *vd, uint8_t *c)
 	put_le(c + VIRTIO_PCI_COMMON_GFSELECT, 4, vd->gfselect);
 	w = vd->gfselect < 2 ? vd->guest_features >> (32 * vd->gfselect) : 0;
 	put_le(c + VIRTIO_PCI_COMMON_GF, 4, w);
-	put_le(c + VIRTIO_PCI_COMMON_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	put_le(c + VIRTIO_PCI_COMMON_MSIX, 2, vd->msix_config);
 	put_le(c + VIRTIO_PCI_COMMON_NUMQ, 2, vd->info.num_queues);
 	c[VIRTIO_PCI_COMMON_STATUS] = status_get(vd);
 	pthread_mutex_lock(&vd->cfg_lock);
@@ -516,7 +545,7 @@ static void common_snapshot(struct virtio_dev *vd, uint8_t *c)
 		struct virtio_queue *q = &vd->queues[qs];
 
 		put_le(c + VIRTIO_PCI_COMMON_Q_SIZE, 2, q->size);
-		put_le(c + VIRTIO_PCI_COMMON_Q_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+		put_le(c + VIRTIO_PCI_COMMON_Q_MSIX, 2, q->msix_vector);
 		put_le(c + VIRTIO_PCI_COMMON_Q_ENABLE, 2, q->enabled);
 		put_le(c + VIRTIO_PCI_COMMON_Q_NOFF, 2, qs);
 		put_le(c + VIRTIO_PCI_COMMON_Q_DESCLO, 8, q->desc);
@@ -554,6 +583,12 @@ static void set_addr(uint64_t *field, unsigned int half, unsigned int len,
 		*field = (*field & ~0xffffffffull) | (uint32_t)val;
 }
 
+/* What msix_config or queue_msix_vector keeps of a driver's write. */
+static uint16_t msix_vector_ok(struct virtio_dev *vd, uint64_t val)
+{
+	return vd->msix.f && val < vd->msix.nr ? val : VIRTIO_MSI_NO_VECTOR;
+}
+
 static void common_write(struct virtio_dev *vd, unsigned int off,
 			 unsigned int len, uint64_t val)
 {
@@ -589,9 +624,19 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 		if (len == 1)
 			status_write(vd, val);
 		break;
+	case VIRTIO_PCI_COMMON_MSIX:
+		if (len == 2)
+			__atomic_store_n(&vd->msix_config, msix_vector_ok(vd, val),
+					 __ATOMIC_RELEASE);
+		break;
 	case VIRTIO_PCI_COMMON_Q_SELECT:
 		if (len == 2)
 			vd->queue_select = val;
+		break;
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+		if (len == 2 && q)
+			__atomic_store_n(&q->msix_vector, msix_vector_ok(vd, val),
+					 __ATOMIC_RELEASE);
 		break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
 		if (len == 2 && q && !q->enabled)
@@ -617,7 +662,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 			set_addr(&q->device, off & 4, len, val);
 		break;
 	default:
-		/* MSI-X vectors (no MSI-X yet), read-only fields, queue_reset. */
+		/* Read-only fields, queue_reset. */
 		break;
 	}
 	state_changed(vd);
@@ -655,9 +700,12 @@ static uint64_t bar_read(struct pci_func *f, unsigned int bar, uint64_t off,
 			 unsigned int len)
 {
 	struct virtio_dev *vd = to_vd(f);
+	uint64_t v;
 
 	if (bar != VIRTIO_PCI_BAR)
 		return 0;
+	if (pci_msix_bar_access(&vd->msix, off, len, false, &v))
+		return v;
 	if (off < VIRTIO_PCI_ISR_OFF)
 		return common_read(vd, off, len);
 	if (off < VIRTIO_PCI_ISR_OFF + VIRTIO_PCI_ISR_LEN)
@@ -672,7 +720,8 @@ static void bar_write(struct pci_func *f, unsigned int bar, uint64_t off,
 {
 	struct virtio_dev *vd = to_vd(f);
 
-	if (bar != VIRTIO_PCI_BAR)
+	if (bar != VIRTIO_PCI_BAR ||
+	    pci_msix_bar_access(&vd->msix, off, len, true, &val))
 		return;
 	if (off < VIRTIO_PCI_ISR_OFF) {
 		common_write(vd, off, len, val);
@@ -730,6 +779,13 @@ static void cfg_write(struct pci_func *f, unsigned int reg, unsigned int len,
 	unsigned int wlen;
 	uint64_t off;
 
+	if (vd->msix.f) {
+		pci_msix_cfg_write(&vd->msix, reg, len);
+		/* INTx is for a driver without MSI-X only. */
+		pthread_mutex_lock(&vd->isr_lock);
+		pci_func_set_intx(f, vd->isr && !pci_msix_enabled(&vd->msix));
+		pthread_mutex_unlock(&vd->isr_lock);
+	}
 	if (reg + len <= data || reg >= data + 4)
 		return;
 	if (pcfg_window(vd, &off, &wlen))
@@ -739,6 +795,13 @@ static void cfg_write(struct pci_func *f, unsigned int reg, unsigned int len,
 }
 
 /* --- lifetime ---------------------------------------------------------------- */
+
+int virtio_dev_add_msix(struct virtio_dev *vd)
+{
+	return pci_msix_init(&vd->msix, &vd->func, VIRTIO_PCI_BAR,
+			     VIRTIO_PCI_MSIX_TABLE_OFF, VIRTIO_PCI_MSIX_PBA_OFF,
+			     vd->info.num_queues + 1);
+}
 
 static void transport_free(struct pci_func *f)
 {
@@ -767,6 +830,7 @@ static void transport_free(struct pci_func *f)
 	pthread_mutex_destroy(&vd->lock);
 	pthread_mutex_destroy(&vd->cfg_lock);
 	pthread_mutex_destroy(&vd->isr_lock);
+	pci_msix_destroy(&vd->msix);
 	if (vd->ops->free)
 		vd->ops->free(vd);
 }
@@ -828,6 +892,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 	vd->ops = ops;
 	vd->info = *info;
 	vd->host_features = info->features | VIRTIO_TRANSPORT_FEATURES;
+	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_init(&vd->lock, NULL);
 	pthread_mutex_init(&vd->cfg_lock, NULL);
 	pthread_mutex_init(&vd->isr_lock, NULL);
@@ -848,6 +913,7 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 		q->vd = vd;
 		q->index = i;
 		q->size = info->queue_size;
+		q->msix_vector = VIRTIO_MSI_NO_VECTOR;
 		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (q->kick_fd < 0) {
 			ret = -errno;

@@ -16,6 +16,8 @@
  *   0x1000        ISR status (read clears)      VIRTIO_PCI_CAP_ISR_CFG
  *   0x2000        device configuration          VIRTIO_PCI_CAP_DEVICE_CFG
  *   0x3000        queue notify, 4 B per queue   VIRTIO_PCI_CAP_NOTIFY_CFG
+ *   0x4000        MSI-X table, 16 B per vector  MSI-X (when the host has MSI)
+ *   0x7000        MSI-X pending bits            MSI-X
  *   config space  BAR access window             VIRTIO_PCI_CAP_PCI_CFG
  *
  * Kicks: a store to queue q's notify address writes q's kick eventfd; once
@@ -23,10 +25,17 @@
  * (pci_host_ops.add_doorbell) on that address and eventfd, so later kicks
  * skip the trap.  Doorbells follow BAR moves and are removed on reset.
  *
- * Interrupts: INTx only for now; the ISR byte is 1 (queue) | 2 (config),
- * the line is high while it is non-zero and reading it clears it.  The
- * msix_config/queue_msix_vector registers read VIRTIO_MSI_NO_VECTOR; MSI-X
- * would add a capability and a table in a second BAR.
+ * Interrupts: INTx, and MSI-X when the host delivers MSIs
+ * (pci_host_ops.send_msi; virtio_dev_add_msix(), before the function goes
+ * on the bus).  With INTx the ISR byte is 1 (queue) | 2 (config), the line
+ * is high while it is non-zero and reading it clears it.  MSI-X has one
+ * vector per queue plus one for configuration changes, in BAR 0 (user/pci/
+ * msix.h); once the driver enables it, a used-buffer notification of
+ * queue q raises the vector the driver wrote to q's queue_msix_vector,
+ * and a configuration change the one in msix_config (none for
+ * VIRTIO_MSI_NO_VECTOR), never INTx.  Without MSI-X those registers read
+ * VIRTIO_MSI_NO_VECTOR whatever is written, as the specification says a
+ * device that cannot map a vector does.
  *
  * Guest misbehaviour (a broken ring, DRIVER_OK without FEATURES_OK, a queue
  * enabled with rings outside RAM) sets DEVICE_NEEDS_RESET, raises a
@@ -41,7 +50,9 @@
  * before are then done (replayed) or completed with the device's error
  * status (failed), as the host decides.  state_seq changes whenever
  * something virtio_dev_save() copies may have changed, so the host knows
- * when to save again.
+ * when to save again.  MSI-X is not part of that state: only hosts that
+ * take MSIs give functions MSI-X, and the VMM is not restarted under its
+ * guest (a bridged provider's functions use INTx).
  *
  * Reset: a driver's write of 0 to device_status stops the queues and
  * returns; a thread of the device waits for the I/O thread and the
@@ -63,6 +74,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pci/msix.h"
 #include "pci/pci_func.h"
 #include "virtio/virtqueue.h"
 #include "virtio/vloop.h"
@@ -78,8 +90,9 @@
 #define VIRTIO_PCI_DEVCFG_OFF	0x2000
 #define VIRTIO_PCI_NOTIFY_OFF	0x3000
 #define VIRTIO_PCI_NOTIFY_MULT	4
-#define VIRTIO_PCI_MAX_QUEUES	((VIRTIO_PCI_BAR_SIZE - VIRTIO_PCI_NOTIFY_OFF) / \
-				 VIRTIO_PCI_NOTIFY_MULT)
+#define VIRTIO_PCI_MAX_QUEUES	512	/* notify up to 0x3800 */
+#define VIRTIO_PCI_MSIX_TABLE_OFF 0x4000
+#define VIRTIO_PCI_MSIX_PBA_OFF	0x7000
 #define VIRTIO_PCI_MAX_DEVCFG	0x1000
 
 /* Transport features every device offers. */
@@ -196,6 +209,8 @@ struct virtio_dev_ops {
  * @kick_fd: eventfd written by a notify store or the doorbell
  * @kick_src: @kick_fd in the I/O loop
  * @doorbell_gpa: where the host's doorbell is, 0 if none (virtio_dev.lock)
+ * @msix_vector: queue_msix_vector (written under virtio_dev.lock, read
+ *	atomically by whoever signals the queue)
  */
 struct virtio_queue {
 	struct virtqueue vq;
@@ -208,6 +223,7 @@ struct virtio_queue {
 	int kick_fd;
 	struct vloop_src kick_src;
 	uint64_t doorbell_gpa;
+	uint16_t msix_vector;
 };
 
 /**
@@ -240,6 +256,8 @@ struct virtio_queue {
  * @reset_cond: signalled when @resetting clears (@lock)
  * @reset_tid: the thread completing the driver's last reset
  * @reset_joinable: @reset_tid is still to be joined (@lock)
+ * @msix: MSI-X capability, table and PBA (unused, f NULL, without MSI-X)
+ * @msix_config: msix_config (written under @lock, read atomically)
  */
 struct virtio_dev {
 	struct pci_func func;
@@ -267,6 +285,8 @@ struct virtio_dev {
 	pthread_cond_t reset_cond;
 	pthread_t reset_tid;
 	bool reset_joinable;
+	struct pci_msix msix;
+	uint16_t msix_config;
 };
 
 /*
@@ -277,6 +297,12 @@ struct virtio_dev {
  */
 int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 		    const struct virtio_dev_info *info);
+/*
+ * Give vd an MSI-X capability (a vector per queue and one for
+ * configuration changes), for a bus whose host delivers MSIs.  Before the
+ * function is on the bus.  Returns 0 or -errno.
+ */
+int virtio_dev_add_msix(struct virtio_dev *vd);
 
 /* Lifecycle, for the device set. */
 int virtio_dev_start(struct virtio_dev *vd);	/* start the I/O thread */

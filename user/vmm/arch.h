@@ -101,6 +101,14 @@ void arch_vcpu_dump(struct vcpu *c);
 void arch_irq_line(struct vmm *vm, unsigned int irq, int level);
 
 /*
+ * Whether the machine takes MSIs from PCI functions (asked before KVM is
+ * opened: the in-process functions then get MSI-X), and delivering one:
+ * the address and data the guest programmed into a vector.
+ */
+bool arch_pci_msi(const struct vmm *vm);
+void arch_pci_send_msi(struct vmm *vm, uint64_t addr, uint32_t data);
+
+/*
  * The in-process PCI host: the window its BARs are assigned in, the
  * interrupt line of slot's INTx pin (1..4), and, once the BARs are placed,
  * routing configuration cycles to the bus (the core's cfg ops in

@@ -3,8 +3,9 @@
  * The in-process PCI host: how the device model's bus 0 is wired into the
  * VM.  Configuration cycles arrive through the architecture's host bridge
  * (CF8/CFC on x86), BAR accesses as MMIO exits in its window, INTx lines
- * become its interrupt lines (arch_pci_intx_irq), and queue doorbells
- * become KVM_IOEVENTFDs so kicks never leave the kernel.
+ * become its interrupt lines (arch_pci_intx_irq), MSI-X vectors become
+ * MSIs where the machine takes them (arch_pci_send_msi), and queue
+ * doorbells become KVM_IOEVENTFDs so kicks never leave the kernel.
  */
 #include "vmm/vmm.h"
 
@@ -65,10 +66,24 @@ static void host_del_doorbell(struct pci_host *h, uint64_t gpa,
 			  (unsigned long long)gpa, strerror(-err));
 }
 
+static void host_send_msi(struct pci_host *h, struct pci_func *f,
+			  uint64_t addr, uint32_t data)
+{
+	arch_pci_send_msi(h->priv, addr, data);
+}
+
 static const struct pci_host_ops host_ops = {
 	.set_intx = host_set_intx,
 	.add_doorbell = host_add_doorbell,
 	.del_doorbell = host_del_doorbell,
+};
+
+/* A machine with MSIs: the functions on the bus get MSI-X. */
+static const struct pci_host_ops host_ops_msi = {
+	.set_intx = host_set_intx,
+	.add_doorbell = host_add_doorbell,
+	.del_doorbell = host_del_doorbell,
+	.send_msi = host_send_msi,
 };
 
 /* Bus 0: the bridged slots (bridge.h), then the in-process functions. */
@@ -113,7 +128,7 @@ void vmm_pci_mmio(void *opaque, struct io_access *a)
 
 int vmm_pci_create(struct vmm *vm)
 {
-	vm->host.ops = &host_ops;
+	vm->host.ops = arch_pci_msi(vm) ? &host_ops_msi : &host_ops;
 	vm->host.mem = &vm->mem;
 	vm->host.priv = vm;
 	vm->bus = pci_bus_new(&vm->host);

@@ -20,6 +20,7 @@
 
 #include "cmd.h"
 #include "devices/devices.h"
+#include "lib/global.h"
 #include "lib/log.h"
 #include "lib/opt.h"
 #include "virtio_bridge.h"
@@ -34,26 +35,29 @@
 
 enum {
 	OPT_KERNEL = 0x100,
-	OPT_INITRD,
-	OPT_PARAMS,
-	OPT_CPUS,
-	OPT_MEM,
 	OPT_VMID,
 	OPT_BRIDGE_NODE,
 	OPT_BIOS,
 	OPT_PCI_HOST_DT,
+	OPT_NO_BALLOON,
+	OPT_DISABLE_SANDBOX,
 };
+
+/* -c, -m, -p and -i are crosvm's short options for the same. */
+#define RUN_SHORT_OPTIONS	":vhc:m:p:i:"
 
 static const struct option run_own_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "params", required_argument, NULL, OPT_PARAMS },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "params", required_argument, NULL, 'p' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
 	{ "vmid", required_argument, NULL, OPT_VMID },
 	{ "bridge-node", required_argument, NULL, OPT_BRIDGE_NODE },
 	{ "bios", required_argument, NULL, OPT_BIOS },
 	{ "pci-host-dt", required_argument, NULL, OPT_PCI_HOST_DT },
+	{ "no-balloon", no_argument, NULL, OPT_NO_BALLOON },
+	{ "disable-sandbox", no_argument, NULL, OPT_DISABLE_SANDBOX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -62,20 +66,23 @@ static const struct option run_own_options[] = {
 static void run_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: vbridge run --kernel " VMM_ARCH_KERNEL " [OPTIONS]\n"
+"Usage: vbridge run [OPTIONS] --kernel " VMM_ARCH_KERNEL "\n"
+"       vbridge run [OPTIONS] " VMM_ARCH_KERNEL "\n"
 "\n"
 VMM_ARCH_USAGE_MACHINE
 "\n"
 "Options:\n"
 VMM_ARCH_USAGE_KERNEL
-"  --initrd PATH     initial ramdisk, placed as high as the kernel allows\n"
+"  -i, --initrd PATH\n"
+"                    initial ramdisk, placed as high as the kernel allows\n"
 "                      --initrd initrd.cpio.gz\n"
-"  --params \"...\"    extra kernel command line, after the VMM's own\n"
+"  -p, --params \"...\"\n"
+"                    extra kernel command line, after the VMM's own\n"
 "                    (console=" VMM_ARCH_CONSOLE "); repeatable\n"
 "                      --params \"rdinit=/init quiet\"\n"
-"  --cpus N          vCPUs, 1..%u [%u]\n"
+"  -c, --cpus N      vCPUs, 1..%u [%u]\n"
 "                      --cpus 4\n"
-"  --mem SIZE        guest RAM: K/M/G/T suffix, or a plain number of MiB;\n"
+"  -m, --mem SIZE    guest RAM: K/M/G/T suffix, or a plain number of MiB;\n"
 "                    a multiple of 1 MiB [%llu M]." VMM_ARCH_USAGE_MEM "\n"
 "                      --mem 2G\n"
 "  --vmid N          run as VM N of the virtio bridge (virtio_bridge.ko):\n"
@@ -89,13 +96,21 @@ VMM_ARCH_USAGE_PCI_HOST_DT
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"
 "  -h, --help        this text\n"
 "\n"
+"crosvm's command lines: its short options above, the kernel as the last\n"
+"argument, --host-ip, and these, which change nothing here:\n"
+"  --no-balloon      there is no balloon device\n"
+"  --disable-sandbox\n"
+"                    the devices run in the VMM's process, unsandboxed\n"
+"Its other options are refused, with what to use instead.\n"
+"\n"
 "%s"
 "\n"
 VMM_ARCH_USAGE_SERIAL
 "\n"
-"The VM ends when the guest powers off or reboots (exit status 0), on\n"
-"SIGINT or SIGTERM (0), or when it crashes: " VMM_ARCH_USAGE_CRASH " or a KVM\n"
-"error prints the vCPU's registers and exits with status 1. Bad options,\n"
+"The VM ends when the guest powers off or reboots (exit status 0; 32 for\n"
+"a reboot after vbridge --extended-status), on SIGINT or SIGTERM (0), or\n"
+"when it crashes: " VMM_ARCH_USAGE_CRASH " or a KVM error prints the vCPU's\n"
+"registers and exits with status 1 (33 after --extended-status). Bad options,\n"
 "unusable files and bridged devices (--vmid) that do not fit the machine\n"
 "exit with status 2.\n"
 "\n"
@@ -188,23 +203,31 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 	uint64_t v;
 	int opt, err, idx;
 
+	if (opt_check_names(argc, argv, RUN_SHORT_OPTIONS, options,
+			    run_crosvm_options, "crosvm", "vbridge run"))
+		return EXIT_USAGE;
 	optind = 0;	/* full rescan: cmd_run may be called more than once */
 	opterr = 0;
-	while ((idx = -1, opt = getopt_long(argc, argv, ":vh", options, &idx)) != -1) {
+	while ((idx = -1, opt = getopt_long(argc, argv, RUN_SHORT_OPTIONS,
+					    options, &idx)) != -1) {
 		switch (opt) {
 		case OPT_KERNEL:
+			if (cfg->kernel) {
+				log_error("--kernel given twice (see vbridge run --help)");
+				return EXIT_USAGE;
+			}
 			cfg->kernel = optarg;
 			break;
-		case OPT_INITRD:
+		case 'i':
 			cfg->initrd = optarg;
 			break;
-		case OPT_PARAMS:
+		case 'p':
 			if (run_add_params(cfg, optarg)) {
 				log_error("out of memory");
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_CPUS:
+		case 'c':
 			err = opt_parse_u64(optarg, VMM_ARCH_MAX_CPUS, &v);
 			if (err || v == 0) {
 				log_error("--cpus '%s': give a number of vCPUs from 1 to %u",
@@ -213,7 +236,7 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 			}
 			cfg->cpus = v;
 			break;
-		case OPT_MEM:
+		case 'm':
 			err = run_parse_mem(optarg, &v);
 			if (err) {
 				log_error("--mem '%s': give a size such as 512M or 2G",
@@ -253,6 +276,9 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		case OPT_PCI_HOST_DT:
 			cfg->pci_host_dt = optarg;
 			break;
+		case OPT_NO_BALLOON:		/* crosvm's: there is no balloon */
+		case OPT_DISABLE_SANDBOX:	/* crosvm's: there is no sandbox */
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -279,8 +305,13 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 			}
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s' (see vbridge run --help)",
+	/* crosvm's form: the kernel is the (last) argument */
+	if (optind < argc && !cfg->kernel && argc - optind == 1) {
+		cfg->kernel = argv[optind++];
+	} else if (optind < argc) {
+		log_error(cfg->kernel ?
+			  "unexpected argument '%s': the kernel is already given (see vbridge run --help)" :
+			  "unexpected argument '%s': give one kernel, with --kernel or as the last argument (see vbridge run --help)",
 			  argv[optind]);
 		return EXIT_USAGE;
 	}
@@ -295,7 +326,7 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 		return EXIT_USAGE;
 	}
 	if (!cfg->kernel && !cfg->bios) {
-		log_error("no kernel: give --kernel PATH to " VMM_ARCH_KERNEL_WHAT " (see vbridge run --help)");
+		log_error("no kernel: give --kernel PATH, or PATH as the last argument, to " VMM_ARCH_KERNEL_WHAT " (see vbridge run --help)");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -621,11 +652,11 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 		return EXIT_OK;
 	case VMM_EXIT_RESET:
 		log_debug("guest reset");
-		return EXIT_OK;
+		return global_opts.extended_status ? EXIT_VM_RESET : EXIT_OK;
 	case VMM_EXIT_STOPPED:
 		return EXIT_OK;
 	default:
-		return EXIT_FAIL;
+		return global_opts.extended_status ? EXIT_VM_CRASH : EXIT_FAIL;
 	}
 }
 
@@ -726,7 +757,7 @@ int cmd_run(int argc, char **argv)
 		run_config_free(&cfg);
 		return ret;
 	}
-	log_set_verbose(cfg.verbose);
+	log_set_verbose(global_opts.log_level + cfg.verbose);
 	vmm_init(&vm);
 	con.vm = &vm;
 

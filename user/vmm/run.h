@@ -6,12 +6,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/opt.h"
+
 #define RUN_DEFAULT_MEM		(512ULL << 20)
 #define RUN_DEFAULT_CPUS	1
 
 /**
  * struct run_config - what the command line asked for.
- * @kernel: kernel path (bzImage, arm64 Image), or NULL with @bios
+ * @kernel: kernel path (bzImage, arm64 Image; --kernel or the last
+ *	argument), or NULL with @bios
  * @bios: firmware path (--bios, arm64), or NULL
  * @initrd: initrd path or NULL
  * @params: extra kernel parameters (every --params, space-separated), or
@@ -53,5 +56,8 @@ void run_config_free(struct run_config *cfg);
 
 /* Parse a --mem value: "512M", "2G", or a bare number of MiB. */
 int run_parse_mem(const char *s, uint64_t *bytes);
+
+/* crosvm's options that vbridge run refuses, by name (crosvm_opts.c). */
+extern const struct opt_foreign run_crosvm_options[];
 
 #endif

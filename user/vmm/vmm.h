@@ -33,9 +33,10 @@
 enum vmm_exit {
 	VMM_RUNNING = 0,
 	VMM_EXIT_POWEROFF,	/* guest powered off: status 0 */
-	VMM_EXIT_RESET,		/* guest reset itself: status 0 */
+	VMM_EXIT_RESET,		/* guest reset itself: status 0 (32 with
+				 * vbridge --extended-status) */
 	VMM_EXIT_STOPPED,	/* SIGINT/SIGTERM or console escape: status 0 */
-	VMM_EXIT_CRASH,		/* triple fault, KVM error: status 1 */
+	VMM_EXIT_CRASH,		/* triple fault, KVM error: status 1 (33) */
 };
 
 struct vmm;

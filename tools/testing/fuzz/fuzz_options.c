@@ -5,7 +5,9 @@
  * key=value lists, disk specs, addresses, MAC, CID and socket path), the
  * number, size and key=value parsers under them (user/lib/opt.c), and
  * `vbridge ctl`'s device references and `ctl set` arguments
- * (user/ctl/args.c).
+ * (user/ctl/args.c), and command lines as a whole: the spelling check
+ * before getopt_long() (opt_check_names(): values skipped, crosvm's
+ * options refused) and the global options (user/lib/global.c).
  *
  * The input is a selector byte, then NUL-separated strings: for the
  * device options, pairs of (option index, argument) one after the other
@@ -19,6 +21,7 @@
 #include "ctl/ctl.h"
 #include "devices/devices.h"
 #include "fz.h"
+#include "lib/global.h"
 #include "lib/opt.h"
 
 #define MAX_ARGS	32
@@ -58,8 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t v;
 	bool b;
 
+	static const struct opt_foreign foreign[] = {
+		{ "net", "use --tap" }, { "gpu", NULL }, { NULL, NULL },
+	};
+	struct global_opts g;
+	int lv;
+
 	argc = split(&f, buf, sizeof(buf), argv);
-	switch (sel % 4) {
+	switch (sel % 5) {
 	case 0:		/* device options, in order */
 		while (device_set_long_options[nopts].name)
 			nopts++;
@@ -92,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			opt_parse_bool(argv[i], &b);
 		}
 		break;
-	default:	/* key=value lists */
+	case 3:		/* key=value lists */
 		for (i = 0; i < argc; i++) {
 			if (opt_kv_init(&kv, argv[i]))
 				continue;
@@ -101,6 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					opt_parse_bool(val, &b);
 			opt_kv_free(&kv);
 		}
+		break;
+	default:	/* whole command lines: names, then global options */
+		opt_check_names(argc, argv, ":vhc:m:p:i:", device_set_long_options,
+				foreign, "crosvm", "fuzz");
+		global_parse(argc, argv, &g);
+		for (i = 0; i < argc; i++)
+			global_parse_log_level(argv[i], &lv);
 		break;
 	}
 	return 0;

@@ -13,6 +13,8 @@
  *
  * Two functions share the bus: virtio-rng (no device configuration) in
  * slot 1 and virtio-input (a writable one) in slot 2; slot 0 is empty.
+ * With the first byte's bit 1 the host takes MSIs and both functions have
+ * MSI-X (its table and PBA are in BAR 0, which the loads and stores reach).
  */
 #include <errno.h>
 #include <string.h>
@@ -70,7 +72,8 @@ static void op_save_restore(struct fz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz f = { data, size };
-	struct fz_host *h = fz_host_reset(fz_u8(&f) & 1 ? -ENOSPC : 0);
+	uint8_t setup = fz_u8(&f);
+	struct fz_host *h = fz_host_reset(setup & 1 ? -ENOSPC : 0);
 	struct input_info info;
 	unsigned int i;
 	int sv[2];
@@ -81,9 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	info.ev[1][4] = 0x10;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		fz_fail("socketpair: %s", strerror(errno));
+	if (setup & 2)
+		fz_host_msi(h);
 	bus = pci_bus_new(&h->host);
 	vds[0] = rng_new();
 	vds[1] = input_new(sv[0], "fuzz", &info);
+	if ((setup & 2) && vds[0] && vds[1] &&
+	    (virtio_dev_add_msix(vds[0]) || virtio_dev_add_msix(vds[1])))
+		fz_fail("cannot add MSI-X");
 	if (!bus || !vds[0] || !vds[1] ||
 	    pci_bus_add(bus, PCI_DEVFN(1, 0), &vds[0]->func) ||
 	    pci_bus_add(bus, PCI_DEVFN(2, 0), &vds[1]->func))

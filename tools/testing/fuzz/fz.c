@@ -141,11 +141,33 @@ static void host_del_db(struct pci_host *h, uint64_t gpa, unsigned int len,
 	fh->nr_db--;
 }
 
+static void host_send_msi(struct pci_host *h, struct pci_func *f,
+			  uint64_t addr, uint32_t data)
+{
+	struct fz_host *fh = h->priv;
+
+	if (!f || !f->bus)
+		fz_fail("an MSI from a function that is on no bus");
+	fh->nr_msi++;
+}
+
 static const struct pci_host_ops host_ops = {
 	.set_intx = host_set_intx,
 	.add_doorbell = host_add_db,
 	.del_doorbell = host_del_db,
 };
+
+static const struct pci_host_ops host_ops_msi = {
+	.set_intx = host_set_intx,
+	.add_doorbell = host_add_db,
+	.del_doorbell = host_del_db,
+	.send_msi = host_send_msi,
+};
+
+void fz_host_msi(struct fz_host *h)
+{
+	h->host.ops = &host_ops_msi;
+}
 
 struct fz_host *fz_host_reset(int add_db_ret)
 {
@@ -166,6 +188,7 @@ struct fz_host *fz_host_reset(int add_db_ret)
 	host.intx = 0;
 	host.add_db_ret = add_db_ret;
 	host.nr_db = 0;
+	host.nr_msi = 0;
 	host.func = NULL;
 	return &host;
 }

@@ -113,11 +113,14 @@ struct fz_host {
 	int intx;		/* last level set */
 	int add_db_ret;		/* what add_doorbell answers */
 	unsigned int nr_db;	/* doorbells registered */
+	unsigned int nr_msi;	/* MSIs sent */
 	struct pci_func *func;	/* whose doorbells these are (NULL: any) */
 };
 
 /* The host, guest RAM zeroed; one per process, reset for every input. */
 struct fz_host *fz_host_reset(int add_db_ret);
+/* From now on the host takes MSIs (its functions may get MSI-X). */
+void fz_host_msi(struct fz_host *h);
 
 /* Host pointer to guest RAM at gpa (which must be inside one region). */
 void *fz_ram(uint64_t gpa);

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static int tap_count, tap_failed;
 
@@ -47,6 +48,47 @@ static inline int tap_result(int ok, const char *file, int line,
 			printf("#   got 0x%" PRIx64 ", want 0x%" PRIx64 "\n",\
 			       _g, _w);					\
 	} while (0)
+
+/*
+ * Standard error caught while a test runs what prints on it:
+ * tap_stderr_begin(), then tap_stderr_end() puts what was printed into
+ * buf (len bytes, NUL-terminated).  begin returns 0, or -1 when nothing
+ * can be caught (end then gives an empty string).
+ */
+struct tap_stderr {
+	FILE *f;
+	int saved;
+};
+
+static inline int tap_stderr_begin(struct tap_stderr *c)
+{
+	c->f = tmpfile();
+	c->saved = c->f ? dup(STDERR_FILENO) : -1;
+	if (c->saved < 0) {
+		if (c->f)
+			fclose(c->f);
+		c->f = NULL;
+		return -1;
+	}
+	fflush(stderr);
+	dup2(fileno(c->f), STDERR_FILENO);
+	return 0;
+}
+
+static inline void tap_stderr_end(struct tap_stderr *c, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (c->f) {
+		fflush(stderr);
+		dup2(c->saved, STDERR_FILENO);
+		close(c->saved);
+		rewind(c->f);
+		got = fread(buf, 1, len - 1, c->f);
+		fclose(c->f);
+	}
+	buf[got] = '\0';
+}
 
 static inline int tap_done(void)
 {

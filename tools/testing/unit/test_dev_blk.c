@@ -336,6 +336,29 @@ static void test_readonly(void)
 	bdev_down(&b);
 }
 
+/* block_size= (crosvm's disk key): the logical block size offered. */
+static void test_block_size(void)
+{
+	struct blk_cfg c = { .path = img, .block_size = 4096 };
+	struct bdev b;
+	uint64_t buf;
+	uint32_t used = 0;
+
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "block_size: device up");
+		return;
+	}
+	TAP_EQ_INT(vt_rd(&b.d, b.d.device + offsetof(struct virtio_blk_config, blk_size), 4),
+		   4096, "block_size=4096: blk_size 4096");
+	buf = vt_alloc(b.vh, 8192, 4096);
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 8, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_OK, "block_size=4096: a 4 KiB read at a 4 KiB offset");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 1, 0, 0, buf, 4096, &used),
+		   VIRTIO_BLK_S_IOERR, "block_size=4096: a read off the block grid refused");
+	bdev_down(&b);
+}
+
 static void test_open_errors(void)
 {
 	struct blk_cfg c = { 0 };
@@ -794,6 +817,7 @@ int main(void)
 	test_rw(false);
 	test_rw(true);
 	test_readonly();
+	test_block_size();
 	test_open_errors();
 	test_inline();
 	test_direct_4k();

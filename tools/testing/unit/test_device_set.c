@@ -56,7 +56,7 @@ static void test_table(void)
 	for (o = device_set_long_options; o->name; o++, n++)
 		if (o->val < 0x1000)
 			vals_ok = false;
-	TAP_EQ_INT(n, 10, "table: ten device options");
+	TAP_EQ_INT(n, 11, "table: ten device options, one with two spellings (--host_ip, --host-ip)");
 	TAP_CHECK(vals_ok, "table: every .val >= 0x1000");
 	TAP_CHECK(strstr(device_set_usage(), "--rwdisk") &&
 		  strstr(device_set_usage(), "--cid"), "table: usage text");

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "lib/opt.h"
 #include "tap.h"
 
@@ -82,10 +83,45 @@ static void test_kv(void)
 	TAP_EQ_INT(opt_parse_bool("maybe", &b), -EINVAL, "bool: junk rejected");
 }
 
+/* opt_check_names(): full spellings, values skipped, foreign options. */
+static void test_check_names(void)
+{
+	static const struct option opts[] = {
+		{ "netmask", required_argument, NULL, 1 },
+		{ "rng", no_argument, NULL, 2 },
+		{ "pci-host-dt", required_argument, NULL, 3 },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct opt_foreign foreign[] = {
+		{ "net", "use --tap" }, { "gpu", NULL }, { NULL, NULL },
+	};
+#define CHECK(...) opt_check_names(sizeof((char *[]){ "t", __VA_ARGS__ }) / sizeof(char *), \
+				   (char *[]){ "t", __VA_ARGS__ }, ":vc:", opts, foreign, "other", "t")
+
+	TAP_EQ_INT(CHECK("--netmask", "1", "--rng", "x"), 0, "names: full spellings pass");
+	TAP_EQ_INT(CHECK("--netmask=--net", "--rng"), 0, "names: a value after = is skipped");
+	TAP_EQ_INT(CHECK("--netmask", "--net"), 0, "names: the next argument as a value is skipped");
+	TAP_EQ_INT(CHECK("-c", "--net"), 0, "names: a short option's value is skipped");
+	TAP_EQ_INT(CHECK("-vc", "--net"), 0, "names: ... also after flags in one word");
+	TAP_EQ_INT(CHECK("-c--net", "--rng"), 0, "names: a glued short value is not an option");
+	TAP_EQ_INT(CHECK("--", "--net"), 0, "names: nothing after --");
+	TAP_EQ_INT(CHECK("--net", "--help"), 0, "names: --help wins");
+	TAP_EQ_INT(CHECK("--net"), -1, "names: a foreign option refused");
+	TAP_EQ_INT(CHECK("--gpu=x"), -1, "names: a foreign option with = refused");
+	TAP_EQ_INT(CHECK("--rng", "--netm", "1"), -1, "names: an abbreviation refused");
+	TAP_EQ_INT(CHECK("--pci_host_dt", "x"), -1, "names: '_' for '-' refused");
+	TAP_EQ_INT(CHECK("--bogus"), -1, "names: an unknown option refused");
+	TAP_EQ_INT(CHECK("--rng=yes"), -1, "names: a value for a flag refused");
+	TAP_EQ_INT(CHECK("-x", "--rng"), 0, "names: unknown short options are getopt's");
+#undef CHECK
+}
+
 int main(void)
 {
+	log_set_prefix("test_opt (expected errors)");
 	test_size();
 	test_ints();
 	test_kv();
+	test_check_names();
 	return tap_done();
 }

@@ -3,8 +3,9 @@
  * Unit tests of user/virtio/virtio_pci.c, driven by a test driver that only
  * uses config cycles and BAR accesses (vtest.h): identity and capabilities,
  * feature negotiation, queue setup, requests through the I/O thread, ISR
- * and INTx, doorbells, reset, DEVICE_NEEDS_RESET on misbehaviour, the
- * PCI-config access window, pause/reset for the device daemon.
+ * and INTx, MSI-X (vectors, INTx off, masking), doorbells, reset,
+ * DEVICE_NEEDS_RESET on misbehaviour, the PCI-config access window,
+ * pause/reset for the device daemon.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -290,6 +291,172 @@ static void test_interrupts(void)
 		   "irq: config generation bumped");
 	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 1, "irq: config change interrupts");
 	TAP_EQ_INT(vt_rd(&v.d, v.d.isr, 1), 2, "irq: ISR says config");
+	env_down(&v);
+}
+
+/* --- MSI-X ------------------------------------------------------------- */
+
+static int msi_count;
+static uint32_t msi_data;
+
+static void t_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
+		       uint32_t data)
+{
+	msi_data = addr == 0xfee00000 ? data : 0xdead;
+	__atomic_fetch_add(&msi_count, 1, __ATOMIC_SEQ_CST);
+}
+
+static const struct pci_host_ops msi_host_ops = {
+	.set_intx = vt_set_intx,
+	.add_doorbell = vt_add_db,
+	.del_doorbell = vt_del_db,
+	.send_msi = t_send_msi,
+};
+
+/*
+ * The I/O thread signals right after it publishes the used entry the test
+ * waited for: give it up to 2 s to reach n messages.  Returns the count.
+ */
+static int wait_msi(int n)
+{
+	int i;
+
+	for (i = 0; i < 2000 && __atomic_load_n(&msi_count, __ATOMIC_SEQ_CST) < n; i++)
+		usleep(1000);
+	return __atomic_load_n(&msi_count, __ATOMIC_SEQ_CST);
+}
+
+static int wait_intx(struct env *v, int level)
+{
+	int i;
+
+	for (i = 0; i < 2000 && vt_intx(v->vh, DEVFN) != level; i++)
+		usleep(1000);
+	return vt_intx(v->vh, DEVFN);
+}
+
+/* used_event = last used: the next completion of queue q interrupts. */
+static void want_irq(struct env *v, unsigned int q)
+{
+	((uint16_t *)((struct vring_avail *)vt_ptr(v->vh, v->d.q[q].avail))->ring)[16] =
+		htole16(v->d.q[q].last_used);
+}
+
+static uint16_t vec_rd(struct env *v, int q)
+{
+	if (q < 0)
+		return vt_rd(&v->d, v->d.common + VIRTIO_PCI_COMMON_MSIX, 2);
+	vt_wr(&v->d, v->d.common + VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	return vt_rd(&v->d, v->d.common + VIRTIO_PCI_COMMON_Q_MSIX, 2);
+}
+
+static void vec_wr(struct env *v, int q, uint16_t vec)
+{
+	if (q < 0) {
+		vt_wr(&v->d, v->d.common + VIRTIO_PCI_COMMON_MSIX, 2, vec);
+		return;
+	}
+	vt_wr(&v->d, v->d.common + VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	vt_wr(&v->d, v->d.common + VIRTIO_PCI_COMMON_Q_MSIX, 2, vec);
+}
+
+static void test_msix(void)
+{
+	struct env v;
+	unsigned int cap, mcap = 0, i;
+	uint64_t tbl;
+
+	env_up(&v);
+	vec_wr(&v, -1, 0);
+	vec_wr(&v, 0, 0);
+	TAP_CHECK(vec_rd(&v, -1) == VIRTIO_MSI_NO_VECTOR &&
+		  vec_rd(&v, 0) == VIRTIO_MSI_NO_VECTOR,
+		  "msix: without MSI-X the vector registers read NO_VECTOR");
+	env_down(&v);
+
+	v.vh = vt_host_new();
+	v.vh->host.ops = &msi_host_ops;
+	v.bus = pci_bus_new(&v.vh->host);
+	v.e = echo_new();
+	TAP_EQ_INT(virtio_dev_add_msix(&v.e->vd), 0, "msix: capability added");
+	pci_bus_add(v.bus, DEVFN, &v.e->vd.func);
+	virtio_dev_start(&v.e->vd);
+	vt_probe(&v.d, v.vh, v.bus, DEVFN, BAR_ADDR);
+	for (cap = vt_cfg(&v.d, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = vt_cfg(&v.d, cap + 1, 1))
+		if (vt_cfg(&v.d, cap, 1) == PCI_CAP_ID_MSIX)
+			mcap = cap;
+	TAP_CHECK(mcap, "msix: the guest finds the capability");
+	TAP_EQ_INT(vt_cfg(&v.d, mcap + PCI_MSIX_FLAGS, 2), 2,
+		   "msix: three vectors, two queues and configuration");
+	TAP_EQ_U64(vt_cfg(&v.d, mcap + PCI_MSIX_TABLE, 4), VIRTIO_PCI_MSIX_TABLE_OFF,
+		   "msix: the table is in BAR 0");
+	TAP_EQ_U64(vt_cfg(&v.d, mcap + PCI_MSIX_PBA, 4), VIRTIO_PCI_MSIX_PBA_OFF,
+		   "msix: so is the PBA");
+	TAP_CHECK(vt_probe(&v.d, v.vh, v.bus, DEVFN, BAR_ADDR) == 0,
+		  "msix: the virtio capabilities are all still there");
+	vt_bringup(&v.d, 0, 2);
+	for (i = 0; i < 3; i++) {
+		tbl = VIRTIO_PCI_MSIX_TABLE_OFF + 16 * i;
+		vt_wr(&v.d, tbl + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xfee00000);
+		vt_wr(&v.d, tbl + PCI_MSIX_ENTRY_DATA, 4, 0x40 + i);
+		vt_wr(&v.d, tbl + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	}
+	vec_wr(&v, -1, 2);
+	vec_wr(&v, 0, 0);
+	vec_wr(&v, 1, 1);
+	TAP_CHECK(vec_rd(&v, -1) == 2 && vec_rd(&v, 0) == 0 && vec_rd(&v, 1) == 1,
+		  "msix: the driver's vectors read back");
+	vec_wr(&v, 1, 3);
+	TAP_EQ_INT(vec_rd(&v, 1), VIRTIO_MSI_NO_VECTOR,
+		   "msix: a vector past the table reads NO_VECTOR");
+	vec_wr(&v, 1, 1);
+
+	want_irq(&v, 0);
+	TAP_CHECK(echo_roundtrip(&v, 0, true), "msix: request before MSI-X is on");
+	TAP_EQ_INT(wait_intx(&v, 1), 1, "msix: disabled, the completion uses INTx");
+	TAP_EQ_INT(msi_count, 0, "msix: and sends no message");
+	vt_cfgw(&v.d, mcap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 0, "msix: enabling it lowers INTx");
+	vt_rd(&v.d, v.d.isr, 1);
+
+	want_irq(&v, 1);
+	TAP_CHECK(echo_roundtrip(&v, 1, true), "msix: request on queue 1");
+	TAP_EQ_INT(wait_msi(1), 1, "msix: one message for the completion");
+	TAP_EQ_INT(msi_data, 0x41, "msix: queue 1's vector");
+	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 0, "msix: INTx stays low");
+	TAP_EQ_INT(vt_rd(&v.d, v.d.isr, 1), 0, "msix: the ISR is not used for queues");
+
+	virtio_dev_config_update(&v.e->vd, 7, "\x55", 1);
+	TAP_EQ_INT(wait_msi(2), 2, "msix: a configuration change sends a message");
+	TAP_EQ_INT(msi_data, 0x42, "msix: on the msix_config vector");
+	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 0, "msix: without INTx");
+
+	vec_wr(&v, 0, VIRTIO_MSI_NO_VECTOR);
+	want_irq(&v, 0);
+	TAP_CHECK(echo_roundtrip(&v, 0, true), "msix: request on a queue without vector");
+	usleep(50000);
+	TAP_EQ_INT(msi_count, 2, "msix: NO_VECTOR: no message");
+	TAP_EQ_INT(vt_intx(v.vh, DEVFN), 0, "msix: NO_VECTOR: no INTx either");
+
+	vt_wr(&v.d, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 1);
+	want_irq(&v, 1);
+	TAP_CHECK(echo_roundtrip(&v, 1, true), "msix: request with its vector masked");
+	for (i = 0; i < 2000 && !vt_rd(&v.d, VIRTIO_PCI_MSIX_PBA_OFF, 8); i++)
+		usleep(1000);
+	TAP_EQ_U64(vt_rd(&v.d, VIRTIO_PCI_MSIX_PBA_OFF, 8), 1ull << 1,
+		   "msix: masked: pending in the PBA");
+	TAP_EQ_INT(msi_count, 2, "msix: masked: held back");
+	vt_wr(&v.d, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+	TAP_EQ_INT(msi_count, 3, "msix: unmasking sends it");
+	TAP_EQ_INT(msi_data, 0x41, "msix: queue 1's message");
+
+	vt_set_status(&v.d, 0);
+	TAP_CHECK(vec_rd(&v, -1) == VIRTIO_MSI_NO_VECTOR &&
+		  vec_rd(&v, 1) == VIRTIO_MSI_NO_VECTOR,
+		  "msix: a device reset clears the vectors");
+	TAP_EQ_U64(vt_rd(&v.d, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + PCI_MSIX_ENTRY_DATA, 4),
+		   0x41, "msix: but not the table");
 	env_down(&v);
 }
 
@@ -609,6 +776,7 @@ int main(void)
 	test_features();
 	test_queues();
 	test_interrupts();
+	test_msix();
 	test_doorbells();
 	test_kicks_after_stores();
 	test_reset();

@@ -115,26 +115,17 @@ static char said[1024];
 /* x86_bridge_check_devices() with its message caught in said[]. */
 static int check(uint64_t mem, const struct bridge_fe_device *d, unsigned int n)
 {
+	struct tap_stderr c;
 	struct x86_layout l;
-	FILE *f = tmpfile();
-	int saved = dup(2), ret;
-	size_t got = 0;
+	int ret;
 
 	said[0] = '\0';
-	if (x86_layout_compute(mem, &l) || !f || saved < 0) {
+	if (x86_layout_compute(mem, &l) || tap_stderr_begin(&c)) {
 		printf("# cannot set the test up\n");
 		return -100;
 	}
-	fflush(stderr);
-	dup2(fileno(f), 2);
 	ret = x86_bridge_check_devices(&l, 9, d, n);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(f);
-	got = fread(said, 1, sizeof(said) - 1, f);
-	said[got] = '\0';
-	fclose(f);
+	tap_stderr_end(&c, said, sizeof(said));
 	return ret;
 }
 

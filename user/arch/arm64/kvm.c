@@ -121,6 +121,16 @@ int arm64_gic_init(struct vmm *vm)
 }
 
 /* irq is an SPI number: INTID 32 + irq. */
+/* No ITS yet: PCI functions use their INTx lines (SPIs). */
+bool arch_pci_msi(const struct vmm *vm)
+{
+	return false;
+}
+
+void arch_pci_send_msi(struct vmm *vm, uint64_t addr, uint32_t data)
+{
+}
+
 void arch_irq_line(struct vmm *vm, unsigned int irq, int level)
 {
 	struct kvm_irq_level l = {

@@ -18,6 +18,7 @@ static const struct kvm_cap_need x86_kvm_caps[] = {
 	{ KVM_CAP_PIT2, "in-kernel PIT (KVM_CAP_PIT2)" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 	{ KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID (KVM_CAP_EXT_CPUID)" },
+	{ KVM_CAP_SIGNAL_MSI, "MSI injection (KVM_CAP_SIGNAL_MSI)" },
 };
 
 int x86_kvm_get_cpuid(struct vmm *vm)
@@ -89,4 +90,24 @@ void arch_irq_line(struct vmm *vm, unsigned int irq, int level)
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		log_errno("KVM_IRQ_LINE (GSI %u, level %d)", irq, level);
+}
+
+/* The local APICs take MSIs (address 0xfeexxxxx) from the in-kernel irqchip. */
+bool arch_pci_msi(const struct vmm *vm)
+{
+	return true;
+}
+
+void arch_pci_send_msi(struct vmm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = addr >> 32,
+		.data = data,
+	};
+
+	/* 0: the guest blocked it (a masked LAPIC, no destination). */
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		log_errno("KVM_SIGNAL_MSI (address 0x%llx, data 0x%x)",
+			  (unsigned long long)addr, data);
 }

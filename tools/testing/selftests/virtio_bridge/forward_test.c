@@ -5,7 +5,8 @@
  * right window/offset/length, a backend's error reads as all-ones, and a
  * request lost by its backend (closed, or VM stopped, with the request read
  * but unanswered) fails the access, marks the device broken and hangs
- * nothing, and so does one unanswered for inflight_timeout_ms.
+ * nothing, and so does one unanswered for inflight_timeout_ms.  Many loads
+ * in flight at once are each answered with their own reply, in any order.
  */
 #include "kselftest_harness.h"
 #include "vbst_dev.h"
@@ -163,6 +164,52 @@ TEST_F(fwd, read_returns_several_messages)
 	ASSERT_EQ(3 * sizeof(m[0]), n);
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(i, m[i].data);
+}
+
+/*
+ * More loads in flight than the module has buckets for their ids, answered
+ * in reverse order: each vCPU thread gets its own reply, and a reply
+ * finishes only the load it names.
+ */
+TEST_F(fwd, many_loads_in_flight_answered_out_of_order)
+{
+	enum { N = 80 };
+	struct vbst_async *a = calloc(N, sizeof(*a));
+	struct vbridge_msg *m = calloc(N, sizeof(*m));
+	unsigned int got = 0, i, j, k;
+	ssize_t n;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, vbst_async_start(&a[i], self->w.fe,
+					      VBST_BAR_ADDR + 8 * i, 8, false, 0));
+	while (got < N) {
+		ASSERT_EQ(1, vbst_be_read(self->w.be, &m[got], VBST_SOON_MS)) {
+			TH_LOG("%u of %u loads read", got, N);
+		}
+		n = read(self->w.be, &m[got + 1], (N - got - 1) * sizeof(*m));
+		got += 1 + (n > 0 ? n / sizeof(*m) : 0);
+	}
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(VBRIDGE_MSG_LOAD, m[i].type);
+	for (k = 0; k < N; k++) {
+		i = N - 1 - k;
+		ASSERT_EQ(0, vbst_be_reply(self->w.be, VBRIDGE_REPLY_LOAD, m[i].id,
+					   ~m[i].addr, 0));
+		j = (m[i].addr - VBST_BAR_ADDR) / 8;
+		ASSERT_EQ(0, vbst_async_join(&a[j], VBST_SOON_MS));
+		EXPECT_EQ(0, a[j].ret);
+		EXPECT_EQ(0, a[j].acc.result);
+		EXPECT_EQ(~a[j].acc.addr, a[j].acc.data);
+		/* The loads not answered yet are still waiting. */
+		for (i = 0; i < N - 1 - k; i++)
+			EXPECT_FALSE(vbst_async_done(&a[(m[i].addr - VBST_BAR_ADDR) / 8]));
+	}
+	/* Every id was answered once: none is in flight any more. */
+	EXPECT_EQ(-ENOENT, vbst_be_reply(self->w.be, VBRIDGE_REPLY_LOAD, m[0].id, 0, 0));
+	free(m);
+	free(a);
 }
 
 TEST_F(fwd, load_value_is_truncated_to_its_length)

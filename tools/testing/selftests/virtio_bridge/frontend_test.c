@@ -457,6 +457,57 @@ TEST_F(fe, access_outside_windows_is_enodev)
 	EXPECT_EQ(0, vbst_server_requests(&self->w.srv));
 }
 
+/*
+ * The two windows of the device abut (ECAM, then the BAR): an access is
+ * routed by the window it starts in, at each edge.
+ */
+TEST_F(fe, access_routed_at_window_edges)
+{
+	static const struct {
+		uint64_t addr;
+		uint32_t len;
+		int32_t result;
+		uint32_t window;
+		uint64_t offset;
+	} c[] = {
+		{ VBST_ECAM_ADDR - 4, 4, -ENODEV, 0, 0 },
+		{ VBST_ECAM_ADDR, 4, 0, 0, 0 },
+		{ VBST_ECAM_ADDR + VBST_ECAM_SIZE - 4, 4, 0, 0, VBST_ECAM_SIZE - 4 },
+		{ VBST_BAR_ADDR, 1, 0, 1, 0 },
+		{ VBST_BAR_ADDR + VBST_BAR_SIZE - 8, 8, 0, 1, VBST_BAR_SIZE - 8 },
+		{ VBST_BAR_ADDR + VBST_BAR_SIZE, 4, -ENODEV, 0, 0 },
+	};
+	struct vbridge_msg *m;
+	unsigned int i, k = 0, nfwd = 0;
+	uint64_t v;
+	int32_t res;
+
+	ASSERT_EQ(0, vbst_fe_attach(self->w.fe, VBST_VMID, &self->w.att));
+	ASSERT_EQ(0, vbst_world_backend(&self->w, VBST_VMID, VBST_NAME, true, true));
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		res = 1;
+		ASSERT_EQ(0, vbst_guest_read(self->w.fe, c[i].addr, c[i].len, &v, &res));
+		EXPECT_EQ(c[i].result, res) {
+			TH_LOG("case %u at %#llx", i, (unsigned long long)c[i].addr);
+		}
+		if (c[i].result)
+			continue;
+		/* The next load the backend read (VMSTART came first). */
+		do {
+			ASSERT_LT(k, self->w.srv.nlog);
+			m = &self->w.srv.log[k++];
+		} while (m->type != VBRIDGE_MSG_LOAD);
+		nfwd++;
+		EXPECT_EQ(c[i].addr, m->addr);
+		EXPECT_EQ(c[i].window, m->window);
+		EXPECT_EQ(c[i].offset, m->offset);
+	}
+	EXPECT_EQ(nfwd, vbst_server_requests(&self->w.srv));
+	/* An access crossing the end of the window it starts in is refused. */
+	EXPECT_EQ(-EINVAL, vbst_access(self->w.fe, VBST_BAR_ADDR + VBST_BAR_SIZE - 2,
+				       4, false, &v, &res));
+}
+
 TEST_F(fe, set_irqfd_bad_arguments)
 {
 	struct vbridge_irq_level l = { .line = 0, .level = 1 };

@@ -60,8 +60,9 @@
 "at 0x40000000 as on QEMU's virt board; the low 128 MiB are left free.\n"
 #define VMM_ARCH_USAGE_KERNEL \
 "  --kernel PATH     the guest kernel, an uncompressed arm64 Image\n" \
-"                    (Debian: linux-image-*-arm64-unsigned). Required\n" \
-"                    unless --bios is given.\n" \
+"                    (Debian: linux-image-*-arm64-unsigned); or give it\n" \
+"                    as the last argument. Required unless --bios is\n" \
+"                    given.\n" \
 "                      --kernel vmlinuz-6.1.0-26-arm64\n" \
 "  --bios PATH       firmware loaded read-only at 0 and entered there with\n" \
 "                    x0 = the device tree at the start of RAM, as on QEMU's\n" \

@@ -46,7 +46,8 @@
 "PCI host bridge (configuration ports 0xcf8/0xcfc).\n"
 #define VMM_ARCH_USAGE_KERNEL \
 "  --kernel PATH     the guest kernel, a bzImage with a 64-bit entry\n" \
-"                    (boot protocol 2.12 or later). Required.\n" \
+"                    (boot protocol 2.12 or later); or give it as the\n" \
+"                    last argument. Required.\n" \
 "                      --kernel /boot/vmlinuz-6.1.0-26-amd64\n"
 #define VMM_ARCH_USAGE_BRIDGE \
 "                    appear in slots 16..31 of PCI bus 0, beside the\n" \

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * MSI-X for a PCI function (PCI Local Bus 3.0, section 6.8.2; PCIe Base,
+ * "MSI-X Capability and Table Structure"): the capability in configuration
+ * space, and the vector table and pending-bit array (PBA) in one of the
+ * function's memory BARs.
+ *
+ * The function owns a struct pci_msix.  Its BAR handlers pass accesses to
+ * the table and the PBA to pci_msix_bar_access(), its cfg_write callback
+ * calls pci_msix_cfg_write(), and it raises vector v with
+ * pci_msix_notify().  A vector that is masked (its own Mask bit, or the
+ * capability's Function Mask) when raised has its pending bit set instead,
+ * and is sent when it is unmasked.  Sending is the host's
+ * (pci_host_ops.send_msi): the message's address and data as the guest
+ * programmed them.  While MSI-X is disabled (Message Control.Enable clear)
+ * the function uses INTx, and pci_msix_notify() is not to be called.
+ *
+ * After reset every vector is masked with address and data 0, as the
+ * specification has it; the table is not part of a virtio device reset.
+ *
+ * Locking: pci_msix.lock protects the table and the PBA, and orders a
+ * vector raised against the guest unmasking it (Message Control, in the
+ * function's cfg[], is read under it).  It nests outside pci_func.lock.
+ * The host's send_msi runs under it, so messages leave in the order they
+ * were raised, and must not call back into the function.
+ */
+#ifndef VBRIDGE_PCI_MSIX_H
+#define VBRIDGE_PCI_MSIX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pci_func;
+
+#define PCI_CAP_ID_MSIX			0x11
+#define PCI_MSIX_FLAGS			2	/* Message Control, in the cap */
+#define  PCI_MSIX_FLAGS_QSIZE		0x07ff	/* table size - 1 */
+#define  PCI_MSIX_FLAGS_MASKALL		0x4000
+#define  PCI_MSIX_FLAGS_ENABLE		0x8000
+#define PCI_MSIX_TABLE			4	/* offset | BIR */
+#define PCI_MSIX_PBA			8	/* offset | BIR */
+#define PCI_MSIX_CAP_LEN		12
+#define PCI_MSIX_ENTRY_SIZE		16
+#define PCI_MSIX_ENTRY_LOWER_ADDR	0
+#define PCI_MSIX_ENTRY_UPPER_ADDR	4
+#define PCI_MSIX_ENTRY_DATA		8
+#define PCI_MSIX_ENTRY_VECTOR_CTRL	12
+#define  PCI_MSIX_ENTRY_CTRL_MASKBIT	1
+#define PCI_MSIX_MAX_VECTORS		2048
+
+/**
+ * struct pci_msix - MSI-X state of one function
+ * @f: the function (set by pci_msix_init only)
+ * @cap: offset of the capability in configuration space (pci_msix_init)
+ * @bar: the BAR holding the table and the PBA (pci_msix_init)
+ * @table_off: offset of the table in @bar (pci_msix_init)
+ * @pba_off: offset of the PBA in @bar (pci_msix_init)
+ * @nr: number of vectors (pci_msix_init)
+ * @lock: protects @table and @pba
+ * @table: @nr entries of PCI_MSIX_ENTRY_SIZE bytes, little-endian
+ * @pba: pending bits, one per vector, in 64-bit words
+ * @sent: messages sent, for tests and statistics (atomic)
+ */
+struct pci_msix {
+	struct pci_func *f;
+	unsigned int cap;
+	unsigned int bar;
+	uint32_t table_off;
+	uint32_t pba_off;
+	unsigned int nr;
+	pthread_mutex_t lock;
+	uint8_t *table;
+	uint64_t *pba;
+	uint64_t sent;
+};
+
+/* Bytes the table and the PBA of nr vectors take in the BAR. */
+#define PCI_MSIX_TABLE_SIZE(nr)	((nr) * PCI_MSIX_ENTRY_SIZE)
+#define PCI_MSIX_PBA_SIZE(nr)	((((nr) + 63) / 64) * 8)
+
+/*
+ * Add the capability to f for nr vectors (1..PCI_MSIX_MAX_VECTORS) whose
+ * table and PBA are at table_off and pba_off (8-byte aligned) of memory
+ * BAR bar, which f already has and which must hold both.  Returns 0,
+ * -EINVAL, -ENOSPC (no room for the capability) or -ENOMEM.
+ */
+int pci_msix_init(struct pci_msix *m, struct pci_func *f, unsigned int bar,
+		  uint32_t table_off, uint32_t pba_off, unsigned int nr);
+void pci_msix_destroy(struct pci_msix *m);
+
+/* Message Control.Enable is set: the function must not use INTx. */
+bool pci_msix_enabled(struct pci_msix *m);
+
+/*
+ * An access of len bytes at off of the BAR: true when it falls in the
+ * table or the PBA, which then handled it (*val is the value loaded or
+ * stored).  Table entries take naturally aligned 4- and 8-byte accesses
+ * (others read 0 and are ignored); the PBA is read-only.
+ */
+bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
+			 bool write, uint64_t *val);
+
+/*
+ * The function's cfg_write callback saw a write to [reg, reg + len): when
+ * it touched Message Control, send the pending vectors it unmasked.
+ */
+void pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len);
+
+/*
+ * Raise vector v: send it, or set its pending bit while it is masked.
+ * Vectors out of range are ignored.
+ */
+void pci_msix_notify(struct pci_msix *m, unsigned int v);
+
+/* Vector v's pending bit (for tests). */
+bool pci_msix_pending(struct pci_msix *m, unsigned int v);
+
+#endif
