@@ -8,6 +8,8 @@
 #   make demo            the main job: in the test VM, a guest whose devices
 #                        are served by vbridge devices through the module
 #   make bench           benchmarks (ratios against peers), not tests
+#   make deb             Debian packages vbridge and virtio-bridge-dkms,
+#                        built out of tree into build/deb/ (tools/build-deb)
 #   make man             manual pages, from the --help texts, in build/man/
 #   make help            this list and more
 #
@@ -15,7 +17,10 @@
 # headers of the default test kernel from the kernel kit
 # (tools/testing/vm/kernel-kit), fetched from Debian on first use.
 
-VERSION := 0.1.0
+# The one version of everything: vbridge --version, the module's
+# MODULE_VERSION (kmod/Kbuild reads the same file) and the Debian packages
+# (make deb writes debian/changelog from it).
+VERSION := $(strip $(file < VERSION))
 
 KIT := tools/testing/vm/kernel-kit
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
@@ -41,10 +46,12 @@ endif
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DOCDIR ?= $(PREFIX)/share/doc
+# The docs' own folder (the Debian package's is /usr/share/doc/vbridge).
+PKGDOCDIR ?= $(DOCDIR)/virtio-bridge
 UDEVRULESDIR ?= /etc/udev/rules.d
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: all module user deps kit check bench clean help install install-module
+.PHONY: all module user deps kit check bench clean help install install-module deb
 all: module user
 
 module:
@@ -121,16 +128,22 @@ install: user man
 	install -D -m 0644 user/dist/60-virtio-bridge.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/virtio-bridge/overlays \
-		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(DOCDIR)/virtio-bridge
+		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(PKGDOCDIR)
 	for u in virtio-bridge.service vbridge-devices@.service; do \
-		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGDOCDIR@|$(PKGDOCDIR)|g' \
 			user/dist/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
 	done
-	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(DOCDIR)/virtio-bridge/
+	install -m 0644 Documentation/virtio-bridge/*.rst $(DESTDIR)$(PKGDOCDIR)/
 	for p in $(MAN_PAGES); do \
 		install -D -m 0644 $(BUILD)/man/$$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$$p || exit 1; \
 	done
+
+# The Debian packages (debian/), built in a copy of the tree under
+# build/deb/src with debian/changelog written from VERSION; the .debs land
+# in build/deb/.  Always rebuilt: it is cheap next to what it checks.
+deb:
+	tools/build-deb build/deb
 
 # The module into /lib/modules/<release>/updates of the KDIR kernel.
 install-module: module

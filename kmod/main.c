@@ -193,3 +193,4 @@ module_exit(vbridge_exit);
 MODULE_DESCRIPTION("virtio-bridge: a virtio bus between KVM VMMs and device providers");
 MODULE_AUTHOR("virtio-bridge developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VBRIDGE_VERSION);

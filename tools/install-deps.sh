@@ -16,6 +16,8 @@
 # u-boot-qemu gives the arm64 e2e tests Debian's u-boot; gnuplot-nox draws
 # make bench's chart.  python3-docutils (rst2man) and groff-base (preconv)
 # make the manual pages; man-db's man checks them (the install suite).
+# debhelper, dh-dkms and dkms build the Debian packages (make deb) and
+# their test builds the module with dkms; lintian checks the packages.
 set -eu
 
 PKGS="
@@ -60,6 +62,10 @@ sparse
 python3-docutils
 groff-base
 man-db
+debhelper
+dh-dkms
+dkms
+lintian
 "
 
 missing=""

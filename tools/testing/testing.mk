@@ -83,7 +83,13 @@ test-build-vm: $(BUILD)/vbridge $(SELFTEST_BINS) \
 .PHONY: test-build-arm64-user
 test-build-arm64-user:
 	$(MAKE) ARCH=arm64 user
-test-build: test-build-unit test-build-vm fuzz
+test-build: test-build-unit test-build-vm fuzz test-build-deb
+# The Debian packages (make deb) into build/deb/, for the install suite's
+# test-deb.sh.  A failed package build does not stop the other builds:
+# test-deb.sh then builds them itself and reports how that fails.
+.PHONY: test-build-deb
+test-build-deb:
+	-tools/build-deb build/deb
 # The module and the canary fixture against the debug kit (kernel-kit
 # debug: KASAN, lockdep, kmemleak...).  Its first use builds that kernel,
 # about 8 minutes on two idle cores; later ones find it in the cache.
