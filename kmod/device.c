@@ -77,17 +77,17 @@ void vbridge_dev_get(struct vbridge_dev *dev)
 	get_device(&dev->node);
 }
 
+static void vbridge_req_free(struct vbridge_req *req)
+{
+	kmem_cache_free(vbridge_req_cache, req);
+}
+
 /*
  * The last reference goes when the device is removed and no VM and no
  * backend file holds it anymore.  Its works are idle by then: the stop
  * work and the irq work only run while the device is bound to a VM, and
  * unbinding cancels them synchronously.
  */
-static void vbridge_req_free(struct vbridge_req *req)
-{
-	kmem_cache_free(vbridge_req_cache, req);
-}
-
 static void vbridge_dev_release(struct device *node)
 {
 	struct vbridge_dev *dev = container_of(node, struct vbridge_dev, node);
