@@ -212,10 +212,7 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 					    options, &idx)) != -1) {
 		switch (opt) {
 		case OPT_KERNEL:
-			if (cfg->kernel) {
-				log_error("--kernel given twice (see vbridge run --help)");
-				return EXIT_USAGE;
-			}
+			/* The last one wins, as for --initrd and --mem. */
 			cfg->kernel = optarg;
 			break;
 		case 'i':
