@@ -58,6 +58,23 @@ int kvm_vm_create(struct vmm *vm)
 	return arch_kvm_vm_setup(vm);
 }
 
+void kvm_vm_signal_msi(struct vmm *vm, uint64_t addr, uint32_t data,
+		       uint32_t flags, uint32_t devid)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = addr >> 32,
+		.data = data,
+		.flags = flags,
+		.devid = devid,
+	};
+
+	/* 0: the guest blocked it (masked, no destination, no ITS mapping). */
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		log_errno("KVM_SIGNAL_MSI (address 0x%llx, data 0x%x, device 0x%x)",
+			  (unsigned long long)addr, data, devid);
+}
+
 int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
 		   uint64_t size, void *hva)
 {

@@ -161,6 +161,9 @@ int kvm_require(struct vmm *vm, const struct kvm_cap_need *caps,
 #define KVM_REQUIRE(vm, caps) \
 	kvm_require(vm, caps, sizeof(caps) / sizeof((caps)[0]))
 int kvm_vm_create(struct vmm *vm);
+/* KVM_SIGNAL_MSI; flags KVM_MSI_VALID_DEVID when devid means something. */
+void kvm_vm_signal_msi(struct vmm *vm, uint64_t addr, uint32_t data,
+		       uint32_t flags, uint32_t devid);
 int kvm_vm_add_ram(struct vmm *vm, unsigned int slot, uint64_t gpa,
 		   uint64_t size, void *hva);
 

@@ -175,20 +175,8 @@ bool arch_pci_msi(const struct vmm *vm)
 void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
 		       uint32_t data)
 {
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = addr >> 32,
-		.data = data,
-		.flags = KVM_MSI_VALID_DEVID,
-		.devid = devfn,
-	};
-
-	if (vm->arch.its_fd < 0)
-		return;
-	/* 0: the ITS has no mapping for it (the guest's to set up). */
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		log_errno("KVM_SIGNAL_MSI (device 0x%x, address 0x%llx, data 0x%x)",
-			  devfn, (unsigned long long)addr, data);
+	if (vm->arch.its_fd >= 0)
+		kvm_vm_signal_msi(vm, addr, data, KVM_MSI_VALID_DEVID, devfn);
 }
 
 /* irq is an SPI number: INTID 32 + irq. */

@@ -101,14 +101,5 @@ bool arch_pci_msi(const struct vmm *vm)
 void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
 		       uint32_t data)
 {
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = addr >> 32,
-		.data = data,
-	};
-
-	/* 0: the guest blocked it (a masked LAPIC, no destination). */
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		log_errno("KVM_SIGNAL_MSI (address 0x%llx, data 0x%x)",
-			  (unsigned long long)addr, data);
+	kvm_vm_signal_msi(vm, addr, data, 0, 0);
 }
