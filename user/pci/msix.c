@@ -197,35 +197,37 @@ bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
 	return true;
 }
 
-void pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len)
+bool pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len)
 {
 	unsigned int ctl = m->cap + PCI_MSIX_FLAGS, v;
 	uint16_t ctrl;
 
 	if (!m->f || reg + len <= ctl || reg >= ctl + 2)
-		return;
+		return false;
 	pthread_mutex_lock(&m->lock);
 	ctrl = msg_ctrl(m);
 	for (v = 0; v < m->nr; v++)
 		send_if_pending(m, v, ctrl);
 	pthread_mutex_unlock(&m->lock);
+	return true;
 }
 
-void pci_msix_notify(struct pci_msix *m, unsigned int v)
+bool pci_msix_notify(struct pci_msix *m, unsigned int v)
 {
 	uint16_t ctrl;
 
-	if (!m->f || v >= m->nr)
-		return;
+	if (!m->f)
+		return false;
 	pthread_mutex_lock(&m->lock);
 	ctrl = msg_ctrl(m);
-	if (ctrl & PCI_MSIX_FLAGS_ENABLE) {
+	if ((ctrl & PCI_MSIX_FLAGS_ENABLE) && v < m->nr) {
 		if ((ctrl & PCI_MSIX_FLAGS_MASKALL) || entry_masked(m, v))
 			pending_set(m, v, true);
 		else
 			send(m, v);
 	}
 	pthread_mutex_unlock(&m->lock);
+	return ctrl & PCI_MSIX_FLAGS_ENABLE;
 }
 
 bool pci_msix_pending(struct pci_msix *m, unsigned int v)

@@ -8,12 +8,13 @@
  * The function owns a struct pci_msix.  Its BAR handlers pass accesses to
  * the table and the PBA to pci_msix_bar_access(), its cfg_write callback
  * calls pci_msix_cfg_write(), and it raises vector v with
- * pci_msix_notify().  A vector that is masked (its own Mask bit, or the
+ * pci_msix_notify(), which says whether MSI-X is on.  A vector that is
+ * masked (its own Mask bit, or the
  * capability's Function Mask) when raised has its pending bit set instead,
  * and is sent when it is unmasked.  Sending is the host's
  * (pci_host_ops.send_msi): the message's address and data as the guest
  * programmed them.  While MSI-X is disabled (Message Control.Enable clear)
- * the function uses INTx, and pci_msix_notify() is not to be called.
+ * the function uses INTx instead.
  *
  * After reset every vector is masked with address and data 0, as the
  * specification has it; the table is not part of a virtio device reset.
@@ -103,15 +104,18 @@ bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
 
 /*
  * The function's cfg_write callback saw a write to [reg, reg + len): when
- * it touched Message Control, send the pending vectors it unmasked.
+ * it touched Message Control, send the pending vectors it unmasked and
+ * return true (Enable may have changed).
  */
-void pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len);
+bool pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len);
 
 /*
  * Raise vector v: send it, or set its pending bit while it is masked.
- * Vectors out of range are ignored.
+ * Returns whether MSI-X is enabled: false, nothing was done and the
+ * function uses INTx.  Vectors out of range (VIRTIO_MSI_NO_VECTOR among
+ * them) are ignored.
  */
-void pci_msix_notify(struct pci_msix *m, unsigned int v);
+bool pci_msix_notify(struct pci_msix *m, unsigned int v);
 
 /* Vector v's pending bit (for tests). */
 bool pci_msix_pending(struct pci_msix *m, unsigned int v);

@@ -77,17 +77,13 @@ static uint8_t isr_read_clear(struct virtio_dev *vd)
 	return v;
 }
 
-/* With MSI-X enabled, the vector the driver chose, if any; never INTx. */
+/*
+ * With MSI-X enabled, the vector the driver chose, if any (NO_VECTOR is
+ * past every table); never INTx.  False: MSI-X is off.
+ */
 static bool msix_raise(struct virtio_dev *vd, const uint16_t *vector)
 {
-	uint16_t v;
-
-	if (!pci_msix_enabled(&vd->msix))
-		return false;
-	v = __atomic_load_n(vector, __ATOMIC_ACQUIRE);
-	if (v != VIRTIO_MSI_NO_VECTOR)
-		pci_msix_notify(&vd->msix, v);
-	return true;
+	return pci_msix_notify(&vd->msix, __atomic_load_n(vector, __ATOMIC_ACQUIRE));
 }
 
 static void config_irq(struct virtio_dev *vd)
@@ -779,8 +775,7 @@ static void cfg_write(struct pci_func *f, unsigned int reg, unsigned int len,
 	unsigned int wlen;
 	uint64_t off;
 
-	if (vd->msix.f) {
-		pci_msix_cfg_write(&vd->msix, reg, len);
+	if (pci_msix_cfg_write(&vd->msix, reg, len)) {
 		/* INTx is for a driver without MSI-X only. */
 		pthread_mutex_lock(&vd->isr_lock);
 		pci_func_set_intx(f, vd->isr && !pci_msix_enabled(&vd->msix));
