@@ -7,8 +7,13 @@
  *
  * Queue 0 receives, queue 1 transmits; no control queue.  Transmit chains
  * are written to the tap as they are (writev straight from guest memory).
- * A received frame is read into a bounce buffer and copied into one
- * receive buffer, or into as many as it needs with VIRTIO_NET_F_MRG_RXBUF
+ * A frame is received straight into guest memory too: one readv() into
+ * the first receive buffer, followed by the bounce buffer for whatever
+ * does not fit there.  Every frame that fits one buffer (all of them
+ * without VIRTIO_NET_F_MRG_RXBUF, where the driver posts buffers for the
+ * largest frame it accepts, and up to its buffer size with it) is never
+ * copied.  A longer one is put back together in the bounce buffer and
+ * copied into as many buffers as it needs with VIRTIO_NET_F_MRG_RXBUF
  * (published together).  While the driver has no receive buffers the tap
  * is not polled: frames wait in the kernel's tap queue (or are dropped
  * there), never in unbounded memory here.
@@ -53,7 +58,8 @@
  *	a frame that fills them is too long)
  * @rx_heads: heads of the receive buffers a frame is going into
  * @rx_lens: bytes written to each
- * @rx_iov: segments of the receive buffer being filled (I/O thread)
+ * @rx_iov: segments of the receive buffer being filled, and one more for
+ *	the bounce buffer behind them (I/O thread)
  * @rx: the receive buffer being filled
  * @tx_iov: segments of the transmit chain being sent (I/O thread)
  * @tx: the transmit chain being sent
@@ -61,6 +67,8 @@
  *	writes, net_get_stats() reads, atomically)
  * @rx_no_room: frames dropped as needing more buffers than the ring
  *	holds (as @rx_oversize)
+ * @rx_bounced: frames that did not fit their first receive buffer and
+ *	went through @rxbuf (as @rx_oversize)
  */
 struct net {
 	struct virtio_dev vd;
@@ -73,12 +81,13 @@ struct net {
 	uint8_t *rxbuf;
 	uint16_t rx_heads[NET_QUEUE_SIZE];
 	uint32_t rx_lens[NET_QUEUE_SIZE];
-	struct iovec rx_iov[NET_MAX_SEGS];
+	struct iovec rx_iov[NET_MAX_SEGS + 1];
 	struct vq_buf rx;
 	struct iovec tx_iov[NET_MAX_SEGS];
 	struct vq_buf tx;
 	uint64_t rx_oversize;
 	uint64_t rx_no_room;
+	uint64_t rx_bounced;
 };
 
 static void net_poll(struct net *n, bool on)
@@ -164,50 +173,120 @@ short_of_buffers:
 	return 0;
 }
 
+/* What net_read() did */
+enum net_read_result {
+	NET_READ_FAILED,	/* the device failed */
+	NET_READ_NO_BUFFER,	/* the driver has no receive buffer */
+	NET_READ_NO_FRAME,	/* the tap has no frame (or an error) */
+	NET_READ_DROPPED,	/* a frame was read and dropped */
+	NET_READ_DELIVERED,	/* a frame is in the guest's buffer, pushed */
+	NET_READ_BOUNCED,	/* a frame is in rxbuf (rx_len), for net_deliver() */
+};
+
+/*
+ * Read the next frame into the first receive buffer, the bounce buffer
+ * taking what does not fit.
+ */
+static enum net_read_result net_read(struct net *n)
+{
+	struct virtio_dev *vd = &n->vd;
+	struct virtqueue *vq = virtio_dev_vq(vd, NET_RX);
+	struct iovec *in = NULL;
+	unsigned int nr = 0;
+	size_t cap = 0;
+	uint16_t nb;
+	ssize_t r;
+	int ret;
+
+	ret = virtio_dev_pop(vd, NET_RX, &n->rx);
+	if (ret <= 0)
+		return ret < 0 ? NET_READ_FAILED : NET_READ_NO_BUFFER;
+	if (n->rx.in_len >= NET_HDR_LEN) {
+		in = vq_buf_in(&n->rx);
+		nr = n->rx.nr_in;
+		cap = n->rx.in_len;
+	} else {
+		vq_unpop(vq);	/* net_deliver() drops the frame, returns it */
+	}
+	/*
+	 * One byte more than the largest frame behind the guest's buffer: a
+	 * longer frame fills it, whether the fd reports the bytes copied
+	 * (sockets) or the frame's whole length (tun).  Either way only the
+	 * bytes read may ever reach the guest.
+	 */
+	n->rx_iov[n->rx.nr_out + nr] = (struct iovec){ n->rxbuf, NET_RXBUF + 1 };
+	r = readv(n->fd, n->rx_iov + n->rx.nr_out, nr + 1);
+	if (r < 0 || (size_t)r < NET_HDR_LEN || (size_t)r > NET_RXBUF) {
+		if (in)
+			vq_unpop(vq);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_errno("virtio-net: reading from %s", n->ifname);
+			return NET_READ_NO_FRAME;
+		}
+		if ((size_t)r > NET_RXBUF)
+			net_drop(n, &n->rx_oversize, "longer than 65,536 bytes");
+		return NET_READ_DROPPED;	/* (a runt has no header) */
+	}
+	if ((size_t)r <= cap) {
+		nb = htole16(1);	/* bytes 10-11 of the header */
+		iov_from_buf(in, nr, offsetof(struct virtio_net_hdr_mrg_rxbuf,
+					      num_buffers), &nb, sizeof(nb));
+		vq_push(vq, n->rx.head, r);
+		return NET_READ_DELIVERED;
+	}
+	/* Longer than the buffer: whole in the bounce buffer, the slow way. */
+	if (in) {
+		memmove(n->rxbuf + cap, n->rxbuf, r - cap);
+		iov_to_buf(in, nr, 0, n->rxbuf, cap);
+		vq_unpop(vq);
+	}
+	n->rx_len = r;
+	__atomic_fetch_add(&n->rx_bounced, 1, __ATOMIC_RELAXED);
+	return NET_READ_BOUNCED;
+}
+
 static void net_rx(struct net *n)
 {
 	struct virtio_dev *vd = &n->vd;
-	bool pushed = false;
+	bool pushed = false, starved = false;
 
 	for (;;) {
 		int ret;
 
 		if (!n->rx_len) {
-			/*
-			 * One byte more than the largest frame: a longer frame
-			 * fills it, whether the fd reports the bytes copied
-			 * (sockets) or the frame's whole length (tun).  Either
-			 * way only the bytes read may ever reach the guest.
-			 */
-			ssize_t r = read(n->fd, n->rxbuf, NET_RXBUF + 1);
-
-			if (r < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					log_errno("virtio-net: reading from %s", n->ifname);
+			switch (net_read(n)) {
+			case NET_READ_FAILED:
+				return;
+			case NET_READ_NO_BUFFER:
+				starved = true;
+				goto out;
+			case NET_READ_NO_FRAME:
+				goto out;
+			case NET_READ_DELIVERED:
+				pushed = true;
+				continue;
+			case NET_READ_DROPPED:
+				continue;
+			case NET_READ_BOUNCED:
 				break;
 			}
-			if ((size_t)r < NET_HDR_LEN)
-				continue;	/* runt: no header */
-			if ((size_t)r > NET_RXBUF) {
-				net_drop(n, &n->rx_oversize, "longer than 65,536 bytes");
-				continue;
-			}
-			n->rx_len = r;
 		}
 		ret = net_deliver(n);
 		if (ret < 0)
 			return;
 		if (ret == 0) {
-			net_poll(n, false);	/* wait for receive buffers */
+			starved = true;	/* the frame waits in rxbuf */
 			break;
 		}
 		n->rx_len = 0;
 		pushed = true;
 	}
+out:
 	if (pushed)
 		virtio_dev_signal(vd, NET_RX);
-	if (!n->rx_len)
-		net_poll(n, true);
+	/* Without receive buffers, frames wait in the tap's queue. */
+	net_poll(n, !starved);
 }
 
 static void net_tx(struct net *n)
@@ -318,6 +397,7 @@ void net_get_stats(struct virtio_dev *vd, struct net_stats *st)
 
 	st->rx_oversize = __atomic_load_n(&n->rx_oversize, __ATOMIC_RELAXED);
 	st->rx_no_room = __atomic_load_n(&n->rx_no_room, __ATOMIC_RELAXED);
+	st->rx_bounced = __atomic_load_n(&n->rx_bounced, __ATOMIC_RELAXED);
 }
 
 struct virtio_dev *net_new(const struct net_cfg *c)

@@ -73,11 +73,15 @@ struct virtio_dev *net_new(const struct net_cfg *c);
 /*
  * Received frames the device dropped: rx_oversize, longer than the
  * largest frame it takes (NET_MAX_FRAME); rx_no_room, needing more
- * receive buffers than the driver's ring can hold at once.
+ * receive buffers than the driver's ring can hold at once.  rx_bounced:
+ * frames copied through the device's bounce buffer because they did not
+ * fit their first receive buffer (the others are read straight into
+ * guest memory).
  */
 struct net_stats {
 	uint64_t rx_oversize;
 	uint64_t rx_no_room;
+	uint64_t rx_bounced;
 };
 void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
 

@@ -150,6 +150,43 @@ static void test_socketpair(bool mrg)
 		TAP_EQ_INT(le16toh(((struct virtio_net_hdr_mrg_rxbuf *)vt_ptr(n.vh, rx2))->num_buffers),
 			   1, T("rx: num_buffers = 1"));
 	}
+	{
+		struct net_stats st;
+
+		net_get_stats(n.vd, &st);
+		TAP_EQ_INT(st.rx_bounced, 1,
+			   T("rx: only the frame longer than its first buffer went through the bounce buffer"));
+	}
+	/*
+	 * Zero copy: a frame that fits its first buffer is read straight
+	 * into it, here a chain of two segments with the header split
+	 * between them (num_buffers in the second).
+	 */
+	{
+		struct vt_seg seg[2] = { { rx3, 6, true }, { rx3 + 64, 1600, true } };
+		struct net_stats before, after;
+		uint8_t *g = vt_ptr(n.vh, rx3);
+
+		net_get_stats(n.vd, &before);
+		memset(g, 0xee, 64 + 1600);
+		for (int i = 0; i < 200; i++)
+			pkt[HDR + i] = (uint8_t)(i * 7 + 1);
+		vt_add(&n.d, 0, seg, 2);
+		vt_kick(&n.d, 0);
+		vt_msleep(10);
+		if (send(n.peer, pkt, HDR + 200, 0) != HDR + 200)
+			return;
+		TAP_CHECK(vt_wait_used(&n.d, 0, &id, &len) && len == HDR + 200,
+			  T("rx: frame into a two-segment chain, whole"));
+		TAP_CHECK(!memcmp(g, pkt, 6) && !memcmp(g + 64, pkt + 6, 4) &&
+			  le16toh(*(uint16_t *)(g + 64 + 4)) == 1 &&
+			  !memcmp(g + 64 + 6, pkt + HDR, 200) && g[64 + 6 + 200] == 0xee,
+			  T("rx: header split across the segments, num_buffers = 1, data in place, nothing past it"));
+		net_get_stats(n.vd, &after);
+		TAP_EQ_INT(after.rx_bounced - before.rx_bounced, 0,
+			   T("rx: a frame that fits its first buffer is not bounced"));
+		memset(pkt + HDR, 0x37, 200);
+	}
 	/* Buffer first, frame later. */
 	post_rx(&n, rx3, 1600);
 	vt_msleep(10);
