@@ -8,8 +8,8 @@
 # BUDGET is how many seconds of the test VM's uptime the scenarios may use
 # in all (run-e2e gives vm-run some more): every wait below ends at the
 # budget's end at the latest, and says what it waited for.  SCENARIOs (tiny,
-# boot, mptable, highmem, devices on x86_64; tiny, boot, reset, nisv, uboot,
-# devices on arm64; repeats allowed) choose what runs; all of the
+# boot, mptable, highmem, devices, seed on x86_64; tiny, boot, reset, nisv,
+# uboot, devices, seed on arm64; repeats allowed) choose what runs; all of the
 # machine's by default.
 #
 # Files (put there by run-e2e): /root/vbridge, /root/e2e/kernel (the kit's
@@ -350,6 +350,50 @@ scenario_ctrl_a_x() {
 keeper_start
 
 # (the tiny kernels' scenarios run plainly: a triple fault is their point)
+# The AVF notes' crosvm command line, unchanged but for the binary and
+# the files (the configuration guide's has the same form): global options
+# before the command, crosvm's accepted no-ops, three --serial files, a
+# positional kernel between two --params.  The guest reports its command
+# line and disks on the serial file, writes a line to each virtio console
+# and reboots, which --extended-status makes status 32.
+scenario_seed() {
+	VM_NAME=seed VM_T0=$(now)
+	rm -f "$OUT"/seed-*
+	truncate -s 16M "$OUT/seed-disk.img"
+	"$VBRIDGE" --extended-status --log-level info,disk=off run --disable-sandbox \
+		--cid 2051 --no-balloon --cpus 1 \
+		--serial=type=file,path=$OUT/seed-console.log,hardware=serial,num=1 \
+		--serial=type=file,path=$OUT/seed-hvc0.log,hardware=virtio-console,num=1 \
+		--serial=type=file,path=$OUT/seed-vm.log,hardware=virtio-console,num=3 \
+		--disk "$OUT/seed-disk.img" --initrd "$INITRD" \
+		--params "console=$TTY quiet vbe2e_checks=seed vbe2e_end=reboot" "$KERNEL" \
+		--params crashkernel=17M < /dev/null > "$OUT/seed.out" 2> "$OUT/seed.err" &
+	VM_PID=$!
+	echo seed >> "$OUT/started"
+	vm_end
+	con=$OUT/seed-console.log
+	tr -d '\r' < "$con" 2>/dev/null | grep '^E2E-' | sed 's/^/# /'
+	check "$([ "$VM_STATUS" = 32 ]; echo $?)" \
+		"seed: the guest's reboot ends vbridge --extended-status with status 32 (got $VM_STATUS)" seed
+	tr -d '\r' < "$con" | grep -q '^E2E-END reboot'
+	check $? "seed: the guest's console is the --serial file of hardware=serial" seed
+	cmdline=$(tr -d '\r' < "$con" | sed -n 's/^E2E-CMDLINE //p')
+	case " $cmdline " in
+	*" console=$TTY "*" crashkernel=17M "*) r=0 ;;
+	*) r=1 ;;
+	esac
+	check $r "seed: both --params reach the kernel, in order, around the positional kernel ($cmdline)" seed
+	tr -d '\r' < "$con" | grep -q '^E2E-DISKS vda $'
+	check $? "seed: the guest has the --disk as vda" seed
+	tr -d '\r' < "$OUT/seed-hvc0.log" 2>/dev/null | grep -qx 'E2E-HVC-OUT hvc0' &&
+		tr -d '\r' < "$OUT/seed-vm.log" 2>/dev/null | grep -qx 'E2E-HVC-OUT hvc1'
+	r=$?
+	[ $r = 0 ] || for f in seed-hvc0.log seed-vm.log; do
+		echo "# $f: $(head -c 300 "$OUT/$f" 2>&1 | od -c | head -n 5 | tr '\n' ' ')"
+	done
+	check $r "seed: hvc0 writes the num=1 file, hvc1 the num=3 one" seed
+}
+
 scenario_tiny() {
 	t0=$(now)
 	scenario_cli
@@ -366,9 +410,9 @@ scenario_tiny() {
 
 if [ $# -eq 0 ]; then
 	if [ "$ARCH" = arm64 ]; then
-		set -- tiny boot reset nisv uboot devices
+		set -- tiny boot reset nisv uboot devices seed
 	else
-		set -- tiny boot mptable highmem devices
+		set -- tiny boot mptable highmem devices seed
 	fi
 fi
 # Checks this script reports, so run-e2e can tell when some never ran.
@@ -383,6 +427,7 @@ for s in "$@"; do
 	nisv) expect=$((expect + 4)) ;;
 	uboot) expect=$((expect + 4)) ;;
 	devices) expect=$((expect + 21)) ;;
+	seed) expect=$((expect + 5)) ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
 done
@@ -398,6 +443,7 @@ for s in "$@"; do
 	nisv) run --again-on-triple-fault scenario_nisv ;;
 	uboot) run --again-on-triple-fault scenario_uboot ;;
 	devices) run --again-on-triple-fault scenario_devices ;;
+	seed) run --again-on-triple-fault scenario_seed ;;
 	esac
 done
 keeper_stop
