@@ -595,12 +595,26 @@ bridge_mmio() {
 	[ $nbr -gt 0 ] || missing "$SEC_BRIDGE" mmio_load_us vbridge-bridge "no mmio-read result for the bridged rng"
 }
 
-# vmm_halt NAME: a bridged VMM on vmid 3 with the halting kernel, in the
-# background (HALT_PID), its -v messages in $OUT/NAME.log
+# vmm_halt NAME [--in-process]: a bridged VMM on vmid 3 (or one without
+# the module) with the halting kernel, in the background (HALT_PID), its
+# -v messages in $OUT/NAME.log
 vmm_halt() {
-	"$VBRIDGE" run -v --vmid 3 --kernel "$B/halt.img" --mem "$HALT_MEM" \
+	vh_vmid="--vmid 3"
+	[ "${2:-}" != --in-process ] || vh_vmid=""
+	# shellcheck disable=SC2086
+	"$VBRIDGE" run -v $vh_vmid --kernel "$B/halt.img" --mem "$HALT_MEM" \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/$1.log" 2>&1 &
 	HALT_PID=$!
+}
+
+# kill_reap: kill -9 of HALT_PID; REAP_MS: the ms until it has exited
+# and been reaped (/proc/uptime: 10 ms steps).  Not in a subshell: only
+# this shell can wait for its child.
+kill_reap() {
+	t1=$(now)
+	kill -KILL "$HALT_PID" 2> /dev/null
+	wait "$HALT_PID" 2> /dev/null
+	REAP_MS=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 }
 
 # vmm_setup_ms NAME: once the VMM of NAME starts its vCPUs, its setup
@@ -627,7 +641,9 @@ vm3_free() {
 # new VMM on the same vmid, whose setup includes waiting for the old VM's
 # stop (the provider acknowledges VMSTOP at once).  The restart time is
 # the exit time plus the extra setup time.  The guest only halts: what is measured
-# is the VMM and the module, not a guest boot.
+# is the VMM and the module, not a guest boot.  The exit time's peer is
+# the same VMM without the module (no --vmid), killed the same way in the
+# same round: what the bridged one takes longer is the module's release.
 bridge_restart() {
 	prov_start --rng || { missing "$SEC_RESTART" restart_ms after-kill "the provider did not start"; return; }
 	progress "bridge: restart: provider ready; vm3 $("$VBRIDGE" ctl status 2> /dev/null | awk '$1 == "vm3"' | head -n 1)"
@@ -639,15 +655,25 @@ bridge_restart() {
 		free=$(vmm_setup_ms "restart-free-$rep")
 		# a VMM started before the killed one has exited finds the
 		# vmid still running and refuses ("in use"): wait for the exit,
-		# and count it (/proc/uptime: 10 ms resolution)
-		t1=$(now)
-		kill -KILL "$HALT_PID" 2> /dev/null
-		wait "$HALT_PID" 2> /dev/null
-		reap=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+		# and count it
+		kill_reap
+		reap=$REAP_MS
 		vmm_halt "restart-kill-$rep"
 		after=$(vmm_setup_ms "restart-kill-$rep")
 		kill -TERM "$HALT_PID" 2> /dev/null
 		wait "$HALT_PID" 2> /dev/null
+		vmm_halt "restart-inproc-$rep" --in-process
+		reap_in=""
+		if [ -n "$(vmm_setup_ms "restart-inproc-$rep")" ]; then
+			kill_reap
+			reap_in=$REAP_MS
+			sample "$SEC_RESTART" exit_ms in-process "$rep" "$reap_in"
+		else
+			kill -KILL "$HALT_PID" 2> /dev/null
+			wait "$HALT_PID" 2> /dev/null
+			sed 's/^/#   /' "$OUT/restart-inproc-$rep.log" | tail -n 10
+			missing "$SEC_RESTART" exit_ms in-process "rep $rep: the VMM without the module did not start"
+		fi
 		if [ -n "$free" ] && [ -n "$after" ]; then
 			sample "$SEC_RESTART" setup_ms free-vmid "$rep" "$free"
 			sample "$SEC_RESTART" setup_ms after-kill "$rep" "$after"
@@ -655,7 +681,8 @@ bridge_restart() {
 			sample "$SEC_RESTART" restart_ms after-kill "$rep" \
 				"$(awk -v a="$after" -v b="$free" -v r="$reap" 'BEGIN { printf "%.1f", r + a - b }')"
 			progress "bridge: restart $rep/$REPS: setup $free ms on a free vmid, $after ms" \
-				"after kill -9, whose process took $reap ms to exit"
+				"after kill -9, whose process took $reap ms to exit" \
+				"(without the module: ${reap_in:-?} ms)"
 		else
 			sed 's/^/#   /' "$OUT/restart-free-$rep.log" "$OUT/restart-kill-$rep.log" | tail -n 20
 			missing "$SEC_RESTART" restart_ms after-kill "rep $rep: no setup time (free: ${free:-none}, after kill: ${after:-none})"
