@@ -600,10 +600,22 @@ int vhost_user_reset(struct vhost_user *vu)
 
 int vhost_user_get_queue_num(struct vhost_user *vu, uint64_t *num)
 {
+	uint64_t n;
 	int ret = need_pf(vu, VHOST_USER_PROTOCOL_F_MQ,
 			  VHOST_USER_GET_QUEUE_NUM, "MQ");
 
-	return ret ? ret : vu_get_u64(vu, VHOST_USER_GET_QUEUE_NUM, num);
+	if (!ret)
+		ret = vu_get_u64(vu, VHOST_USER_GET_QUEUE_NUM, &n);
+	if (ret)
+		return ret;
+	/* SET_VRING_KICK and _CALL name a queue in 8 bits. */
+	if (!n || n > VHOST_USER_VRING_IDX_MASK + 1)
+		return vu_fail(vu, -EPROTO,
+			       "backend answered GET_QUEUE_NUM with %llu queues, want 1 to %u",
+			       (unsigned long long)n,
+			       VHOST_USER_VRING_IDX_MASK + 1);
+	*num = n;
+	return 0;
 }
 
 int vhost_user_set_mem_table(struct vhost_user *vu,

@@ -426,6 +426,15 @@ static void test_fake_backend(void)
 		  "fake: a refusal leaves the connection usable");
 	fb_stop(&b, &vu);
 
+	fb_start(&b, &vu, FB_GOOD, 257);
+	vu.protocol_features = 1ull << VHOST_USER_PROTOCOL_F_MQ;
+	v = 0;
+	TAP_EQ_INT(vhost_user_get_queue_num(&vu, &v), -EPROTO,
+		   "fake: more queues than the protocol can name");
+	TAP_CHECK(v == 0 && strstr(vu.err, "with 257 queues, want 1 to 256"),
+		  "fake: the queue count is reported, not returned");
+	fb_stop(&b, &vu);
+
 	vhost_user_init_fd(&vu, -1);
 	TAP_EQ_INT(vhost_user_get_queue_num(&vu, &v), -EINVAL,
 		   "GET_QUEUE_NUM without MQ negotiated");
@@ -489,6 +498,7 @@ static int qsd_start(struct qsd *q, struct vhost_user *vu, const char **why)
 	char blk0[200], exp0[300];
 	uint8_t *img;
 	int64_t deadline;
+	pid_t parent;
 	int fd, st;
 	size_t i;
 
@@ -522,6 +532,7 @@ static int qsd_start(struct qsd *q, struct vhost_user *vu, const char **why)
 	snprintf(exp0, sizeof(exp0),
 		 "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
 		 q->sock, QUEUES);
+	parent = getpid();
 	q->pid = fork();
 	if (q->pid < 0) {
 		*why = "fork failed";
@@ -532,6 +543,8 @@ static int qsd_start(struct qsd *q, struct vhost_user *vu, const char **why)
 
 		/* Dies with the test, whatever happens to it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		if (lfd >= 0) {
 			dup2(lfd, STDOUT_FILENO);
 			dup2(lfd, STDERR_FILENO);
