@@ -14,7 +14,6 @@
  *      and completed through another; the data must be the image's.
  *      Skipped, with the reason, only when the daemon is not installed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,21 +42,6 @@
 #include "vhost/vhost_user.h"
 
 #define QSD	"/usr/bin/qemu-storage-daemon"
-
-static int nr_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static int64_t ms_now(void)
 {
@@ -341,7 +325,7 @@ static void test_fake_backend(void)
 	unsigned int base = 0;
 	uint8_t cfg[8];
 	int64_t t0;
-	int fds0 = nr_fds(), ret, sv[2], mfd;
+	int fds0 = tap_dir_entries("/proc/self/fd"), ret, sv[2], mfd;
 
 	fb_start(&b, &vu, FB_GOOD, 0x1234);
 	TAP_EQ_INT(vhost_user_get_features(&vu, &v), 0, "fake: GET_FEATURES");
@@ -450,7 +434,7 @@ static void test_fake_backend(void)
 		vhost_user_close(&vu);
 	}
 
-	TAP_EQ_INT(nr_fds(), fds0, "fake: no fd leaked");
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "fake: no fd leaked");
 }
 
 /* --- (c) the real qemu-storage-daemon ----------------------------------------- */
@@ -602,7 +586,7 @@ static void test_qsd(void)
 	struct pollfd pfd;
 	struct qsd q;
 	const char *why = NULL;
-	int fds0 = nr_fds(), mfd = -1, kick = -1, call = -1, ok = 0;
+	int fds0 = tap_dir_entries("/proc/self/fd"), mfd = -1, kick = -1, call = -1, ok = 0;
 	size_t cfg_len = offsetof(struct virtio_blk_config, num_queues) +
 			 sizeof(cfg.num_queues);
 
@@ -734,7 +718,7 @@ out:
 		close(kick);
 	if (call >= 0)
 		close(call);
-	TAP_EQ_INT(nr_fds(), fds0, "qsd: no fd leaked");
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "qsd: no fd leaked");
 }
 
 int main(void)
