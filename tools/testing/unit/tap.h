@@ -12,6 +12,7 @@
 #ifndef VBRIDGE_TAP_H
 #define VBRIDGE_TAP_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,26 @@ static inline void tap_stderr_end(struct tap_stderr *c, char *buf, size_t len)
 		fclose(c->f);
 	}
 	buf[got] = '\0';
+}
+
+/*
+ * Entries of a directory but "." and "..", -1 when it cannot be read:
+ * a process's threads (/proc/self/task) or open fds (/proc/self/fd, the
+ * count includes the one reading it), to check that nothing is left over.
+ */
+static inline int tap_dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 static inline int tap_done(void)

@@ -8,7 +8,6 @@
  * as a long-lived `vbridge devices` that creates and destroys consoles
  * needs.  Kept bytes arrive complete and in order.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -24,22 +23,6 @@
 
 #define RING_SIZE	(64u << 10)
 #define STALL_BYTES	(4u << 20)	/* more than any buffer on the way */
-
-/* Threads of this process now. */
-static int nr_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /*
  * The stream: 8-byte records, a 0xff marker then a counter in 7 bits a
@@ -131,7 +114,7 @@ static void stalled(const char *what, int wfd, int rfd)
 	size_t kept, got, records;
 	bool in_order;
 
-	threads = nr_threads();
+	threads = tap_dir_entries("/proc/self/task");
 	flags = fcntl(wfd, F_GETFL);
 	r = out_ring_new(wfd, RING_SIZE, what);
 	snprintf(msg, sizeof(msg), "%s: ring up", what);
@@ -144,7 +127,7 @@ static void stalled(const char *what, int wfd, int rfd)
 	/* Short: nobody will read. */
 	out_ring_free(r, 100);
 	snprintf(msg, sizeof(msg), "%s: free stops and joins the writer, though nobody reads", what);
-	TAP_EQ_INT(nr_threads(), threads, msg);
+	TAP_EQ_INT(tap_dir_entries("/proc/self/task"), threads, msg);
 	snprintf(msg, sizeof(msg), "%s: the caller's fd keeps its flags", what);
 	TAP_EQ_INT(fcntl(wfd, F_GETFL), flags, msg);
 	got = drain_check(rfd, &in_order, &records);
@@ -218,7 +201,7 @@ static void test_gone(void)
 		return;
 	}
 	close(p[0]);
-	threads = nr_threads();
+	threads = tap_dir_entries("/proc/self/task");
 	r = out_ring_new(p[1], RING_SIZE, "gone");
 	if (!TAP_CHECK(r, "gone: ring up"))
 		return;
@@ -226,7 +209,7 @@ static void test_gone(void)
 	TAP_EQ_INT(out_ring_flush(r, 10000), 0,
 		   "gone: a closed reader loses the bytes, the flush does not stall");
 	out_ring_free(r, 10000);
-	TAP_EQ_INT(nr_threads(), threads, "gone: the writer is joined");
+	TAP_EQ_INT(tap_dir_entries("/proc/self/task"), threads, "gone: the writer is joined");
 	close(p[1]);
 }
 
