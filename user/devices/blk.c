@@ -621,9 +621,15 @@ static bool blk_ring_prep(struct blk *b, struct blk_queue *bq,
 	return true;
 }
 
-/* One completion of a ring operation of req (any of its operations). */
+/*
+ * One completion of a ring operation of req (any of its operations).
+ * arg: NULL to interrupt the driver for each request completed, else a
+ * bool set when a used entry was pushed without one (the caller signals
+ * once for the batch).
+ */
 static void blk_ring_done(void *tag, int res, void *arg)
 {
+	bool *pushed = arg;
 	struct blk_req *req = tag;
 	struct blk *b = req->b;
 	struct blk_queue *bq = &b->queues[req->q];
@@ -670,16 +676,29 @@ static void blk_ring_done(void *tag, int res, void *arg)
 	iov_from_buf(vq_buf_in(&req->buf), req->buf.nr_in, req->buf.in_len - 1,
 		     &req->status, 1);
 	bq->inflight--;
-	virtio_dev_complete(&b->vd, req->q, req->buf.head, written + 1);
+	if (pushed) {
+		vq_push(virtio_dev_vq(&b->vd, req->q), req->buf.head, written + 1);
+		*pushed = true;
+	} else {
+		virtio_dev_complete(&b->vd, req->q, req->buf.head, written + 1);
+	}
 	req_put(b, req);
+}
+
+/* Complete what bq's ring has done; one interrupt for the lot. */
+static void blk_ring_reap(struct blk_queue *bq)
+{
+	bool pushed = false;
+
+	ioring_reap(bq->ring, false, blk_ring_done, &pushed);
+	if (pushed)
+		virtio_dev_signal(&bq->b->vd, bq->q);
 }
 
 /* The loop's callback: queue bq's ring has completions. */
 static void blk_ring_event(struct vloop_src *src, uint32_t events)
 {
-	struct blk_queue *bq = src->arg;
-
-	ioring_reap(bq->ring, false, blk_ring_done, NULL);
+	blk_ring_reap(src->arg);
 }
 
 /* A kick of a queue with a ring: everything available, one submission. */
@@ -707,12 +726,17 @@ static void blk_ring_notify(struct blk *b, struct blk_queue *bq)
 		blk_finish(b, req);
 		req_put(b, req);
 	}
-	if (queued) {
-		ret = ioring_submit(bq->ring);
-		if (ret < 0)
-			log_error("virtio-blk: io_uring submission failed: %s",
-				  strerror(-ret));
-	}
+	if (!queued)
+		return;
+	ret = ioring_submit(bq->ring);
+	if (ret < 0)
+		log_error("virtio-blk: io_uring submission failed: %s",
+			  strerror(-ret));
+	/*
+	 * Reads from the page cache complete inside the submission: answer
+	 * them now rather than one more trip through the loop.
+	 */
+	blk_ring_reap(bq);
 }
 
 /* Wait for every request on bq's ring and complete it (parked or stopped). */
