@@ -47,8 +47,11 @@ struct bdev {
 	struct vt_dev d;
 };
 
+/* The device, its driver up with c->num_queues queues (MQ when > 1). */
 static int bdev_up(struct bdev *b, const struct blk_cfg *c)
 {
+	unsigned int nq = c->num_queues ? c->num_queues : 1;
+
 	b->vh = vt_host_new();
 	b->bus = pci_bus_new(&b->vh->host);
 	b->vd = blk_new(c);
@@ -62,7 +65,8 @@ static int bdev_up(struct bdev *b, const struct blk_cfg *c)
 			  (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			  (vt_device_features(&b->d) &
 			   ((1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_DISCARD) |
-			    (1ull << VIRTIO_BLK_F_WRITE_ZEROES))), 1);
+			    (1ull << VIRTIO_BLK_F_WRITE_ZEROES))) |
+			  (nq > 1 ? 1ull << VIRTIO_BLK_F_MQ : 0), nq);
 }
 
 static void bdev_down(struct bdev *b)
@@ -704,19 +708,54 @@ static bool sem_wait10(sem_t *sem)
 	return true;
 }
 
+/*
+ * One page of b's guest RAM, page-aligned in the host and not present,
+ * registered with a new userfaultfd: an access to it waits until the test
+ * resolves the fault.  Returns the userfaultfd (the range in *reg, the
+ * page at *page, guest-physical *gpa), or -1 after a SKIP line for what.
+ */
+static int uffd_page(struct bdev *b, const char *what,
+		     struct uffdio_register *reg, uintptr_t *page, uint64_t *gpa)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	uintptr_t host;
+	uint64_t buf;
+	char msg[96];
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		VT_SKIP("%s: userfaultfd unavailable here (%s): no way to hold the I/O",
+			what, strerror(errno));
+		if (uffd >= 0)
+			close(uffd);
+		return -1;
+	}
+	buf = vt_alloc(b->vh, 3 * 4096, 4096);
+	host = (uintptr_t)vt_ptr(b->vh, buf);
+	*page = (host + 4095) & ~(uintptr_t)4095;
+	*gpa = buf + (*page - host);
+	madvise((void *)*page, 4096, MADV_DONTNEED);
+	reg->mode = UFFDIO_REGISTER_MODE_MISSING;
+	reg->range.start = *page;
+	reg->range.len = 4096;
+	snprintf(msg, sizeof(msg), "%s: page registered", what);
+	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, reg), 0, msg);
+	return uffd;
+}
+
 static void test_reset_stuck_io(void)
 {
 	struct blk_cfg c = { .path = img };
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_register reg;
 	struct uffdio_zeropage zp = { .mode = 0 };
 	struct stuck st = { .other = PCI_DEVFN(4, 0) };
 	struct virtio_dev *rng;
 	struct pollfd pfd;
 	struct uffd_msg msg;
 	pthread_t ta, tb, tw;
-	uint64_t buf, hdr, sts, page_gpa;
-	uintptr_t host, page;
+	uint64_t hdr, sts, page_gpa;
+	uintptr_t page;
 	struct bdev b;
 	struct vt_seg seg[3];
 	bool reset_ok, other_ok, waited;
@@ -731,24 +770,11 @@ static void test_reset_stuck_io(void)
 	rng = rng_new();
 	TAP_CHECK(rng && !pci_bus_add(b.bus, st.other, &rng->func),
 		  "reset/stuck: a second device on the bus");
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		VT_SKIP("reset/stuck: userfaultfd unavailable here (%s): no way to hang the I/O",
-			strerror(errno));
-		if (uffd >= 0)
-			close(uffd);
+	uffd = uffd_page(&b, "reset/stuck", &reg, &page, &page_gpa);
+	if (uffd < 0) {
 		bdev_down(&b);
 		return;
 	}
-	/* One page of guest RAM, page-aligned in the host, not yet present. */
-	buf = vt_alloc(b.vh, 3 * 4096, 4096);
-	host = (uintptr_t)vt_ptr(b.vh, buf);
-	page = (host + 4095) & ~(uintptr_t)4095;
-	page_gpa = buf + (page - host);
-	madvise((void *)page, 4096, MADV_DONTNEED);
-	reg.range.start = page;
-	reg.range.len = 4096;
-	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, &reg), 0, "reset/stuck: page registered");
 
 	/* A read into that page: the worker's preadv() faults and waits. */
 	hdr = vt_alloc(b.vh, 16, 16);
@@ -851,23 +877,16 @@ static void test_mq(void)
 	char msg[96];
 
 	fill_image();
-	b.vh = vt_host_new();
-	b.bus = pci_bus_new(&b.vh->host);
-	b.vd = blk_new(&c);
-	TAP_CHECK(b.vd != NULL, "mq: device with 4 queues");
+	TAP_EQ_INT(bdev_up(&b, &c), 0, "mq: device with 4 queues, all up");
 	if (!b.vd) {
 		bdev_down(&b);
 		return;
 	}
-	pci_bus_add(b.bus, DEVFN, &b.vd->func);
-	virtio_dev_start(b.vd);
-	vt_probe(&b.d, b.vh, b.bus, DEVFN, 0xc0000000);
 	TAP_CHECK(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_MQ),
 		  "mq: VIRTIO_BLK_F_MQ offered");
 	for (i = 0; i < sizeof(cfg); i++)
 		((uint8_t *)&cfg)[i] = vt_rd(&b.d, b.d.device + i, 1);
 	TAP_EQ_INT(le16toh(cfg.num_queues), 4, "mq: config num_queues = 4");
-	TAP_EQ_INT(vt_bringup(&b.d, 1ull << VIRTIO_BLK_F_MQ, 4), 0, "mq: 4 queues up");
 	st = vt_alloc(b.vh, 4, 1);
 	for (q = 0; q < 4; q++) {
 		buf[q] = vt_alloc(b.vh, 4096, 4096);
@@ -1034,11 +1053,10 @@ static void test_ring_loop(void)
 static void test_out_of_order(void)
 {
 	struct blk_cfg c = { .path = img };
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_register reg;
 	struct uffdio_copy cp = { .mode = 0 };
-	uint64_t buf, buf2, sts, page_gpa;
-	uintptr_t host, page;
+	uint64_t buf2, sts, page_gpa;
+	uintptr_t page;
 	struct pollfd pfd;
 	struct uffd_msg m;
 	uint16_t h1, h2;
@@ -1053,23 +1071,11 @@ static void test_out_of_order(void)
 		TAP_CHECK(0, "ooo: device up");
 		return;
 	}
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		VT_SKIP("ooo: userfaultfd unavailable here (%s): no way to hold a read",
-			strerror(errno));
-		if (uffd >= 0)
-			close(uffd);
+	uffd = uffd_page(&b, "ooo", &reg, &page, &page_gpa);
+	if (uffd < 0) {
 		bdev_down(&b);
 		return;
 	}
-	buf = vt_alloc(b.vh, 3 * 4096, 4096);
-	host = (uintptr_t)vt_ptr(b.vh, buf);
-	page = (host + 4095) & ~(uintptr_t)4095;
-	page_gpa = buf + (page - host);
-	madvise((void *)page, 4096, MADV_DONTNEED);
-	reg.range.start = page;
-	reg.range.len = 4096;
-	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, &reg), 0, "ooo: page registered");
 	buf2 = vt_alloc(b.vh, 4096, 4096);
 	sts = vt_alloc(b.vh, 2, 1);
 	{
@@ -1134,18 +1140,12 @@ static void test_reset_inflight(void)
 	char msg[96];
 
 	fill_image();
-	b.vh = vt_host_new();
-	b.bus = pci_bus_new(&b.vh->host);
-	b.vd = blk_new(&c);
-	if (!b.vd) {
+	if (bdev_up(&b, &c)) {
 		TAP_CHECK(0, "reset/inflight: device up");
-		bdev_down(&b);
+		if (b.vd)
+			bdev_down(&b);
 		return;
 	}
-	pci_bus_add(b.bus, DEVFN, &b.vd->func);
-	virtio_dev_start(b.vd);
-	vt_probe(&b.d, b.vh, b.bus, DEVFN, 0xc0000000);
-	vt_bringup(&b.d, 1ull << VIRTIO_BLK_F_MQ, 4);
 	buf = vt_alloc(b.vh, 4 * 32 * 4096, 4096);
 	st = vt_alloc(b.vh, 4 * 32, 1);
 	for (q = 0; q < 4; q++) {
