@@ -739,11 +739,16 @@ static void blk_ring_notify(struct blk *b, struct blk_queue *bq)
 	blk_ring_reap(bq);
 }
 
-/* Wait for every request on bq's ring and complete it (parked or stopped). */
+/*
+ * Wait for every request on bq's ring and complete it (parked or stopped).
+ * Operations a failed submission left queued are submitted first.
+ */
 static void blk_ring_drain(struct blk_queue *bq)
 {
-	while (bq->inflight)
+	while (bq->inflight) {
+		ioring_submit(bq->ring);
 		ioring_reap(bq->ring, true, blk_ring_done, NULL);
+	}
 }
 
 /*
