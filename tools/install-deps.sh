@@ -10,7 +10,8 @@
 # apt-get download PKG:arm64), so arm64 is added as a foreign
 # architecture (dpkg --add-architecture arm64), and the cross compiler
 # builds the module, the kselftests and build/arm64/vbridge: that one
-# links libnl's arm64 archives (libnl-*-dev:arm64, found through
+# links libnl's and liburing's arm64 archives (libnl-*-dev:arm64,
+# liburing-dev:arm64, found through
 # pkgconf:arm64's aarch64-linux-gnu-pkg-config).  libfdt-dev:arm64 cannot
 # be installed beside the host's; the Makefile fetches its archive.
 # u-boot-qemu gives the arm64 e2e tests Debian's u-boot; gnuplot-nox draws
@@ -33,6 +34,7 @@ dt-schema
 libnl-3-dev
 libnl-genl-3-dev
 libnl-route-3-dev
+liburing-dev
 qemu-system-x86
 qemu-system-arm
 gcc-aarch64-linux-gnu
@@ -40,6 +42,7 @@ libc6-dev-arm64-cross
 libnl-3-dev:arm64
 libnl-genl-3-dev:arm64
 libnl-route-3-dev:arm64
+liburing-dev:arm64
 pkgconf:arm64
 u-boot-qemu
 qemu-utils

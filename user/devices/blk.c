@@ -3,12 +3,31 @@
  * virtio-blk (virtio 1.x, section 5.2) on a raw image: read, write, flush,
  * get-id, discard and write-zeroes (fallocate), read-only images, O_DIRECT.
  *
- * Requests run in parallel: the I/O thread pops every available chain and
- * hands them to a small pool of worker threads doing preadv/pwritev straight
- * into guest memory.  A lone request with nothing else in flight is served
- * on the I/O thread itself, which saves two thread switches at queue depth 1.
- * Without a pool (blk_cfg.inline_io) every request is served there, in
- * ring order.
+ * Multi-queue (VIRTIO_BLK_F_MQ): blk_cfg.num_queues request queues, all
+ * served by the device's one I/O thread.
+ *
+ * Requests run in parallel, on io_uring when the kernel allows it: each
+ * queue has its own ring (lib/ioring.h); a kick pops every available chain
+ * and queues its read, write, fdatasync (FLUSH) or fallocate (DISCARD:
+ * PUNCH_HOLE; WRITE_ZEROES: ZERO_RANGE, or PUNCH_HOLE when the driver
+ * allows unmapping) on the queue's ring, submitted once per kick.  The
+ * ring's eventfd is a source of the device's loop, whose callback writes
+ * the status bytes and pushes the used entries, in completion order.  What
+ * the ring cannot do in one go is finished synchronously on the I/O
+ * thread: GET_ID, requests answered with an error, O_DIRECT with
+ * unaligned guest buffers (bounced), a short transfer's remainder, and
+ * write-zeroes on a file system without fallocate modes (zeros written).
+ *
+ * Without io_uring (the kernel has none, forbids it, or the environment
+ * says VBRIDGE_NO_IO_URING=1) a small pool of worker threads does
+ * preadv/pwritev straight into guest memory instead.  A lone request with
+ * nothing else in flight is served on the I/O thread itself, which saves
+ * two thread switches at queue depth 1.  Without either
+ * (blk_cfg.inline_io) every request is served there, in ring order.
+ *
+ * A reset, a pause (VMSTOP) or a stop first parks the I/O thread, then
+ * quiesce waits for every request on a ring or with a worker and
+ * completes it: nothing of the device touches guest memory afterwards.
  *
  * Requests are checked as hostile input: header and status byte present,
  * data a multiple of 512 bytes and at most seg_max x size_max (what the
@@ -29,6 +48,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -38,6 +58,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio_devs.h"
+#include "lib/ioring.h"
 #include "lib/log.h"
 #include "virtio/iov.h"
 
@@ -53,21 +74,72 @@
 #define BLK_MAX_XFER		((size_t)BLK_SEG_MAX * BLK_SIZE_MAX)	/* per request */
 #define BLK_BOUNCE_MAX		(1024 * 1024)	/* O_DIRECT bounce piece */
 #define BLK_ZERO_CHUNK		(256 * 1024)
+#define BLK_MAX_QUEUES		64	/* num_queues */
 
 struct blk;
+
+/* What a request does on a ring. */
+enum blk_op {
+	BLK_OP_READ,
+	BLK_OP_WRITE,
+	BLK_OP_FLUSH,
+	BLK_OP_DISCARD,
+	BLK_OP_ZEROES,
+};
+
+/* A discard or write-zeroes segment, checked. */
+struct blk_seg {
+	uint64_t off;
+	uint64_t len;
+	bool unmap;
+};
+
+/**
+ * struct blk_queue - one request queue
+ * @b: its device
+ * @q: its index
+ * @ring: its io_uring, NULL when the device uses worker threads
+ * @src: @ring's eventfd in the device's loop
+ * @inflight: requests on @ring not completed yet (I/O thread)
+ */
+struct blk_queue {
+	struct blk *b;
+	unsigned int q;
+	struct ioring *ring;
+	struct vloop_src src;
+	unsigned int inflight;
+};
 
 /**
  * struct blk_req - one request
  * @b: its device
  * @next: in the work list or the free list (blk.lock)
+ * @q: the queue it came from
  * @buf: the chain
  * @iov: its segments
+ * @op: on a ring: what it does
+ * @pending: on a ring: operations not completed yet
+ * @status: on a ring: the answer so far
+ * @redo_zeroes: on a ring: a write-zeroes segment needs the fallback
+ * @off: on a ring: byte offset of a read or write
+ * @len: on a ring: its length
+ * @nr_data: on a ring: segments in @data
+ * @data: on a ring: the data segments of a read or write
  */
 struct blk_req {
 	struct blk *b;
 	struct blk_req *next;
+	unsigned int q;
 	struct vq_buf buf;
 	struct iovec iov[BLK_MAX_SEGS];
+	enum blk_op op;
+	unsigned int pending;
+	uint8_t status;
+	bool redo_zeroes;
+	uint64_t off;
+	size_t len;
+	unsigned int nr_data;
+	struct iovec data[BLK_MAX_SEGS];
 };
 
 /**
@@ -91,6 +163,8 @@ struct blk_req {
  * @stop: workers must exit
  * @nr_workers: threads in @workers
  * @workers: the pool
+ * @nr_queues: entries in @queues
+ * @queues: the request queues
  */
 struct blk {
 	struct virtio_dev vd;
@@ -111,6 +185,8 @@ struct blk {
 	bool stop;
 	unsigned int nr_workers;
 	pthread_t workers[16];
+	unsigned int nr_queues;
+	struct blk_queue queues[BLK_MAX_QUEUES];
 };
 
 static bool range_ok(const struct blk *b, uint64_t sector, uint64_t nsect)
@@ -226,11 +302,18 @@ static int blk_zero(struct blk *b, uint64_t off, uint64_t len, bool unmap)
 	return 0;
 }
 
-static uint8_t blk_discard(struct blk *b, struct vq_buf *rb, bool zeroes)
+/*
+ * Check a discard or write-zeroes request's segments and put them in segs
+ * (BLK_MAX_DISCARD_SEG entries; empty ones left out, *nr set).  Returns
+ * VIRTIO_BLK_S_OK or the status to answer.
+ */
+static uint8_t blk_discard_check(struct blk *b, struct vq_buf *rb, bool zeroes,
+				 struct blk_seg *segs, unsigned int *nr)
 {
 	unsigned int nseg, i;
 	size_t bytes = rb->out_len - sizeof(struct virtio_blk_outhdr);
 
+	*nr = 0;
 	if (b->readonly)
 		return VIRTIO_BLK_S_IOERR;
 	if (!bytes || bytes % sizeof(struct virtio_blk_discard_write_zeroes))
@@ -242,7 +325,6 @@ static uint8_t blk_discard(struct blk *b, struct vq_buf *rb, bool zeroes)
 		struct virtio_blk_discard_write_zeroes seg;
 		uint64_t sector;
 		uint32_t nsect, flags;
-		int ret;
 
 		iov_to_buf(rb->iov, rb->nr_out,
 			   sizeof(struct virtio_blk_outhdr) + i * sizeof(seg),
@@ -259,21 +341,70 @@ static uint8_t blk_discard(struct blk *b, struct vq_buf *rb, bool zeroes)
 			return VIRTIO_BLK_S_IOERR;
 		if (!nsect)
 			continue;
+		segs[*nr].off = sector * BLK_SECTOR;
+		segs[*nr].len = (uint64_t)nsect * BLK_SECTOR;
+		segs[*nr].unmap = flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+		++*nr;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* fallocate's mode for a discard or write-zeroes segment. */
+static int blk_discard_mode(bool zeroes, const struct blk_seg *seg)
+{
+	return FALLOC_FL_KEEP_SIZE |
+	       (!zeroes || seg->unmap ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+}
+
+static uint8_t blk_discard(struct blk *b, struct vq_buf *rb, bool zeroes)
+{
+	struct blk_seg segs[BLK_MAX_DISCARD_SEG];
+	unsigned int nseg, i;
+	uint8_t status = blk_discard_check(b, rb, zeroes, segs, &nseg);
+
+	for (i = 0; i < nseg && status == VIRTIO_BLK_S_OK; i++) {
+		int ret;
+
 		if (zeroes) {
-			ret = blk_zero(b, sector * BLK_SECTOR,
-				       (uint64_t)nsect * BLK_SECTOR,
-				       flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+			ret = blk_zero(b, segs[i].off, segs[i].len, segs[i].unmap);
 		} else {
-			ret = fallocate(b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-					sector * BLK_SECTOR,
-					(uint64_t)nsect * BLK_SECTOR) ? -errno : 0;
+			ret = fallocate(b->fd, blk_discard_mode(false, &segs[i]),
+					segs[i].off, segs[i].len) ? -errno : 0;
 			if (ret == -EOPNOTSUPP)
 				ret = 0;	/* discard is a hint */
 		}
 		if (ret)
-			return VIRTIO_BLK_S_IOERR;
+			status = VIRTIO_BLK_S_IOERR;
 	}
-	return VIRTIO_BLK_S_OK;
+	return status;
+}
+
+/*
+ * The data segments of a read (!write) or write request into data
+ * (BLK_MAX_SEGS entries), checked: whole sectors, within size limits,
+ * block size and image.  Returns the segment count (*len set), or -1.
+ */
+static int blk_rw_check(struct blk *b, struct vq_buf *rb, bool write,
+			uint64_t sector, struct iovec *data, size_t *len)
+{
+	size_t got;
+	unsigned int k;
+
+	if (write) {
+		*len = rb->out_len - sizeof(struct virtio_blk_outhdr);
+		k = iov_slice(rb->iov, rb->nr_out, sizeof(struct virtio_blk_outhdr),
+			      *len, data, BLK_MAX_SEGS, &got);
+		if (b->readonly)
+			return -1;
+	} else {
+		*len = rb->in_len - 1;
+		k = iov_slice(vq_buf_in(rb), rb->nr_in, 0, *len, data,
+			      BLK_MAX_SEGS, &got);
+	}
+	if (got != *len || *len % BLK_SECTOR || *len > BLK_MAX_XFER ||
+	    !lbs_ok(b, sector, *len) || !range_ok(b, sector, *len / BLK_SECTOR))
+		return -1;
+	return k;
 }
 
 /*
@@ -287,9 +418,9 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 	struct virtio_blk_outhdr hdr;
 	struct iovec data[BLK_MAX_SEGS];
 	uint8_t status = VIRTIO_BLK_S_OK;
-	size_t got, len;
+	size_t len;
 	uint32_t written = 0;
-	unsigned int k;
+	int k;
 	uint64_t sector;
 
 	if (rb->in_len < 1)
@@ -301,25 +432,16 @@ static int64_t blk_handle(struct blk *b, struct blk_req *req)
 	sector = le64toh(hdr.sector);
 	switch (le32toh(hdr.type)) {
 	case VIRTIO_BLK_T_IN:
-		len = rb->in_len - 1;
-		k = iov_slice(in, rb->nr_in, 0, len, data, BLK_MAX_SEGS, &got);
-		if (got != len || len % BLK_SECTOR || len > BLK_MAX_XFER ||
-		    !lbs_ok(b, sector, len) ||
-		    !range_ok(b, sector, len / BLK_SECTOR) ||
-		    blk_rw(b, false, data, k, sector * BLK_SECTOR, len)) {
+		k = blk_rw_check(b, rb, false, sector, data, &len);
+		if (k < 0 || blk_rw(b, false, data, k, sector * BLK_SECTOR, len)) {
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
 		written = len;
 		break;
 	case VIRTIO_BLK_T_OUT:
-		len = rb->out_len - sizeof(hdr);
-		k = iov_slice(rb->iov, rb->nr_out, sizeof(hdr), len, data,
-			      BLK_MAX_SEGS, &got);
-		if (b->readonly || got != len || len % BLK_SECTOR ||
-		    len > BLK_MAX_XFER || !lbs_ok(b, sector, len) ||
-		    !range_ok(b, sector, len / BLK_SECTOR) ||
-		    blk_rw(b, true, data, k, sector * BLK_SECTOR, len))
+		k = blk_rw_check(b, rb, true, sector, data, &len);
+		if (k < 0 || blk_rw(b, true, data, k, sector * BLK_SECTOR, len))
 			status = VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
@@ -357,7 +479,7 @@ static void blk_finish(struct blk *b, struct blk_req *req)
 		virtio_dev_fail(&b->vd, "request at head %u has no room for a status byte",
 				req->buf.head);
 	else
-		virtio_dev_complete(&b->vd, 0, req->buf.head, len);
+		virtio_dev_complete(&b->vd, req->q, req->buf.head, len);
 }
 
 static void *blk_worker(void *arg)
@@ -419,12 +541,172 @@ static void req_put(struct blk *b, struct blk_req *req)
 	pthread_mutex_unlock(&b->lock);
 }
 
-static void blk_notify(struct virtio_dev *vd, unsigned int q)
+/* --- io_uring ------------------------------------------------------------ */
+
+/*
+ * Queue req's operations on its queue's ring.  Returns true when they are
+ * queued (the ring's completion finishes req), false when req is to be
+ * served synchronously (blk_finish()): nothing was queued.
+ */
+static bool blk_ring_prep(struct blk *b, struct blk_queue *bq,
+			  struct blk_req *req)
 {
-	struct blk *b = (struct blk *)vd;
-	struct blk_req *head = NULL, *tail = NULL, *req;
-	unsigned int n = 0;
-	bool idle;
+	struct vq_buf *rb = &req->buf;
+	struct virtio_blk_outhdr hdr;
+	struct blk_seg segs[BLK_MAX_DISCARD_SEG];
+	unsigned int nseg = 0, i;
+	uint64_t sector;
+	int k, ret = 0;
+
+	if (rb->in_len < 1 ||
+	    iov_to_buf(rb->iov, rb->nr_out, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
+		return false;
+	sector = le64toh(hdr.sector);
+	req->status = VIRTIO_BLK_S_OK;
+	req->redo_zeroes = false;
+	req->len = 0;
+	switch (le32toh(hdr.type)) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		req->op = le32toh(hdr.type) == VIRTIO_BLK_T_IN ? BLK_OP_READ :
+								BLK_OP_WRITE;
+		k = blk_rw_check(b, rb, req->op == BLK_OP_WRITE, sector,
+				 req->data, &req->len);
+		if (k < 0 ||
+		    (b->direct && !aligned_iov(req->data, k, direct_align(b))))
+			return false;	/* an error, or bounced */
+		req->nr_data = k;
+		req->off = sector * BLK_SECTOR;
+		if (!req->len)
+			return false;
+		ret = req->op == BLK_OP_READ ?
+			ioring_readv(bq->ring, b->fd, req->data, k, req->off, req) :
+			ioring_writev(bq->ring, b->fd, req->data, k, req->off, req);
+		req->pending = 1;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		req->op = BLK_OP_FLUSH;
+		ret = ioring_fdatasync(bq->ring, b->fd, req);
+		req->pending = 1;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		req->op = le32toh(hdr.type) == VIRTIO_BLK_T_DISCARD ? BLK_OP_DISCARD :
+								  BLK_OP_ZEROES;
+		if (b->readonly ||
+		    blk_discard_check(b, rb, req->op == BLK_OP_ZEROES, segs,
+				      &nseg) != VIRTIO_BLK_S_OK || !nseg)
+			return false;
+		for (i = 0; i < nseg && !ret; i++)
+			ret = ioring_fallocate(bq->ring, b->fd,
+					       blk_discard_mode(req->op == BLK_OP_ZEROES,
+								&segs[i]),
+					       segs[i].off, segs[i].len, req);
+		req->pending = i;
+		break;
+	default:
+		return false;
+	}
+	if (ret) {
+		/*
+		 * No submission slot even after submitting: cannot happen
+		 * with a ring as large as the queue; the segments queued
+		 * still complete, the rest fails.
+		 */
+		req->status = VIRTIO_BLK_S_IOERR;
+		if (!--req->pending)
+			return false;
+	}
+	bq->inflight++;
+	return true;
+}
+
+/*
+ * One completion of a ring operation of req (any of its operations).
+ * arg: NULL to interrupt the driver for each request completed, else a
+ * bool set when a used entry was pushed without one (the caller signals
+ * once for the batch).
+ */
+static void blk_ring_done(void *tag, int res, void *arg)
+{
+	bool *pushed = arg;
+	struct blk_req *req = tag;
+	struct blk *b = req->b;
+	struct blk_queue *bq = &b->queues[req->q];
+	uint32_t written = 0;
+
+	switch (req->op) {
+	case BLK_OP_READ:
+	case BLK_OP_WRITE:
+		if (res >= 0 && (size_t)res < req->len) {
+			/* Short: the rest synchronously (EIO if the image shrank). */
+			struct iovec part[BLK_MAX_SEGS];
+			unsigned int k = iov_slice(req->data, req->nr_data, res,
+						   req->len - res, part,
+						   BLK_MAX_SEGS, NULL);
+
+			res = blk_rw(b, req->op == BLK_OP_WRITE, part, k,
+				     req->off + res, req->len - res);
+		} else if (res > 0) {
+			res = 0;
+		}
+		break;
+	case BLK_OP_DISCARD:
+		if (res == -EOPNOTSUPP)
+			res = 0;	/* discard is a hint */
+		break;
+	case BLK_OP_ZEROES:
+		if (res == -EOPNOTSUPP || res == -EINVAL) {
+			req->redo_zeroes = true;
+			res = 0;
+		}
+		break;
+	case BLK_OP_FLUSH:
+		break;
+	}
+	if (res < 0)
+		req->status = VIRTIO_BLK_S_IOERR;
+	if (--req->pending)
+		return;
+	/* The file system has no such fallocate mode: blk_zero() falls back. */
+	if (req->redo_zeroes && req->status == VIRTIO_BLK_S_OK)
+		req->status = blk_discard(b, &req->buf, true);
+	if (req->status == VIRTIO_BLK_S_OK && req->op == BLK_OP_READ)
+		written = req->len;
+	iov_from_buf(vq_buf_in(&req->buf), req->buf.nr_in, req->buf.in_len - 1,
+		     &req->status, 1);
+	bq->inflight--;
+	if (pushed) {
+		vq_push(virtio_dev_vq(&b->vd, req->q), req->buf.head, written + 1);
+		*pushed = true;
+	} else {
+		virtio_dev_complete(&b->vd, req->q, req->buf.head, written + 1);
+	}
+	req_put(b, req);
+}
+
+/* Complete what bq's ring has done; one interrupt for the lot. */
+static void blk_ring_reap(struct blk_queue *bq)
+{
+	bool pushed = false;
+
+	ioring_reap(bq->ring, false, blk_ring_done, &pushed);
+	if (pushed)
+		virtio_dev_signal(&bq->b->vd, bq->q);
+}
+
+/* The loop's callback: queue bq's ring has completions. */
+static void blk_ring_event(struct vloop_src *src, uint32_t events)
+{
+	blk_ring_reap(src->arg);
+}
+
+/* A kick of a queue with a ring: everything available, one submission. */
+static void blk_ring_notify(struct blk *b, struct blk_queue *bq)
+{
+	struct blk_req *req;
+	bool queued = false;
+	int ret;
 
 	for (;;) {
 		req = req_get(b);
@@ -432,10 +714,103 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 			log_error("virtio-blk: out of memory; requests wait for the next kick");
 			break;
 		}
-		if (virtio_dev_pop(vd, 0, &req->buf) <= 0) {
+		if (virtio_dev_pop(&b->vd, bq->q, &req->buf) <= 0) {
 			req_put(b, req);
 			break;
 		}
+		req->q = bq->q;
+		if (blk_ring_prep(b, bq, req)) {
+			queued = true;
+			continue;
+		}
+		blk_finish(b, req);
+		req_put(b, req);
+	}
+	if (!queued)
+		return;
+	ret = ioring_submit(bq->ring);
+	if (ret < 0)
+		log_error("virtio-blk: io_uring submission failed: %s",
+			  strerror(-ret));
+	/*
+	 * Reads from the page cache complete inside the submission: answer
+	 * them now rather than one more trip through the loop.
+	 */
+	blk_ring_reap(bq);
+}
+
+/*
+ * Wait for every request on bq's ring and complete it (parked or stopped).
+ * Operations a failed submission left queued are submitted first.
+ */
+static void blk_ring_drain(struct blk_queue *bq)
+{
+	while (bq->inflight) {
+		ioring_submit(bq->ring);
+		ioring_reap(bq->ring, true, blk_ring_done, NULL);
+	}
+}
+
+/*
+ * One ring per queue, its eventfd in the device's loop.  Returns 0, or
+ * -errno when io_uring cannot be used (nothing left behind).
+ */
+static int blk_ring_setup(struct blk *b)
+{
+	unsigned int q;
+	int err = 0, ret;
+
+	for (q = 0; q < b->nr_queues; q++) {
+		struct blk_queue *bq = &b->queues[q];
+
+		bq->ring = ioring_new(BLK_QUEUE_SIZE, &err);
+		if (!bq->ring)
+			goto fail;
+		bq->src.fd = ioring_event_fd(bq->ring);
+		bq->src.fn = blk_ring_event;
+		bq->src.arg = bq;
+		ret = vloop_add(b->vd.loop, &bq->src, EPOLLIN);
+		if (ret) {
+			err = ret;
+			ioring_free(bq->ring);
+			bq->ring = NULL;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (q--) {
+		vloop_del(b->vd.loop, &b->queues[q].src);
+		ioring_free(b->queues[q].ring);
+		b->queues[q].ring = NULL;
+	}
+	return err;
+}
+
+/* --- kicks ------------------------------------------------------------- */
+
+static void blk_notify(struct virtio_dev *vd, unsigned int q)
+{
+	struct blk *b = (struct blk *)vd;
+	struct blk_req *head = NULL, *tail = NULL, *req;
+	unsigned int n = 0;
+	bool idle;
+
+	if (b->queues[q].ring) {
+		blk_ring_notify(b, &b->queues[q]);
+		return;
+	}
+	for (;;) {
+		req = req_get(b);
+		if (!req) {
+			log_error("virtio-blk: out of memory; requests wait for the next kick");
+			break;
+		}
+		if (virtio_dev_pop(vd, q, &req->buf) <= 0) {
+			req_put(b, req);
+			break;
+		}
+		req->q = q;
 		if (tail)
 			tail->next = req;
 		else
@@ -480,7 +855,11 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 static void blk_quiesce(struct virtio_dev *vd)
 {
 	struct blk *b = (struct blk *)vd;
+	unsigned int q;
 
+	for (q = 0; q < b->nr_queues; q++)
+		if (b->queues[q].ring)
+			blk_ring_drain(&b->queues[q]);
 	pthread_mutex_lock(&b->lock);
 	while (b->busy)
 		pthread_cond_wait(&b->idle_cond, &b->lock);
@@ -503,8 +882,12 @@ static void blk_stop_workers(struct blk *b)
 static void blk_destroy(struct blk *b)
 {
 	struct blk_req *req;
+	unsigned int q;
 
 	blk_stop_workers(b);
+	/* After quiesce: nothing in flight; the loop is gone already. */
+	for (q = 0; q < b->nr_queues; q++)
+		ioring_free(b->queues[q].ring);
 	while ((req = b->free_reqs)) {
 		b->free_reqs = req->next;
 		free(req);
@@ -684,7 +1067,14 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	pthread_attr_t attr;
 	struct blk *b;
 	unsigned int i, nw = c->workers ? c->workers : BLK_WORKERS;
+	unsigned int nq = c->num_queues ? c->num_queues : 1;
 	int ret;
+
+	if (nq > BLK_MAX_QUEUES) {
+		log_error("virtio-blk: num_queues=%u is more than the %d a disk can have",
+			  nq, BLK_MAX_QUEUES);
+		return NULL;
+	}
 
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -697,6 +1087,11 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	pthread_cond_init(&b->idle_cond, NULL);
 	b->readonly = c->readonly;
 	b->direct = c->direct;
+	b->nr_queues = nq;
+	for (i = 0; i < nq; i++) {
+		b->queues[i].b = b;
+		b->queues[i].q = i;
+	}
 	b->path = strdup(c->path);
 	if (c->serial)	/* zero padded, not terminated when 20 long */
 		memcpy(b->serial, c->serial,
@@ -708,6 +1103,9 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 			(1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			(1ull << VIRTIO_BLK_F_FLUSH);
+	if (nq > 1)
+		info.features |= 1ull << VIRTIO_BLK_F_MQ;
+	info.num_queues = nq;
 	if (b->readonly)
 		info.features |= 1ull << VIRTIO_BLK_F_RO;
 	else
@@ -724,7 +1122,7 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	cfg.size_max = htole32(BLK_SIZE_MAX);
 	cfg.seg_max = htole32(BLK_SEG_MAX);
 	cfg.blk_size = htole32(b->lbs);
-	cfg.num_queues = htole16(1);
+	cfg.num_queues = htole16(nq);
 	cfg.max_discard_sectors = htole32(BLK_MAX_DISCARD_SECT);
 	cfg.max_discard_seg = htole32(BLK_MAX_DISCARD_SEG);
 	cfg.discard_sector_alignment = htole32(direct_align(b) / BLK_SECTOR);
@@ -735,6 +1133,11 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 
 	if (c->inline_io)
 		return &b->vd;
+	ret = blk_ring_setup(b);
+	if (!ret)
+		return &b->vd;
+	log_info("virtio-blk: '%s': io_uring unavailable (%s); using %u worker threads",
+		 b->path, strerror(-ret), nw);
 	if (nw > sizeof(b->workers) / sizeof(b->workers[0]))
 		nw = sizeof(b->workers) / sizeof(b->workers[0]);
 	pthread_attr_init(&attr);

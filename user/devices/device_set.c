@@ -41,7 +41,8 @@ enum {
 #define BLK_SERIAL_MAX	20	/* VIRTIO_BLK_ID_BYTES */
 #define BLK_BLOCK_MIN	512	/* block_size= */
 #define BLK_BLOCK_MAX	65536
-#define DISK_KEYS	"PATH[,serial=ID][,direct][,block_size=BYTES]; crosvm's id= and o_direct= too"
+#define BLK_QUEUES_MAX	64	/* num_queues= */
+#define DISK_KEYS	"PATH[,serial=ID][,direct][,block_size=BYTES][,num_queues=N]; crosvm's id= and o_direct= too"
 
 const struct option device_set_long_options[] = {
 	{ "serial",	required_argument, NULL, OPT_SERIAL },
@@ -67,13 +68,15 @@ const char *device_set_usage(void)
 "                        a console: virtio-console (hvcN) or a 16550 UART\n"
 "                        (ttySN, num 1-4); type=file needs path=; console\n"
 "                        makes it the kernel console; stdin feeds it input\n"
-"  --rwdisk PATH[,serial=ID][,direct][,block_size=BYTES]\n"
+"  --rwdisk PATH[,serial=ID][,direct][,block_size=BYTES][,num_queues=N]\n"
 "                        virtio-blk on a raw image, writable; serial: up to\n"
 "                        20 characters for the guest (crosvm's id= is the\n"
 "                        same); direct: O_DIRECT (crosvm's o_direct=);\n"
 "                        block_size: the logical block size the guest\n"
-"                        sees, a power of two from 512 to 65536 [512]\n"
-"  --disk PATH[,serial=ID][,direct][,block_size=BYTES]\n"
+"                        sees, a power of two from 512 to 65536 [512];\n"
+"                        num_queues: request queues, 1 to 64, each with\n"
+"                        its own io_uring [run: one per vCPU; devices: 4]\n"
+"  --disk PATH[,serial=ID][,direct][,block_size=BYTES][,num_queues=N]\n"
 "                        the same, read-only\n"
 "  --host-ip ADDR, --host_ip ADDR\n"
 "                        virtio-net on a new tap with this IPv4 address\n"
@@ -101,6 +104,7 @@ struct disk_spec {
 	bool readonly;
 	bool direct;
 	unsigned int block_size;	/* 0: the default */
+	unsigned int num_queues;	/* 0: device_set.default_queues */
 };
 
 /**
@@ -128,6 +132,7 @@ struct disk_spec {
  * @devs: realized devices; an entry is cleared when the bus frees it
  * @nr_devs: entries in @devs
  * @paused: device_set_pause() is in effect
+ * @default_queues: a disk's queues without num_queues=
  *
  * Used from one thread (the host's main thread).
  */
@@ -155,11 +160,21 @@ struct device_set {
 	struct virtio_dev *devs[DS_MAX_DEVS];
 	unsigned int nr_devs;
 	bool paused;
+	unsigned int default_queues;
 };
 
 struct device_set *device_set_new(void)
 {
-	return calloc(1, sizeof(struct device_set));
+	struct device_set *s = calloc(1, sizeof(struct device_set));
+
+	if (s)
+		s->default_queues = DEVICE_SET_DEFAULT_QUEUES;
+	return s;
+}
+
+void device_set_default_queues(struct device_set *s, unsigned int n)
+{
+	s->default_queues = n < 1 ? 1 : n > BLK_QUEUES_MAX ? BLK_QUEUES_MAX : n;
 }
 
 void device_set_free(struct device_set *s)
@@ -369,6 +384,15 @@ static int parse_disk(struct device_set *s, const char *arg, bool readonly)
 				goto bad;
 			}
 			d.block_size = bs;
+		} else if (!strcmp(key, "num_queues") && val) {
+			uint64_t nq;
+
+			if (opt_parse_u64(val, BLK_QUEUES_MAX, &nq) || !nq) {
+				log_error("%s: num_queues=%s is not a number from 1 to %d",
+					  opt, val, BLK_QUEUES_MAX);
+				goto bad;
+			}
+			d.num_queues = nq;
 		} else {
 			log_error("%s: unknown key '%s' (" DISK_KEYS ")", opt, key);
 			goto bad;
@@ -735,6 +759,8 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			.direct = s->disks[i].direct,
 			.serial = s->disks[i].serial,
 			.block_size = s->disks[i].block_size,
+			.num_queues = s->disks[i].num_queues ?
+				      s->disks[i].num_queues : s->default_queues,
 		};
 
 		if (add_dev(devs, &n, blk_new(&c)))

@@ -42,6 +42,15 @@ struct device_set *device_set_new(void);
 void device_set_free(struct device_set *s);
 
 /*
+ * Request queues of a disk without num_queues=: DEVICE_SET_DEFAULT_QUEUES
+ * unless the host knows better (vbridge run: one per vCPU, at most 64).
+ * The device provider does not know the guest's vCPUs; the guest's driver
+ * uses min(vCPUs, queues), so a surplus queue only costs an idle ring.
+ */
+#define DEVICE_SET_DEFAULT_QUEUES	4
+void device_set_default_queues(struct device_set *s, unsigned int n);
+
+/*
  * getopt_long table entries for the device options (terminated by a zero
  * entry), with .val values >= 0x1000 so they do not collide with the
  * caller's own.

@@ -46,7 +46,9 @@ struct blk_cfg {
 	const char *serial;
 	unsigned int block_size;	/* logical block size offered, 0: 512
 					 * (or what O_DIRECT needs) */
-	unsigned int workers;	/* I/O worker threads, 0 = default */
+	unsigned int num_queues;	/* request queues (1..64), 0 = 1 */
+	unsigned int workers;	/* I/O worker threads without io_uring,
+				 * 0 = default */
 	bool inline_io;		/* no workers: every request is served on
 				 * the I/O thread, in ring order (fuzzing) */
 };

@@ -782,6 +782,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (vmm_pci_create(&vm))
 		goto out;
+	/* A disk's request queues: one per vCPU unless num_queues= says. */
+	device_set_default_queues(cfg.devs, cfg.cpus);
 	/* 00.0 is the host bridge; the devices take slots from 01.0 on. */
 	if (device_set_realize(cfg.devs, vm.bus, PCI_DEVFN(1, 0)))
 		goto out;

@@ -400,7 +400,7 @@ devices_prepare() {
 		note "no uinput keyboard after 10 s: $(cat "$OUT/uinput.txt")"
 	DEV_EVDEV=$(grep -m 1 /dev/input "$OUT/uinput.txt")
 	DEV_EVDEV=${DEV_EVDEV:-/dev/input/missing}
-	DEV_ARGS="--rwdisk $DEV_DISK --disk $DEV_RO --host_ip 192.168.77.1 --netmask 255.255.255.0 --rng --evdev $DEV_EVDEV --cid 3,uds=$OUT/vsock.sock"
+	DEV_ARGS="--rwdisk $DEV_DISK --disk $DEV_RO,num_queues=1 --host_ip 192.168.77.1 --netmask 255.255.255.0 --rng --evdev $DEV_EVDEV --cid 3,uds=$OUT/vsock.sock"
 }
 
 # devices_serve HVC-FD: do what the guest asks for ("E2E-WANT ..." on the
@@ -439,6 +439,18 @@ devices_serve() {
 		*) note "the guest asked for '$*', which this script does not know" ;;
 		esac
 	done
+}
+
+# devices_mq WHAT LOG...: multi-queue virtio-blk, from check-blk's
+# E2E-BLK-MQ line.  The guests have 2 vCPUs and Linux's driver sets up
+# min(vCPUs, num_queues) queues: vda has the default (one per vCPU from
+# vbridge run, 4 from vbridge devices), so 2; vdb has num_queues=1.
+devices_mq() {
+	dm_what=$1
+	shift
+	got=$(marker BLK-MQ)
+	check "$([ "$got" = "2 1" ]; echo $?)" \
+		"$dm_what: virtio-blk: the guest uses 2 queues on vda (default) and 1 on vdb (num_queues=1) (got '$got')" "$@"
 }
 
 # devices_verdict WHAT HVC-FILE LOG...: the checks, once the VM ended.

@@ -199,6 +199,7 @@ scenario_devices() {
 	devices_serve 5
 	vm_end
 	devices_verdict devices "$DEV_HVC" bridged daemon
+	devices_mq devices bridged daemon
 	[ "$ARCH" = x86_64 ] || devices_hostmap
 	[ "$ARCH" = x86_64 ] || devices_nisv
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge run with status 0 (got $VM_STATUS)" bridged

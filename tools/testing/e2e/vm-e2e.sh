@@ -287,14 +287,15 @@ scenario_devices() {
 	devices_serve 3
 	vm_end
 	devices_verdict devices "$DEV_HVC" devices
+	devices_mq devices devices
 	devices_msix
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
 # The guest's virtio interrupts (check-hostmap's E2E-IRQ lines): every
 # function interrupts through MSI-X with a vector per queue
-# (virtioN-config, virtioN-req.0 of a disk, virtioN-input.0 and -output.0
-# of the net device) and none is on a pin (IO-APIC or GIC SPI): on x86_64,
+# (virtioN-config, virtioN-req.0 and -req.1 of the 2-queue disk,
+# virtioN-input.0 and -output.0 of the net device) and none is on a pin (IO-APIC or GIC SPI): on x86_64,
 # and on arm64 through the ITS KVM emulates with a GICv3.  With a GICv2
 # (no ITS) they keep their INTx lines.
 devices_msix() {
@@ -307,6 +308,7 @@ devices_msix() {
 	fi
 	echo "$irq" | grep -q ' virtio[0-9]*-config$' &&
 		echo "$irq" | grep -q ' virtio[0-9]*-req\.0$' &&
+		echo "$irq" | grep -q ' virtio[0-9]*-req\.1$' &&
 		echo "$irq" | grep -q ' virtio[0-9]*-input\.0$' &&
 		echo "$irq" | grep -q ' virtio[0-9]*-output\.0$' &&
 		! echo "$irq" | grep -v 'MSI' | grep -q .

@@ -3,7 +3,10 @@
  * Unit tests of user/devices/blk.c on a temporary image: read, write,
  * flush, get-id, discard, write-zeroes, read-only images, malformed
  * requests, 32 requests in flight, O_DIRECT, and the errors for missing,
- * empty, locked or odd images.
+ * empty, locked or odd images; multi-queue, completions out of order, and
+ * resets with requests in flight.  Everything runs twice: on io_uring
+ * (skipped where the kernel refuses it) and on the worker threads
+ * (VBRIDGE_NO_IO_URING=1).
  */
 #include <endian.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio_devs.h"
+#include "lib/ioring.h"
 #include "tap.h"
 #include "vtest.h"
 
@@ -34,6 +38,7 @@
 #define IMG_SIZE	(1 << 20)
 
 static char img[64];
+static const char *io_path = "uring";	/* which backend the run tests */
 
 struct bdev {
 	struct vt_host *vh;
@@ -42,8 +47,11 @@ struct bdev {
 	struct vt_dev d;
 };
 
+/* The device, its driver up with c->num_queues queues (MQ when > 1). */
 static int bdev_up(struct bdev *b, const struct blk_cfg *c)
 {
+	unsigned int nq = c->num_queues ? c->num_queues : 1;
+
 	b->vh = vt_host_new();
 	b->bus = pci_bus_new(&b->vh->host);
 	b->vd = blk_new(c);
@@ -57,7 +65,8 @@ static int bdev_up(struct bdev *b, const struct blk_cfg *c)
 			  (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 			  (vt_device_features(&b->d) &
 			   ((1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_DISCARD) |
-			    (1ull << VIRTIO_BLK_F_WRITE_ZEROES))), 1);
+			    (1ull << VIRTIO_BLK_F_WRITE_ZEROES))) |
+			  (nq > 1 ? 1ull << VIRTIO_BLK_F_MQ : 0), nq);
 }
 
 static void bdev_down(struct bdev *b)
@@ -132,7 +141,7 @@ static bool data_ok(const uint8_t *p, unsigned int off, unsigned int len)
 static void test_rw(bool direct)
 {
 	struct blk_cfg c = { .path = img, .serial = "SERIAL-0123456789ABC", .direct = direct };
-	const char *tag = direct ? "blk(direct)" : "blk";
+	char tag[32];
 	struct bdev b;
 	struct virtio_blk_config cfg;
 	uint64_t buf, buf2;
@@ -141,6 +150,7 @@ static void test_rw(bool direct)
 	unsigned int i;
 
 #define T(s) (snprintf(msg, sizeof(msg), "%s: %s", tag, s), msg)
+	snprintf(tag, sizeof(tag), "blk%s[%s]", direct ? "(direct)" : "", io_path);
 	fill_image();
 	if (bdev_up(&b, &c)) {
 		if (direct) {
@@ -698,19 +708,54 @@ static bool sem_wait10(sem_t *sem)
 	return true;
 }
 
+/*
+ * One page of b's guest RAM, page-aligned in the host and not present,
+ * registered with a new userfaultfd: an access to it waits until the test
+ * resolves the fault.  Returns the userfaultfd (the range in *reg, the
+ * page at *page, guest-physical *gpa), or -1 after a SKIP line for what.
+ */
+static int uffd_page(struct bdev *b, const char *what,
+		     struct uffdio_register *reg, uintptr_t *page, uint64_t *gpa)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	uintptr_t host;
+	uint64_t buf;
+	char msg[96];
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		VT_SKIP("%s: userfaultfd unavailable here (%s): no way to hold the I/O",
+			what, strerror(errno));
+		if (uffd >= 0)
+			close(uffd);
+		return -1;
+	}
+	buf = vt_alloc(b->vh, 3 * 4096, 4096);
+	host = (uintptr_t)vt_ptr(b->vh, buf);
+	*page = (host + 4095) & ~(uintptr_t)4095;
+	*gpa = buf + (*page - host);
+	madvise((void *)*page, 4096, MADV_DONTNEED);
+	reg->mode = UFFDIO_REGISTER_MODE_MISSING;
+	reg->range.start = *page;
+	reg->range.len = 4096;
+	snprintf(msg, sizeof(msg), "%s: page registered", what);
+	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, reg), 0, msg);
+	return uffd;
+}
+
 static void test_reset_stuck_io(void)
 {
 	struct blk_cfg c = { .path = img };
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_register reg;
 	struct uffdio_zeropage zp = { .mode = 0 };
 	struct stuck st = { .other = PCI_DEVFN(4, 0) };
 	struct virtio_dev *rng;
 	struct pollfd pfd;
 	struct uffd_msg msg;
 	pthread_t ta, tb, tw;
-	uint64_t buf, hdr, sts, page_gpa;
-	uintptr_t host, page;
+	uint64_t hdr, sts, page_gpa;
+	uintptr_t page;
 	struct bdev b;
 	struct vt_seg seg[3];
 	bool reset_ok, other_ok, waited;
@@ -725,24 +770,11 @@ static void test_reset_stuck_io(void)
 	rng = rng_new();
 	TAP_CHECK(rng && !pci_bus_add(b.bus, st.other, &rng->func),
 		  "reset/stuck: a second device on the bus");
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		VT_SKIP("reset/stuck: userfaultfd unavailable here (%s): no way to hang the I/O",
-			strerror(errno));
-		if (uffd >= 0)
-			close(uffd);
+	uffd = uffd_page(&b, "reset/stuck", &reg, &page, &page_gpa);
+	if (uffd < 0) {
 		bdev_down(&b);
 		return;
 	}
-	/* One page of guest RAM, page-aligned in the host, not yet present. */
-	buf = vt_alloc(b.vh, 3 * 4096, 4096);
-	host = (uintptr_t)vt_ptr(b.vh, buf);
-	page = (host + 4095) & ~(uintptr_t)4095;
-	page_gpa = buf + (page - host);
-	madvise((void *)page, 4096, MADV_DONTNEED);
-	reg.range.start = page;
-	reg.range.len = 4096;
-	TAP_EQ_INT(ioctl(uffd, UFFDIO_REGISTER, &reg), 0, "reset/stuck: page registered");
 
 	/* A read into that page: the worker's preadv() faults and waits. */
 	hdr = vt_alloc(b.vh, 16, 16);
@@ -811,18 +843,392 @@ static void test_reset_stuck_io(void)
 	bdev_down(&b);
 }
 
+/* Put a read of len bytes at sector on queue q (no kick); returns its head. */
+static uint16_t add_read(struct vt_dev *d, unsigned int q, uint64_t sector,
+			 uint64_t buf, uint32_t len, uint64_t st)
+{
+	uint64_t hdr = vt_alloc(d->vh, 16, 16);
+	struct virtio_blk_outhdr *h = vt_ptr(d->vh, hdr);
+	struct vt_seg seg[3] = {
+		{ hdr, 16, false }, { buf, len, true }, { st, 1, true },
+	};
+
+	h->type = htole32(VIRTIO_BLK_T_IN);
+	h->ioprio = 0;
+	h->sector = htole64(sector);
+	*(uint8_t *)vt_ptr(d->vh, st) = 0xee;
+	return vt_add(d, q, seg, 3);
+}
+
+/*
+ * num_queues: VIRTIO_BLK_F_MQ and the configuration's num_queues; each
+ * queue's requests complete on that queue.
+ */
+static void test_mq(void)
+{
+	struct blk_cfg c = { .path = img, .num_queues = 4 };
+	struct virtio_blk_config cfg;
+	struct bdev b;
+	uint64_t buf[4], st;
+	uint16_t head[4];
+	unsigned int q, i;
+	uint32_t id, len;
+	bool ok = true;
+	char msg[96];
+
+	fill_image();
+	TAP_EQ_INT(bdev_up(&b, &c), 0, "mq: device with 4 queues, all up");
+	if (!b.vd) {
+		bdev_down(&b);
+		return;
+	}
+	TAP_CHECK(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_MQ),
+		  "mq: VIRTIO_BLK_F_MQ offered");
+	for (i = 0; i < sizeof(cfg); i++)
+		((uint8_t *)&cfg)[i] = vt_rd(&b.d, b.d.device + i, 1);
+	TAP_EQ_INT(le16toh(cfg.num_queues), 4, "mq: config num_queues = 4");
+	st = vt_alloc(b.vh, 4, 1);
+	for (q = 0; q < 4; q++) {
+		buf[q] = vt_alloc(b.vh, 4096, 4096);
+		head[q] = add_read(&b.d, q, 8 * q, buf[q], 4096, st + q);
+	}
+	for (q = 0; q < 4; q++)
+		vt_kick(&b.d, q);
+	for (q = 0; q < 4; q++) {
+		snprintf(msg, sizeof(msg), "mq[%s]: queue %u's read completes on queue %u with its data",
+			 io_path, q, q);
+		TAP_CHECK(vt_wait_used(&b.d, q, &id, &len) && id == head[q] && len == 4097 &&
+			  *(uint8_t *)vt_ptr(b.vh, st + q) == VIRTIO_BLK_S_OK &&
+			  data_ok(vt_ptr(b.vh, buf[q]), 8 * q * 512, 4096), msg);
+	}
+	for (q = 0; q < 4; q++)
+		if (vt_used_pending(&b.d, q))
+			ok = false;
+	TAP_CHECK(ok, "mq: nothing else on any used ring");
+	bdev_down(&b);
+
+	c.num_queues = 1;
+	b.vh = vt_host_new();
+	b.bus = pci_bus_new(&b.vh->host);
+	b.vd = blk_new(&c);
+	if (b.vd) {
+		pci_bus_add(b.bus, DEVFN, &b.vd->func);
+		vt_probe(&b.d, b.vh, b.bus, DEVFN, 0xc0000000);
+		TAP_CHECK(!(vt_device_features(&b.d) & (1ull << VIRTIO_BLK_F_MQ)),
+			  "mq: one queue: no VIRTIO_BLK_F_MQ");
+	}
+	bdev_down(&b);
+	c.num_queues = 65;
+	TAP_CHECK(blk_new(&c) == NULL, "mq: 65 queues refused");
+}
+
+/*
+ * On io_uring, with the device's loop driven here (vloop_poll): a read
+ * the page cache holds is answered within its kick (io_uring completes it
+ * inside the submission); write, flush, discard and write-zeroes complete
+ * when the loop handles the ring's eventfd, with the results on the image.
+ */
+static void test_ring_loop(void)
+{
+	struct blk_cfg c = { .path = img, .num_queues = 2 };
+	struct vt_host *vh;
+	struct pci_bus *bus;
+	struct virtio_dev *vd;
+	struct vt_dev d;
+	uint64_t hdr, data, st, seg;
+	struct virtio_blk_discard_write_zeroes *dz;
+	static const uint32_t types[] = {
+		VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_DISCARD,
+		VIRTIO_BLK_T_WRITE_ZEROES,
+	};
+	unsigned int i, done = 0, polls;
+	uint32_t id, len;
+	uint8_t sect[512];
+	bool ok = true;
+	int fd;
+
+	if (strcmp(io_path, "uring"))
+		return;
+	fill_image();
+	vh = vt_host_new();
+	bus = pci_bus_new(&vh->host);
+	vd = blk_new(&c);
+	if (!vd) {
+		TAP_CHECK(0, "ring: device up");
+		pci_bus_free(bus);
+		vt_host_free(vh);
+		return;
+	}
+	pci_bus_add(bus, DEVFN, &vd->func);
+	vt_probe(&d, vh, bus, DEVFN, 0xc0000000);
+	TAP_EQ_INT(vt_bringup(&d, (1ull << VIRTIO_BLK_F_MQ) | (1ull << VIRTIO_BLK_F_FLUSH) |
+			      (1ull << VIRTIO_BLK_F_DISCARD) |
+			      (1ull << VIRTIO_BLK_F_WRITE_ZEROES), 2), 0,
+		   "ring: driver up, loop not started");
+	vloop_poll(vd->loop);
+	{
+		uint64_t rbuf = vt_alloc(vh, 4096, 4096), rst = vt_alloc(vh, 1, 1);
+		uint16_t rh = add_read(&d, 0, 8, rbuf, 4096, rst);
+
+		vt_kick(&d, 0);
+		TAP_CHECK(vloop_poll(vd->loop) > 0, "ring: the kick is dispatched");
+		TAP_CHECK(vt_used_pending(&d, 0) == 1 && vt_wait_used(&d, 0, &id, &len) &&
+			  id == rh && len == 4097 && data_ok(vt_ptr(vh, rbuf), 8 * 512, 4096),
+			  "ring: a cached read is answered within its kick");
+	}
+	/* On queue 1: write sector 1 (0x77), flush, discard 8-15, zero 16-23. */
+	hdr = vt_alloc(vh, 4 * 16, 16);
+	data = vt_alloc(vh, 512, 512);
+	seg = vt_alloc(vh, 2 * sizeof(*dz), 8);
+	st = vt_alloc(vh, 4, 1);
+	memset(vt_ptr(vh, data), 0x77, 512);
+	dz = vt_ptr(vh, seg);
+	dz[0] = (struct virtio_blk_discard_write_zeroes){ htole64(8), htole32(8), 0 };
+	dz[1] = (struct virtio_blk_discard_write_zeroes){ htole64(16), htole32(8), 0 };
+	for (i = 0; i < 4; i++) {
+		struct virtio_blk_outhdr *h = vt_ptr(vh, hdr + 16 * i);
+		struct vt_seg sg[3];
+		unsigned int n = 0;
+
+		h->type = htole32(types[i]);
+		h->sector = htole64(1);
+		sg[n++] = (struct vt_seg){ hdr + 16 * i, 16, false };
+		if (i == 0)
+			sg[n++] = (struct vt_seg){ data, 512, false };
+		else if (i >= 2)
+			sg[n++] = (struct vt_seg){ seg + (i - 2) * sizeof(*dz), sizeof(*dz), false };
+		sg[n++] = (struct vt_seg){ st + i, 1, true };
+		*(uint8_t *)vt_ptr(vh, st + i) = 0xee;
+		vt_add(&d, 1, sg, n);
+		if (i == 0) {
+			/* The write first: the others must see it done. */
+			vt_kick(&d, 1);
+			vloop_poll(vd->loop);
+			for (polls = 0; polls < 10000 && !vt_used_pending(&d, 1); polls++)
+				if (vloop_poll(vd->loop) <= 0)
+					vt_msleep(1);
+			TAP_CHECK(vt_wait_used(&d, 1, &id, &len) && len == 1,
+				  "ring: the write completes through the loop");
+		}
+	}
+	vt_kick(&d, 1);
+	for (polls = 0; polls < 10000 && vt_used_pending(&d, 1) < 3; polls++)
+		if (vloop_poll(vd->loop) <= 0)
+			vt_msleep(1);
+	while (vt_used_pending(&d, 1) && vt_wait_used(&d, 1, &id, &len))
+		done++;
+	TAP_EQ_INT(done, 3, "ring: flush, discard, write-zeroes completed by the loop");
+	for (i = 1; i < 4; i++)
+		if (*(uint8_t *)vt_ptr(vh, st + i) != VIRTIO_BLK_S_OK)
+			ok = false;
+	TAP_CHECK(ok && *(uint8_t *)vt_ptr(vh, st) == VIRTIO_BLK_S_OK, "ring: all OK");
+	TAP_EQ_INT(vt_used_pending(&d, 0), 0, "ring: queue 0 untouched");
+	fd = open(img, O_RDONLY);
+	ok = fd >= 0 && pread(fd, sect, 512, 512) == 512;
+	for (i = 0; ok && i < 512; i++)
+		ok = sect[i] == 0x77;
+	TAP_CHECK(ok, "ring: the write is on the image");
+	for (i = 8; ok && i < 24; i++) {
+		unsigned int j;
+
+		ok = pread(fd, sect, 512, i * 512) == 512;
+		for (j = 0; ok && j < 512; j++)
+			ok = !sect[j];
+	}
+	TAP_CHECK(ok, "ring: discarded and zeroed sectors read zeros");
+	if (fd >= 0)
+		close(fd);
+	pci_bus_free(bus);
+	vt_host_free(vh);
+}
+
+/*
+ * Completions out of order: a write whose data page is held by a page
+ * fault (userfaultfd) and a read behind it in the same kick; the read
+ * completes first.  A write, not a read: io_uring hands a buffered write
+ * to its own workers on file systems without non-blocking buffered
+ * writes (tmpfs, ext4), while a read into a faulting page would hold the
+ * submitting thread itself.
+ */
+static void test_out_of_order(void)
+{
+	struct blk_cfg c = { .path = img };
+	struct uffdio_register reg;
+	struct uffdio_copy cp = { .mode = 0 };
+	uint64_t buf2, sts, page_gpa;
+	uintptr_t page;
+	struct pollfd pfd;
+	struct uffd_msg m;
+	uint16_t h1, h2;
+	uint32_t id = 0, len;
+	struct bdev b;
+	char msg[96];
+	void *src;
+	int uffd;
+
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "ooo: device up");
+		return;
+	}
+	uffd = uffd_page(&b, "ooo", &reg, &page, &page_gpa);
+	if (uffd < 0) {
+		bdev_down(&b);
+		return;
+	}
+	buf2 = vt_alloc(b.vh, 4096, 4096);
+	sts = vt_alloc(b.vh, 2, 1);
+	{
+		uint64_t hdr = vt_alloc(b.vh, 16, 16);
+		struct virtio_blk_outhdr *h = vt_ptr(b.vh, hdr);
+		struct vt_seg seg[3] = {
+			{ hdr, 16, false }, { page_gpa, 4096, false }, { sts, 1, true },
+		};
+
+		h->type = htole32(VIRTIO_BLK_T_OUT);
+		h->ioprio = 0;
+		h->sector = htole64(0);
+		*(uint8_t *)vt_ptr(b.vh, sts) = 0xee;
+		h1 = vt_add(&b.d, 0, seg, 3);
+	}
+	h2 = add_read(&b.d, 0, 16, buf2, 4096, sts + 1);
+	vt_kick(&b.d, 0);
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	TAP_CHECK(poll(&pfd, 1, 10000) == 1 && read(uffd, &m, sizeof(m)) == sizeof(m) &&
+		  m.event == UFFD_EVENT_PAGEFAULT, "ooo: the write is held on its data page");
+	snprintf(msg, sizeof(msg), "ooo[%s]: the read behind it completes first", io_path);
+	TAP_CHECK(vt_wait_used(&b.d, 0, &id, &len) && id == h2 && len == 4097 &&
+		  data_ok(vt_ptr(b.vh, buf2), 16 * 512, 4096), msg);
+	src = aligned_alloc(4096, 4096);
+	memset(src, 0x3c, 4096);
+	cp.dst = page;
+	cp.src = (uintptr_t)src;
+	cp.len = 4096;
+	TAP_EQ_INT(ioctl(uffd, UFFDIO_COPY, &cp), 0, "ooo: fault resolved");
+	TAP_CHECK(vt_wait_used(&b.d, 0, &id, &len) && id == h1 && len == 1 &&
+		  *(uint8_t *)vt_ptr(b.vh, sts) == VIRTIO_BLK_S_OK,
+		  "ooo: then the write");
+	memset(src, 0, 4096);
+	{
+		int fd = open(img, O_RDONLY);
+
+		TAP_CHECK(fd >= 0 && pread(fd, src, 4096, 0) == 4096 &&
+			  ((uint8_t *)src)[0] == 0x3c && ((uint8_t *)src)[4095] == 0x3c,
+			  "ooo: with the data the page got");
+		if (fd >= 0)
+			close(fd);
+	}
+	free(src);
+	ioctl(uffd, UFFDIO_UNREGISTER, &reg.range);
+	close(uffd);
+	bdev_down(&b);
+}
+
+/*
+ * A reset with requests in flight on several queues: when device_status
+ * reads 0 every request taken was completed, and nothing reaches a used
+ * ring after that; the device then works again.
+ */
+static void test_reset_inflight(void)
+{
+	struct blk_cfg c = { .path = img, .num_queues = 4 };
+	uint16_t used_at_reset[4];
+	struct bdev b;
+	uint64_t buf, st;
+	unsigned int q, i;
+	bool ok = true;
+	char msg[96];
+
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "reset/inflight: device up");
+		if (b.vd)
+			bdev_down(&b);
+		return;
+	}
+	buf = vt_alloc(b.vh, 4 * 32 * 4096, 4096);
+	st = vt_alloc(b.vh, 4 * 32, 1);
+	for (q = 0; q < 4; q++) {
+		for (i = 0; i < 32; i++)
+			add_read(&b.d, q, 8 * i, buf + (q * 32 + i) * 4096, 4096,
+				 st + q * 32 + i);
+		vt_kick(&b.d, q);
+	}
+	vt_set_status(&b.d, 0);
+	snprintf(msg, sizeof(msg), "reset/inflight[%s]: the reset completes", io_path);
+	TAP_EQ_INT(vt_status(&b.d), 0, msg);
+	for (q = 0; q < 4; q++) {
+		struct vring_used *u = vt_ptr(b.vh, b.d.q[q].used);
+
+		used_at_reset[q] = le16toh(__atomic_load_n(&u->idx, __ATOMIC_ACQUIRE));
+		/* Every request with a used entry has its status written. */
+		for (i = 0; i < used_at_reset[q] && i < 32; i++) {
+			struct vring_used_elem *e = &u->ring[i];
+			unsigned int k;
+
+			for (k = 0; k < 32; k++)
+				if (le32toh(e->id) == (uint32_t)(3 * k) &&
+				    *(uint8_t *)vt_ptr(b.vh, st + q * 32 + k) != VIRTIO_BLK_S_OK)
+					ok = false;
+		}
+	}
+	TAP_CHECK(ok, "reset/inflight: every completed request has its status");
+	vt_msleep(50);
+	ok = true;
+	for (q = 0; q < 4; q++) {
+		struct vring_used *u = vt_ptr(b.vh, b.d.q[q].used);
+
+		if (le16toh(__atomic_load_n(&u->idx, __ATOMIC_ACQUIRE)) != used_at_reset[q])
+			ok = false;
+	}
+	TAP_CHECK(ok, "reset/inflight: no used entry after the reset completed");
+	memset(b.d.q, 0, sizeof(b.d.q));
+	TAP_EQ_INT(vt_bringup(&b.d, 1ull << VIRTIO_BLK_F_MQ, 4), 0,
+		   "reset/inflight: the device comes up again");
+	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 0, 0, 0, buf, 4096, NULL),
+		   VIRTIO_BLK_S_OK, "reset/inflight: and reads");
+	bdev_down(&b);
+}
+
 int main(void)
 {
+	struct ioring *r;
+	int pass, err = 0;
+
 	snprintf(img, sizeof(img), "/tmp/vbridge-blk-%d.img", (int)getpid());
-	test_rw(false);
-	test_rw(true);
-	test_readonly();
-	test_block_size();
-	test_open_errors();
+	for (pass = 0; pass < 2; pass++) {
+		if (pass) {
+			io_path = "threads";
+			setenv("VBRIDGE_NO_IO_URING", "1", 1);
+			r = ioring_new(8, &err);
+			TAP_CHECK(!r && err == -ENOSYS,
+				  "VBRIDGE_NO_IO_URING=1 makes io_uring unavailable");
+			ioring_free(r);
+		} else {
+			unsetenv("VBRIDGE_NO_IO_URING");
+			r = ioring_new(8, &err);
+			if (!r) {
+				VT_SKIP("io_uring unavailable here (%s): its pass is not run",
+					strerror(-err));
+				continue;
+			}
+			ioring_free(r);
+		}
+		printf("# requests served on %s\n", io_path);
+		test_rw(false);
+		test_rw(true);
+		test_readonly();
+		test_block_size();
+		test_open_errors();
+		test_direct_4k();
+		test_direct_bounds();
+		test_reset_stuck_io();
+		test_mq();
+		test_ring_loop();
+		test_out_of_order();
+		test_reset_inflight();
+	}
 	test_inline();
-	test_direct_4k();
-	test_direct_bounds();
-	test_reset_stuck_io();
 	unlink(img);
 	return tap_done();
 }
