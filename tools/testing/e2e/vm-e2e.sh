@@ -254,15 +254,24 @@ vcpus_ran() {
 }
 
 # SIGTERM stops a running guest (a spinning one and a halted AP) cleanly;
-# with -vv every vCPU's registers are dumped as it stops.
+# with -vv every vCPU's registers are dumped as it stops.  On x86_64 the
+# power button is pressed first: the spinning guest ignores it, so vbridge
+# stops it hard when --shutdown-timeout (1 s here) runs out.  arm64 has no
+# power button yet and stops at once.
 scenario_sigterm() {
-	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M -v
+	vm_start spin --kernel /root/e2e/spin.img --cpus 2 --mem 64M -v \
+		--shutdown-timeout 1
 	vm_wait "both vCPU threads, vCPU 0 running guest code" vcpus_ran "$VM_PID" 2 ||
 		note "sending SIGTERM all the same"
 	kill -TERM "$VM_PID"
 	vm_end
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "SIGTERM: vbridge stops a spinning guest with status 0 (got $VM_STATUS)" spin
-	said 'stopped by'
+	if [ "$ARCH" = arm64 ]; then
+		said 'stopped by'
+	else
+		said "pressed the guest's power button" &&
+			said 'the guest did not power off within 1 s; stopping it'
+	fi
 	check $? "SIGTERM: vbridge says why it stopped" spin
 	pc=$(cat /root/e2e/spin.pc)
 	[ "$(grep -c '^vCPU [01] registers:' "$OUT/spin.err")" = 2 ] &&
