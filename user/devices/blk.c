@@ -46,6 +46,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -1065,6 +1066,7 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 	};
 	struct virtio_blk_config cfg;
 	pthread_attr_t attr;
+	sigset_t all, old;
 	struct blk *b;
 	unsigned int i, nw = c->workers ? c->workers : BLK_WORKERS;
 	unsigned int nq = c->num_queues ? c->num_queues : 1;
@@ -1142,6 +1144,13 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 		nw = sizeof(b->workers) / sizeof(b->workers[0]);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
+	/*
+	 * Signals belong to the main thread: the workers start before it
+	 * blocks SIGTERM for its signalfd, and a worker taking one would
+	 * kill the process.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < nw; i++) {
 		ret = pthread_create(&b->workers[i], &attr, blk_worker, b);
 		if (ret) {
@@ -1151,6 +1160,7 @@ struct virtio_dev *blk_new(const struct blk_cfg *c)
 		}
 		b->nr_workers++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (!b->nr_workers) {
 		pci_func_free(&b->vd.func);

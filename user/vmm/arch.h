@@ -97,6 +97,12 @@ bool arch_vcpu_exit(struct vcpu *c);
 /* Print vCPU c's registers to stderr (a crash, or -vv at the end). */
 void arch_vcpu_dump(struct vcpu *c);
 
+/*
+ * Ask the guest to power off (SIGTERM with a grace time): press the
+ * machine's power button.  Returns false when the machine has none.
+ */
+bool arch_power_button(struct vmm *vm);
+
 /* Drive interrupt line irq (a GSI on x86, an SPI on arm64) to level. */
 void arch_irq_line(struct vmm *vm, unsigned int irq, int level);
 

@@ -41,6 +41,7 @@ enum {
 	OPT_PCI_HOST_DT,
 	OPT_NO_BALLOON,
 	OPT_DISABLE_SANDBOX,
+	OPT_SHUTDOWN_TIMEOUT,
 };
 
 /* -c, -m, -p and -i are crosvm's short options for the same. */
@@ -58,6 +59,7 @@ static const struct option run_own_options[] = {
 	{ "pci-host-dt", required_argument, NULL, OPT_PCI_HOST_DT },
 	{ "no-balloon", no_argument, NULL, OPT_NO_BALLOON },
 	{ "disable-sandbox", no_argument, NULL, OPT_DISABLE_SANDBOX },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -93,6 +95,11 @@ VMM_ARCH_USAGE_BRIDGE
 "                      --vmid 3\n"
 "  --bridge-node PATH  the bridge's frontend node [/dev/virtio-bridge]\n"
 VMM_ARCH_USAGE_PCI_HOST_DT
+"  --shutdown-timeout SECONDS\n"
+"                    on SIGTERM, SIGINT or SIGHUP, press the guest's power\n"
+"                    button and give it this long to power off before\n"
+"                    stopping it; 0 stops it at once, 0..%u [%u]\n"
+"                      --shutdown-timeout 30\n"
 "  -v, --verbose     more messages (twice: every unclaimed access)\n"
 "  -h, --help        this text\n"
 "\n"
@@ -107,8 +114,14 @@ VMM_ARCH_USAGE_PCI_HOST_DT
 "\n"
 VMM_ARCH_USAGE_SERIAL
 "\n"
+"SIGTERM, SIGINT or SIGHUP (systemctl stop, Ctrl-C) asks the guest to power\n"
+"off: " VMM_ARCH_USAGE_POWER_BUTTON ".\n"
+"When it has not powered off after --shutdown-timeout seconds, or on a second\n"
+"signal, vbridge stops it at once.\n"
+"\n"
 "The VM ends when the guest powers off or reboots (exit status 0; 32 for\n"
-"a reboot after vbridge --extended-status), on SIGINT or SIGTERM (0), or\n"
+"a reboot after vbridge --extended-status), when it is stopped by a signal\n"
+"(0, also when the grace time ran out), or\n"
 "when it crashes: " VMM_ARCH_USAGE_CRASH " or a KVM error prints the vCPU's\n"
 "registers and exits with status 1 (33 after --extended-status). Bad options,\n"
 "unusable files and bridged devices (--vmid) that do not fit the machine\n"
@@ -121,7 +134,9 @@ VMM_ARCH_USAGE_SERIAL
 "      --serial=hardware=virtio-console,num=1,type=stdout,console,stdin \\\n"
 "      --host_ip 192.168.10.1 --netmask 255.255.255.0 --rng --cid 3\n",
 		VMM_ARCH_MAX_CPUS, RUN_DEFAULT_CPUS,
-		(unsigned long long)(RUN_DEFAULT_MEM >> 20), device_set_usage());
+		(unsigned long long)(RUN_DEFAULT_MEM >> 20),
+		RUN_MAX_SHUTDOWN_TIMEOUT, RUN_DEFAULT_SHUTDOWN_TIMEOUT,
+		device_set_usage());
 }
 
 int run_parse_mem(const char *s, uint64_t *bytes)
@@ -185,6 +200,7 @@ int run_parse(int argc, char **argv, struct run_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = RUN_DEFAULT_CPUS;
 	cfg->mem = RUN_DEFAULT_MEM;
+	cfg->shutdown_timeout = RUN_DEFAULT_SHUTDOWN_TIMEOUT;
 	cfg->devs = device_set_new();
 	options = run_options();
 	if (!cfg->devs || !options) {
@@ -275,6 +291,15 @@ static int run_parse_options(int argc, char **argv, struct run_config *cfg,
 			break;
 		case OPT_NO_BALLOON:		/* crosvm's: there is no balloon */
 		case OPT_DISABLE_SANDBOX:	/* crosvm's: there is no sandbox */
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			err = opt_parse_u64(optarg, RUN_MAX_SHUTDOWN_TIMEOUT, &v);
+			if (err) {
+				log_error("--shutdown-timeout '%s': give a number of seconds from 0 to %u",
+					  optarg, RUN_MAX_SHUTDOWN_TIMEOUT);
+				return EXIT_USAGE;
+			}
+			cfg->shutdown_timeout = v;
 			break;
 		case 'v':
 			cfg->verbose++;
@@ -588,8 +613,41 @@ static void run_console_input(struct vmm *vm, struct run_console *con)
 	run_console_flush(vm, con);
 }
 
-static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
+static int64_t run_now_ms(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * A stop signal: the first one presses the power button and starts the
+ * grace time (*deadline, ms of CLOCK_MONOTONIC); with no grace time, no
+ * button, or a second signal, the VM stops at once.
+ */
+static void run_stop_signal(struct vmm *vm, const struct signalfd_siginfo *si,
+			    unsigned int timeout, int64_t *deadline)
+{
+	const char *sig = strsignal(si->ssi_signo);
+
+	if (*deadline >= 0) {
+		log_info("%s again: stopping the guest now", sig);
+	} else if (timeout && arch_power_button(vm)) {
+		*deadline = run_now_ms() + (int64_t)timeout * 1000;
+		log_info("%s: pressed the guest's power button; waiting up to %u s for it to power off",
+			 sig, timeout);
+		return;
+	} else {
+		log_info("stopped by %s", sig);
+	}
+	vmm_request_exit(vm, VMM_EXIT_STOPPED);
+}
+
+static int run_loop(struct vmm *vm, int sfd, struct run_console *con,
+		    unsigned int shutdown_timeout)
+{
+	int64_t deadline = -1;	/* end of the grace time, or -1 */
 	uint64_t cnt;
 
 	for (;;) {
@@ -616,7 +674,15 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 			p[n].fd = vmm_bridge_fd(vm);
 			p[n++].events = POLLIN;
 		}
-		if (poll(p, n, -1) < 0) {
+		int wait = -1, r;
+
+		if (deadline >= 0) {
+			int64_t left = deadline - run_now_ms();
+
+			wait = left > 0 ? (int)left : 0;
+		}
+		r = poll(p, n, wait);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno("poll");
@@ -624,13 +690,20 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con)
 		}
 		if (vmm_stopping(vm))
 			break;
+		if (r == 0 && deadline >= 0 && run_now_ms() >= deadline) {
+			log_warn("the guest did not power off within %u s; stopping it",
+				 shutdown_timeout);
+			vmm_request_exit(vm, VMM_EXIT_STOPPED);
+			break;
+		}
 		if (p[i_sig].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				log_info("stopped by %s", strsignal(si.ssi_signo));
-				vmm_request_exit(vm, VMM_EXIT_STOPPED);
-				break;
+				run_stop_signal(vm, &si, shutdown_timeout,
+						&deadline);
+				if (vmm_stopping(vm))
+					break;
 			}
 		}
 		if (i_rx >= 0 && (p[i_rx].revents & POLLIN)) {
@@ -843,7 +916,7 @@ int cmd_run(int argc, char **argv)
 		  cfg.cpus);
 	if (vmm_start(&vm))
 		goto out;
-	ret = run_loop(&vm, sfd, &con);
+	ret = run_loop(&vm, sfd, &con, cfg.shutdown_timeout);
 	log_debug("VM ran for %.3f s", run_seconds(&t0));
 out:
 	/* vCPUs first (nothing reaches the devices any more), then devices. */

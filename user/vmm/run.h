@@ -10,6 +10,8 @@
 
 #define RUN_DEFAULT_MEM		(512ULL << 20)
 #define RUN_DEFAULT_CPUS	1
+#define RUN_DEFAULT_SHUTDOWN_TIMEOUT	5	/* s */
+#define RUN_MAX_SHUTDOWN_TIMEOUT	3600	/* s */
 
 /**
  * struct run_config - what the command line asked for.
@@ -29,6 +31,9 @@
  * @vmid: the vmid (--vmid)
  * @bridge_node: the bridge's frontend node (--bridge-node), or NULL
  * @pci_host_dt: the bridged PCI host's guest node (--pci-host-dt), or NULL
+ * @shutdown_timeout: seconds the guest has to power off after SIGINT,
+ *	SIGTERM or SIGHUP pressed its power button (--shutdown-timeout);
+ *	0: stop it at once
  */
 struct run_config {
 	const char *kernel;
@@ -45,6 +50,7 @@ struct run_config {
 	uint32_t vmid;
 	const char *bridge_node;
 	const char *pci_host_dt;
+	unsigned int shutdown_timeout;
 };
 
 /*

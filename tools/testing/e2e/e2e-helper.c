@@ -9,6 +9,10 @@
  *                                releases KEY_A for every line on stdin
  *   evread NAME SECS             guest: waits for KEY_A from the input
  *                                device NAME; prints "ready" once it reads
+ *   powerkey SECS                guest: waits for KEY_POWER from any
+ *                                input device that has it, prints
+ *                                "powerkey: ready" once it listens, then
+ *                                syncs and powers off
  *   tcp-send ADDR PORT BYTES SEED
  *                                sends BYTES pseudo-random bytes (trying to
  *                                connect for 30 s), prints "sent BYTES
@@ -80,6 +84,7 @@
 #include <linux/input.h>
 #include <linux/uinput.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
 #include <sys/socket.h>	/* before vm_sockets.h, which needs struct sockaddr */
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
@@ -301,10 +306,34 @@ static int cmd_uinput(const char *name)
 	return 0;
 }
 
+/* Wait until one of fds[n] reports key code pressed, or end. */
+static int wait_key(const int *fds, int n, unsigned int code, time_t end)
+{
+	struct pollfd p[64];
+	struct input_event ev;
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	while (time(NULL) < end) {
+		if (poll(p, n, 1000) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			if (read(p[i].fd, &ev, sizeof(ev)) != sizeof(ev))
+				return fail("reading an event");
+			if (ev.type == EV_KEY && ev.code == code && ev.value == 1)
+				return 0;
+		}
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
 static int cmd_evread(const char *name, int secs)
 {
 	char path[300], n[256];
-	struct input_event ev;
 	time_t end = time(NULL) + secs;
 	int fd = -1, i;
 
@@ -324,20 +353,53 @@ static int cmd_evread(const char *name, int secs)
 		return fail("no input device with that name");
 	}
 	say("ready %s\n", path);
-	while (time(NULL) < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (wait_key(&fd, 1, KEY_A, end))
+		return fail("no KEY_A");
+	say("%s\n", "key-a");
+	return 0;
+}
 
-		if (poll(&p, 1, 1000) <= 0)
+/*
+ * The guest's stand-in for systemd-logind or acpid: wait for KEY_POWER
+ * from any input device that has it (the ACPI power button on x86_64),
+ * then sync every file system and power off.
+ */
+static int cmd_powerkey(int secs)
+{
+	unsigned long keys[KEY_MAX / (8 * sizeof(long)) + 1];
+	unsigned int bits = 8 * sizeof(long);
+	time_t end = time(NULL) + secs;
+	char path[300], name[256];
+	int fds[64], n = 0, fd, i;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path), "/dev/input/event%d", i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
 			continue;
-		if (read(fd, &ev, sizeof(ev)) != sizeof(ev))
-			return fail("reading an event");
-		if (ev.type == EV_KEY && ev.code == KEY_A && ev.value == 1) {
-			say("%s\n", "key-a");
-			return 0;
+		memset(keys, 0, sizeof(keys));
+		memset(name, 0, sizeof(name));
+		if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys) < 0 ||
+		    !(keys[KEY_POWER / bits] & (1UL << (KEY_POWER % bits)))) {
+			close(fd);
+			continue;
 		}
+		ioctl(fd, EVIOCGNAME(sizeof(name) - 1), name);
+		printf("power key on %s (%s)\n", path, name);
+		fds[n++] = fd;
 	}
-	errno = ETIMEDOUT;
-	return fail("no KEY_A");
+	if (!n) {
+		errno = ENOENT;
+		return fail("no input device has KEY_POWER");
+	}
+	say("%s\n", "powerkey: ready");
+	if (wait_key(fds, n, KEY_POWER, end))
+		return fail("no KEY_POWER");
+	say("%s\n", "powerkey: KEY_POWER, syncing and powering off");
+	sync();
+	if (reboot(RB_POWER_OFF) < 0)
+		return fail("reboot(RB_POWER_OFF)");
+	return 0;
 }
 
 /* Send bytes pseudo-random bytes from seed; *sum gets their checksum. */
@@ -861,6 +923,10 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "evread") && argc == 4) {
 		limit(c, atoi(argv[3]) + 5);	/* it watches the clock itself */
 		return cmd_evread(argv[2], atoi(argv[3]));
+	}
+	if (!strcmp(c, "powerkey") && argc == 3) {
+		limit(c, atoi(argv[2]) + 5);	/* it watches the clock itself */
+		return cmd_powerkey(atoi(argv[2]));
 	}
 	if (!strcmp(c, "tcp-send") && argc == 6) {
 		limit(c, CMD_LIMIT);

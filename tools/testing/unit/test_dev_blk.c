@@ -9,11 +9,13 @@
  * (VBRIDGE_NO_IO_URING=1).
  */
 #include <endian.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +368,66 @@ static void test_block_size(void)
 		   VIRTIO_BLK_S_OK, "block_size=4096: a 4 KiB read at a 4 KiB offset");
 	TAP_EQ_INT(blk_req(&b, VIRTIO_BLK_T_IN, 1, 0, 0, buf, 4096, &used),
 		   VIRTIO_BLK_S_IOERR, "block_size=4096: a read off the block grid refused");
+	bdev_down(&b);
+}
+
+/* Whether every thread but the main one blocks sig (/proc's SigBlk). */
+static int others_block(int sig, int *threads)
+{
+	char path[300], line[128];
+	struct dirent *e;
+	int ok = 1;
+	DIR *d;
+
+	*threads = 0;
+	d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		unsigned long long blk = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		fclose(f);
+		(*threads)++;
+		if (!(blk & 1ULL << (sig - 1)))
+			ok = 0;
+	}
+	closedir(d);
+	return ok;
+}
+
+/*
+ * The I/O workers start with the device, before vbridge run blocks
+ * SIGTERM for its signalfd: they must never take it (it would kill the
+ * process instead of shutting the guest down).
+ */
+static void test_worker_signals(void)
+{
+	struct blk_cfg c = { .path = img };
+	struct bdev b;
+	char msg[128];
+	int threads;
+
+	fill_image();
+	if (bdev_up(&b, &c)) {
+		TAP_CHECK(0, "signals: device up");
+		return;
+	}
+	/* (io_uring's own workers are the kernel's and block every signal) */
+	snprintf(msg, sizeof(msg),
+		 "signals[%s]: every I/O thread blocks SIGTERM (the main thread's signalfd takes it)",
+		 io_path);
+	TAP_CHECK(others_block(SIGTERM, &threads) &&
+		  (threads > 0 || !strcmp(io_path, "uring")), msg);
 	bdev_down(&b);
 }
 
@@ -1219,6 +1281,7 @@ int main(void)
 		test_rw(true);
 		test_readonly();
 		test_block_size();
+		test_worker_signals();
 		test_open_errors();
 		test_direct_4k();
 		test_direct_bounds();

@@ -34,6 +34,16 @@ static void test_good(void)
 	TAP_EQ_INT(c.cpus, 1, "default: 1 vCPU");
 	TAP_EQ_U64(c.mem, 512ULL << 20, "default: 512 MiB");
 	TAP_CHECK(!c.initrd && !c.params, "default: no initrd, no params");
+	TAP_EQ_INT(c.shutdown_timeout, 5, "default: 5 s to power off");
+	run_config_free(&c);
+
+	TAP_EQ_INT(parse(ARGV("--kernel", "bz", "--shutdown-timeout", "0"), &c),
+		   0, "--shutdown-timeout 0");
+	TAP_EQ_INT(c.shutdown_timeout, 0, "--shutdown-timeout 0: stop at once");
+	run_config_free(&c);
+	TAP_EQ_INT(parse(ARGV("--kernel", "bz", "--shutdown-timeout=3600"), &c),
+		   0, "--shutdown-timeout=3600");
+	TAP_EQ_INT(c.shutdown_timeout, 3600, "--shutdown-timeout at its maximum");
 	run_config_free(&c);
 
 	TAP_EQ_INT(parse(ARGV("--kernel=bz", "--initrd", "rd", "--cpus", "4",
@@ -116,6 +126,14 @@ static void test_bad(void)
 		{ ARGV("--kernel", "bz", "--mem", "1000K"), "--mem not a multiple of 1 MiB" },
 		{ ARGV("--kernel", "bz", "--mem", "lots"), "--mem not a size" },
 		{ ARGV("--kernel", "bz", "--mem", ""), "--mem empty" },
+		{ ARGV("--kernel", "bz", "--shutdown-timeout", "3601"),
+		  "--shutdown-timeout above an hour" },
+		{ ARGV("--kernel", "bz", "--shutdown-timeout", "-1"),
+		  "--shutdown-timeout negative" },
+		{ ARGV("--kernel", "bz", "--shutdown-timeout", "5s"),
+		  "--shutdown-timeout with a unit" },
+		{ ARGV("--kernel", "bz", "--shutdown-timeout"),
+		  "--shutdown-timeout without a value" },
 		{ ARGV("--kernel", "bz", "--frobnicate"), "unknown option" },
 		{ ARGV("--kernel", "bz", "extra"), "stray argument" },
 		{ ARGV("bz", "bz2"), "two kernels as arguments" },

@@ -281,6 +281,8 @@ int main(void)
 	TAP_EQ_INT(fadt[88], 4, "PM1 event length 4");
 	TAP_EQ_INT(fadt[89], 2, "PM1 control length 2");
 	TAP_CHECK(get32(fadt + 112) & (1u << 10), "reset register supported flag");
+	TAP_EQ_INT(get32(fadt + 112) & (1u << 4), 0,
+		   "PWR_BUTTON clear: a fixed-feature power button");
 	TAP_EQ_INT(fadt[116], 1, "reset register in I/O space");
 	TAP_EQ_U64(get64(fadt + 120), 0xcf9, "reset register port");
 	TAP_EQ_INT(fadt[128], 6, "reset value");

@@ -83,6 +83,14 @@ static void power_event(void *ctx, enum power_event ev)
 	events[ev]++;
 }
 
+static int sci_level, sci_calls;
+
+static void power_sci(void *ctx, int level)
+{
+	sci_level = level;
+	sci_calls++;
+}
+
 static uint64_t pm(struct power *p, unsigned int off, unsigned int len,
 		   int write, uint64_t val)
 {
@@ -99,7 +107,7 @@ static void test_power(void)
 	struct io_access a = { .len = 1 };
 	struct power p;
 
-	power_init(&p, power_event, NULL);
+	power_init(&p, power_event, NULL, NULL);
 	TAP_EQ_U64(pm(&p, 4, 2, 0, 0) & ACPI_PM1_SCI_EN, ACPI_PM1_SCI_EN,
 		   "PM1 control: SCI_EN reads 1 (ACPI mode)");
 	pm(&p, 2, 2, 1, 0x0121);
@@ -128,6 +136,40 @@ static void test_power(void)
 	a.write = false;
 	power_i8042_io(&p, &a);
 	TAP_EQ_U64(a.val, 0, "i8042 status: input buffer empty");
+	power_destroy(&p);
+}
+
+static void test_power_button(void)
+{
+	struct power p;
+
+	power_init(&p, power_event, power_sci, NULL);
+	sci_level = sci_calls = 0;
+	power_button(&p);
+	TAP_EQ_U64(pm(&p, 0, 2, 0, 0), POWER_PM1_PWRBTN,
+		   "button press sets PWRBTN_STS");
+	TAP_EQ_INT(sci_calls, 0, "no SCI while PWRBTN_EN is clear");
+	pm(&p, 2, 2, 1, POWER_PM1_PWRBTN);
+	TAP_EQ_INT(sci_level, 1, "enabling PWRBTN_EN raises the pending SCI");
+	pm(&p, 0, 2, 1, 0x00ff);
+	TAP_EQ_INT(sci_level, 1, "writing 1s to other status bits keeps it");
+	pm(&p, 1, 1, 1, POWER_PM1_PWRBTN >> 8);
+	TAP_EQ_U64(pm(&p, 0, 2, 0, 0), 0, "PWRBTN_STS write-1-to-clear");
+	TAP_EQ_INT(sci_level, 0, "clearing the status lowers the SCI");
+	TAP_EQ_INT(sci_calls, 2, "the SCI is driven only when it changes");
+	power_button(&p);
+	TAP_EQ_INT(sci_level, 1, "a press with PWRBTN_EN set raises the SCI");
+	power_button(&p);
+	TAP_EQ_INT(sci_calls, 3, "a second press while pending changes nothing");
+	pm(&p, 2, 2, 1, 0);
+	TAP_EQ_INT(sci_level, 0, "disabling PWRBTN_EN lowers the SCI");
+	TAP_EQ_U64(pm(&p, 0, 2, 0, 0), POWER_PM1_PWRBTN,
+		   "the status stays set while disabled");
+	pm(&p, 2, 2, 1, POWER_PM1_PWRBTN);
+	TAP_EQ_INT(sci_level, 1, "re-enabling raises it again");
+	pm(&p, 0, 4, 1, POWER_PM1_PWRBTN);
+	TAP_EQ_INT(sci_level, 0, "a 4-byte write clears the status too");
+	TAP_EQ_U64(pm(&p, 2, 2, 0, 0), 0, "...and writes PM1_EN (upper half)");
 	power_destroy(&p);
 }
 
@@ -182,6 +224,7 @@ int main(void)
 {
 	test_bus();
 	test_power();
+	test_power_button();
 	test_rtc();
 	return tap_done();
 }

@@ -28,6 +28,12 @@ static void arm64_rtc_irq(void *opaque, int level)
 	vmm_irq_set(opaque, ARM64_RTC_SPI, 0, level);
 }
 
+bool arch_power_button(struct vmm *vm)
+{
+	(void)vm;
+	return false;	/* no power key yet: SIGTERM stops at once */
+}
+
 void arch_vmm_init(struct vmm *vm)
 {
 	vm->arch.gic_fd = -1;

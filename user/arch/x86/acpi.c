@@ -41,7 +41,6 @@
 #define FADT_X_PM1A_CNT_BLK	172
 
 #define FADT_F_WBINVD		(1u << 0)
-#define FADT_F_PWR_BUTTON	(1u << 4)	/* no fixed power button */
 #define FADT_F_SLP_BUTTON	(1u << 5)	/* no fixed sleep button */
 #define FADT_F_RESET_REG_SUP	(1u << 10)
 #define FADT_BOOT_NO_VGA	(1u << 2)	/* and no i8042 bit: no PS/2 */
@@ -420,8 +419,9 @@ static void build_fadt(uint8_t *fadt, uint64_t gpa, uint64_t dsdt,
 	fadt[FADT_PM1_EVT_LEN] = 4;
 	fadt[FADT_PM1_CNT_LEN] = 2;
 	put16(fadt + FADT_IAPC_BOOT_ARCH, FADT_BOOT_NO_VGA);
-	put32(fadt + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PWR_BUTTON |
-	      FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP);
+	/* PWR_BUTTON clear: the fixed-feature power button (PM1 bit 8). */
+	put32(fadt + FADT_FLAGS, FADT_F_WBINVD | FADT_F_SLP_BUTTON |
+	      FADT_F_RESET_REG_SUP);
 	put_gas_io(fadt + FADT_RESET_REG, 8, GAS_ACCESS_BYTE, cfg->reset_port);
 	fadt[FADT_RESET_VALUE] = cfg->reset_value;
 	put64(fadt + FADT_X_DSDT, dsdt);

@@ -38,10 +38,22 @@ static void vmm_power_event(void *ctx, enum power_event ev)
 			 VMM_EXIT_RESET);
 }
 
+/* The SCI: GSI 9, level-triggered active high (the MADT's override). */
+static void vmm_power_sci(void *ctx, int level)
+{
+	arch_irq_line(ctx, VMM_SCI_IRQ, level);
+}
+
+bool arch_power_button(struct vmm *vm)
+{
+	power_button(&vm->arch.power);
+	return true;
+}
+
 void arch_vmm_init(struct vmm *vm)
 {
 	pci_x86_init(&vm->arch.pci, NULL, NULL, vmm_pci_reset, vm);
-	power_init(&vm->arch.power, vmm_power_event, vm);
+	power_init(&vm->arch.power, vmm_power_event, vmm_power_sci, vm);
 	rtc_init(&vm->arch.rtc);
 }
 

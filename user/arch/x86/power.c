@@ -11,11 +11,12 @@
 #define PM1_CNT		4
 
 void power_init(struct power *p, void (*event)(void *ctx, enum power_event ev),
-		void *ctx)
+		void (*sci)(void *ctx, int level), void *ctx)
 {
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->event = event;
+	p->sci = sci;
 	p->ctx = ctx;
 	/* Always in ACPI mode: there is no SMI_CMD to switch. */
 	p->regs[PM1_CNT] = ACPI_PM1_SCI_EN;
@@ -24,6 +25,31 @@ void power_init(struct power *p, void (*event)(void *ctx, enum power_event ev),
 void power_destroy(struct power *p)
 {
 	pthread_mutex_destroy(&p->lock);
+}
+
+static uint16_t power_reg16(const struct power *p, unsigned int off)
+{
+	return p->regs[off] | p->regs[off + 1] << 8;
+}
+
+/* Under p->lock: the SCI follows the enabled status bits. */
+static void power_update_sci(struct power *p)
+{
+	int level = !!(power_reg16(p, PM1_STS) & power_reg16(p, PM1_EN));
+
+	if (level == p->sci_level)
+		return;
+	p->sci_level = level;
+	if (p->sci)
+		p->sci(p->ctx, level);
+}
+
+void power_button(struct power *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->regs[PM1_STS + 1] |= POWER_PM1_PWRBTN >> 8;
+	power_update_sci(p);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void power_pm_io(void *opaque, struct io_access *a)
@@ -56,7 +82,7 @@ void power_pm_io(void *opaque, struct io_access *a)
 	}
 	/* SCI_EN is read-only 1; SLP_EN (bit 13) is write-only. */
 	if (a->off <= PM1_CNT + 1 && a->off + a->len > PM1_CNT + 1) {
-		uint16_t cnt = p->regs[PM1_CNT] | p->regs[PM1_CNT + 1] << 8;
+		uint16_t cnt = power_reg16(p, PM1_CNT);
 		unsigned int typ = (cnt & ACPI_PM1_SLP_TYP_MASK) >>
 				   ACPI_PM1_SLP_TYP_SHIFT;
 
@@ -64,6 +90,7 @@ void power_pm_io(void *opaque, struct io_access *a)
 		p->regs[PM1_CNT + 1] &= ~(ACPI_PM1_SLP_EN >> 8);
 	}
 	p->regs[PM1_CNT] |= ACPI_PM1_SCI_EN;
+	power_update_sci(p);
 	pthread_mutex_unlock(&p->lock);
 	if (off && p->event)
 		p->event(p->ctx, POWER_OFF);

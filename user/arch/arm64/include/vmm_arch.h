@@ -80,6 +80,9 @@
 "When a ttyAMA line reads a terminal, the terminal is put in raw mode: keys\n" \
 "go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
 #define VMM_ARCH_USAGE_CRASH	"an unhandled exit"
+#define VMM_ARCH_USAGE_POWER_BUTTON \
+"this machine has no power button yet, so the guest is\n"	\
+"stopped at once"
 
 struct vmm;
 

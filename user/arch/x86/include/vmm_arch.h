@@ -63,6 +63,9 @@
 "When a ttyS line reads a terminal, the terminal is put in raw mode: keys\n" \
 "go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
 #define VMM_ARCH_USAGE_CRASH	"a triple fault"
+#define VMM_ARCH_USAGE_POWER_BUTTON \
+"it presses the ACPI power button (the guest needs its ACPI\n"	\
+"button driver and something, e.g. systemd-logind or acpid, acting on it)"
 
 /* Where the firmware tables go (reserved in the e820 map). */
 #define VMM_ACPI_ADDR		0xe0000ULL
