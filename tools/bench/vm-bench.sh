@@ -106,17 +106,21 @@ launch() {
 		params="$params bench_runtime=$FIO_RUNTIME bench_ramp=$FIO_RAMP"
 	fi
 	set -- "$@" -o "$OUT/$name.log"
+	# (vbridge with --shutdown-timeout 0: SIGTERM stops it at once, as
+	# it stops QEMU; the guests here have nothing that takes a power
+	# button)
 	case $sys in
 	vbridge)
 		set -- "$@" -g memfd:vbridge-guest-ram -- "$VBRIDGE" run --kernel "$KERNEL" --initrd "$initrd" \
-			--cpus "$CPUS" --mem "${mem}M" --params "$params"
+			--cpus "$CPUS" --mem "${mem}M" --params "$params" --shutdown-timeout 0
 		[ "$mode" = blk ] && set -- "$@" --rwdisk "$DISK"
 		;;
 	vbridge-bridge)
 		# bridge mode: the disk (and one rng) come from the provider
 		# blk_start started on vmid 3; one rng in-process beside it
 		set -- "$@" -g memfd:vbridge-guest-ram -- "$VBRIDGE" run --vmid 3 --kernel "$KERNEL" \
-			--initrd "$initrd" --cpus "$CPUS" --mem "${mem}M" --params "$params" --rng
+			--initrd "$initrd" --cpus "$CPUS" --mem "${mem}M" --params "$params" --rng \
+			--shutdown-timeout 0
 		;;
 	qemu-microvm|qemu-q35)
 		# microvm gets the CMOS clock vbridge has: without one (its
@@ -602,7 +606,7 @@ vmm_halt() {
 	vh_vmid="--vmid 3"
 	[ "${2:-}" != --in-process ] || vh_vmid=""
 	# shellcheck disable=SC2086
-	"$VBRIDGE" run -v $vh_vmid --kernel "$B/halt.img" --mem "$HALT_MEM" \
+	"$VBRIDGE" run -v $vh_vmid --kernel "$B/halt.img" --mem "$HALT_MEM" --shutdown-timeout 0 \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/$1.log" 2>&1 &
 	HALT_PID=$!
 }
@@ -736,7 +740,7 @@ progress "$("$VBRIDGE" --version); $("$QEMU" --version | head -n 1)"
 # bzImage; the arm64 test VM runs without a keeper, as its e2e tests do.
 keeper=""
 if [ "$ARCH" = x86_64 ]; then
-	"$VBRIDGE" run --kernel "$B/halt.img" --mem 32M \
+	"$VBRIDGE" run --kernel "$B/halt.img" --mem 32M --shutdown-timeout 0 \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
 	keeper=$!
 fi

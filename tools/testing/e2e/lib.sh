@@ -533,7 +533,7 @@ devices_verdict() {
 # test VM's kernel oopses.  With one VM alive all along, the keys never
 # drop to zero between scenarios and no code is patched.
 keeper_start() {
-	"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M \
+	"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M --shutdown-timeout 0 \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
 	KEEPER_PID=$!
 }
