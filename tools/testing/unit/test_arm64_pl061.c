@@ -219,6 +219,18 @@ static void test_levels(void)
 	TAP_EQ_INT(rd(&p, PL061_RIS), 0, "level to edge: nothing pending");
 	TAP_EQ_INT(irq_level, 0, "level to edge: the SPI low");
 
+	/* Edge to level: a latched edge does not outlive the change. */
+	wr(&p, PL061_IEV, 0x08);
+	pl061_set_input(&p, 3, 1);
+	TAP_EQ_INT(rd(&p, PL061_RIS), 0x08, "edge to level: an edge latched");
+	wr(&p, PL061_IS, 0x08);
+	wr(&p, PL061_IEV, 0x00);
+	TAP_EQ_INT(rd(&p, PL061_RIS), 0, "edge to level: only the level counts (line high, low level)");
+	wr(&p, PL061_IS, 0x00);
+	TAP_EQ_INT(rd(&p, PL061_RIS), 0, "edge to level and back: the old edge is gone");
+	pl061_set_input(&p, 3, 0);
+	wr(&p, PL061_IC, 0xff);
+
 	/* Two lines: the SPI is the OR of the enabled ones. */
 	wr(&p, PL061_IS, 0x09);
 	wr(&p, PL061_IEV, 0x09);

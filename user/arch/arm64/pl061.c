@@ -113,6 +113,7 @@ static void pl061_write(struct pl061 *p, unsigned int off, uint8_t v)
 			break;
 		case PL061_IS:
 			p->is = v;
+			p->edge &= ~v;	/* a level line latches no edge */
 			break;
 		case PL061_IBE:
 			p->ibe = v;

@@ -15,7 +15,8 @@
  *       clear it;
  *   edge (GPIOIS 0): the RIS bit latches when the pin changes to GPIOIEV's
  *       level (1 rising, 0 falling), or on either change with GPIOIBE; it
- *       stays set until GPIOIC clears it.
+ *       stays set until GPIOIC clears it (or GPIOIS makes the line
+ *       level-sensitive).
  * The one interrupt line (GPIOINTR, a level-triggered SPI) is
  * (GPIORIS & GPIOIE) != 0.
  *
