@@ -3,6 +3,7 @@
 #include "arch/arm64/pl061.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 static const uint8_t pcell_id[4] = { 0x0d, 0xf0, 0x05, 0xb1 };
@@ -225,6 +226,7 @@ static void *pl061_pulse_thread(void *arg)
 int pl061_pulse(struct pl061 *p, unsigned int line, unsigned int ms)
 {
 	struct timespec end;
+	sigset_t all, old;
 	bool pending;
 	int ret;
 
@@ -253,7 +255,11 @@ int pl061_pulse(struct pl061 *p, unsigned int line, unsigned int ms)
 	p->pulse_end = end;
 	pl061_set_input_locked(p, line, 1);
 	pthread_mutex_unlock(&p->lock);
+	/* No signal for the release thread: SIGTERM is the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(&p->pulse_thread, NULL, pl061_pulse_thread, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		pthread_mutex_lock(&p->lock);
 		pl061_set_input_locked(p, line, 0);
