@@ -39,7 +39,7 @@ e2e_guest_image() {
 	chmod +x "$groot/init"
 	cp "$here"/guest-checks/check-* "$work/e2e-helper" "$groot/e2e/"
 	for m in virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_input \
-		 evdev vmw_vsock_virtio_transport button; do
+		 evdev vmw_vsock_virtio_transport button gpio_keys; do
 		if ! initramfs_module "$groot" "$kitroot" "$release" "$m"; then
 			echo "not ok - e2e $kit: guest module $m missing"
 			return 1

@@ -97,6 +97,8 @@ static void test_check(void)
 	refused(&board, d, 1, "a BAR window on UART 3", "overlaps the PL011 UARTs", NULL);
 	d[0].windows[1] = (struct vbridge_window){ ARM64_RTC_BASE, 4096 };
 	refused(&board, d, 1, "a BAR window on the RTC", "overlaps the PL031 RTC", NULL);
+	d[0].windows[1] = (struct vbridge_window){ ARM64_GPIO_BASE, 4096 };
+	refused(&board, d, 1, "a BAR window on the GPIO", "overlaps the PL061 GPIO", NULL);
 	d[0].windows[1] = (struct vbridge_window){ ARM64_PCI_MMIO_BASE + 64 * MiB, MiB };
 	refused(&board, d, 1, "a BAR window in the in-process BARs",
 		"overlaps the in-process PCI host's BAR window", NULL);
@@ -136,12 +138,14 @@ static void test_check(void)
 	example(&d[0]);
 	d[0].irqs[28].num = 36;
 	refused(&board, d, 1, "a line on UART 1's SPI",
-		"interrupt line 28 of bridged device 'cvm2rb-pci' is SPI 36, a UART's: give it a free SPI, 3..31 or 39..95",
+		"interrupt line 28 of bridged device 'cvm2rb-pci' is SPI 36, a UART's: give it a free SPI, 3..31 or 40..95",
 		NULL);
 	d[0].irqs[28].num = ARM64_UART0_SPI;
 	refused(&board, d, 1, "a line on the console UART's SPI", "is SPI 1, a UART's", NULL);
 	d[0].irqs[28].num = ARM64_RTC_SPI;
 	refused(&board, d, 1, "a line on the RTC's SPI", "is SPI 2, the RTC's", NULL);
+	d[0].irqs[28].num = ARM64_GPIO_SPI;
+	refused(&board, d, 1, "a line on the GPIO's SPI", "is SPI 39, the GPIO's", NULL);
 	d[0].irqs[28].num = 34;
 	refused(&board, d, 1, "a line on the in-process INTC#",
 		"is SPI 34, the in-process PCI host's", NULL);

@@ -269,6 +269,34 @@ static void test_default_v3(void)
 		  "rtc: SPI 2");
 	STR_IS("/rtc@9010000", "clock-names", "apb_pclk", "rtc: clock-names");
 
+	/* GPIO and its power key, as Linux's gpio-pl061 and gpio-keys read them */
+	TAP_CHECK(prop_is_str("/pl061@9030000", "compatible", "arm,pl061\0arm,primecell",
+			      sizeof("arm,pl061\0arm,primecell")),
+		  "gpio: arm,pl061 + arm,primecell");
+	TAP_CHECK(reg_is("/pl061@9030000", 0, 0x09030000, 0x1000), "gpio: reg");
+	p = prop("/pl061@9030000", "interrupts", &len);
+	TAP_CHECK(p && len == 12 && cell(p, 0) == 0 && cell(p, 1) == 39 &&
+		  cell(p, 2) == 4, "gpio: SPI 39, level high");
+	p = prop("/pl061@9030000", "clocks", &len);
+	TAP_CHECK(p && len == 4 && cell(p, 0) == ARM64_FDT_PHANDLE_CLK,
+		  "gpio: clocks = the apb_pclk");
+	STR_IS("/pl061@9030000", "clock-names", "apb_pclk", "gpio: clock-names");
+	TAP_CHECK(prop("/pl061@9030000", "gpio-controller", &len) && !len,
+		  "gpio: gpio-controller");
+	TAP_EQ_INT(u32_of("/pl061@9030000", "#gpio-cells"), 2, "gpio: 2 gpio cells");
+	STR_IS("/gpio-keys", "compatible", "gpio-keys", "power key: gpio-keys");
+	STR_IS("/gpio-keys/poweroff", "label", "GPIO Key Poweroff", "power key: label");
+	TAP_EQ_INT(u32_of("/gpio-keys/poweroff", "linux,code"), 116,
+		   "power key: linux,code KEY_POWER");
+	p = prop("/gpio-keys/poweroff", "gpios", &len);
+	TAP_CHECK(p && len == 12 && cell(p, 1) == ARM64_GPIO_POWER_LINE &&
+		  cell(p, 2) == 0, "power key: line 3, active high");
+	TAP_CHECK(p && len == 12 &&
+		  fdt_node_offset_by_phandle(blob, cell(p, 0)) ==
+		  fdt_path_offset(blob, "/pl061@9030000") &&
+		  fdt_path_offset(blob, "/pl061@9030000") >= 0,
+		  "power key: its gpios phandle is the PL061's node");
+
 	/* PCI */
 	STR_IS("/pcie@3f000000", "compatible", "pci-host-ecam-generic",
 	       "pci: pci-host-ecam-generic");
@@ -359,6 +387,7 @@ static void test_v2_its_options(void)
 
 	arm64_fdt_default_config(c, 256 * MiB, 4, 2, 1);
 	c->has_rtc = false;
+	c->has_gpio = false;
 	c->pci.bus_last = 3;
 	c->pci.domain = 0;
 	c->pci.mmio64_base = 0x8000000000ULL;
@@ -373,6 +402,9 @@ static void test_v2_its_options(void)
 		  cell(p, 11) == (0xf << 8 | 4),
 		  "v2: timer PPIs carry the CPU mask of 4 vCPUs");
 	TAP_CHECK(fdt_path_offset(blob, "/rtc@9010000") < 0, "v2: no RTC when not asked");
+	TAP_CHECK(fdt_path_offset(blob, "/pl061@9030000") < 0 &&
+		  fdt_path_offset(blob, "/gpio-keys") < 0,
+		  "v2: no GPIO and no power key when not asked");
 	TAP_CHECK(!prop("/chosen", "bootargs", &len) &&
 		  !prop("/chosen", "linux,initrd-start", &len) &&
 		  !prop("/chosen", "kaslr-seed", &len),
@@ -465,6 +497,13 @@ static void test_hook_and_errors(void)
 	EXPECT_EINVAL("error: empty bus range", "bus range 1-0");
 	c->ram_size = 0;
 	EXPECT_EINVAL("error: no RAM", "no RAM");
+	c->power_key_line = 8;
+	EXPECT_EINVAL("error: power key on GPIO line 8", "lines 0-7");
+	c->power_key_line = -1;
+	TAP_CHECK(build_cfg(c) > 0 && fdt_path_offset(blob, "/gpio-keys") < 0 &&
+		  fdt_path_offset(blob, "/pl061@9030000") >= 0,
+		  "no power key: the GPIO without gpio-keys");
+	arm64_fdt_default_config(c, 256 * MiB, 1, 3, 1);
 	c->initrd_start = 2;
 	c->initrd_end = 1;
 	EXPECT_EINVAL("error: initrd backwards", "initrd");

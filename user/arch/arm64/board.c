@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The arm64 board: RAM at 0x40000000, the PL011s and the PL031 on the MMIO
- * bus, the in-process PCI host behind an ECAM window, the device tree that
+ * The arm64 board: RAM at 0x40000000, the PL011s, the PL031 and the PL061
+ * (with the power key) on the MMIO bus, the in-process PCI host behind an ECAM window, the device tree that
  * describes it all, and the boot of an Image (or of firmware at 0).
  */
 #include "vmm/vmm.h"
@@ -28,10 +28,30 @@ static void arm64_rtc_irq(void *opaque, int level)
 	vmm_irq_set(opaque, ARM64_RTC_SPI, 0, level);
 }
 
+/*
+ * How long the power key is held down.  gpio-keys reads the line a
+ * debounce delay (5 ms) after its interrupt, from a work item: a release
+ * that came before that work ran would lose the press.  QEMU's virt board
+ * holds its key 100 ms; a nested guest under TCG can be slower than that.
+ */
+#define ARM64_POWER_KEY_MS	500
+
+static void arm64_gpio_irq(void *opaque, int level)
+{
+	vmm_irq_set(opaque, ARM64_GPIO_SPI, 0, level);
+}
+
+/* Press the power key, and release it ARM64_POWER_KEY_MS later. */
 bool arch_power_button(struct vmm *vm)
 {
-	(void)vm;
-	return false;	/* no power key yet: SIGTERM stops at once */
+	int err = pl061_pulse(&vm->arch.gpio, ARM64_GPIO_POWER_LINE,
+			      ARM64_POWER_KEY_MS);
+
+	if (err) {
+		log_error("cannot press the power key: %s", strerror(-err));
+		return false;
+	}
+	return true;
 }
 
 void arch_vmm_init(struct vmm *vm)
@@ -39,12 +59,14 @@ void arch_vmm_init(struct vmm *vm)
 	vm->arch.gic_fd = -1;
 	vm->arch.its_fd = -1;
 	pl031_init(&vm->arch.rtc, arm64_rtc_irq, vm);
+	pl061_init(&vm->arch.gpio, arm64_gpio_irq, vm);
 }
 
 void arch_vmm_destroy(struct vmm *vm)
 {
 	unsigned int i;
 
+	pl061_destroy(&vm->arch.gpio);
 	pl031_destroy(&vm->arch.rtc);
 	for (i = 0; i < vm->arch.nr_uarts; i++) {
 		struct vmm_uart *u = &vm->arch.uarts[i];
@@ -184,6 +206,8 @@ int arch_board_setup(struct vmm *vm)
 				      pl011_io, &vm->arch.uarts[i].uart, "pl011");
 	err |= arm64_add_mmio(vm, ARM64_RTC_BASE, ARM64_RTC_SIZE, pl031_io,
 			      &vm->arch.rtc, "pl031");
+	err |= arm64_add_mmio(vm, ARM64_GPIO_BASE, ARM64_GPIO_SIZE, pl061_io,
+			      &vm->arch.gpio, "pl061");
 	return err ? -1 : 0;
 }
 

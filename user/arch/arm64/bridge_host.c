@@ -27,6 +27,7 @@ static const char *arm64_bridge_window_clash(const struct arm64_bridge_board *b,
 		{ ARM64_UART_BASE, ARM64_UART_MAX * ARM64_UART_SIZE,
 		  "the PL011 UARTs" },
 		{ ARM64_RTC_BASE, ARM64_RTC_SIZE, "the PL031 RTC" },
+		{ ARM64_GPIO_BASE, ARM64_GPIO_SIZE, "the PL061 GPIO" },
 		{ ARM64_PCI_MMIO_BASE, ARM64_PCI_MMIO_SIZE,
 		  "the in-process PCI host's BAR window" },
 		{ ARM64_PCI_ECAM_BASE, ARM64_PCI_ECAM_SIZE,
@@ -52,6 +53,8 @@ static const char *arm64_bridge_spi_user(uint32_t spi)
 
 	if (spi == ARM64_RTC_SPI)
 		return "the RTC's";
+	if (spi == ARM64_GPIO_SPI)
+		return "the GPIO's";
 	for (i = 0; i < ARM64_UART_MAX; i++)
 		if (spi == ARM64_UART_SPI(i))
 			return "a UART's";
@@ -148,7 +151,7 @@ int arm64_bridge_check(const struct arm64_bridge_board *b, uint32_t vmid,
 					 vmid, l, d->name, spi, user,
 					 ARM64_BRIDGE_SPI_FIRST,
 					 ARM64_BRIDGE_SPI_LAST,
-					 ARM64_UART_SPI(ARM64_UART_MAX - 1) + 1,
+					 ARM64_GPIO_SPI + 1,	/* after UARTs 1-3 */
 					 ARM64_GIC_NR_SPIS - 1);
 				return -1;
 			}

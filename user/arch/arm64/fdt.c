@@ -51,6 +51,10 @@ void arm64_fdt_default_config(struct arm64_fdt_config *c, uint64_t ram_size,
 	c->has_rtc = true;
 	c->rtc_base = ARM64_RTC_BASE;
 	c->rtc_spi = ARM64_RTC_SPI;
+	c->has_gpio = true;
+	c->gpio_base = ARM64_GPIO_BASE;
+	c->gpio_spi = ARM64_GPIO_SPI;
+	c->power_key_line = ARM64_GPIO_POWER_LINE;
 	c->has_pci = true;
 	c->pci.ecam_base = ARM64_PCI_ECAM_BASE;
 	c->pci.mmio_base = ARM64_PCI_MMIO_BASE;
@@ -258,6 +262,41 @@ static int add_primecell(void *fdt, const char *name, const char *what,
 	return node;
 }
 
+/* Linux's input-event-codes.h */
+#define KEY_POWER		116
+
+/*
+ * The PL061 (a GPIO controller, #gpio-cells 2: line and flags) and, on
+ * one of its lines, the power key that Linux's gpio-keys reports as
+ * KEY_POWER.  Added in reverse order, as everything here.
+ */
+static int add_gpio(void *fdt, const struct arm64_fdt_config *c)
+{
+	struct cells gpios = { .n = 0 };
+	int node, key;
+
+	if (c->power_key_line >= 0) {
+		node = fdt_add_subnode(fdt, 0, "gpio-keys");
+		TRY(node);
+		TRY(fdt_setprop_string(fdt, node, "compatible", "gpio-keys"));
+		key = fdt_add_subnode(fdt, node, "poweroff");
+		TRY(key);
+		TRY(fdt_setprop_string(fdt, key, "label", "GPIO Key Poweroff"));
+		TRY(fdt_setprop_u32(fdt, key, "linux,code", KEY_POWER));
+		put(&gpios, ARM64_FDT_PHANDLE_GPIO);
+		put(&gpios, (uint32_t)c->power_key_line);
+		put(&gpios, 0);		/* GPIO_ACTIVE_HIGH */
+		TRY(setcells(fdt, key, "gpios", &gpios));
+	}
+	node = add_primecell(fdt, "pl061", "arm,pl061", c->gpio_base,
+			     c->gpio_spi, false);
+	TRY(node);
+	TRY(fdt_setprop(fdt, node, "gpio-controller", NULL, 0));
+	TRY(fdt_setprop_u32(fdt, node, "#gpio-cells", 2));
+	TRY(fdt_setprop_u32(fdt, node, "phandle", ARM64_FDT_PHANDLE_GPIO));
+	return 0;
+}
+
 /* One interrupt-map entry: slot's INT<pin> to SPI spi of the GIC. */
 static void put_intx(struct cells *map, unsigned int slot, unsigned int pin,
 		     uint32_t spi, uint32_t flags)
@@ -452,6 +491,8 @@ static int build(void *fdt, const struct arm64_fdt_config *c)
 	/* Each fdt_add_subnode goes first: add in reverse of reading order. */
 	if (c->has_pci)
 		TRY(add_pci(fdt, c));
+	if (c->has_gpio)
+		TRY(add_gpio(fdt, c));
 	if (c->has_rtc)
 		TRY(add_primecell(fdt, "rtc", "arm,pl031", c->rtc_base, c->rtc_spi,
 				  false));
@@ -522,6 +563,10 @@ static int check(const struct arm64_fdt_config *c, char *err, size_t errlen)
 	if (c->has_pci && c->pci.bus_last < c->pci.bus_first)
 		return err_set(err, errlen, -EINVAL, "PCI bus range %u-%u is empty",
 			    c->pci.bus_first, c->pci.bus_last);
+	if (c->has_gpio && c->power_key_line >= 8)
+		return err_set(err, errlen, -EINVAL,
+			    "power key on line %d: the PL061 has lines 0-7",
+			    c->power_key_line);
 	if (c->initrd_end && c->initrd_end < c->initrd_start)
 		return err_set(err, errlen, -EINVAL, "initrd ends before it starts");
 	return 0;

@@ -5,8 +5,8 @@
  * qemu_arm64 both accept it: root compatible "linux,dummy-virt" as QEMU's
  * virt board, #address-cells/#size-cells 2, memory, cpus with
  * enable-method "psci", PSCI 1.0 over HVC, the armv8 timer, a GICv2 or
- * GICv3 (with an optional ITS), PL011 UARTs and a PL031 RTC on a 24 MHz
- * apb_pclk fixed clock, a pci-host-ecam-generic host with an interrupt-map
+ * GICv3 (with an optional ITS), PL011 UARTs, a PL031 RTC and a PL061 GPIO
+ * on a 24 MHz apb_pclk fixed clock, a gpio-keys power key on that GPIO, a pci-host-ecam-generic host with an interrupt-map
  * of 32 slots x 4 pins, and /chosen (bootargs, stdout-path, initrd,
  * kaslr-seed, rng-seed).
  *
@@ -31,6 +31,7 @@
 #define ARM64_FDT_PHANDLE_GIC	1
 #define ARM64_FDT_PHANDLE_CLK	2
 #define ARM64_FDT_PHANDLE_ITS	3
+#define ARM64_FDT_PHANDLE_GPIO	4
 #define ARM64_FDT_PHANDLE_FIRST_FREE 16	/* for add_nodes */
 /* The GIC's #address-cells (its ITS child is in the root's space). */
 #define ARM64_FDT_GIC_ADDR_CELLS	2
@@ -89,6 +90,9 @@ struct arm64_fdt_pci {
  * @stdout_uart: index in @uart of the console (/chosen stdout-path), -1
  *	for none
  * @has_rtc, @rtc_base, @rtc_spi: the PL031
+ * @has_gpio, @gpio_base, @gpio_spi: the PL061 (node pl061@<base>)
+ * @power_key_line: its line that is the power key: node /gpio-keys with
+ *	one key, KEY_POWER, active high (-1: no such node)
  * @has_pci, @pci: the in-process PCI host
  * @bootargs: kernel command line (NULL: none)
  * @initrd_start, @initrd_end: the initrd, [start, end) (end 0: none)
@@ -114,6 +118,10 @@ struct arm64_fdt_config {
 	bool has_rtc;
 	uint64_t rtc_base;
 	uint32_t rtc_spi;
+	bool has_gpio;
+	uint64_t gpio_base;
+	uint32_t gpio_spi;
+	int power_key_line;
 	bool has_pci;
 	struct arm64_fdt_pci pci;
 	const char *bootargs;
@@ -163,7 +171,7 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h);
  * Fill c with the machine of layout.h: RAM at ARM64_RAM_BASE, nr_cpus
  * vCPUs with the MPIDRs KVM gives vCPU ids 0..nr_cpus-1 (Aff0 = id % 16,
  * Aff1 = id / 16), the GIC of that version at its place, nr_uarts UARTs
- * (UART 0 the console), the RTC, the PCI host on bus 0 with its ECAM,
+ * (UART 0 the console), the RTC, the GPIO with its power key, the PCI host on bus 0 with its ECAM,
  * 32-bit window and SPIs, domain 0.  The caller sets the rest (and the
  * MPIDRs KVM really reports, which it should read back).
  */

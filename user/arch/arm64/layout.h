@@ -13,6 +13,7 @@
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU, up to 123
  *   0x0900_0000  PL011 UART n (n = 0..3) at + n * 4 KiB
  *   0x0901_0000  PL031 RTC (4 KiB)
+ *   0x0903_0000  PL061 GPIO (4 KiB): line 3 is the power key
  *   0x1000_0000  32-bit MMIO window of the in-process PCI host (BARs)
  *   0x3f00_0000  ECAM of the in-process PCI host (16 MiB: buses 0-15)
  *   0x4000_0000  RAM
@@ -25,6 +26,7 @@
  *   SPI 3-31     free: the configuration guide's bridged devices use them
  *   SPI 32-35    INTA#-INTD# of the in-process PCI host (swizzled)
  *   SPI 36-38    UARTs 1-3
+ *   SPI 39       GPIO (QEMU virt's SPI 7 is a bridged device's here)
  *
  * PPIs (the armv8 timer): 13 secure phys, 14 non-secure phys, 11 virt,
  * 10 hyp phys, as on QEMU's virt board.
@@ -70,6 +72,15 @@
 #define ARM64_RTC_BASE			0x09010000ULL
 #define ARM64_RTC_SIZE			0x00001000ULL
 #define ARM64_RTC_SPI			2
+
+/*
+ * PL061 GPIO at QEMU virt's address, its line 3 the power key (gpio-keys,
+ * KEY_POWER) as there; its SPI is one no bridged device uses.
+ */
+#define ARM64_GPIO_BASE			0x09030000ULL
+#define ARM64_GPIO_SIZE			0x00001000ULL
+#define ARM64_GPIO_SPI			39
+#define ARM64_GPIO_POWER_LINE		3
 
 /* Free SPIs for bridged devices (the guide's 3 ... 0x1f). */
 #define ARM64_BRIDGE_SPI_FIRST		3

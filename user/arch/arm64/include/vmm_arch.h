@@ -3,7 +3,8 @@
  * The arm64 machine as the VMM core sees it (vmm/arch.h): QEMU virt's
  * memory map (RAM from 0x40000000, the low 128 MiB free for bridged
  * windows and firmware), the in-kernel GICv3 (or v2), PSCI through KVM,
- * PL011 UARTs, a PL031 clock and a pci-host-ecam-generic host, described by
+ * PL011 UARTs, a PL031 clock, a PL061 GPIO with the power key and a
+ * pci-host-ecam-generic host, described by
  * a device tree; an Image booted as Linux's arm64 boot protocol says, or
  * firmware (--bios) at 0.
  */
@@ -20,6 +21,7 @@
 #include "arch/arm64/pci_host_dt.h"
 #include "arch/arm64/pl011.h"
 #include "arch/arm64/pl031.h"
+#include "arch/arm64/pl061.h"
 #include "vmm/serial.h"
 
 #define VMM_ARCH_NAME		"arm64"
@@ -55,9 +57,10 @@
 "Boot a Linux guest on KVM (arm64): an Image as Linux's arm64 boot protocol\n" \
 "says, or firmware with --bios; SMP vCPUs started with PSCI, the in-kernel\n" \
 "GICv3 (GICv2 where the host has no v3), the architected timer, a PL011\n" \
-"UART on ttyAMA0 (the guest console), a PL031 clock and a\n" \
-"pci-host-ecam-generic PCI host, all described by a device tree. RAM starts\n" \
-"at 0x40000000 as on QEMU's virt board; the low 128 MiB are left free.\n"
+"UART on ttyAMA0 (the guest console), a PL031 clock, a PL061 GPIO with a\n" \
+"power key (gpio-keys) and a pci-host-ecam-generic PCI host, all described\n" \
+"by a device tree. RAM starts at 0x40000000 as on QEMU's virt board; the\n" \
+"low 128 MiB are left free.\n"
 #define VMM_ARCH_USAGE_KERNEL \
 "  --kernel PATH     the guest kernel, an uncompressed arm64 Image\n" \
 "                    (Debian: linux-image-*-arm64-unsigned); or give it\n" \
@@ -81,8 +84,9 @@
 "go to the guest; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends one Ctrl-A.\n"
 #define VMM_ARCH_USAGE_CRASH	"an unhandled exit"
 #define VMM_ARCH_USAGE_POWER_BUTTON \
-"this machine has no power button yet, so the guest is\n"	\
-"stopped at once"
+"it presses the power key, a gpio-keys key (KEY_POWER) on the\n"	\
+"PL061 GPIO (the guest needs its gpio-pl061 and gpio-keys drivers and\n" \
+"something, e.g. systemd-logind or acpid, acting on it)"
 
 struct vmm;
 
@@ -105,6 +109,7 @@ struct vmm_uart {
  * @gic_v3: it is a GICv3 (else a GICv2)
  * @ext_dabt: KVM can inject an external data abort
  * @rtc: the PL031
+ * @gpio: the PL061, with the power key on ARM64_GPIO_POWER_LINE
  * @nr_uarts: UARTs in @uarts
  * @uarts: the board's PL011s
  * @bios_mem: --bios firmware's copy, mapped read-only into the guest at
@@ -123,6 +128,7 @@ struct vmm_arch {
 	int its_fd;
 	bool ext_dabt;
 	struct pl031 rtc;
+	struct pl061 gpio;
 	unsigned int nr_uarts;
 	struct vmm_uart uarts[VMM_MAX_UARTS];
 	uint8_t *bios_mem;
