@@ -683,7 +683,7 @@ scenario_errors_arm64() {
 		"move it into the free MMIO space 0x0\.\.0x7ffffff or above RAM, 0x50000000\.\.0xffffffffff in the device's overlay"
 	bad_vmid bad8 8 /root/e2e/vm8.dtbo "a line on a UART's SPI (36)" \
 		"interrupt line 28 of bridged device 'cvm2rb-pci' is SPI 36, a UART's" \
-		"give it a free SPI, 3\.\.31 or 39\.\.95, in the device's overlay"
+		"give it a free SPI, 3\.\.31 or 40\.\.95, in the device's overlay"
 	bad_vmid bad9 9 /root/e2e/vm9.dtbo "a window over guest RAM" \
 		"window 1 of bridged device 'cvm2rb-pci' \(0x40000000, 1024 KiB\) overlaps guest RAM" \
 		"move it into the free MMIO space"
