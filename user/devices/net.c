@@ -439,8 +439,7 @@ struct virtio_dev *net_new(const struct net_cfg *c)
 	} else {
 		if (c->tap)
 			snprintf(n->ifname, sizeof(n->ifname), "%s", c->tap);
-		n->fd = tap_open(n->ifname);
-		if (n->fd < 0)
+		if (tap_open(n->ifname, &n->fd, 1))
 			goto fail;
 		n->is_tap = true;
 		if (c->has_ip && tap_configure(n->ifname, c->host_ip, c->netmask))

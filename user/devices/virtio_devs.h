@@ -87,8 +87,12 @@ struct net_stats {
 };
 void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
 
-/* Open a tap with IFF_VNET_HDR (tap.c).  name: in: wanted, out: actual. */
-int tap_open(char name[16]);
+/*
+ * Open a tap with IFF_VNET_HDR (tap.c), n queues (IFF_MULTI_QUEUE when
+ * n > 1) into fds[0 .. n).  name: in: wanted, out: actual.  Returns 0, or
+ * -1 with a message printed.
+ */
+int tap_open(char name[16], int *fds, unsigned int n);
 /* Give the tap an IPv4 address and bring it up (libnl-route). */
 int tap_configure(const char *name, uint32_t ip, uint32_t netmask);
 
