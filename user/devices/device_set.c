@@ -43,6 +43,7 @@ enum {
 #define BLK_BLOCK_MAX	65536
 #define BLK_QUEUES_MAX	64	/* num_queues= */
 #define DISK_KEYS	"PATH[,serial=ID][,direct][,block_size=BYTES][,num_queues=N]; crosvm's id= and o_direct= too"
+#define NET_KEYS	"[,queue_pairs=N]; crosvm's vq_pairs= too"
 
 const struct option device_set_long_options[] = {
 	{ "serial",	required_argument, NULL, OPT_SERIAL },
@@ -78,11 +79,17 @@ const char *device_set_usage(void)
 "                        its own io_uring [run: one per vCPU; devices: 4]\n"
 "  --disk PATH[,serial=ID][,direct][,block_size=BYTES][,num_queues=N]\n"
 "                        the same, read-only\n"
-"  --host-ip ADDR, --host_ip ADDR\n"
-"                        virtio-net on a new tap with this IPv4 address\n"
+"  --host-ip ADDR[,queue_pairs=N], --host_ip ADDR[,queue_pairs=N]\n"
+"                        virtio-net on a new tap with this IPv4 address;\n"
+"                        queue_pairs: receive/transmit queue pairs, 1 to\n"
+"                        16, each on its own queue of a multi-queue tap\n"
+"                        (crosvm's vq_pairs= is the same) [1]\n"
 "  --netmask MASK        ... and netmask (default 255.255.255.0)\n"
 "  --mac XX:XX:XX:XX:XX:XX  the guest's MAC address\n"
-"  --tap NAME            virtio-net on the existing tap NAME\n"
+"  --tap NAME[,queue_pairs=N]\n"
+"                        virtio-net on the existing tap NAME (created with\n"
+"                        'ip tuntap add NAME mode tap multi_queue' for\n"
+"                        more than one pair)\n"
 "  --rng                 virtio-rng\n"
 "  --evdev /dev/input/eventN\n"
 "                        virtio-input passing that host device through\n"
@@ -122,6 +129,7 @@ struct disk_spec {
  * @netmask: tap netmask
  * @has_mac: --mac given
  * @mac: the guest's MAC
+ * @net_pairs: queue_pairs= of --tap or --host_ip, 0 if not given
  * @rng: --rng given
  * @evdev: --evdev paths (owned)
  * @nr_evdev: entries in @evdev
@@ -150,6 +158,7 @@ struct device_set {
 	uint32_t netmask;
 	bool has_mac;
 	uint8_t mac[6];
+	unsigned int net_pairs;
 	bool rng;
 	char *evdev[DS_MAX_EVDEV];
 	unsigned int nr_evdev;
@@ -498,9 +507,69 @@ bad:
 	return -1;
 }
 
+/*
+ * The value and keys of --tap NAME[,...] or --host_ip ADDR[,...] (what:
+ * NAME or ADDR, for the messages): *value
+ * gets a copy of the first item (to free), the keys go into s.  Returns 0
+ * or -1 (said why).
+ */
+static int parse_net_arg(struct device_set *s, const char *opt,
+			 const char *what, const char *arg, char **value)
+{
+	const char *key, *val;
+	struct opt_kv it;
+	int ret;
+
+	*value = NULL;
+	if (opt_kv_init(&it, arg))
+		return -1;
+	while ((ret = opt_kv_next(&it, &key, &val)) > 0) {
+		uint64_t np;
+
+		if (!*value) {
+			if (val)
+				break;	/* malformed: the value comes first */
+			*value = strdup(key);
+			if (!*value)
+				goto bad;
+			continue;
+		}
+		if (strcmp(key, "queue_pairs") && strcmp(key, "vq_pairs")) {
+			log_error("%s: unknown key '%s' (%s" NET_KEYS ")", opt, key,
+				  what);
+			goto bad;
+		}
+		if (!val || opt_parse_u64(val, NET_PAIRS_MAX, &np) || !np) {
+			log_error("%s: %s=%s is not a number from 1 to %d", opt, key,
+				  val ? val : "", NET_PAIRS_MAX);
+			goto bad;
+		}
+		if (s->net_pairs && s->net_pairs != np) {
+			log_error("%s: %s=%s, but %u queue pairs were asked for before",
+				  opt, key, val, s->net_pairs);
+			goto bad;
+		}
+		s->net_pairs = np;
+	}
+	if (ret < 0 || !*value) {
+		log_error("%s: malformed value '%s' (%s" NET_KEYS ")", opt, arg,
+			  what);
+		goto bad;
+	}
+	opt_kv_free(&it);
+	return 0;
+bad:
+	free(*value);
+	*value = NULL;
+	opt_kv_free(&it);
+	return -1;
+}
+
 int device_set_parse(struct device_set *s, int opt, const char *arg)
 {
+	char *val;
 	uint32_t m;
+	int ret;
 
 	switch (opt) {
 	case OPT_SERIAL:
@@ -513,7 +582,11 @@ int device_set_parse(struct device_set *s, int opt, const char *arg)
 			log_error("--host_ip: given twice");
 			return -1;
 		}
-		if (parse_ipv4("--host_ip", arg, &s->host_ip))
+		if (parse_net_arg(s, "--host_ip", "ADDR", arg, &val))
+			return -1;
+		ret = parse_ipv4("--host_ip", val, &s->host_ip);
+		free(val);
+		if (ret)
 			return -1;
 		s->has_ip = true;
 		return 1;
@@ -555,14 +628,17 @@ int device_set_parse(struct device_set *s, int opt, const char *arg)
 			log_error("--tap: given twice");
 			return -1;
 		}
-		if (!*arg || strlen(arg) >= IFNAMSIZ || strchr(arg, '/') ||
-		    strchr(arg, ' ') || strchr(arg, ':')) {
-			log_error("--tap: '%s' is not an interface name (1 to %d characters, no '/', ':' or spaces)",
-				  arg, IFNAMSIZ - 1);
+		if (parse_net_arg(s, "--tap", "NAME", arg, &val))
+			return -1;
+		if (!*val || strlen(val) >= IFNAMSIZ || strchr(val, '/') ||
+		    strchr(val, ' ') || strchr(val, ':')) {
+			log_error("--tap: '%s' is not an interface name (1 to %d characters, no '/', ':', ',' or spaces)",
+				  val, IFNAMSIZ - 1);
+			free(val);
 			return -1;
 		}
-		s->tap = strdup(arg);
-		return s->tap ? 1 : -1;
+		s->tap = val;
+		return 1;
 	case OPT_RNG:
 		s->rng = true;
 		return 1;
@@ -778,6 +854,7 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			.netmask = s->has_mask ? s->netmask : htonl(0xffffff00u),
 			.has_mac = s->has_mac,
 			.fd = -1,
+			.queue_pairs = s->net_pairs,
 		};
 
 		memcpy(c.mac, s->mac, sizeof(c.mac));

@@ -9,7 +9,10 @@
  *            num=N,path=P[,console][,stdin]
  *   --rwdisk PATH[,serial=ID][,direct]     --disk PATH[,...] (read-only)
  *   --host_ip A --netmask M --mac X        virtio-net on a tap created and
- *   --tap NAME                             configured here, or an existing tap
+ *   --tap NAME                             configured here, or an existing tap;
+ *                                          ,queue_pairs=N (crosvm: vq_pairs=)
+ *                                          after A or NAME: N queue pairs on a
+ *                                          multi-queue tap
  *   --rng                                  virtio-rng
  *   --evdev /dev/input/eventN              virtio-input passthrough
  *   --cid N[,uds=PATH]                     virtio-vsock with guest CID N,

@@ -61,7 +61,12 @@ struct virtio_dev *blk_new(const struct blk_cfg *c);
  * (libnl-route).  fd >= 0 instead uses that packet socket (one frame with
  * its 12-byte virtio_net_hdr per datagram, as a tap delivers them): for
  * tests.  mac: the guest's MAC (VIRTIO_NET_F_MAC) when has_mac.
+ * queue_pairs > 1: that many receive/transmit queue pairs
+ * (VIRTIO_NET_F_MQ, with a control queue) on a multi-queue tap, one tap
+ * queue per pair; with fd >= 0, more_fds gives the other pairs' sockets.
+ * A device that was created closes the fds it was given when freed.
  */
+#define NET_PAIRS_MAX	16
 struct net_cfg {
 	const char *tap;
 	bool has_ip;
@@ -70,6 +75,8 @@ struct net_cfg {
 	bool has_mac;
 	uint8_t mac[6];
 	int fd;
+	unsigned int queue_pairs;	/* 0: 1; at most NET_PAIRS_MAX */
+	const int *more_fds;	/* with fd >= 0: pairs 1 .. queue_pairs - 1 */
 };
 struct virtio_dev *net_new(const struct net_cfg *c);
 /*
@@ -87,8 +94,12 @@ struct net_stats {
 };
 void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
 
-/* Open a tap with IFF_VNET_HDR (tap.c).  name: in: wanted, out: actual. */
-int tap_open(char name[16]);
+/*
+ * Open a tap with IFF_VNET_HDR (tap.c), n queues (IFF_MULTI_QUEUE when
+ * n > 1) into fds[0 .. n).  name: in: wanted, out: actual.  Returns 0, or
+ * -1 with a message printed.
+ */
+int tap_open(char name[16], int *fds, unsigned int n);
 /* Give the tap an IPv4 address and bring it up (libnl-route). */
 int tap_configure(const char *name, uint32_t ip, uint32_t netmask);
 

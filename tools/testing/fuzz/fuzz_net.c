@@ -6,7 +6,10 @@
  * operations put frames of any length and content on the "tap", or
  * read back (and so make room for) what the guest transmitted; the
  * guest posts receive and transmit chains of any shape, with or without
- * VIRTIO_NET_F_MRG_RXBUF.
+ * VIRTIO_NET_F_MRG_RXBUF.  With two queue pairs (VIRTIO_NET_F_MQ) each
+ * pair has its own socketpair, frames go to either, and the guest's
+ * commands on the control queue (queue 4, or 2 without MQ) reach the
+ * command parser with any layout and content.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,10 +21,18 @@
 
 static uint8_t frame[65536 + 64];
 
+/* The "tap" side of each pair's socketpair; pairs of them. */
+struct net_peers {
+	int peer[2];
+	unsigned int pairs;
+};
+
 static void net_host_op(struct fz_dev *d, struct fz *f)
 {
-	int peer = *(int *)d->priv;
+	struct net_peers *np = d->priv;
 	uint8_t what = fz_u8(f);
+	/* bit 5: pair 1's tap queue (when there is one) */
+	int peer = np->peer[(what >> 5 & 1) % np->pairs];
 	unsigned int i, n, len;
 
 	switch (what % 3) {
@@ -37,8 +48,9 @@ static void net_host_op(struct fz_dev *d, struct fz *f)
 				break;
 		break;
 	case 1:		/* what the guest sent */
-		while (recv(peer, frame, sizeof(frame), MSG_DONTWAIT) >= 0)
-			;
+		for (i = 0; i < np->pairs; i++)
+			while (recv(np->peer[i], frame, sizeof(frame), MSG_DONTWAIT) >= 0)
+				;
 		break;
 	default:	/* a short frame, without a whole header */
 		len = fz_u8(f) % 12;
@@ -59,20 +71,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t how = fz_u8(&f);
 	struct fz_host *h = fz_host_reset(how & 1 ? -ENOSPC : 0);
 	struct net_cfg c = { .has_mac = how & 2, .mac = { 2, 0, 0, 0, 0, 1 } };
+	struct net_peers np = { .pairs = how & 4 ? 2 : 1 };
 	struct virtio_dev *vd;
 	struct fz_dev d;
-	int sv[2];
+	int sv[2][2];
+	unsigned int i;
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
-		fz_fail("socketpair: %s", strerror(errno));
-	c.fd = sv[0];
+	for (i = 0; i < np.pairs; i++) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+			       sv[i]))
+			fz_fail("socketpair: %s", strerror(errno));
+		np.peer[i] = sv[i][1];
+	}
+	c.fd = sv[0][0];
+	c.more_fds = &sv[1][0];
+	c.queue_pairs = np.pairs;
 	vd = net_new(&c);
 	if (!vd)
 		fz_fail("net_new failed");
-	fz_dev_init(&d, h, vd, PCI_DEVFN(3, 0), &net_fz_ops, &sv[1]);
+	fz_dev_init(&d, h, vd, PCI_DEVFN(3, 0), &net_fz_ops, &np);
 	fz_dev_bringup(&d, &f);
 	fz_dev_run(&d, &f);
-	fz_dev_free(&d);	/* closes sv[0] */
-	close(sv[1]);
+	fz_dev_free(&d);	/* closes sv[i][0] */
+	for (i = 0; i < np.pairs; i++)
+		close(np.peer[i]);
 	return 0;
 }

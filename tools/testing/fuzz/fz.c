@@ -359,7 +359,7 @@ void fz_dev_bringup(struct fz_dev *d, struct fz *f)
 		max = common_rd(d, VIRTIO_PCI_COMMON_Q_SIZE, 2);
 		memset(q, 0, sizeof(*q));
 		q->size = flags & 8 ? fz_u16(f) ^ max : max >> (flags & 7);
-		q->desc = FZ_RAM_A + 0x2000ull * i;
+		q->desc = i < 4 ? FZ_RAM_A + 0x2000ull * i : FZ_RAM_B + 0x2000;
 		q->avail = q->desc + 0x1000;
 		q->used = q->desc + 0x1400;
 		if (flags & 16) {

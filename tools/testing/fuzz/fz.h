@@ -130,7 +130,12 @@ void fz_ram_write(uint64_t gpa, const void *src, size_t len);
 
 /* --- the driver ----------------------------------------------------------- */
 
-#define FZ_MAX_QUEUES	4
+/*
+ * Rings of queues 0-3 from FZ_RAM_A (0x2000 apart, below FZ_DATA); a
+ * fifth (virtio-net's control queue behind two pairs) at the end of
+ * FZ_RAM_B.
+ */
+#define FZ_MAX_QUEUES	5
 
 struct fz_queue {
 	uint16_t size;

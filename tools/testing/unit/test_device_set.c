@@ -94,6 +94,19 @@ static void test_good(void)
 	TAP_EQ_INT(one("--cid", "0x10"), 1, "good: --cid in hex");
 }
 
+/* Each of bad (option, value, why) is refused alone. */
+static void refused(const char *tag, const char *const bad[][3], size_t n)
+{
+	char msg[128];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(msg, sizeof(msg), "%s: %s %s (%s) refused", tag, bad[i][0],
+			 bad[i][1], bad[i][2]);
+		TAP_EQ_INT(one(bad[i][0], bad[i][1]), -1, msg);
+	}
+}
+
 static void test_bad(void)
 {
 	static const char *const bad[][3] = {
@@ -139,14 +152,8 @@ static void test_bad(void)
 		{ "--cid", "uds=/tmp/x", "uds without a CID" },
 		{ "--cid", "3,uds=", "empty uds" },
 	};
-	char msg[128];
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(msg, sizeof(msg), "bad: %s %s (%s) refused", bad[i][0],
-			 bad[i][1], bad[i][2]);
-		TAP_EQ_INT(one(bad[i][0], bad[i][1]), -1, msg);
-	}
+	refused("bad", bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void test_combinations(void)
@@ -431,6 +438,65 @@ static void test_vsock_default(void)
 	free(save_xdg);
 }
 
+/* queue_pairs= (crosvm's vq_pairs=) of --tap and --host_ip. */
+static void test_net_pairs(void)
+{
+	static const char *const bad[][3] = {
+		{ "--tap", "tap0,queue_pairs=0", "0 pairs" },
+		{ "--tap", "tap0,queue_pairs=17", "17 pairs" },
+		{ "--tap", "tap0,queue_pairs=two", "pairs not a number" },
+		{ "--tap", "tap0,queue_pairs", "queue_pairs without a value" },
+		{ "--tap", "tap0,txqueuelen=5", "unknown key" },
+		{ "--tap", "queue_pairs=2", "pairs without a name" },
+		{ "--tap", "tap0,", "trailing comma" },
+		{ "--host_ip", "10.0.0.1,vq_pairs=0", "0 pairs (crosvm's key)" },
+		{ "--host_ip", "queue_pairs=2", "pairs without an address" },
+		{ "--host_ip", "10.0.0.1,num_queues=2", "the disk key" },
+	};
+	char *same[] = { "t", "--tap", "tap0,queue_pairs=2", "--host_ip", "10.0.0.1,vq_pairs=2" };
+	char *differ[] = { "t", "--tap", "tap0,queue_pairs=2", "--host-ip", "10.0.0.1,queue_pairs=4" };
+	struct device_set *s;
+
+	TAP_EQ_INT(one("--tap", "tap0,queue_pairs=4"), 1, "pairs: --tap NAME,queue_pairs=4");
+	TAP_EQ_INT(one("--tap", "tap0,vq_pairs=16"), 1, "pairs: --tap NAME,vq_pairs=16 (crosvm's key)");
+	TAP_EQ_INT(one("--host-ip", "10.0.0.1,queue_pairs=1"), 1,
+		   "pairs: --host-ip ADDR,queue_pairs=1");
+	TAP_EQ_INT(one("--host_ip", "10.0.0.1,vq_pairs=0x2"), 1, "pairs: --host_ip ADDR,vq_pairs=0x2");
+	refused("pairs", bad, sizeof(bad) / sizeof(bad[0]));
+	s = device_set_new();
+	TAP_EQ_INT(parse_args(s, 5, same), 2, "pairs: the same count on --tap and --host_ip");
+	device_set_free(s);
+	s = device_set_new();
+	TAP_EQ_INT(parse_args(s, 5, differ), -1, "pairs: different counts refused");
+	device_set_free(s);
+	TAP_CHECK(strstr(device_set_usage(), "queue_pairs=N") &&
+		  strstr(device_set_usage(), "vq_pairs="), "pairs: in the usage text");
+
+	/* Realized: a device with that many pairs (and a control queue). */
+	if (access("/dev/net/tun", R_OK | W_OK) || geteuid()) {
+		VT_SKIP("pairs: realize needs CAP_NET_ADMIN and /dev/net/tun");
+		return;
+	}
+	{
+		char *args[] = { "t", "--host_ip", "10.199.78.5,queue_pairs=3" };
+		struct vt_host *vh = vt_host_new();
+		struct pci_bus *bus = pci_bus_new(&vh->host);
+		struct virtio_dev *const *devs;
+		unsigned int n;
+
+		s = device_set_new();
+		parse_args(s, 3, args);
+		TAP_EQ_INT(device_set_realize(s, bus, PCI_DEVFN(1, 0)), 0,
+			   "pairs: realize net with queue_pairs=3");
+		devs = device_set_devices(s, &n);
+		TAP_CHECK(n == 1 && devs[0]->info.num_queues == 7,
+			  "pairs: three pairs and a control queue");
+		pci_bus_free(bus);
+		device_set_free(s);
+		vt_host_free(vh);
+	}
+}
+
 int main(void)
 {
 	test_vsock_default();
@@ -439,5 +505,6 @@ int main(void)
 	test_bad();
 	test_combinations();
 	test_realize();
+	test_net_pairs();
 	return tap_done();
 }
