@@ -443,7 +443,7 @@ vhost_prepare() {
 listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; }
 
 # vhost_verdict WHAT LOG...: the guest's checksums against the files the
-# back-ends serve, once the VM ended; then the back-ends are stopped.
+# back-ends serve, once the VM ended.
 vhost_verdict() {
 	vv_what=$1
 	shift
@@ -461,10 +461,14 @@ vhost_verdict() {
 	vv_fs=$(md5sum < "$VU_SHARE/out.bin" 2>/dev/null | cut -d' ' -f1)
 	check "$([ -n "$vv_fs" ] && [ "$(marker VU-FS-WROTE)" = "$vv_fs" ]; echo $?)" \
 		"$vv_what: the file the guest wrote is on the host ($vv_fs)" "$@"
-	vhost_stop
 }
 
+# vhost_stop WHAT: both back-ends must still run (the device stopped their
+# rings before the guest's memory went away: a back-end that touched it
+# after that would have died of SIGBUS), then they are stopped.
 vhost_stop() {
+	kill -0 "$vu_qsd_pid" 2>/dev/null && kill -0 "$vu_fsd_pid" 2>/dev/null
+	check $? "$1: qemu-storage-daemon and virtiofsd outlived the guest" vu-qsd vu-fsd
 	kill $vu_qsd_pid $vu_fsd_pid 2>/dev/null
 	wait $vu_qsd_pid $vu_fsd_pid 2>/dev/null
 	vu_qsd_pid='' vu_fsd_pid=''

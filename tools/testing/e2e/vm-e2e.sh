@@ -340,6 +340,7 @@ scenario_vhost() {
 	vm_end
 	vhost_verdict vhost vhost
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "vhost: poweroff ends vbridge run with status 0 (got $VM_STATUS)" vhost
+	vhost_stop vhost
 }
 
 # The guest's virtio interrupts (check-hostmap's E2E-IRQ lines): every
@@ -482,7 +483,7 @@ for s in "$@"; do
 	devices) expect=$((expect + 21)) ;;
 	seed) expect=$((expect + 5)) ;;
 	vhost) if [ -x "$VU_QSD" ] && [ -x "$VU_FSD" ]; then
-		expect=$((expect + 7))
+		expect=$((expect + 8))
 	else
 		expect=$((expect + 1))
 	fi ;;
