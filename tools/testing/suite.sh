@@ -13,6 +13,8 @@
 #   COMMAND that is missing or not executable, a non-zero exit status with
 #   no failing test point, a timeout, or a suite that cannot start because
 #   the run's time is up: each becomes a failing test point that says so.
+#   How long it took goes to the terminal ("# SUITE took N s") and to
+#   $results/times ("N SUITE"), which run-tests sums up at the end.
 
 # suite_left: seconds left before CHECK_DEADLINE (a large number without)
 suite_left() {
@@ -25,7 +27,9 @@ suite_left() {
 
 run_suite() {
 	local suite=$1 limit=$2 tap="$results/$1.tap" log="$results/$1.log" rc left
+	local t0
 	shift 2
+	t0=$(date +%s)
 	echo "=== $suite"
 	: > "$log"
 	if [ ! -f "$1" ] || [ ! -x "$1" ]; then
@@ -45,5 +49,7 @@ run_suite() {
 	elif [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$tap"; then
 		echo "not ok - $suite: exited with status $rc" | tee -a "$tap"
 	fi
+	echo "# $suite took $(( $(date +%s) - t0 )) s"
+	echo "$(( $(date +%s) - t0 )) $suite" >> "$results/times"
 	return 0
 }

@@ -543,7 +543,9 @@ static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 			be_unmap(be);
 			return -errno;
 		}
-		if (guest_mem_add(&be->mem, r->addr, r->size, p)) {
+		/* offset = guest-physical address, for a vhost-user back-end */
+		if (guest_mem_add_fd(&be->mem, r->addr, r->size, p, be->fd,
+				     r->addr)) {
 			munmap(p, r->size);
 			be_unmap(be);
 			log_error("%s: overlapping guest RAM regions", be->node);

@@ -19,6 +19,7 @@
 #include "devices/virtio_devs.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "vhost/vhost_dev.h"
 
 enum {
 	OPT_SERIAL = 0x1000,
@@ -31,12 +32,14 @@ enum {
 	OPT_RNG,
 	OPT_EVDEV,
 	OPT_CID,
+	OPT_VHOST_USER,
 };
 
 #define DS_MAX_SERIAL	8
 #define DS_MAX_UARTS	4	/* ttyS0..ttyS3 */
 #define DS_MAX_DISKS	16
 #define DS_MAX_EVDEV	8
+#define DS_MAX_VHOST	8
 #define DS_MAX_DEVS	32	/* one slot each */
 #define BLK_SERIAL_MAX	20	/* VIRTIO_BLK_ID_BYTES */
 #define BLK_BLOCK_MIN	512	/* block_size= */
@@ -57,6 +60,7 @@ const struct option device_set_long_options[] = {
 	{ "evdev",	required_argument, NULL, OPT_EVDEV },
 	{ "cid",	required_argument, NULL, OPT_CID },
 	{ "host-ip",	required_argument, NULL, OPT_HOST_IP },	/* crosvm's spelling */
+	{ "vhost-user",	required_argument, NULL, OPT_VHOST_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -97,12 +101,27 @@ const char *device_set_usage(void)
 "                        Unix sockets PATH and PATH_<port> (default\n"
 "                        DIR/vbridge-vsock-N.sock, DIR: $VBRIDGE_STATE_DIR,\n"
 "                        else /run/vbridge as root, else\n"
-"                        $XDG_RUNTIME_DIR/vbridge)\n";
+"                        $XDG_RUNTIME_DIR/vbridge)\n"
+"  --vhost-user [type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N]\n"
+"                        a device whose queues an external vhost-user\n"
+"                        back-end serves, listening on PATH: TYPE block\n"
+"                        (qemu-storage-daemon --export\n"
+"                        type=vhost-user-blk) or fs (virtiofsd; tag= names\n"
+"                        the file system for mount -t virtiofs);\n"
+"                        num_queues: request queues, at most the\n"
+"                        back-end's [all of them]\n";
 }
 
 struct serial_opt {
 	struct serial_spec spec;	/* path owned */
 	bool virtio;			/* hardware=virtio-console */
+};
+
+struct vhost_opt {
+	enum vhost_dev_type type;
+	char *socket;
+	char *tag;
+	unsigned int num_queues;
 };
 
 struct disk_spec {
@@ -136,6 +155,8 @@ struct disk_spec {
  * @has_cid: --cid given
  * @cid: guest CID
  * @uds: vsock socket path (owned), NULL for the default
+ * @vhost: --vhost-user devices (strings owned)
+ * @nr_vhost: entries in @vhost
  * @console: device_set_console()'s answer
  * @devs: realized devices; an entry is cleared when the bus frees it
  * @nr_devs: entries in @devs
@@ -165,6 +186,8 @@ struct device_set {
 	bool has_cid;
 	uint64_t cid;
 	char *uds;
+	struct vhost_opt vhost[DS_MAX_VHOST];
+	unsigned int nr_vhost;
 	char console[16];
 	struct virtio_dev *devs[DS_MAX_DEVS];
 	unsigned int nr_devs;
@@ -203,6 +226,10 @@ void device_set_free(struct device_set *s)
 	}
 	for (i = 0; i < s->nr_evdev; i++)
 		free(s->evdev[i]);
+	for (i = 0; i < s->nr_vhost; i++) {
+		free(s->vhost[i].socket);
+		free(s->vhost[i].tag);
+	}
 	free(s->tap);
 	free(s->uds);
 	free(s);
@@ -565,6 +592,100 @@ bad:
 	return -1;
 }
 
+#define VHOST_KEYS "[type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N]"
+
+/* One key of --vhost-user; 0, or -1 with the message printed. */
+static int vhost_key(struct vhost_opt *v, const char *key, const char *val,
+		     bool *has_type)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "type")) {
+		if (!val || vhost_dev_type_parse(val, &v->type)) {
+			log_error("--vhost-user: type=%s is not a type this build serves (block, fs)",
+				  val ? val : "");
+			return -1;
+		}
+		*has_type = true;
+	} else if (!strcmp(key, "socket")) {
+		if (!val || !*val || strlen(val) >= 108) {
+			log_error("--vhost-user: socket= needs the back-end's Unix socket path (under 108 bytes)");
+			return -1;
+		}
+		free(v->socket);
+		v->socket = strdup(val);
+		if (!v->socket)
+			return -1;
+	} else if (!strcmp(key, "tag")) {
+		if (!val || !*val || strlen(val) > VHOST_DEV_TAG_MAX) {
+			log_error("--vhost-user: tag= needs 1 to %d bytes", VHOST_DEV_TAG_MAX);
+			return -1;
+		}
+		free(v->tag);
+		v->tag = strdup(val);
+		if (!v->tag)
+			return -1;
+	} else if (!strcmp(key, "num_queues") || !strcmp(key, "num-queues")) {
+		if (!val || opt_parse_u64(val, VHOST_DEV_MAX_QUEUES, &n) || !n) {
+			log_error("--vhost-user: num_queues=%s is not 1 to %d",
+				  val ? val : "", VHOST_DEV_MAX_QUEUES);
+			return -1;
+		}
+		v->num_queues = n;
+	} else {
+		log_error("--vhost-user: unknown key '%s' (" VHOST_KEYS ")", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_vhost_user(struct device_set *s, const char *arg)
+{
+	struct vhost_opt v = { .type = VHOST_DEV_BLOCK };
+	const char *key, *val;
+	bool has_type = false, first = true;
+	struct opt_kv it;
+	int ret;
+
+	if (s->nr_vhost >= DS_MAX_VHOST) {
+		log_error("--vhost-user: at most %d vhost-user devices", DS_MAX_VHOST);
+		return -1;
+	}
+	if (opt_kv_init(&it, arg))
+		return -1;
+	while ((ret = opt_kv_next(&it, &key, &val)) > 0) {
+		/* crosvm's form: the type first, without "type=". */
+		if (first && !val) {
+			val = key;
+			key = "type";
+		}
+		first = false;
+		if (vhost_key(&v, key, val, &has_type))
+			goto bad;
+	}
+	if (ret < 0 || !has_type || !v.socket) {
+		log_error("--vhost-user: '%s' needs a type and a socket (" VHOST_KEYS ")",
+			  arg);
+		goto bad;
+	}
+	if (v.type == VHOST_DEV_FS && !v.tag) {
+		log_error("--vhost-user: an fs device needs tag=TAG, the name the guest mounts");
+		goto bad;
+	}
+	if (v.type != VHOST_DEV_FS && v.tag) {
+		log_error("--vhost-user: tag= is for fs devices only");
+		goto bad;
+	}
+	opt_kv_free(&it);
+	s->vhost[s->nr_vhost++] = v;
+	return 1;
+bad:
+	free(v.socket);
+	free(v.tag);
+	opt_kv_free(&it);
+	return -1;
+}
+
 int device_set_parse(struct device_set *s, int opt, const char *arg)
 {
 	char *val;
@@ -658,6 +779,8 @@ int device_set_parse(struct device_set *s, int opt, const char *arg)
 		return 1;
 	case OPT_CID:
 		return parse_cid(s, arg);
+	case OPT_VHOST_USER:
+		return parse_vhost_user(s, arg);
 	default:
 		return 0;
 	}
@@ -872,6 +995,17 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 		else if (vsock_default_uds(uds, sizeof(uds), s->cid))
 			goto fail;
 		if (add_dev(devs, &n, vsock_new(s->cid, uds)))
+			goto fail;
+	}
+	for (i = 0; i < s->nr_vhost; i++) {
+		struct vhost_dev_spec spec = {
+			.type = s->vhost[i].type,
+			.socket = s->vhost[i].socket,
+			.tag = s->vhost[i].tag,
+			.num_queues = s->vhost[i].num_queues,
+		};
+
+		if (add_dev(devs, &n, vhost_dev_new(&spec)))
 			goto fail;
 	}
 

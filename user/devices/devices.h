@@ -18,6 +18,8 @@
  *   --cid N[,uds=PATH]                     virtio-vsock with guest CID N,
  *                                          host side on Unix sockets PATH
  *                                          and PATH_<port>
+ *   --vhost-user TYPE,socket=PATH[,tag=T]  a device an external vhost-user
+ *                                          back-end serves (block, fs)
  *
  * Lifetime: parse all options, realize onto a bus, start; stop before
  * freeing.  The daemon also pauses (VMSTOP) and resets (VMSTART).

@@ -36,9 +36,25 @@ int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva)
 		if (gpa < r->gpa + r->size && r->gpa < gpa + size)
 			return -EINVAL;
 	}
-	m->region[m->nr].gpa = gpa;
-	m->region[m->nr].size = size;
-	m->region[m->nr].hva = hva;
+	m->region[m->nr] = (struct guest_mem_region){
+		.gpa = gpa, .size = size, .hva = hva, .fd = -1,
+	};
 	m->nr++;
+	return 0;
+}
+
+int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		     void *hva, int fd, uint64_t offset)
+{
+	int ret;
+
+	if (fd < 0)
+		return -EINVAL;
+	ret = guest_mem_add(m, gpa, size, hva);
+	if (ret)
+		return ret;
+	m->region[m->nr - 1].has_fd = true;
+	m->region[m->nr - 1].fd = fd;
+	m->region[m->nr - 1].fd_offset = offset;
 	return 0;
 }

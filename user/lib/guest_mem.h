@@ -10,6 +10,7 @@
 #ifndef VBRIDGE_GUEST_MEM_H
 #define VBRIDGE_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct guest_mem_region {
 	uint64_t gpa;		/* first guest-physical address */
 	uint64_t size;		/* bytes */
 	uint8_t *hva;		/* where it is mapped in this process */
+	bool has_fd;		/* @fd and @fd_offset are set */
+	int fd;			/* the file it maps (not owned) */
+	uint64_t fd_offset;	/* where @gpa is in @fd */
 };
 
 struct guest_mem {
@@ -45,5 +49,12 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * or gpa and hva that disagree modulo GUEST_MEM_ALIGN).
  */
 int guest_mem_add(struct guest_mem *m, uint64_t gpa, uint64_t size, void *hva);
+/*
+ * The same, for a region that maps fd (which the caller keeps open) at
+ * offset: what an external back-end needs to map it too (vhost-user's
+ * SET_MEM_TABLE).
+ */
+int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		     void *hva, int fd, uint64_t offset);
 
 #endif

@@ -170,7 +170,10 @@ static int vu_vfail(struct vhost_user *vu, int ret, const char *fmt,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	snprintf(vu->err, sizeof(vu->err), "vhost-user: %s", msg);
-	log_error("%s", vu->err);
+	if (vu->quiet)
+		log_debug("%s", vu->err);
+	else
+		log_error("%s", vu->err);
 	return ret;
 }
 
@@ -218,9 +221,11 @@ void vhost_user_init_fd(struct vhost_user *vu, int fd)
 int vhost_user_connect(struct vhost_user *vu, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool quiet = vu->quiet;
 	int fd;
 
 	vhost_user_init_fd(vu, -1);
+	vu->quiet = quiet;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return vu_fail(vu, -ENAMETOOLONG, "socket path '%s' is too long",
 			       path);

@@ -177,6 +177,8 @@ const char *vhost_user_request_name(uint32_t request, char *buf, size_t len);
  * @protocol_features: what SET_PROTOCOL_FEATURES acked
  * @broken: a reply was malformed or late: the stream is out of step
  * @disconnected: the back-end closed the connection
+ * @quiet: failures go to @err and the debug log only, for a caller that
+ *	reports them itself (or has a fallback)
  * @err: the last failure, as logged
  */
 struct vhost_user {
@@ -185,6 +187,7 @@ struct vhost_user {
 	uint64_t protocol_features;
 	bool broken;
 	bool disconnected;
+	bool quiet;
 	char err[256];
 };
 

@@ -105,6 +105,12 @@ void virtio_dev_signal(struct virtio_dev *vd, unsigned int q)
 		isr_raise(vd, ISR_QUEUE);
 }
 
+void virtio_dev_raise(struct virtio_dev *vd, unsigned int q)
+{
+	if (!msix_raise(vd, &vd->queues[q].msix_vector))
+		isr_raise(vd, ISR_QUEUE);
+}
+
 void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
 			 uint32_t len)
 {
@@ -140,6 +146,15 @@ void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	dev_fail(vd, "guest driver error", fmt, ap);
+	va_end(ap);
+}
+
+void virtio_dev_fail_host(struct virtio_dev *vd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_fail(vd, "host error", fmt, ap);
 	va_end(ap);
 }
 
@@ -886,7 +901,9 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 		return ret;
 	vd->ops = ops;
 	vd->info = *info;
-	vd->host_features = info->features | VIRTIO_TRANSPORT_FEATURES;
+	vd->host_features = info->features;
+	if (!info->external)
+		vd->host_features |= VIRTIO_TRANSPORT_FEATURES;
 	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
 	pthread_mutex_init(&vd->lock, NULL);
 	pthread_mutex_init(&vd->cfg_lock, NULL);
@@ -918,7 +935,9 @@ int virtio_dev_init(struct virtio_dev *vd, const struct virtio_dev_ops *ops,
 		q->kick_src.fd = q->kick_fd;
 		q->kick_src.fn = kick_cb;
 		q->kick_src.arg = q;
-		ret = vloop_add(vd->loop, &q->kick_src, EPOLLIN);
+		/* An external device's back-end reads the kicks. */
+		ret = info->external ? 0 :
+		      vloop_add(vd->loop, &q->kick_src, EPOLLIN);
 		if (ret) {
 			close(q->kick_fd);
 			vq_destroy(&q->vq);

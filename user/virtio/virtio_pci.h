@@ -134,6 +134,14 @@ struct virtio_dev_info {
 	unsigned int num_queues;
 	uint16_t queue_size;		/* maximum (and default) per queue */
 	unsigned int config_size;	/* bytes of device configuration */
+	/*
+	 * Another process serves the queues (a vhost-user back-end): the
+	 * I/O thread does not watch the kick eventfds, which the back-end
+	 * reads; features are exactly @features, since the back-end, not
+	 * this transport, implements the rings; the device raises queue
+	 * interrupts with virtio_dev_raise().
+	 */
+	bool external;
 };
 
 /*
@@ -397,6 +405,12 @@ void virtio_dev_track(struct virtio_dev *vd, unsigned int q,
 
 /* --- for devices ---------------------------------------------------------- */
 
+/* Queue q's kick eventfd (an external device hands it to its back-end). */
+static inline int virtio_dev_kick_fd(const struct virtio_dev *vd, unsigned int q)
+{
+	return vd->queues[q].kick_fd;
+}
+
 static inline struct virtqueue *virtio_dev_vq(struct virtio_dev *vd,
 					      unsigned int q)
 {
@@ -424,10 +438,19 @@ void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
 void virtio_dev_signal(struct virtio_dev *vd, unsigned int q);
 
 /*
+ * Queue q's interrupt, whatever the ring's suppression says: for an
+ * external device, whose back-end already decided (its call eventfd).
+ */
+void virtio_dev_raise(struct virtio_dev *vd, unsigned int q);
+
+/*
  * Guest misbehaviour: log once, set DEVICE_NEEDS_RESET, interrupt the
  * driver (configuration change), halt the I/O thread.  Any thread.
  */
 void virtio_dev_fail(struct virtio_dev *vd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The same for a failure of the host side (a back-end gone), not the guest's. */
+void virtio_dev_fail_host(struct virtio_dev *vd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*

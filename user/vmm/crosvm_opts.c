@@ -182,8 +182,6 @@ const struct opt_foreign run_crosvm_options[] = {
 	{ "vhost-net-device",
 	  "drop it: vbridge serves virtio-net itself (--tap, --host_ip)" },
 	{ "vhost-scmi", NULL },
-	{ "vhost-user",
-	  "devices of other processes join with --vmid N (vbridge ctl load, vbridge devices)" },
 	{ "vhost-user-connect-timeout-ms", NULL },
 	{ "vhost-vsock-device",
 	  "use --cid N: vbridge serves virtio-vsock itself" },

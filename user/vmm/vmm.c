@@ -130,7 +130,8 @@ int vmm_ram_create(struct vmm *vm, uint64_t ram_size)
 	for (i = 0; i < vm->nr_ram_regions; i++) {
 		const struct vmm_ram_region *r = &vm->ram_regions[i];
 
-		if (guest_mem_add(&vm->mem, r->gpa, r->size, vm->ram + r->offset)) {
+		if (guest_mem_add_fd(&vm->mem, r->gpa, r->size, vm->ram + r->offset,
+				     vm->mem_fd, r->offset)) {
 			log_error("RAM region %u (0x%llx, %llu MiB) overlaps another",
 				  i, (unsigned long long)r->gpa,
 				  (unsigned long long)(r->size >> 20));

@@ -39,13 +39,29 @@ e2e_guest_image() {
 	chmod +x "$groot/init"
 	cp "$here"/guest-checks/check-* "$work/e2e-helper" "$groot/e2e/"
 	for m in virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_input \
-		 evdev vmw_vsock_virtio_transport button gpio_keys; do
+		 evdev vmw_vsock_virtio_transport button gpio_keys virtiofs; do
 		if ! initramfs_module "$groot" "$kitroot" "$release" "$m"; then
 			echo "not ok - e2e $kit: guest module $m missing"
 			return 1
 		fi
 	done
 	initramfs_pack "$groot" "$work/guest.gz"
+}
+
+# vhost_backend_args ARCH [SCENARIO...]: vm-run's -a options that bring
+# Debian's vhost-user back-ends (qemu-storage-daemon and virtiofsd, package
+# qemu-system-common) into the test VM at their own paths, when the vhost
+# scenario runs: on x86_64 (the host's binaries), with no scenario named
+# (all of them) or vhost among them.  One option and its value per line.
+vhost_backend_args() {
+	local arch=$1 b
+	shift
+	[ "$arch" = x86_64 ] || return 0
+	[ $# = 0 ] || [[ " $* " == *" vhost "* ]] || return 0
+	for b in /usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd; do
+		[ -x "$b" ] && printf -- '-a\n%s:%s\n' "$b" "$b"
+	done
+	return 0
 }
 
 # tiny_put FILE OFFSET HEXBYTES: write bytes at an offset

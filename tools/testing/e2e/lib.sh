@@ -403,6 +403,77 @@ devices_prepare() {
 	DEV_ARGS="--rwdisk $DEV_DISK --disk $DEV_RO,num_queues=1 --host_ip 192.168.77.1 --netmask 255.255.255.0 --rng --evdev $DEV_EVDEV --cid 3,uds=$OUT/vsock.sock"
 }
 
+# --- vhost-user back-ends ----------------------------------------------------
+#
+# vhost_prepare: Debian's qemu-storage-daemon exporting a 16 MiB image as
+# vhost-user-blk, and virtiofsd sharing a directory with in.bin, each on
+# its own socket, for the guest's check-vhost; VHOST_ARGS has the
+# --vhost-user options for vbridge run or vbridge devices.  Returns 1 (a
+# SKIP line printed) when the test VM has no such binaries (run-e2e and
+# run-bridge bring them on x86_64 only).
+VU_QSD=/usr/bin/qemu-storage-daemon VU_FSD=/usr/lib/qemu/virtiofsd
+vhost_prepare() {
+	vu_qsd_pid='' vu_fsd_pid=''
+	if [ ! -x "$VU_QSD" ] || [ ! -x "$VU_FSD" ]; then
+		echo "ok - e2e $KIT: vhost: # SKIP no $VU_QSD or $VU_FSD in this test VM (x86_64 only)"
+		return 1
+	fi
+	VU_DISK=$OUT/vu-disk.img VU_SHARE=$OUT/vu-share
+	# virtiofsd keeps a pid file under /var/run, which vm-run's root lacks
+	[ -e /var/run ] || { mkdir -p /var && ln -s /run /var/run; }
+	dd if=/dev/urandom of="$VU_DISK" bs=1M count=16 2>/dev/null
+	rm -rf "$VU_SHARE" "$OUT/vu-blk.sock" "$OUT/vu-fs.sock"
+	mkdir -p "$VU_SHARE"
+	dd if=/dev/urandom of="$VU_SHARE/in.bin" bs=64k count=8 2>/dev/null
+	"$VU_QSD" --blockdev "driver=file,node-name=file0,filename=$VU_DISK" \
+		--blockdev driver=raw,node-name=disk0,file=file0 \
+		--export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$OUT/vu-blk.sock,writable=on,num-queues=2" \
+		> "$OUT/vu-qsd.out" 2> "$OUT/vu-qsd.err" &
+	vu_qsd_pid=$!
+	"$VU_FSD" --socket-path="$OUT/vu-fs.sock" -o source="$VU_SHARE" \
+		-o cache=none -o sandbox=chroot > "$OUT/vu-fsd.out" 2> "$OUT/vu-fsd.err" &
+	vu_fsd_pid=$!
+	wait_for 20 listening "$OUT/vu-blk.sock" && wait_for 20 listening "$OUT/vu-fs.sock"
+	check $? "vhost: qemu-storage-daemon and virtiofsd listen on their sockets" vu-qsd vu-fsd
+	VHOST_ARGS="--vhost-user block,socket=$OUT/vu-blk.sock --vhost-user type=fs,socket=$OUT/vu-fs.sock,tag=vbshare"
+}
+
+# listening PATH: a Unix socket bound to PATH listens (/proc/net/unix's
+# flags say __SO_ACCEPTCON)
+listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; }
+
+# vhost_verdict WHAT LOG...: the guest's checksums against the files the
+# back-ends serve, once the VM ended.
+vhost_verdict() {
+	vv_what=$1
+	shift
+	seen '^E2E-CHECK vhost ok'
+	check $? "$vv_what: the guest's virtio_blk and virtiofs drivers use the vhost-user devices" "$@"
+	vv_blk=$(dd if="$VU_DISK" bs=64k skip=64 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+	check "$([ "$(marker VU-BLK-READ)" = "$vv_blk" ]; echo $?)" \
+		"$vv_what: the guest read qemu-storage-daemon's image ($vv_blk)" "$@"
+	vv_blk=$(dd if="$VU_DISK" bs=64k skip=128 count=16 2>/dev/null | md5sum | cut -d' ' -f1)
+	check "$([ -n "$(marker VU-BLK-WROTE)" ] && [ "$(marker VU-BLK-WROTE)" = "$vv_blk" ]; echo $?)" \
+		"$vv_what: what the guest wrote is in the image ($vv_blk)" "$@"
+	vv_fs=$(md5sum < "$VU_SHARE/in.bin" | cut -d' ' -f1)
+	check "$([ "$(marker VU-FS-READ)" = "$vv_fs" ]; echo $?)" \
+		"$vv_what: the guest read the shared file through virtiofsd ($vv_fs)" "$@"
+	vv_fs=$(md5sum < "$VU_SHARE/out.bin" 2>/dev/null | cut -d' ' -f1)
+	check "$([ -n "$vv_fs" ] && [ "$(marker VU-FS-WROTE)" = "$vv_fs" ]; echo $?)" \
+		"$vv_what: the file the guest wrote is on the host ($vv_fs)" "$@"
+}
+
+# vhost_stop WHAT: both back-ends must still run (the device stopped their
+# rings before the guest's memory went away: a back-end that touched it
+# after that would have died of SIGBUS), then they are stopped.
+vhost_stop() {
+	kill -0 "$vu_qsd_pid" 2>/dev/null && kill -0 "$vu_fsd_pid" 2>/dev/null
+	check $? "$1: qemu-storage-daemon and virtiofsd outlived the guest" vu-qsd vu-fsd
+	kill $vu_qsd_pid $vu_fsd_pid 2>/dev/null
+	wait $vu_qsd_pid $vu_fsd_pid 2>/dev/null
+	vu_qsd_pid='' vu_fsd_pid=''
+}
+
 # devices_serve HVC-FD: do what the guest asks for ("E2E-WANT ..." on the
 # console of the running VM), in order, until it says E2E-END, ends or its
 # deadline passes; hvc0 input is written to fd HVC-FD.  Each host part is

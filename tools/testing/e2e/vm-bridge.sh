@@ -29,6 +29,7 @@ sp_setup
 
 ALL="errors devices vmm_kill no_ack daemon_kill two_vms events"
 [ "$ARCH" = x86_64 ] || ALL="$ALL guide"
+[ "$ARCH" != x86_64 ] || ALL="$ALL vhost"
 SCENARIOS=${*:-$ALL}
 # Checks per scenario (and the 3 around them), so run-bridge can tell
 # when some never ran.
@@ -44,6 +45,11 @@ for s in $SCENARIOS; do
 	events) expect=$((expect + 8)) ;;
 	errors) expect=$((expect + 15)) ;;
 	guide) expect=$((expect + 11)) ;;
+	vhost) if [ -x "$VU_QSD" ] && [ -x "$VU_FSD" ]; then
+		expect=$((expect + 16))
+	else
+		expect=$((expect + 1))
+	fi ;;
 	*) echo "# unknown scenario $s"; expect=$((expect + 1)) ;;
 	esac
 done
@@ -210,6 +216,29 @@ scenario_devices() {
 	"$VBRIDGE" ctl status > "$OUT/status.txt" 2>&1
 	grep -q 'vm3' "$OUT/status.txt" && ! grep -qE 'running|stopping' "$OUT/status.txt"
 	check $? "devices: vmid 3 is free after the VM and the provider ended" status
+}
+
+# vhost-user through the bridge: the provider's functions are served by
+# Debian's external back-ends (lib.sh's vhost_prepare), which map the
+# guest's memory through the backend node the provider hands them.  Two
+# guests one after the other: the first one's end (VMSTOP) stops the
+# rings, the second one's start (VMSTART) hands the back-ends a new
+# memory table and new rings.
+scenario_vhost() {
+	vhost_prepare || return 0
+	# shellcheck disable=SC2086
+	daemon_start daemon "$NODE3" $VHOST_ARGS
+	wait_for 30 node_ready cvm2rb-pci
+	check $? "vhost: vbridge devices declares the node ready" daemon
+	for vh_vm in bridged bridged2; do
+		vm_start $vh_vm --vmid 3 --cpus 2 --mem 512M --params "quiet vbe2e_checks=vhost"
+		vm_end
+		vhost_verdict "vhost, guest $vh_vm" $vh_vm daemon
+		check "$([ "$VM_STATUS" = 0 ]; echo $?)" "vhost, guest $vh_vm: poweroff ends vbridge run with status 0 (got $VM_STATUS)" $vh_vm
+	done
+	vhost_stop vhost
+	daemon_stop
+	check "$([ "$DAEMON_STATUS" = 0 ]; echo $?)" "vhost: vbridge devices stops on SIGTERM with status 0 (got $DAEMON_STATUS)" daemon
 }
 
 # arm64: where the guest found the bridged PCI host (check-hostmap's

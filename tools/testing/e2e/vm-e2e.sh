@@ -329,6 +329,20 @@ scenario_devices() {
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
+# vhost-user: a disk qemu-storage-daemon serves and a directory virtiofsd
+# shares (lib.sh's vhost_prepare), in-process: the guest's stock
+# virtio_blk and virtiofs drivers read and write both (check-vhost), and
+# the host finds what they wrote.
+scenario_vhost() {
+	vhost_prepare || return 0
+	# shellcheck disable=SC2086
+	vm_start vhost --cpus 2 --mem 512M $VHOST_ARGS --params "quiet vbe2e_checks=vhost"
+	vm_end
+	vhost_verdict vhost vhost
+	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "vhost: poweroff ends vbridge run with status 0 (got $VM_STATUS)" vhost
+	vhost_stop vhost
+}
+
 # The guest's virtio interrupts (check-hostmap's E2E-IRQ lines): every
 # function interrupts through MSI-X with a vector per queue
 # (virtioN-config, virtioN-req.0 and -req.1 of the 2-queue disk,
@@ -451,7 +465,7 @@ if [ $# -eq 0 ]; then
 	if [ "$ARCH" = arm64 ]; then
 		set -- tiny boot reset nisv uboot shutdown devices seed
 	else
-		set -- tiny boot mptable highmem shutdown devices seed
+		set -- tiny boot mptable highmem shutdown devices vhost seed
 	fi
 fi
 # Checks this script reports, so run-e2e can tell when some never ran.
@@ -468,6 +482,11 @@ for s in "$@"; do
 	shutdown) expect=$((expect + 5)) ;;
 	devices) expect=$((expect + 21)) ;;
 	seed) expect=$((expect + 5)) ;;
+	vhost) if [ -x "$VU_QSD" ] && [ -x "$VU_FSD" ]; then
+		expect=$((expect + 8))
+	else
+		expect=$((expect + 1))
+	fi ;;
 	*) echo "vm-e2e.sh: unknown scenario '$s'" >&2; exit 2 ;;
 	esac
 done
@@ -485,6 +504,7 @@ for s in "$@"; do
 	shutdown) run --again-on-triple-fault scenario_shutdown ;;
 	devices) run --again-on-triple-fault scenario_devices ;;
 	seed) run --again-on-triple-fault scenario_seed ;;
+	vhost) run --again-on-triple-fault scenario_vhost ;;
 	esac
 done
 keeper_stop

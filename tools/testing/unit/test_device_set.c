@@ -56,7 +56,7 @@ static void test_table(void)
 	for (o = device_set_long_options; o->name; o++, n++)
 		if (o->val < 0x1000)
 			vals_ok = false;
-	TAP_EQ_INT(n, 11, "table: ten device options, one with two spellings (--host_ip, --host-ip)");
+	TAP_EQ_INT(n, 12, "table: eleven device options, one with two spellings (--host_ip, --host-ip)");
 	TAP_CHECK(vals_ok, "table: every .val >= 0x1000");
 	TAP_CHECK(strstr(device_set_usage(), "--rwdisk") &&
 		  strstr(device_set_usage(), "--cid"), "table: usage text");
@@ -92,6 +92,12 @@ static void test_good(void)
 	TAP_EQ_INT(one("--cid", "3"), 1, "good: --cid 3");
 	TAP_EQ_INT(one("--cid", "4294967294,uds=/tmp/v.sock"), 1, "good: --cid max with uds");
 	TAP_EQ_INT(one("--cid", "0x10"), 1, "good: --cid in hex");
+	TAP_EQ_INT(one("--vhost-user", "block,socket=/run/vu.sock"), 1,
+		   "good: --vhost-user TYPE,socket= (crosvm's form)");
+	TAP_EQ_INT(one("--vhost-user", "type=blk,socket=/run/vu.sock,num_queues=4"), 1,
+		   "good: --vhost-user type=blk with num_queues");
+	TAP_EQ_INT(one("--vhost-user", "fs,socket=/run/fs.sock,tag=share"), 1,
+		   "good: --vhost-user fs with a tag");
 }
 
 /* Each of bad (option, value, why) is refused alone. */
@@ -151,6 +157,16 @@ static void test_bad(void)
 		{ "--cid", "3,port=5", "unknown vsock key" },
 		{ "--cid", "uds=/tmp/x", "uds without a CID" },
 		{ "--cid", "3,uds=", "empty uds" },
+		{ "--vhost-user", "socket=/run/vu.sock", "no type" },
+		{ "--vhost-user", "block", "no socket" },
+		{ "--vhost-user", "net,socket=/run/vu.sock", "a type not served" },
+		{ "--vhost-user", "block,socket=", "empty socket" },
+		{ "--vhost-user", "fs,socket=/run/fs.sock", "fs without a tag" },
+		{ "--vhost-user", "block,socket=/run/vu.sock,tag=x", "tag on a block device" },
+		{ "--vhost-user", "fs,socket=/s,tag=0123456789012345678901234567890123456", "tag of 37 bytes" },
+		{ "--vhost-user", "block,socket=/s,num_queues=0", "0 queues" },
+		{ "--vhost-user", "block,socket=/s,num_queues=65", "65 queues" },
+		{ "--vhost-user", "block,socket=/s,cache=none", "unknown key" },
 	};
 
 	refused("bad", bad, sizeof(bad) / sizeof(bad[0]));

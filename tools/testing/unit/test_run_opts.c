@@ -278,6 +278,10 @@ static void test_crosvm_refused(void)
 		  strstr(err_text, "use --cid N"), "--vsock: says to use --cid");
 	run_config_free(&c);
 
+	TAP_EQ_INT(parse(ARGV("--vhost-user", "type=block,socket=/run/vu.sock", "bz"), &c), 0,
+		   "--vhost-user, crosvm's spelling, is taken (a vhost-user device)");
+	run_config_free(&c);
+
 	TAP_EQ_INT(parse_err(ARGV("--gpu", "backend=2d", "bz"), &c), EXIT_USAGE,
 		   "--gpu refused");
 	TAP_CHECK(strstr(err_text, "drop it (see vbridge run --help)"),

@@ -37,19 +37,11 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "qsd.h"
 #include "tap.h"
 #include "lib/log.h"
 #include "vhost/vhost_user.h"
 
-#define QSD	"/usr/bin/qemu-storage-daemon"
-
-static int64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- (a) the parser ----------------------------------------------------------- */
 
@@ -358,9 +350,9 @@ static void test_fake_backend(void)
 	fb_stop(&b, &vu);
 
 	fb_start(&b, &vu, FB_SILENT, 0);
-	t0 = ms_now();
+	t0 = qsd_ms();
 	ret = vhost_user_get_features(&vu, &v);
-	t0 = ms_now() - t0;
+	t0 = qsd_ms() - t0;
 	TAP_EQ_INT(ret, -ETIMEDOUT, "fake: no reply times out");
 	TAP_CHECK(t0 >= 290 && t0 < 3000, "fake: after the timeout, not a hang");
 	TAP_CHECK(strstr(vu.err, "did not answer GET_FEATURES within 300 ms"),
@@ -439,7 +431,6 @@ static void test_fake_backend(void)
 
 /* --- (c) the real qemu-storage-daemon ----------------------------------------- */
 
-#define IMG_SIZE	(1u << 20)
 #define QUEUES		2
 #define QSZ		16
 #define MEM_GPA		0x40000000ull
@@ -451,122 +442,6 @@ static void test_fake_backend(void)
 #define OFF_DATA	0x4000
 #define OFF_STATUS	0x5000
 #define SECTOR		5
-
-static uint8_t img_byte(size_t i)
-{
-	return (uint8_t)(i * 7 + i / 512 + 3);
-}
-
-struct qsd {
-	pid_t pid;
-	char dir[128], img[160], sock[160], log[160];
-};
-
-static void qsd_stop(struct qsd *q)
-{
-	if (q->pid > 0) {
-		kill(q->pid, SIGKILL);
-		waitpid(q->pid, NULL, 0);
-		q->pid = 0;
-	}
-	unlink(q->img);
-	unlink(q->sock);
-	unlink(q->log);
-	rmdir(q->dir);
-}
-
-/* Image, then the daemon; connects vu once it listens.  0 or -1 (why in *why). */
-static int qsd_start(struct qsd *q, struct vhost_user *vu, const char **why)
-{
-	const char *tmp = getenv("TMPDIR");
-	char blk0[200], exp0[300];
-	uint8_t *img;
-	int64_t deadline;
-	pid_t parent;
-	int fd, st;
-	size_t i;
-
-	memset(q, 0, sizeof(*q));
-	if (!tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
-	snprintf(q->dir, sizeof(q->dir), "%s/vu-test-XXXXXX", tmp);
-	if (!mkdtemp(q->dir)) {
-		*why = "mkdtemp failed";
-		return -1;
-	}
-	snprintf(q->img, sizeof(q->img), "%s/disk.img", q->dir);
-	snprintf(q->sock, sizeof(q->sock), "%s/vu.sock", q->dir);
-	snprintf(q->log, sizeof(q->log), "%s/qsd.log", q->dir);
-	img = malloc(IMG_SIZE);
-	for (i = 0; i < IMG_SIZE; i++)
-		img[i] = img_byte(i);
-	fd = open(q->img, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, img, IMG_SIZE) != IMG_SIZE) {
-		*why = "cannot write the image";
-		free(img);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	free(img);
-	close(fd);
-
-	snprintf(blk0, sizeof(blk0), "driver=file,node-name=file0,filename=%s",
-		 q->img);
-	snprintf(exp0, sizeof(exp0),
-		 "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
-		 q->sock, QUEUES);
-	parent = getpid();
-	q->pid = fork();
-	if (q->pid < 0) {
-		*why = "fork failed";
-		return -1;
-	}
-	if (q->pid == 0) {
-		int lfd = open(q->log, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-
-		/* Dies with the test, whatever happens to it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (lfd >= 0) {
-			dup2(lfd, STDOUT_FILENO);
-			dup2(lfd, STDERR_FILENO);
-		}
-		execl(QSD, QSD, "--blockdev", blk0, "--blockdev",
-		      "driver=raw,node-name=disk0,file=file0", "--export", exp0,
-		      (char *)NULL);
-		_exit(127);
-	}
-	/* Waiting for it to listen: its socket appears when it is ready. */
-	deadline = ms_now() + 10000;
-	while (ms_now() < deadline) {
-		if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
-			q->pid = 0;
-			*why = "qemu-storage-daemon exited at start (see its log)";
-			return -1;
-		}
-		if (access(q->sock, F_OK) == 0) {
-			if (vhost_user_connect(vu, q->sock) == 0)
-				return 0;
-		}
-		usleep(20000);
-	}
-	*why = "qemu-storage-daemon did not listen within 10 s";
-	return -1;
-}
-
-static void print_log(struct qsd *q)
-{
-	char line[256];
-	FILE *f = fopen(q->log, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		printf("#   qsd: %s", line);
-	fclose(f);
-}
 
 static void test_qsd(void)
 {
@@ -595,9 +470,10 @@ static void test_qsd(void)
 		       ++tap_count, QSD);
 		return;
 	}
-	if (qsd_start(&q, &vu, &why)) {
+	if (qsd_start(&q, QUEUES, &why) ||
+	    (vhost_user_connect(&vu, q.sock) && (why = "cannot connect to its socket"))) {
 		TAP_CHECK(0, why);
-		print_log(&q);
+		qsd_print_log(&q);
 		qsd_stop(&q);
 		return;
 	}
@@ -624,7 +500,7 @@ static void test_qsd(void)
 		goto out;
 	memset(&cfg, 0, sizeof(cfg));
 	TAP_CHECK(vhost_user_get_config(&vu, 0, &cfg, cfg_len) == 0, "qsd: GET_CONFIG");
-	TAP_EQ_U64(cfg.capacity, IMG_SIZE / 512, "qsd: capacity is the image's sectors");
+	TAP_EQ_U64(cfg.capacity, QSD_IMG_SIZE / 512, "qsd: capacity is the image's sectors");
 	TAP_EQ_INT(cfg.num_queues, QUEUES, "qsd: config num_queues");
 	if (!TAP_CHECK(vhost_user_set_features(&vu, features & want_f) == 0,
 		       "qsd: SET_FEATURES"))
@@ -696,7 +572,7 @@ static void test_qsd(void)
 	TAP_EQ_INT(used->ring[0].len, 512 + 1, "qsd: used length: data and status");
 	TAP_EQ_INT(*status, VIRTIO_BLK_S_OK, "qsd: status OK");
 	for (i = 0; i < 512; i++)
-		want[i] = img_byte(SECTOR * 512 + i);
+		want[i] = qsd_img_byte(SECTOR * 512 + i);
 	TAP_CHECK(!memcmp(mem + OFF_DATA, want, 512), "qsd: the data read is the image's");
 
 	TAP_CHECK(vhost_user_get_vring_base(&vu, 0, &base) == 0, "qsd: GET_VRING_BASE");
@@ -706,7 +582,7 @@ static void test_qsd(void)
 out:
 	if (!ok) {
 		TAP_CHECK(0, vu.err[0] ? vu.err : "qsd: setup failed");
-		print_log(&q);
+		qsd_print_log(&q);
 	}
 	vhost_user_close(&vu);
 	qsd_stop(&q);

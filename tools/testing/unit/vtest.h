@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
@@ -46,6 +47,7 @@ struct vt_host {
 	int nr_db;
 	int db_adds, db_dels;
 	struct kick_gate *gate;		/* kick_defer asks it; NULL: never */
+	int ram_fd;			/* vt_host_new_shared(): RAM's memfd */
 };
 
 static inline void vt_set_intx(struct pci_host *h, struct pci_func *f, int level)
@@ -102,22 +104,58 @@ static const struct pci_host_ops vt_host_ops = {
 	.kick_defer = vt_kick_defer,
 };
 
-static inline struct vt_host *vt_host_new(void)
+static inline void vt_host_init(struct vt_host *vh)
 {
-	struct vt_host *vh = calloc(1, sizeof(*vh));
-
-	vh->ram = calloc(1, VT_RAM_SIZE);
-	guest_mem_add(&vh->mem, VT_RAM_GPA, VT_RAM_SIZE, vh->ram);
 	vh->next = VT_RAM_GPA;
 	vh->host.ops = &vt_host_ops;
 	vh->host.mem = &vh->mem;
 	vh->host.priv = vh;
+}
+
+static inline struct vt_host *vt_host_new(void)
+{
+	struct vt_host *vh = calloc(1, sizeof(*vh));
+
+	vh->ram_fd = -1;
+	vh->ram = calloc(1, VT_RAM_SIZE);
+	guest_mem_add(&vh->mem, VT_RAM_GPA, VT_RAM_SIZE, vh->ram);
+	vt_host_init(vh);
 	return vh;
+}
+
+/*
+ * Guest RAM in a memfd, as the VMM has it, so that another process (a
+ * vhost-user back-end) can map it.  NULL when the memfd cannot be made.
+ */
+static inline struct vt_host *vt_host_new_shared(void)
+{
+	struct vt_host *vh = calloc(1, sizeof(*vh));
+
+	vh->ram_fd = memfd_create("vt-ram", MFD_CLOEXEC);
+	if (vh->ram_fd < 0 || ftruncate(vh->ram_fd, VT_RAM_SIZE))
+		goto fail;
+	vh->ram = mmap(NULL, VT_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vh->ram_fd, 0);
+	if (vh->ram == MAP_FAILED)
+		goto fail;
+	guest_mem_add_fd(&vh->mem, VT_RAM_GPA, VT_RAM_SIZE, vh->ram, vh->ram_fd, 0);
+	vt_host_init(vh);
+	return vh;
+fail:
+	if (vh->ram_fd >= 0)
+		close(vh->ram_fd);
+	free(vh);
+	return NULL;
 }
 
 static inline void vt_host_free(struct vt_host *vh)
 {
-	free(vh->ram);
+	if (vh->ram_fd >= 0) {
+		munmap(vh->ram, VT_RAM_SIZE);
+		close(vh->ram_fd);
+	} else {
+		free(vh->ram);
+	}
 	free(vh);
 }
 

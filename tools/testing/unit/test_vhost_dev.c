@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of user/vhost/vhost_dev.c, a virtio-pci device whose queues a
+ * vhost-user back-end serves, driven through the transport as a guest's
+ * driver would (vtest.h, guest RAM in a memfd), against Debian's real
+ * back-ends:
+ *
+ *  - qemu-storage-daemon exporting an image as vhost-user-blk with two
+ *    queues: the device's identity, features and configuration come from
+ *    the back-end; a read on queue 0 returns the image's data and raises
+ *    the interrupt; a write on queue 1 reaches the image file; the kicks
+ *    go to the back-end through the doorbells' eventfds; a reset and a
+ *    second bring-up work on the same connection; the back-end killed
+ *    under a running device fails it (DEVICE_NEEDS_RESET) without a hang;
+ *  - virtiofsd sharing a directory: the tag and request queue count in
+ *    the configuration, then FUSE_INIT, LOOKUP, OPEN and READ of a file
+ *    through the request queue;
+ *  - no back-end at the socket: a clear failure and nothing left open.
+ *
+ * A missing back-end binary is a SKIP with the package to install.
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/fuse.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_fs.h>
+#include <linux/virtio_ids.h>
+
+#include "lib/log.h"
+#include "qsd.h"
+#include "tap.h"
+#include "vhost/vhost_dev.h"
+#include "virtio/virtio_pci.h"
+#include "vtest.h"
+
+#define DEVFN		PCI_DEVFN(2, 0)
+#define BAR		0xc0000000ull
+#define BASE_FEATURES	((1ull << VIRTIO_F_VERSION_1) |			\
+			 (1ull << VIRTIO_RING_F_INDIRECT_DESC) |	\
+			 (1ull << VIRTIO_RING_F_EVENT_IDX))
+
+struct rig {
+	struct vt_host *vh;
+	struct pci_bus *bus;
+	struct virtio_dev *vd;
+	struct vt_dev d;
+};
+
+static int rig_up(struct rig *r, const struct vhost_dev_spec *spec)
+{
+	memset(r, 0, sizeof(*r));
+	r->vh = vt_host_new_shared();
+	if (!r->vh)
+		return -1;
+	r->bus = pci_bus_new(&r->vh->host);
+	r->vd = vhost_dev_new(spec);
+	if (!r->vd)
+		return -1;
+	if (pci_bus_add(r->bus, DEVFN, &r->vd->func)) {
+		pci_func_free(&r->vd->func);
+		r->vd = NULL;
+		return -1;
+	}
+	if (virtio_dev_start(r->vd))
+		return -1;
+	return vt_probe(&r->d, r->vh, r->bus, DEVFN, BAR);
+}
+
+static void rig_down(struct rig *r)
+{
+	if (r->bus)
+		pci_bus_free(r->bus);
+	if (r->vh)
+		vt_host_free(r->vh);
+	memset(r, 0, sizeof(*r));
+}
+
+static uint16_t num_queues(struct vt_dev *d)
+{
+	return vt_rd(d, d->common + VIRTIO_PCI_COMMON_NUMQ, 2);
+}
+
+/* One virtio-blk request on queue qi: 0 and *status, or -1 (no completion). */
+static int blk_rw(struct rig *r, unsigned int qi, uint32_t type,
+		  uint64_t sector, uint64_t data, uint8_t *status)
+{
+	struct virtio_blk_outhdr *hdr;
+	uint64_t h = vt_alloc(r->vh, sizeof(*hdr), 16);
+	uint64_t st = vt_alloc(r->vh, 1, 1);
+	struct vt_seg seg[3] = {
+		{ h, sizeof(*hdr), false },
+		{ data, 512, type == VIRTIO_BLK_T_IN },
+		{ st, 1, true },
+	};
+	uint32_t id, len;
+
+	hdr = vt_ptr(r->vh, h);
+	hdr->type = htole32(type);
+	hdr->sector = htole64(sector);
+	*(uint8_t *)vt_ptr(r->vh, st) = 0xff;
+	vt_add(&r->d, qi, seg, 3);
+	vt_kick(&r->d, qi);
+	if (vt_wait_used(&r->d, qi, &id, &len) != 1)
+		return -1;
+	*status = *(uint8_t *)vt_ptr(r->vh, st);
+	return 0;
+}
+
+static bool sector_is_image(struct rig *r, uint64_t data, uint64_t sector)
+{
+	const uint8_t *p = vt_ptr(r->vh, data);
+	unsigned int i;
+
+	for (i = 0; i < 512; i++)
+		if (p[i] != qsd_img_byte(sector * 512 + i))
+			return false;
+	return true;
+}
+
+static void test_no_backend(void)
+{
+	struct vhost_dev_spec spec = {
+		.type = VHOST_DEV_BLOCK, .socket = "/nonexistent/vhost.sock",
+	};
+	int fds0 = tap_dir_entries("/proc/self/fd");
+
+	TAP_CHECK(vhost_dev_new(&spec) == NULL,
+		  "no back-end: the device is not made (message above)");
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "no back-end: no fd left open");
+}
+
+static void test_block(void)
+{
+	struct vhost_dev_spec spec = { .type = VHOST_DEV_BLOCK, .num_queues = 1 };
+	int fds0 = tap_dir_entries("/proc/self/fd");
+	struct virtio_blk_config cfg;
+	const char *why = NULL;
+	uint64_t f, data;
+	uint8_t status = 0xff, pattern[512], got[512];
+	struct qsd q;
+	struct rig r;
+	unsigned int i;
+	int fd;
+
+	if (access(QSD, X_OK)) {
+		VT_SKIP("vhost-user-blk: %s is not installed (package qemu-system-common)", QSD);
+		return;
+	}
+	if (qsd_start(&q, 2, &why)) {
+		TAP_CHECK(0, why);
+		qsd_print_log(&q);
+		qsd_stop(&q);
+		return;
+	}
+	spec.socket = q.sock;
+
+	/* num_queues=1 against a back-end that serves 2. */
+	if (TAP_CHECK(rig_up(&r, &spec) == 0, "blk: device made with num_queues=1"))
+		TAP_EQ_INT(num_queues(&r.d), 1, "blk: num_queues=1 gives one queue");
+	rig_down(&r);
+
+	/* A new connection to the same back-end, every queue it has. */
+	spec.num_queues = 0;
+	if (!TAP_CHECK(rig_up(&r, &spec) == 0, "blk: device made again (the back-end took a new connection)"))
+		goto out;
+	TAP_EQ_INT(vt_cfg(&r.d, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_BLOCK,
+		   "blk: PCI device id 0x1042");
+	TAP_EQ_INT(num_queues(&r.d), 2, "blk: the back-end's two queues");
+	f = vt_device_features(&r.d);
+	printf("#   device features 0x%llx\n", (unsigned long long)f);
+	TAP_CHECK(f & (1ull << VIRTIO_F_VERSION_1), "blk: offers VERSION_1");
+	TAP_CHECK(f & (1ull << VIRTIO_BLK_F_MQ), "blk: offers MQ (the back-end's)");
+	TAP_CHECK(!(f & (1ull << 30)), "blk: vhost-user's PROTOCOL_FEATURES bit is not offered to the guest");
+	TAP_CHECK(!(f & (1ull << VIRTIO_F_RING_PACKED)), "blk: no packed ring (the transport sets up split rings)");
+	for (i = 0; i < sizeof(cfg); i += 4) {
+		uint32_t w = vt_rd(&r.d, r.d.device + i, 4);
+
+		memcpy((uint8_t *)&cfg + i, &w, sizeof(cfg) - i < 4 ? sizeof(cfg) - i : 4);
+	}
+	TAP_EQ_U64(le64toh(cfg.capacity), QSD_IMG_SIZE / 512,
+		   "blk: capacity is the image's, from the back-end's configuration");
+	TAP_EQ_INT(le16toh(cfg.num_queues), 2, "blk: configuration num_queues 2");
+	printf("#   configuration: %u bytes\n", r.d.device_len);
+	TAP_CHECK(r.d.device_len >= offsetof(struct virtio_blk_config, max_secure_erase_sectors),
+		  "blk: the configuration has the discard and write-zeroes fields the back-end offers");
+
+	if (!TAP_CHECK(vt_bringup(&r.d, f & (1ull << VIRTIO_BLK_F_MQ), 2) == 0 &&
+		       (vt_status(&r.d) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		       !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		       "blk: driver up with two queues"))
+		goto out_rig;
+	TAP_EQ_INT(r.vh->nr_db, 2, "blk: a doorbell per queue");
+	TAP_CHECK(r.vh->nr_db == 2 &&
+		  r.vh->db[0].efd == virtio_dev_kick_fd(r.vd, 0) &&
+		  r.vh->db[1].efd == virtio_dev_kick_fd(r.vd, 1),
+		  "blk: the doorbells write the kick eventfds the back-end reads");
+	/* libvhost-user signals each call eventfd once when given it. */
+	vt_msleep(50);
+	vt_rd(&r.d, r.d.isr, 1);
+
+	data = vt_alloc(r.vh, 512, 512);
+	TAP_EQ_INT(blk_rw(&r, 0, VIRTIO_BLK_T_IN, 5, data, &status), 0,
+		   "blk: a read on queue 0 completes");
+	TAP_EQ_INT(status, VIRTIO_BLK_S_OK, "blk: read status OK");
+	TAP_CHECK(sector_is_image(&r, data, 5), "blk: the data read is the image's sector 5");
+	for (i = 0; i < 100 && !vt_intx(r.vh, DEVFN); i++)
+		vt_msleep(10);
+	TAP_EQ_INT(vt_intx(r.vh, DEVFN), 1, "blk: the back-end's call raised INTx");
+	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 1, 1, "blk: ISR says queue");
+
+	data = vt_alloc(r.vh, 512, 512);
+	memset(pattern, 0x5a, sizeof(pattern));
+	memcpy(vt_ptr(r.vh, data), pattern, sizeof(pattern));
+	TAP_EQ_INT(blk_rw(&r, 1, VIRTIO_BLK_T_OUT, 9, data, &status), 0,
+		   "blk: a write on queue 1 completes");
+	TAP_EQ_INT(status, VIRTIO_BLK_S_OK, "blk: write status OK");
+	fd = open(q.img, O_RDONLY | O_CLOEXEC);
+	TAP_CHECK(fd >= 0 && pread(fd, got, sizeof(got), 9 * 512) == sizeof(got) &&
+		  !memcmp(got, pattern, sizeof(got)),
+		  "blk: the write reached the image file");
+	if (fd >= 0)
+		close(fd);
+
+	/* Reset: the rings stop; a second bring-up hands new ones over. */
+	vt_set_status(&r.d, 0);
+	TAP_EQ_INT(vt_status(&r.d), 0, "blk: reset completes");
+	if (TAP_CHECK(vt_bringup(&r.d, 0, 1) == 0 &&
+		      !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		      "blk: driver up again after the reset, one queue")) {
+		data = vt_alloc(r.vh, 512, 512);
+		TAP_CHECK(blk_rw(&r, 0, VIRTIO_BLK_T_IN, 7, data, &status) == 0 &&
+			  status == VIRTIO_BLK_S_OK && sector_is_image(&r, data, 7),
+			  "blk: a read after the reset returns the image's sector 7");
+	}
+
+	/* The back-end dies under the running device. */
+	vt_rd(&r.d, r.d.isr, 1);
+	qsd_kill(&q);
+	TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &r.d),
+		  "blk: the back-end killed: the device says DEVICE_NEEDS_RESET");
+	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "blk: ... with a configuration interrupt");
+	vt_set_status(&r.d, 0);
+	TAP_EQ_INT(vt_status(&r.d), 0, "blk: a reset after the back-end died completes");
+	TAP_CHECK((vt_negotiate(&r.d, BASE_FEATURES) & VIRTIO_CONFIG_S_FEATURES_OK) &&
+		  vt_queue_setup(&r.d, 0, 0) == 0,
+		  "blk: features and a queue set up again");
+	vt_driver_ok(&r.d);
+	TAP_CHECK(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+		  "blk: starting it again fails: the back-end is gone");
+out_rig:
+	rig_down(&r);
+out:
+	qsd_stop(&q);
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "blk: no fd left open");
+}
+
+/*
+ * One FUSE request on queue 1 of the virtio-fs device: in (header + arg),
+ * then a writable reply buffer.  The reply's error (0 or -errno), or 1
+ * when no reply came.
+ */
+static int fuse_req(struct rig *r, uint32_t opcode, uint64_t nodeid,
+		    const void *arg, uint32_t arg_len, uint64_t out,
+		    uint32_t out_len)
+{
+	static uint64_t unique = 1;
+	struct fuse_in_header *ih;
+	struct fuse_out_header *oh;
+	uint64_t in = vt_alloc(r->vh, sizeof(*ih) + arg_len, 8);
+	struct vt_seg seg[2] = {
+		{ in, sizeof(*ih) + arg_len, false },
+		{ out, out_len, true },
+	};
+	uint32_t id, len;
+
+	ih = vt_ptr(r->vh, in);
+	*ih = (struct fuse_in_header){
+		.len = sizeof(*ih) + arg_len, .opcode = opcode,
+		.unique = unique++, .nodeid = nodeid,
+	};
+	memcpy(ih + 1, arg, arg_len);
+	memset(vt_ptr(r->vh, out), 0, out_len);
+	vt_add(&r->d, 1, seg, 2);
+	vt_kick(&r->d, 1);
+	if (vt_wait_used(&r->d, 1, &id, &len) != 1)
+		return 1;
+	oh = vt_ptr(r->vh, out);
+	return oh->error;
+}
+
+static void test_fs(void)
+{
+	static const char content[] = "virtio-fs through a vhost-user back-end\n";
+	struct vhost_dev_spec spec = { .type = VHOST_DEV_FS, .tag = "share" };
+	int fds0 = tap_dir_entries("/proc/self/fd");
+	struct fuse_init_in init = {
+		.major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
+	};
+	struct fuse_open_in open_in = { .flags = O_RDONLY };
+	struct fuse_read_in read_in = { .size = 4096 };
+	struct fuse_entry_out *entry;
+	struct fuse_open_out *open_out;
+	struct fuse_init_out *init_out;
+	const char *why = NULL;
+	uint64_t out, nodeid = 0;
+	char tag[VHOST_DEV_TAG_MAX + 1] = "";
+	struct qsd q;
+	struct rig r;
+	unsigned int i;
+
+	if (access(VIRTIOFSD, X_OK)) {
+		VT_SKIP("vhost-user-fs: %s is not installed (package qemu-system-common)", VIRTIOFSD);
+		return;
+	}
+	if (virtiofsd_start(&q, content, &why)) {
+		TAP_CHECK(0, why);
+		qsd_print_log(&q);
+		qsd_stop(&q);
+		return;
+	}
+	spec.socket = q.sock;
+	if (!TAP_CHECK(rig_up(&r, &spec) == 0, "fs: device made on virtiofsd"))
+		goto out;
+	TAP_EQ_INT(vt_cfg(&r.d, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_FS,
+		   "fs: PCI device id 0x105a");
+	for (i = 0; i < VHOST_DEV_TAG_MAX; i++)
+		tag[i] = vt_rd(&r.d, r.d.device + i, 1);
+	printf("#   tag '%s'\n", tag);
+	TAP_CHECK(!strcmp(tag, "share"), "fs: configuration tag");
+	TAP_EQ_INT(vt_rd(&r.d, r.d.device + offsetof(struct virtio_fs_config, num_request_queues), 4),
+		   1, "fs: one request queue");
+	TAP_EQ_INT(num_queues(&r.d), 2, "fs: hiprio and request queues");
+	if (!TAP_CHECK(vt_bringup(&r.d, 0, 2) == 0 &&
+		       !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		       "fs: driver up"))
+		goto out_rig;
+
+	out = vt_alloc(r.vh, 8192, 8);
+	TAP_EQ_INT(fuse_req(&r, FUSE_INIT, 0, &init, sizeof(init), out,
+			    sizeof(struct fuse_out_header) + sizeof(*init_out)),
+		   0, "fs: FUSE_INIT answered without error");
+	init_out = (void *)((uint8_t *)vt_ptr(r.vh, out) + sizeof(struct fuse_out_header));
+	TAP_EQ_INT(init_out->major, FUSE_KERNEL_VERSION, "fs: FUSE protocol major 7");
+
+	TAP_EQ_INT(fuse_req(&r, FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5, out,
+			    sizeof(struct fuse_out_header) + sizeof(*entry)),
+		   0, "fs: LOOKUP of the shared file");
+	entry = (void *)((uint8_t *)vt_ptr(r.vh, out) + sizeof(struct fuse_out_header));
+	nodeid = entry->nodeid;
+	TAP_EQ_U64(entry->attr.size, strlen(content), "fs: its size is the host file's");
+
+	TAP_EQ_INT(fuse_req(&r, FUSE_OPEN, nodeid, &open_in, sizeof(open_in), out,
+			    sizeof(struct fuse_out_header) + sizeof(*open_out)),
+		   0, "fs: OPEN");
+	open_out = (void *)((uint8_t *)vt_ptr(r.vh, out) + sizeof(struct fuse_out_header));
+	read_in.fh = open_out->fh;
+	TAP_EQ_INT(fuse_req(&r, FUSE_READ, nodeid, &read_in, sizeof(read_in), out,
+			    sizeof(struct fuse_out_header) + 4096),
+		   0, "fs: READ");
+	TAP_CHECK(!memcmp((uint8_t *)vt_ptr(r.vh, out) + sizeof(struct fuse_out_header),
+			  content, strlen(content)),
+		  "fs: the data read is the host file's");
+out_rig:
+	rig_down(&r);
+out:
+	qsd_stop(&q);
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "fs: no fd left open");
+}
+
+int main(void)
+{
+	log_set_prefix("test_vhost_dev");
+	test_no_backend();
+	test_block();
+	test_fs();
+	return tap_done();
+}
