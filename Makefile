@@ -128,8 +128,9 @@ install: user man
 	install -D -m 0644 user/dist/60-virtio-bridge.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-virtio-bridge.rules
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/virtio-bridge/overlays \
-		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)$(PKGDOCDIR)
-	for u in virtio-bridge.service vbridge-devices@.service; do \
+		$(DESTDIR)/etc/virtio-bridge/devices $(DESTDIR)/etc/virtio-bridge/run \
+		$(DESTDIR)$(PKGDOCDIR)
+	for u in virtio-bridge.service vbridge-devices@.service vbridge-run@.service; do \
 		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGDOCDIR@|$(PKGDOCDIR)|g' \
 			user/dist/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \

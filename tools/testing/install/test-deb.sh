@@ -124,6 +124,7 @@ ok $? "vbridge holds every file make install installs"
 contents=$(dpkg-deb -c "$debs/$bin_deb")
 for f in ./usr/bin/vbridge ./lib/systemd/system/virtio-bridge.service \
 	./lib/systemd/system/vbridge-devices@.service \
+	./lib/systemd/system/vbridge-run@.service ./etc/virtio-bridge/run/ \
 	./lib/udev/rules.d/60-virtio-bridge.rules ./usr/share/doc/vbridge/copyright; do
 	echo "$contents" | grep -q " $f\$"
 	ok $? "vbridge contains $f"
@@ -147,6 +148,11 @@ ok $scripts_ok "vbridge's maintainer scripts parse (sh -n)"
 ! grep -Eq "deb-systemd-invoke (start|restart)|systemctl (start|restart)" "$bx"/DEBIAN/postinst &&
 	grep -q "^	if deb-systemd-helper debian-installed 'virtio-bridge.service'; then" "$bx"/DEBIAN/postinst
 ok $? "vbridge's postinst starts no unit and enables one only if the administrator had (dh_installsystemd --no-enable --no-start)"
+# An upgrade must leave running VMs and providers alone: restarting
+# vbridge-run@ would power every guest off.  debhelper leaves template
+# units out of the scripts; this fails if that ever changes.
+! cat "$bx"/DEBIAN/{preinst,postinst,prerm,postrm} 2>/dev/null | grep -Eq 'vbridge-(run|devices)@'
+ok $? "vbridge's maintainer scripts never stop, restart or enable a VM or provider instance"
 
 # --- virtio-bridge-dkms: the module's source and dkms.conf ----------------
 conf=$dx/$src/dkms.conf

@@ -33,21 +33,113 @@ ok $? "device provider keeps its in-flight records where ProtectSystem lets it w
 # The default vsock socket goes to $VBRIDGE_STATE_DIR: it must be the unit's
 # RuntimeDirectory (%t/...), visible to host programs, never under the
 # unit's private /tmp.
-rtdir=$(sed -n 's/^RuntimeDirectory=//p' "$dest/units/vbridge-devices@.service")
-grep -q "^Environment=VBRIDGE_STATE_DIR=%t/$rtdir\$" "$dest/units/vbridge-devices@.service" &&
-	! grep -q '^Environment=VBRIDGE_STATE_DIR=/tmp' "$dest/units/vbridge-devices@.service"
-ok $? "device provider's state dir (default vsock socket) is its RuntimeDirectory, not the private /tmp"
-[ -d "$dest/etc/virtio-bridge/overlays" ] && [ -d "$dest/etc/virtio-bridge/devices" ]
+for u in vbridge-devices@ vbridge-run@; do
+	rtdir=$(sed -n 's/^RuntimeDirectory=//p' "$dest/units/$u.service")
+	[ -n "$rtdir" ] &&
+		grep -q "^Environment=VBRIDGE_STATE_DIR=%t/$rtdir\$" "$dest/units/$u.service" &&
+		! grep -q '^Environment=VBRIDGE_STATE_DIR=/tmp' "$dest/units/$u.service"
+	ok $? "$u.service's state dir (default vsock socket) is its RuntimeDirectory, not the private /tmp"
+done
+
+# --- vbridge-run@.service: a VM stopped through its power button ---------
+run_unit=$dest/units/vbridge-run@.service
+unit_value() {	# UNIT KEY: the key's last value (the one systemd uses)
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+# The grace time the unit gives the guest: ExecStart's --shutdown-timeout,
+# a number or a variable the unit's Environment= sets.
+shutdown_timeout_of() {	# UNIT
+	local v var
+	v=$(unit_value "$1" ExecStart | grep -oE -- '--shutdown-timeout[= ][^ ]+' |
+		sed -E 's/^--shutdown-timeout[= ]//')
+	case $v in
+	'${'*'}') var=${v#??}; var=${var%?} ;;
+	'$'*) var=${v#?} ;;
+	esac
+	# (Environment= adds up: the variable's last assignment counts)
+	[ -n "${var:-}" ] && v=$(sed -n "s/^Environment=$var=//p" "$1" | tail -n 1)
+	case $v in ''|*[!0-9]*) return 1 ;; esac
+	echo "$v"
+}
+timeout_stop_of() {	# UNIT: TimeoutStopSec in whole seconds
+	local t us
+	t=$(unit_value "$1" TimeoutStopSec)
+	case $t in
+	'') return 1 ;;
+	*[!0-9]*)
+		us=$(systemd-analyze timespan "$t" 2>/dev/null | sed -n 's/^ *μs: //p')
+		[ -n "$us" ] || return 1
+		echo $((us / 1000000)) ;;
+	*) echo "$t" ;;
+	esac
+}
+# systemd's SIGKILL must come well after the guest's grace time: 10 s for
+# tearing the VM down (guest RAM, the bridge's VMSTOP) once it ran out.
+stop_outlasts_grace() {	# UNIT
+	local g t
+	g=$(shutdown_timeout_of "$1") && t=$(timeout_stop_of "$1") &&
+		[ "$g" -le 3600 ] && [ "$t" -ge $((g + 10)) ]
+}
+[ "$(stat -c %a "$run_unit" 2>/dev/null)" = 644 ] &&
+	grep -q '^EnvironmentFile=/etc/virtio-bridge/run/%i.conf$' "$run_unit" &&
+	unit_value "$run_unit" ExecStart | grep -q '^/[^ ]*/vbridge run .*\$VBRIDGE_RUN_ARGS$'
+ok $? "vbridge-run@.service installed with mode 0644, runs vbridge run with the instance's VBRIDGE_RUN_ARGS"
+[ "$(unit_value "$run_unit" KillSignal)" = SIGTERM ] &&
+	[ "$(unit_value "$run_unit" KillMode)" = mixed ] &&
+	[ "$(unit_value "$run_unit" SendSIGKILL)" = yes ]
+ok $? "vbridge-run@.service: systemctl stop sends SIGTERM to vbridge alone, SIGKILL only after the stop timeout"
+grace=$(shutdown_timeout_of "$run_unit") stop=$(timeout_stop_of "$run_unit")
+stop_outlasts_grace "$run_unit"
+ok $? "vbridge-run@.service: TimeoutStopSec (${stop:-?} s) is at least 10 s above the guest's --shutdown-timeout (${grace:-?} s)"
+# The check itself: a stop timeout lowered below the grace time, or a
+# grace time raised above it, must fail it.
+sed 's/^TimeoutStopSec=.*/TimeoutStopSec=20/' "$run_unit" > "$dest/short-stop.service"
+sed 's/^\(Environment=VBRIDGE_SHUTDOWN_TIMEOUT=\).*/\140/' "$run_unit" > "$dest/long-grace.service"
+sed 's/^TimeoutStopSec=.*/TimeoutStopSec=1min 30s/' "$run_unit" > "$dest/long-stop.service"
+! stop_outlasts_grace "$dest/short-stop.service" && ! stop_outlasts_grace "$dest/long-grace.service" &&
+	stop_outlasts_grace "$dest/long-stop.service"
+ok $? "the check fails a unit with TimeoutStopSec=20 or a 40 s grace time, passes TimeoutStopSec=1min 30s"
+[ "$(unit_value "$run_unit" Restart)" = on-failure ] &&
+	[ "$(unit_value "$run_unit" RestartPreventExitStatus)" = 2 ]
+ok $? "vbridge-run@.service restarts a crashed VM only (not one that powered off, status 0, nor a wrong command line, 2)"
+grep -q '^Wants=virtio-bridge.service$' "$run_unit" && ! grep -q '^Requires=' "$run_unit" &&
+	grep -q '^After=.*\bvirtio-bridge\.service\b' "$run_unit" &&
+	grep -q '^After=.*\bvbridge-devices@%i\.service\b' "$run_unit"
+ok $? "vbridge-run@.service starts after the module (without requiring it) and its provider, and stops before them"
+# Both units use /run/vbridge/INSTANCE; systemd does not count its
+# users, so a unit that does not preserve it deletes the other's files
+# (the provider's in-flight records) when it stops.
+[ "$(unit_value "$run_unit" RuntimeDirectory)" != \
+	"$(unit_value "$dest/units/vbridge-devices@.service" RuntimeDirectory)" ] ||
+	{ [ "$(unit_value "$run_unit" RuntimeDirectoryPreserve)" = yes ] &&
+	  [ "$(unit_value "$dest/units/vbridge-devices@.service" RuntimeDirectoryPreserve)" = yes ]; }
+ok $? "a RuntimeDirectory the VM and its provider share is preserved by both"
+policy=$(unit_value "$run_unit" DevicePolicy)
+{ [ -z "$policy" ] || [ "$policy" = auto ]; } || (
+	for d in /dev/kvm /dev/virtio-bridge /dev/net/tun; do
+		grep -q "^DeviceAllow=$d rw\$" "$run_unit" || exit 1
+	done)
+ok $? "vbridge-run@.service may open /dev/kvm, /dev/virtio-bridge and /dev/net/tun (DevicePolicy=${policy:-auto})"
+grep -q '^ReadWritePaths=/var/lib/virtio-bridge/%i$' "$run_unit" &&
+	grep -q '^RequiresMountsFor=/var/lib/virtio-bridge/%i$' "$run_unit" &&
+	[ "$(unit_value "$run_unit" CapabilityBoundingSet)" = CAP_NET_ADMIN ] &&
+	[ "$(unit_value "$run_unit" NoNewPrivileges)" = yes ]
+ok $? "vbridge-run@.service writes only its images and keeps only CAP_NET_ADMIN"
+
+[ -d "$dest/etc/virtio-bridge/overlays" ] && [ -d "$dest/etc/virtio-bridge/devices" ] &&
+	[ -d "$dest/etc/virtio-bridge/run" ]
 ok $? "configuration folders created"
 [ -f "$dest/usr/share/doc/virtio-bridge/index.rst" ]
 ok $? "documentation installed"
 if command -v systemd-analyze >/dev/null; then
 	cp "$dest/units/vbridge-devices@.service" "$dest/units/vbridge-devices@vm3.service"
+	cp "$dest/units/vbridge-run@.service" "$dest/units/vbridge-run@vm3.service"
 	out=$(systemd-analyze verify "$dest/units/virtio-bridge.service" \
-		"$dest/units/vbridge-devices@vm3.service" 2>&1)
+		"$dest/units/vbridge-devices@vm3.service" \
+		"$dest/units/vbridge-run@vm3.service" 2>&1)
 	rc=$?
 	[ $rc = 0 ] && [ -z "$out" ]
-	ok $? "systemd-analyze verify accepts both units without a warning"
+	ok $? "systemd-analyze verify accepts the three units without a warning"
 	[ -n "$out" ] && echo "$out" | sed 's/^/# /'
 else
 	n=$((n + 1)); echo "ok $n - systemd-analyze verify # SKIP systemd-analyze not installed"
