@@ -463,12 +463,19 @@ vhost_verdict() {
 		"$vv_what: the file the guest wrote is on the host ($vv_fs)" "$@"
 }
 
-# vhost_stop WHAT: both back-ends must still run (the device stopped their
-# rings before the guest's memory went away: a back-end that touched it
-# after that would have died of SIGBUS), then they are stopped.
+# vhost_stop WHAT: the back-ends must not have died of a signal (the
+# device stopped their rings before the guest's memory went away: one that
+# touched it after that would have died of SIGBUS).  qemu-storage-daemon
+# must still run; virtiofsd ends by itself, status 0, when its front-end
+# (a vbridge run that ended) closes the connection.  Then they are stopped.
 vhost_stop() {
-	kill -0 "$vu_qsd_pid" 2>/dev/null && kill -0 "$vu_fsd_pid" 2>/dev/null
-	check $? "$1: qemu-storage-daemon and virtiofsd outlived the guest" vu-qsd vu-fsd
+	vs_fsd=running
+	if ! kill -0 "$vu_fsd_pid" 2>/dev/null; then
+		wait "$vu_fsd_pid"
+		vs_fsd=$?
+	fi
+	kill -0 "$vu_qsd_pid" 2>/dev/null && { [ "$vs_fsd" = running ] || [ "$vs_fsd" = 0 ]; }
+	check $? "$1: qemu-storage-daemon runs on, virtiofsd did not die of a signal ($vs_fsd)" vu-qsd vu-fsd
 	kill $vu_qsd_pid $vu_fsd_pid 2>/dev/null
 	wait $vu_qsd_pid $vu_fsd_pid 2>/dev/null
 	vu_qsd_pid='' vu_fsd_pid=''
