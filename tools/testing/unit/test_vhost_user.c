@@ -470,8 +470,9 @@ static void test_qsd(void)
 		       ++tap_count, QSD);
 		return;
 	}
-	if (qsd_start(&q, QUEUES, &why) ||
-	    (vhost_user_connect(&vu, q.sock) && (why = "cannot connect to its socket"))) {
+	if (!qsd_start(&q, QUEUES, &why) && vhost_user_connect(&vu, q.sock))
+		why = "cannot connect to its socket";
+	if (why) {
 		TAP_CHECK(0, why);
 		qsd_print_log(&q);
 		qsd_stop(&q);
