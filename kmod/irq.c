@@ -628,7 +628,7 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 
 	if (copy_from_user(&d, uarg, sizeof(d)))
 		return -EFAULT;
-	if (d.reserved0 || d.reserved[0] || d.reserved[1])
+	if (d.rid || d.reserved[0] || d.reserved[1])
 		return -EINVAL;
 
 	for (;;) {

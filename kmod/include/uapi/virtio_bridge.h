@@ -42,6 +42,7 @@
 #define VBRIDGE_MAX_IRQS	32	/* interrupt lines per device */
 #define VBRIDGE_MAX_REGIONS	16	/* guest RAM regions per VM */
 #define VBRIDGE_MAX_DOORBELLS	64	/* doorbells per device */
+#define VBRIDGE_MAX_MSIS	256	/* MSI messages per device */
 #define VBRIDGE_STATE_MAX	65536	/* device-state blob, bytes */
 
 /**
@@ -93,7 +94,7 @@ struct vbridge_irq {
 /**
  * struct vbridge_attach - VBRIDGE_ATTACH argument
  * @vmid: the VM this file descriptor will run (0..VBRIDGE_VMID_MAX)
- * @flags: must be 0
+ * @flags: VBRIDGE_ATTACH_F_* or 0
  * @nr_devices: out: devices declared for @vmid at attach time
  * @generation: out: this VM instance's number, also in VMSTART/VMSTOP
  * @reserved0: must be 0
@@ -109,6 +110,9 @@ struct vbridge_irq {
  * (VBRIDGE_A_VMM_GID), or it has CAP_SYS_ADMIN; anyone else gets -EPERM.
  * A vmid without an owner can be attached with CAP_SYS_ADMIN only.
  */
+/* vbridge_attach.flags */
+#define VBRIDGE_ATTACH_F_MSI	_BITUL(0)	/* the VMM routes backends' MSIs */
+
 struct vbridge_attach {
 	__u32 vmid;
 	__u32 flags;
@@ -236,6 +240,7 @@ struct vbridge_access {
 /* vbridge_doorbell.flags */
 #define VBRIDGE_DOORBELL_F_DATAMATCH	_BITUL(0)	/* match @datamatch */
 #define VBRIDGE_DOORBELL_F_DEASSIGN	_BITUL(1)	/* out: remove it */
+#define VBRIDGE_DOORBELL_F_MSI		_BITUL(2)	/* out: an MSI message */
 
 /**
  * struct vbridge_doorbell - VBRIDGE_GET_DOORBELL argument
@@ -245,14 +250,25 @@ struct vbridge_access {
  * @len: out: access length to match (1, 2, 4, 8)
  * @flags: out: VBRIDGE_DOORBELL_F_*
  * @fd: out: for an assignment, an eventfd installed in the caller's file
- *      table (O_CLOEXEC) to register with KVM_IOEVENTFD; -1 for a deassign
- *      (the VMM unregisters the eventfd it got for @id and closes it)
- * @reserved0: must be 0
- * @datamatch: out: value to match when VBRIDGE_DOORBELL_F_DATAMATCH is set
+ *      table (O_CLOEXEC) to register with KVM_IOEVENTFD (a doorbell) or
+ *      KVM_IRQFD (an MSI); -1 for a deassign (the VMM unregisters the
+ *      eventfd it got for @id and closes it)
+ * @rid: in: must be 0; out: for VBRIDGE_DOORBELL_F_MSI, the requester ID
+ *       (bus << 8 | devfn, on the device's own PCI host) of the function
+ *       that sends the message, else 0
+ * @datamatch: out: value to match when VBRIDGE_DOORBELL_F_DATAMATCH is set;
+ *             for VBRIDGE_DOORBELL_F_MSI, the message data
  * @reserved: must be 0
  *
  * The frontend fd polls readable while doorbell changes are pending;
  * VBRIDGE_GET_DOORBELL returns the oldest one, or -EAGAIN when none is.
+ *
+ * With VBRIDGE_DOORBELL_F_MSI (only for a VM attached with
+ * VBRIDGE_ATTACH_F_MSI) the change is an MSI message of the device
+ * (VBRIDGE_BE_ADD_MSI), not a doorbell: @addr and @datamatch are the
+ * message's address and data, @len is 4, and the backend signals @fd to
+ * send it.  The VMM routes a GSI to the message and binds @fd to it with
+ * KVM_IRQFD, so the message reaches the guest without the VMM in the path.
  */
 struct vbridge_doorbell {
 	__u32 id;
@@ -261,7 +277,7 @@ struct vbridge_doorbell {
 	__u32 len;
 	__u32 flags;
 	__s32 fd;
-	__u32 reserved0;
+	__u32 rid;
 	__u64 datamatch;
 	__u64 reserved[2];
 };
@@ -346,6 +362,7 @@ struct vbridge_reply {
 
 /* vbridge_backend_info.flags */
 #define VBRIDGE_BE_INFO_F_RETRY	_BITUL(0)	/* retry_timeout_ms, down_ms valid */
+#define VBRIDGE_BE_INFO_F_MSI	_BITUL(1)	/* the running VM takes MSIs */
 
 /**
  * struct vbridge_backend_info - VBRIDGE_BE_GET_INFO argument (all out)
@@ -448,6 +465,44 @@ struct vbridge_doorbell_req {
 #define VBRIDGE_BE_ADD_DOORBELL	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x23, struct vbridge_doorbell_req)
 /* VBRIDGE_BE_DEL_DOORBELL: argument is the doorbell id. */
 #define VBRIDGE_BE_DEL_DOORBELL	_IO(VBRIDGE_IOCTL_MAGIC, 0x24)
+
+/**
+ * struct vbridge_msi_req - VBRIDGE_BE_ADD_MSI argument
+ * @addr: the message address, as the guest programmed it
+ * @data: the message data
+ * @fd: an eventfd the backend signals to send the message
+ * @rid: requester ID of the sending function on the device's PCI host
+ *       (bus << 8 | devfn), at most 0xffff
+ * @flags: must be 0
+ * @id: out: the message's id (for VBRIDGE_BE_DEL_MSI), unique in the VM
+ *      among doorbells and messages
+ * @reserved0: must be 0
+ * @reserved: must be 0
+ *
+ * The module passes the eventfd to the VMM (VBRIDGE_GET_DOORBELL, with
+ * VBRIDGE_DOORBELL_F_MSI), which routes a GSI to the message and binds the
+ * eventfd to it with KVM_IRQFD: a write to @fd then sends the message
+ * without the VMM in the path.  A signal made before the VMM bound it is
+ * sent when it does.  The VMM may refuse a message its architecture does
+ * not let a device send (it says so in its log; the signal is then lost).
+ * Messages end with the VM, like doorbells.  Only a VM attached with
+ * VBRIDGE_ATTACH_F_MSI takes them (VBRIDGE_BE_INFO_F_MSI): else
+ * -EOPNOTSUPP.
+ */
+struct vbridge_msi_req {
+	__u64 addr;
+	__u32 data;
+	__s32 fd;
+	__u32 rid;
+	__u32 flags;
+	__u32 id;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+#define VBRIDGE_BE_ADD_MSI	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x28, struct vbridge_msi_req)
+/* VBRIDGE_BE_DEL_MSI: argument is the message id. */
+#define VBRIDGE_BE_DEL_MSI	_IO(VBRIDGE_IOCTL_MAGIC, 0x29)
 
 /**
  * struct vbridge_state_blob - VBRIDGE_BE_{SET,GET}_STATE argument

@@ -87,7 +87,7 @@ TEST_F(db, add_reaches_the_vmm_with_the_same_eventfd)
 	EXPECT_EQ(NOTIFY_ADDR, d.addr);
 	EXPECT_EQ(2, d.len);
 	EXPECT_EQ(0, d.flags);
-	EXPECT_EQ(0, d.reserved0 | d.reserved[0] | d.reserved[1]);
+	EXPECT_EQ(0, d.rid | d.reserved[0] | d.reserved[1]);
 	ASSERT_LE(0, d.fd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(d.fd, F_GETFD) & FD_CLOEXEC);
 	/* What KVM would do on a guest store: signal the VMM's fd... */
