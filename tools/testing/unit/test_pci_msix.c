@@ -301,20 +301,9 @@ static void test_delivery(void)
 	world_down(&w);
 }
 
-/* The table and the PBA as the guest reads them, 4 bytes at a time. */
 static void bar_image(struct world *w, uint8_t *buf)
 {
-	unsigned int i;
-	uint32_t v;
-
-	for (i = 0; i < PCI_MSIX_TABLE_SIZE(NR); i += 4) {
-		v = rd(w, TABLE_OFF + i, 4);
-		memcpy(buf + i, &v, 4);
-	}
-	for (i = 0; i < PCI_MSIX_PBA_SIZE(NR); i += 4) {
-		v = rd(w, PBA_OFF + i, 4);
-		memcpy(buf + PCI_MSIX_TABLE_SIZE(NR) + i, &v, 4);
-	}
+	vt_msix_image(w->bus, w->bar, TABLE_OFF, PBA_OFF, NR, buf);
 }
 
 static void test_save_restore(void)

@@ -808,20 +808,10 @@ static void msix_mask(struct vt_dev *d, unsigned int v, bool masked)
 	      PCI_MSIX_ENTRY_VECTOR_CTRL, 4, masked);
 }
 
-/* The table and the PBA as the guest reads them through BAR 0. */
 static void msix_image(struct vt_dev *d, uint8_t *buf)
 {
-	unsigned int i;
-	uint32_t v;
-
-	for (i = 0; i < PCI_MSIX_TABLE_SIZE(MSIX_NR); i += 4) {
-		v = vt_rd(d, VIRTIO_PCI_MSIX_TABLE_OFF + i, 4);
-		memcpy(buf + i, &v, 4);
-	}
-	for (i = 0; i < PCI_MSIX_PBA_SIZE(MSIX_NR); i += 4) {
-		v = vt_rd(d, VIRTIO_PCI_MSIX_PBA_OFF + i, 4);
-		memcpy(buf + PCI_MSIX_TABLE_SIZE(MSIX_NR) + i, &v, 4);
-	}
+	vt_msix_image(d->bus, d->bar, VIRTIO_PCI_MSIX_TABLE_OFF,
+		      VIRTIO_PCI_MSIX_PBA_OFF, MSIX_NR, buf);
 }
 
 /* vector < 0: msix_config, else queue_msix_vector of that queue. */
