@@ -1313,10 +1313,12 @@ unsigned int virtio_dev_takeover(struct virtio_dev *vd,
 	}
 	if (pci_msix_enabled(&vd->msix)) {
 		/*
-		 * Messages, never INTx; the ISR only says why.  What the old
-		 * process held pending and the guest has unmasked goes out
-		 * first (see msix.h), then, as below, a used-buffer
-		 * interrupt that may have died with it.
+		 * Messages, never INTx; the ISR only says why (and, not read
+		 * by a driver using MSI-X, cannot say whether one was lost).
+		 * What the old process held pending and the guest has
+		 * unmasked goes out first (see msix.h), then, as below, a
+		 * used-buffer interrupt that may have died with it, or the
+		 * configuration interrupt of a device that had failed.
 		 */
 		pthread_mutex_lock(&vd->isr_lock);
 		vd->isr = st->isr;
@@ -1325,6 +1327,8 @@ unsigned int virtio_dev_takeover(struct virtio_dev *vd,
 		for (i = 0; running && i < vd->info.num_queues; i++)
 			if (vd->queues[i].ready)
 				msix_raise(vd, &vd->queues[i].msix_vector);
+		if (failed)
+			msix_raise(vd, &vd->msix_config);
 	} else {
 		/* A used-buffer interrupt may have died with the old process. */
 		isr = st->isr | (running ? ISR_QUEUE : 0);

@@ -1001,6 +1001,41 @@ static void test_msix_pending(void)
 	free(b);
 }
 
+/* A device that had failed: its configuration interrupt is sent again. */
+static void test_msix_failed(void)
+{
+	uint8_t *bl = malloc(BLOB_MAX);
+	struct vt_dev d;
+	struct proc a, b;
+	char why[200];
+	ssize_t n;
+
+	proc_start_with(&a, false, true);
+	vstate_ifl_init(a.devs, a.n, ifl, ifl_len, GEN, COOKIE);
+	vt_probe(&d, guest, a.bus, RNG_DEVFN, RNG_BAR);
+	vt_bringup(&d, 0, 1);
+	msix_program(&d, 1, RNG_C_ADDR, 0x31, false);
+	vector_wr(&d, -1, 1);
+	vt_cfgw(&d, msix_cap(&d) + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	nr_msi = 0;
+	virtio_dev_fail(a.devs[0], "test");
+	TAP_CHECK(msi_sent(0, RNG_DEVFN, RNG_C_ADDR, 0x31),
+		  "msix failed: the failure sends the configuration vector");
+	n = vstate_save(a.devs, a.n, GEN, COOKIE, bl, BLOB_MAX);
+	proc_kill(&a);
+	proc_start_with(&b, false, true);
+	d.bus = b.bus;
+	nr_msi = 0;
+	vstate_restore(b.devs, b.n, bl, n, ifl, vstate_ifl_size(b.devs, b.n), NULL,
+		       why, sizeof(why));
+	TAP_CHECK(vt_status(&d) & VIRTIO_CONFIG_S_NEEDS_RESET, "msix failed: still failed");
+	TAP_CHECK(msi_sent(0, RNG_DEVFN, RNG_C_ADDR, 0x31),
+		  "msix failed: the configuration vector is sent again (it may have been lost)");
+	TAP_EQ_INT(vt_intx(b.vh, RNG_DEVFN), 0, "msix failed: not INTx");
+	proc_kill(&b);
+	free(bl);
+}
+
 static void mrefused(const char *what, const char *needle,
 		     void (*spoil)(uint8_t *b, ssize_t *len))
 {
@@ -1080,6 +1115,7 @@ int main(void)
 	test_all_ones();
 	test_msix();
 	test_msix_pending();
+	test_msix_failed();
 	test_msix_refused();
 	free(mblob);
 	free(blob);
