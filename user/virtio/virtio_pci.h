@@ -56,7 +56,7 @@
  * stores to the table and vectors newly held pending bump it), and a
  * takeover with MSI-X enabled interrupts through the restored table:
  * first the pending vectors the guest unmasked, then every running
- * queue's vector.
+ * queue's vector, or a failed device's configuration vector.
  *
  * Reset: a driver's write of 0 to device_status stops the queues and
  * returns; a thread of the device waits for the I/O thread and the
