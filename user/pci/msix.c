@@ -3,6 +3,7 @@
 #include "pci/msix.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,12 @@ static void pending_set(struct pci_msix *m, unsigned int v, bool on)
 		m->pba[v / 64] |= 1ull << (v % 64);
 	else
 		m->pba[v / 64] &= ~(1ull << (v % 64));
+}
+
+/* Byte i of the PBA as the guest reads it (little-endian). */
+static uint8_t pba_byte(const struct pci_msix *m, unsigned int i)
+{
+	return m->pba[i / 8] >> (8 * (i % 8));
 }
 
 /* Called with m->lock: the host delivers vector v's message. */
@@ -190,8 +197,7 @@ bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
 	} else if (!write) {
 		off -= m->pba_off;
 		for (i = 0; i < len; i++)
-			*val |= ((m->pba[(off + i) / 8] >> (8 * ((off + i) % 8))) &
-				 0xff) << (8 * i);
+			*val |= (uint64_t)pba_byte(m, off + i) << (8 * i);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return true;
@@ -199,35 +205,35 @@ bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
 
 bool pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len)
 {
-	unsigned int ctl = m->cap + PCI_MSIX_FLAGS, v;
-	uint16_t ctrl;
+	unsigned int ctl = m->cap + PCI_MSIX_FLAGS;
 
 	if (!m->f || reg + len <= ctl || reg >= ctl + 2)
 		return false;
-	pthread_mutex_lock(&m->lock);
-	ctrl = msg_ctrl(m);
-	for (v = 0; v < m->nr; v++)
-		send_if_pending(m, v, ctrl);
-	pthread_mutex_unlock(&m->lock);
+	pci_msix_send_pending(m);
 	return true;
 }
 
-bool pci_msix_notify(struct pci_msix *m, unsigned int v)
+enum pci_msix_raised pci_msix_notify(struct pci_msix *m, unsigned int v)
 {
+	enum pci_msix_raised r = PCI_MSIX_OFF;
 	uint16_t ctrl;
 
 	if (!m->f)
-		return false;
+		return PCI_MSIX_OFF;
 	pthread_mutex_lock(&m->lock);
 	ctrl = msg_ctrl(m);
-	if ((ctrl & PCI_MSIX_FLAGS_ENABLE) && v < m->nr) {
-		if ((ctrl & PCI_MSIX_FLAGS_MASKALL) || entry_masked(m, v))
-			pending_set(m, v, true);
-		else
+	if (ctrl & PCI_MSIX_FLAGS_ENABLE)
+		r = PCI_MSIX_DONE;
+	if (r && v < m->nr) {
+		if (!(ctrl & PCI_MSIX_FLAGS_MASKALL) && !entry_masked(m, v)) {
 			send(m, v);
+		} else if (!pending_test(m, v)) {
+			pending_set(m, v, true);
+			r = PCI_MSIX_HELD;
+		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	return ctrl & PCI_MSIX_FLAGS_ENABLE;
+	return r;
 }
 
 bool pci_msix_pending(struct pci_msix *m, unsigned int v)
@@ -240,4 +246,85 @@ bool pci_msix_pending(struct pci_msix *m, unsigned int v)
 	p = pending_test(m, v);
 	pthread_mutex_unlock(&m->lock);
 	return p;
+}
+
+void pci_msix_save(struct pci_msix *m, void *buf)
+{
+	uint8_t *p = buf;
+	unsigned int i;
+
+	if (!m->f)
+		return;
+	pthread_mutex_lock(&m->lock);
+	memcpy(p, m->table, PCI_MSIX_TABLE_SIZE(m->nr));
+	p += PCI_MSIX_TABLE_SIZE(m->nr);
+	for (i = 0; i < PCI_MSIX_PBA_SIZE(m->nr); i++)
+		p[i] = pba_byte(m, i);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The guest cannot set these (table_write() drops them). */
+static bool entry_reserved(const uint8_t *e)
+{
+	return (e[PCI_MSIX_ENTRY_LOWER_ADDR] & 3) ||
+	       (e[PCI_MSIX_ENTRY_VECTOR_CTRL] & ~PCI_MSIX_ENTRY_CTRL_MASKBIT) ||
+	       e[PCI_MSIX_ENTRY_VECTOR_CTRL + 1] ||
+	       e[PCI_MSIX_ENTRY_VECTOR_CTRL + 2] ||
+	       e[PCI_MSIX_ENTRY_VECTOR_CTRL + 3];
+}
+
+int pci_msix_check(struct pci_msix *m, const void *buf, char *why, size_t len)
+{
+	const uint8_t *p = buf, *pba;
+	unsigned int v;
+
+	if (!m->f) {
+		snprintf(why, len, "the function has no MSI-X");
+		return -EINVAL;
+	}
+	for (v = 0; v < m->nr; v++) {
+		if (entry_reserved(p + (size_t)v * PCI_MSIX_ENTRY_SIZE)) {
+			snprintf(why, len, "MSI-X vector %u has reserved bits set", v);
+			return -EINVAL;
+		}
+	}
+	pba = p + PCI_MSIX_TABLE_SIZE(m->nr);
+	for (v = m->nr; v < 8 * PCI_MSIX_PBA_SIZE(m->nr); v++) {
+		if (pba[v / 8] & (1u << (v % 8))) {
+			snprintf(why, len, "MSI-X pending bit %u is past the last vector (%u)",
+				 v, m->nr - 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int pci_msix_restore(struct pci_msix *m, const void *buf)
+{
+	const uint8_t *pba = (const uint8_t *)buf + PCI_MSIX_TABLE_SIZE(m->nr);
+	unsigned int i;
+
+	if (pci_msix_check(m, buf, NULL, 0))
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->table, buf, PCI_MSIX_TABLE_SIZE(m->nr));
+	memset(m->pba, 0, PCI_MSIX_PBA_SIZE(m->nr));
+	for (i = 0; i < PCI_MSIX_PBA_SIZE(m->nr); i++)
+		m->pba[i / 8] |= (uint64_t)pba[i] << (8 * (i % 8));
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+void pci_msix_send_pending(struct pci_msix *m)
+{
+	unsigned int v;
+	uint16_t ctrl;
+
+	if (!m->f)
+		return;
+	pthread_mutex_lock(&m->lock);
+	ctrl = msg_ctrl(m);
+	for (v = 0; v < m->nr; v++)
+		send_if_pending(m, v, ctrl);
+	pthread_mutex_unlock(&m->lock);
 }

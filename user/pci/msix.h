@@ -19,6 +19,18 @@
  * After reset every vector is masked with address and data 0, as the
  * specification has it; the table is not part of a virtio device reset.
  *
+ * A host restarted under a running guest carries the table and the PBA
+ * over (pci_msix_save(), pci_msix_check(), pci_msix_restore()); Message
+ * Control is in configuration space, which it carries on its own.  A
+ * restore sends nothing; once the function is back the host calls
+ * pci_msix_send_pending(), which sends every pending vector the restored
+ * state has unmasked (MSI-X enabled, no Function Mask, its Mask bit
+ * clear).  Such a vector exists when the old process died between setting
+ * the bit and sending, or when the table and Message Control were saved
+ * at different moments around an unmask: sending it can at worst repeat
+ * a message, which a guest takes as a spurious interrupt, while holding
+ * it would lose one for good.
+ *
  * Locking: pci_msix.lock protects the table and the PBA, and orders a
  * vector raised against the guest unmasking it (Message Control, in the
  * function's cfg[], is read under it).  It nests outside pci_func.lock.
@@ -30,6 +42,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct pci_func;
@@ -60,7 +73,7 @@ struct pci_func;
  * @nr: number of vectors (pci_msix_init)
  * @lock: protects @table and @pba
  * @table: @nr entries of PCI_MSIX_ENTRY_SIZE bytes, little-endian
- * @pba: pending bits, one per vector, in 64-bit words
+ * @pba: pending bits, one per vector, in 64-bit words (host byte order)
  * @sent: messages sent, for tests and statistics (atomic)
  */
 struct pci_msix {
@@ -109,15 +122,56 @@ bool pci_msix_bar_access(struct pci_msix *m, uint64_t off, unsigned int len,
  */
 bool pci_msix_cfg_write(struct pci_msix *m, unsigned int reg, unsigned int len);
 
+/* What pci_msix_notify() did. */
+enum pci_msix_raised {
+	PCI_MSIX_OFF,		/* MSI-X is disabled: nothing, the function uses INTx */
+	PCI_MSIX_DONE,		/* sent, pending already, or no such vector */
+	PCI_MSIX_HELD,		/* masked: its pending bit is newly set */
+};
+
 /*
  * Raise vector v: send it, or set its pending bit while it is masked.
- * Returns whether MSI-X is enabled: false, nothing was done and the
- * function uses INTx.  Vectors out of range (VIRTIO_MSI_NO_VECTOR among
- * them) are ignored.
+ * PCI_MSIX_OFF (0) when MSI-X is disabled; PCI_MSIX_HELD tells a host
+ * that saves the PBA that it changed.  Vectors out of range
+ * (VIRTIO_MSI_NO_VECTOR among them) are ignored.
  */
-bool pci_msix_notify(struct pci_msix *m, unsigned int v);
+enum pci_msix_raised pci_msix_notify(struct pci_msix *m, unsigned int v);
 
 /* Vector v's pending bit (for tests). */
 bool pci_msix_pending(struct pci_msix *m, unsigned int v);
+
+/*
+ * The saved state of nr vectors: the table, then the PBA, each exactly
+ * as the guest reads it from the BAR (PCI_MSIX_TABLE_SIZE(nr) bytes of
+ * little-endian entries, then PCI_MSIX_PBA_SIZE(nr) bytes, vector v's
+ * pending bit being bit v % 8 of byte v / 8).  A multiple of 8 bytes.
+ */
+#define PCI_MSIX_STATE_SIZE(nr)	(PCI_MSIX_TABLE_SIZE(nr) + PCI_MSIX_PBA_SIZE(nr))
+
+/* Copy the table and the PBA into buf (PCI_MSIX_STATE_SIZE(m->nr) bytes). */
+void pci_msix_save(struct pci_msix *m, void *buf);
+
+/*
+ * Whether buf (PCI_MSIX_STATE_SIZE(m->nr) bytes) could have come from
+ * pci_msix_save() of m: no bit the guest cannot set (an address's two low
+ * bits, Vector Control's reserved bits), no pending bit past the last
+ * vector.  Returns 0, or -EINVAL with a message in why (len bytes; NULL
+ * with len 0: none).
+ */
+int pci_msix_check(struct pci_msix *m, const void *buf, char *why, size_t len);
+
+/*
+ * Put back a table and PBA that pci_msix_check() accepts (else -EINVAL,
+ * nothing changed).  Sends nothing, even for pending vectors that are
+ * unmasked: the host calls pci_msix_send_pending() once the function is
+ * back.  Returns 0 or -EINVAL.
+ */
+int pci_msix_restore(struct pci_msix *m, const void *buf);
+
+/*
+ * Send, and clear, every pending vector that is unmasked and enabled, as
+ * an unmask by the guest does.
+ */
+void pci_msix_send_pending(struct pci_msix *m);
 
 #endif

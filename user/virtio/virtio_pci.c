@@ -83,7 +83,12 @@ static uint8_t isr_read_clear(struct virtio_dev *vd)
  */
 static bool msix_raise(struct virtio_dev *vd, const uint16_t *vector)
 {
-	return pci_msix_notify(&vd->msix, __atomic_load_n(vector, __ATOMIC_ACQUIRE));
+	enum pci_msix_raised r;
+
+	r = pci_msix_notify(&vd->msix, __atomic_load_n(vector, __ATOMIC_ACQUIRE));
+	if (r == PCI_MSIX_HELD)
+		state_changed(vd);	/* the PBA is saved: the guest may unmask it later */
+	return r != PCI_MSIX_OFF;
 }
 
 static void config_irq(struct virtio_dev *vd)
@@ -595,7 +600,7 @@ static void set_addr(uint64_t *field, unsigned int half, unsigned int len,
 }
 
 /* What msix_config or queue_msix_vector keeps of a driver's write. */
-static uint16_t msix_vector_ok(struct virtio_dev *vd, uint64_t val)
+static uint16_t msix_vector_ok(const struct virtio_dev *vd, uint64_t val)
 {
 	return vd->msix.f && val < vd->msix.nr ? val : VIRTIO_MSI_NO_VECTOR;
 }
@@ -731,9 +736,12 @@ static void bar_write(struct pci_func *f, unsigned int bar, uint64_t off,
 {
 	struct virtio_dev *vd = to_vd(f);
 
-	if (bar != VIRTIO_PCI_BAR ||
-	    pci_msix_bar_access(&vd->msix, off, len, true, &val))
+	if (bar != VIRTIO_PCI_BAR)
 		return;
+	if (pci_msix_bar_access(&vd->msix, off, len, true, &val)) {
+		state_changed(vd);	/* the table is saved state */
+		return;
+	}
 	if (off < VIRTIO_PCI_ISR_OFF) {
 		common_write(vd, off, len, val);
 	} else if (off >= VIRTIO_PCI_DEVCFG_OFF && off < VIRTIO_PCI_NOTIFY_OFF) {
@@ -1065,8 +1073,10 @@ void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st)
 			.desc = q->desc,
 			.driver = q->driver,
 			.device = q->device,
+			.msix_vector = q->msix_vector,
 		};
 	}
+	st->msix_config = vd->msix_config;
 	pthread_mutex_lock(&vd->cfg_lock);
 	st->config_generation = vd->config_generation;
 	pthread_mutex_unlock(&vd->cfg_lock);
@@ -1084,9 +1094,11 @@ void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st)
 		st->dfselect = st->gfselect = 0;
 		st->guest_features = 0;
 		st->queue_select = 0;
+		st->msix_config = VIRTIO_MSI_NO_VECTOR;
 		for (i = 0; i < vd->info.num_queues; i++)
 			st->queues[i] = (struct virtio_queue_state) {
 				.size = vd->info.queue_size,
+				.msix_vector = VIRTIO_MSI_NO_VECTOR,
 			};
 	}
 	pthread_mutex_unlock(&vd->lock);
@@ -1115,9 +1127,19 @@ int virtio_dev_check_state(const struct virtio_dev *vd,
 		snprintf(why, len, "ISR 0x%02x has unknown bits", st->isr);
 		return -EINVAL;
 	}
+	if (msix_vector_ok(vd, st->msix_config) != st->msix_config) {
+		snprintf(why, len, "msix_config %u is neither one of its %u MSI-X vectors nor NO_VECTOR",
+			 st->msix_config, vd->msix.f ? vd->msix.nr : 0);
+		return -EINVAL;
+	}
 	for (i = 0; i < vd->info.num_queues; i++) {
 		const struct virtio_queue_state *q = &st->queues[i];
 
+		if (msix_vector_ok(vd, q->msix_vector) != q->msix_vector) {
+			snprintf(why, len, "queue %u: MSI-X vector %u is neither one of its %u nor NO_VECTOR",
+				 i, q->msix_vector, vd->msix.f ? vd->msix.nr : 0);
+			return -EINVAL;
+		}
 		if (!q->enabled)
 			continue;
 		if (!fok) {
@@ -1230,6 +1252,12 @@ unsigned int virtio_dev_takeover(struct virtio_dev *vd,
 	pthread_mutex_lock(&vd->cfg_lock);
 	vd->config_generation = st->config_generation;
 	pthread_mutex_unlock(&vd->cfg_lock);
+	__atomic_store_n(&vd->msix_config, msix_vector_ok(vd, st->msix_config),
+			 __ATOMIC_RELEASE);
+	for (i = 0; i < vd->info.num_queues; i++)
+		__atomic_store_n(&vd->queues[i].msix_vector,
+				 msix_vector_ok(vd, st->queues[i].msix_vector),
+				 __ATOMIC_RELEASE);
 	event_idx = virtio_dev_has(vd, VIRTIO_RING_F_EVENT_IDX);
 	indirect = virtio_dev_has(vd, VIRTIO_RING_F_INDIRECT_DESC);
 	for (i = 0; i < vd->info.num_queues; i++) {
@@ -1283,10 +1311,30 @@ unsigned int virtio_dev_takeover(struct virtio_dev *vd,
 			for (i = 0; i < vd->info.num_queues; i++)
 				count += vd->queues[i].vq.nr_replay;
 	}
-	/* A used-buffer interrupt may have died with the old process. */
-	isr = st->isr | (running ? ISR_QUEUE : 0);
-	if (isr)
-		isr_raise(vd, isr);
+	if (pci_msix_enabled(&vd->msix)) {
+		/*
+		 * Messages, never INTx; the ISR only says why (and, not read
+		 * by a driver using MSI-X, cannot say whether one was lost).
+		 * What the old process held pending and the guest has
+		 * unmasked goes out first (see msix.h), then, as below, a
+		 * used-buffer interrupt that may have died with it, or the
+		 * configuration interrupt of a device that had failed.
+		 */
+		pthread_mutex_lock(&vd->isr_lock);
+		vd->isr = st->isr;
+		pthread_mutex_unlock(&vd->isr_lock);
+		pci_msix_send_pending(&vd->msix);
+		for (i = 0; running && i < vd->info.num_queues; i++)
+			if (vd->queues[i].ready)
+				msix_raise(vd, &vd->queues[i].msix_vector);
+		if (failed)
+			msix_raise(vd, &vd->msix_config);
+	} else {
+		/* A used-buffer interrupt may have died with the old process. */
+		isr = st->isr | (running ? ISR_QUEUE : 0);
+		if (isr)
+			isr_raise(vd, isr);
+	}
 	vloop_unpark(vd->loop);
 	if (*why) {
 		resume_fail(vd, "%s", why);

@@ -50,9 +50,13 @@
  * before are then done (replayed) or completed with the device's error
  * status (failed), as the host decides.  state_seq changes whenever
  * something virtio_dev_save() copies may have changed, so the host knows
- * when to save again.  MSI-X is not part of that state: only hosts that
- * take MSIs give functions MSI-X, and the VMM is not restarted under its
- * guest (a bridged provider's functions use INTx).
+ * when to save again.  That state includes the vectors the driver chose
+ * (msix_config, queue_msix_vector); the MSI-X table and PBA are the
+ * host's to carry (pci_msix_save(), which state_seq also covers: guest
+ * stores to the table and vectors newly held pending bump it), and a
+ * takeover with MSI-X enabled interrupts through the restored table:
+ * first the pending vectors the guest unmasked, then every running
+ * queue's vector, or a failed device's configuration vector.
  *
  * Reset: a driver's write of 0 to device_status stops the queues and
  * returns; a thread of the device waits for the I/O thread and the
@@ -257,8 +261,8 @@ struct virtio_queue {
  * @pci_cfg_cap: offset of the VIRTIO_PCI_CAP_PCI_CFG capability
  * @loop: the I/O thread
  * @owner_slot: cleared when the device is freed (the device set's pointer)
- * @state_seq: bumped when what virtio_dev_save() copies may have changed
- *	(atomic)
+ * @state_seq: bumped when what virtio_dev_save() copies, or @msix's table
+ *	or PBA, may have changed (atomic)
  * @resetting: a driver's reset is completing on @reset_tid; guest writes
  *	to the common configuration are ignored meanwhile (@lock)
  * @reset_cond: signalled when @resetting clears (@lock)
@@ -331,6 +335,7 @@ struct virtio_queue_state {
 	uint16_t size;
 	bool enabled;
 	uint64_t desc, driver, device;
+	uint16_t msix_vector;		/* VIRTIO_MSI_NO_VECTOR: none */
 };
 
 /*
@@ -345,6 +350,7 @@ struct virtio_dev_state {
 	uint32_t dfselect;
 	uint32_t gfselect;
 	uint64_t guest_features;
+	uint16_t msix_config;		/* VIRTIO_MSI_NO_VECTOR: none */
 	struct virtio_queue_state *queues;
 };
 
@@ -354,7 +360,8 @@ void virtio_dev_save(struct virtio_dev *vd, struct virtio_dev_state *st);
  * Whether st could have come from virtio_dev_save() of this device: a
  * status this transport never accepts (DRIVER_OK without FEATURES_OK),
  * features it does not offer once FEATURES_OK is set, queues enabled
- * before that or of a size it never accepts, unknown ISR bits.  Returns 0,
+ * before that or of a size it never accepts, unknown ISR bits, MSI-X
+ * vectors it does not have (other than VIRTIO_MSI_NO_VECTOR).  Returns 0,
  * or -EINVAL with a message in why.
  */
 int virtio_dev_check_state(const struct virtio_dev *vd,
@@ -367,8 +374,10 @@ int virtio_dev_check_state(const struct virtio_dev *vd,
  * records when the driver is running, vq_setup() before), then, when
  * running, start() and resume(), what policy says with the requests the
  * guest made before (see enum virtio_resume_policy), the doorbells, a
- * used-buffer interrupt (one may have been lost with the old process)
- * and a kick of every queue (so may a kick).  A queue that cannot be
+ * used-buffer interrupt (one may have been lost with the old process;
+ * with MSI-X enabled, after the pending vectors the guest unmasked: call
+ * it after the configuration header and pci_msix_restore()) and a kick of
+ * every queue (so may a kick).  A queue that cannot be
  * resumed, or that has no record, fails the device: DEVICE_NEEDS_RESET
  * tells the driver to reset it, and nothing of its rings is trusted.
  *

@@ -9,7 +9,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(struct vstate_hdr) == 40, "vstate_hdr layout");
-_Static_assert(sizeof(struct vstate_dev) == 32 + PCI_LEGACY_CFG_SIZE,
+_Static_assert(sizeof(struct vstate_dev) == 40 + PCI_LEGACY_CFG_SIZE,
 	       "vstate_dev layout");
 _Static_assert(sizeof(struct vstate_queue) == 32, "vstate_queue layout");
 _Static_assert(sizeof(struct vstate_ifl_hdr) == 40, "vstate_ifl_hdr layout");
@@ -73,10 +73,29 @@ static struct virtio_queue_state *qs_alloc(const struct virtio_dev *vd)
 	return calloc(vd->info.num_queues, sizeof(struct virtio_queue_state));
 }
 
+/* MSI-X vectors of vd, 0 without MSI-X. */
+static unsigned int msix_nr(const struct virtio_dev *vd)
+{
+	return vd->msix.f ? vd->msix.nr : 0;
+}
+
+static size_t msix_bytes(const struct virtio_dev *vd)
+{
+	return msix_nr(vd) ? PCI_MSIX_STATE_SIZE(msix_nr(vd)) : 0;
+}
+
 static size_t dev_bytes(const struct virtio_dev *vd)
 {
 	return sizeof(struct vstate_dev) +
-	       vd->info.num_queues * sizeof(struct vstate_queue);
+	       vd->info.num_queues * sizeof(struct vstate_queue) +
+	       msix_bytes(vd);
+}
+
+/* Where device entry d's MSI-X state is. */
+static const uint8_t *msix_at(const struct vstate_dev *d)
+{
+	return (const uint8_t *)((const struct vstate_queue *)(d + 1) +
+				 d->num_queues);
 }
 
 ssize_t vstate_save(struct virtio_dev *const *devs, unsigned int n,
@@ -121,17 +140,23 @@ ssize_t vstate_save(struct virtio_dev *const *devs, unsigned int n,
 		d->isr = st.isr;
 		d->config_generation = st.config_generation;
 		d->queue_select = st.queue_select;
+		d->msix_config = st.msix_config;
 		d->dfselect = st.dfselect;
 		d->gfselect = st.gfselect;
 		d->guest_features = st.guest_features;
+		d->msix_nr = msix_nr(vd);
+		d->msix_len = msix_bytes(vd);
 		pci_func_save_cfg(&vd->func, d->cfg);
 		for (q = 0; q < vd->info.num_queues; q++) {
 			vq[q].size = st.queues[q].size;
 			vq[q].enabled = st.queues[q].enabled;
+			vq[q].msix_vector = st.queues[q].msix_vector;
 			vq[q].desc = st.queues[q].desc;
 			vq[q].driver = st.queues[q].driver;
 			vq[q].device = st.queues[q].device;
 		}
+		if (d->msix_nr)
+			pci_msix_save(&vd->msix, vq + vd->info.num_queues);
 		free(st.queues);
 		p += dev_bytes(vd);
 	}
@@ -156,12 +181,14 @@ static void dev_load(const struct vstate_dev *d, struct virtio_dev_state *st)
 	st->isr = d->isr;
 	st->config_generation = d->config_generation;
 	st->queue_select = d->queue_select;
+	st->msix_config = d->msix_config;
 	st->dfselect = d->dfselect;
 	st->gfselect = d->gfselect;
 	st->guest_features = d->guest_features;
 	for (q = 0; q < d->num_queues; q++) {
 		st->queues[q].size = vq[q].size;
 		st->queues[q].enabled = vq[q].enabled;
+		st->queues[q].msix_vector = vq[q].msix_vector;
 		st->queues[q].desc = vq[q].desc;
 		st->queues[q].driver = vq[q].driver;
 		st->queues[q].device = vq[q].device;
@@ -186,8 +213,12 @@ int vstate_check(struct virtio_dev *const *devs, unsigned int n,
 			   len, sizeof(*h));
 	if (h->magic != VSTATE_MAGIC)
 		return say(why, wlen, "not a device state (magic 0x%08x)", h->magic);
-	if (h->version != VSTATE_VERSION || h->hdr_len != sizeof(*h) ||
-	    h->dev_len != sizeof(struct vstate_dev) ||
+	if (h->version != VSTATE_VERSION)
+		return say(why, wlen, "state is of format version %u, this vbridge reads version %u only (%s)",
+			   h->version, VSTATE_VERSION,
+			   h->version < VSTATE_VERSION ?
+			   "saved by an older vbridge" : "saved by a newer vbridge");
+	if (h->hdr_len != sizeof(*h) || h->dev_len != sizeof(struct vstate_dev) ||
 	    h->queue_len != sizeof(struct vstate_queue))
 		return say(why, wlen, "state format version %u (header %u, entries %u/%u bytes) is not this vbridge's %u",
 			   h->version, h->hdr_len, h->dev_len, h->queue_len,
@@ -226,8 +257,16 @@ int vstate_check(struct virtio_dev *const *devs, unsigned int n,
 				   PCI_SLOT(d->devfn), PCI_FUNC(d->devfn),
 				   vd->info.name, vd->info.device_id,
 				   vd->info.num_queues, vd->info.queue_size);
+		if (d->msix_nr != msix_nr(vd))
+			return say(why, wlen, "%s at %02x.%x: state has %u MSI-X vectors, the function has %u",
+				   vd->info.name, PCI_SLOT(devfn), PCI_FUNC(devfn),
+				   d->msix_nr, msix_nr(vd));
+		if (d->msix_len != msix_bytes(vd))
+			return say(why, wlen, "%s at %02x.%x: state has %u bytes of MSI-X table and pending bits, %u vectors take %zu",
+				   vd->info.name, PCI_SLOT(devfn), PCI_FUNC(devfn),
+				   d->msix_len, d->msix_nr, msix_bytes(vd));
 		if ((size_t)(end - p) < dev_bytes(vd))
-			return say(why, wlen, "state ends inside the queues of device %u", i);
+			return say(why, wlen, "state ends inside the queues or MSI-X table of device %u", i);
 		if (d->reserved0 || d->reserved1)
 			return say(why, wlen, "%s at %02x.%x: reserved fields are not 0",
 				   vd->info.name, PCI_SLOT(devfn), PCI_FUNC(devfn));
@@ -240,6 +279,10 @@ int vstate_check(struct virtio_dev *const *devs, unsigned int n,
 		if (pci_func_check_cfg(&vd->func, d->cfg))
 			return say(why, wlen, "%s at %02x.%x: the saved configuration space is another function's",
 				   vd->info.name, PCI_SLOT(devfn), PCI_FUNC(devfn));
+		if (d->msix_nr &&
+		    pci_msix_check(&vd->msix, msix_at(d), msg, sizeof(msg)))
+			return say(why, wlen, "%s at %02x.%x: %s", vd->info.name,
+				   PCI_SLOT(devfn), PCI_FUNC(devfn), msg);
 		st.queues = qs_alloc(vd);
 		if (!st.queues)
 			return say(why, wlen, "out of memory");
@@ -397,6 +440,9 @@ int vstate_takeover(struct virtio_dev *const *devs, unsigned int n,
 		const struct vstate_dev *d = (const struct vstate_dev *)p;
 
 		pci_func_restore_cfg(&devs[i]->func, d->cfg);
+		/* After Message Control, before the transport interrupts. */
+		if (d->msix_nr)
+			pci_msix_restore(&devs[i]->msix, msix_at(d));
 		p += dev_bytes(devs[i]);
 	}
 	p = (const uint8_t *)blob + sizeof(*h);

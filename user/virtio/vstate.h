@@ -4,11 +4,13 @@
  * can take over a running guest from one that crashed or was stopped:
  *
  *  - the *blob*: what the guest programmed, per function its configuration
- *    header (pci_func_save_cfg) and its transport state (virtio_dev_save),
- *    tagged with the generation of the VM it belongs to.  Small, saved
- *    whenever it changes (rare: negotiation, queue setup, DRIVER_OK,
- *    reset, BAR moves), kept elsewhere (the device daemon gives it to the
- *    module with VBRIDGE_BE_SET_STATE);
+ *    header (pci_func_save_cfg), its transport state (virtio_dev_save)
+ *    and its MSI-X table and pending bits (pci_msix_save), tagged with the
+ *    generation of the VM it belongs to.  Small, saved whenever it changes
+ *    (rare: negotiation, queue setup, DRIVER_OK, reset, BAR moves, MSI-X
+ *    programming, a vector held pending while masked), kept elsewhere
+ *    (the device daemon gives it to the module with
+ *    VBRIDGE_BE_SET_STATE);
  *  - the *in-flight records*: per queue a struct vq_inflight (virtqueue.h),
  *    updated with every request, in memory that survives the process (a
  *    shared file mapping), behind a header that ties it to one blob.
@@ -22,8 +24,18 @@
  * Both are in host byte order: they never leave the machine.
  *
  * Blob layout: struct vstate_hdr, then per device (in the order given)
- * struct vstate_dev followed by its queues' struct vstate_queue.  The
- * checksum is 32-bit FNV-1a over the whole blob with the checksum field 0.
+ * struct vstate_dev, its queues' struct vstate_queue, then, when the
+ * function has MSI-X (msix_nr vectors), msix_len bytes of its MSI-X table
+ * and pending bits as pci_msix_save() lays them out (msix.h: the table,
+ * then the PBA, as the guest reads them from the BAR), which keeps the
+ * next device 8-byte aligned.  Message Control (Enable, Function Mask) is
+ * in the configuration header; the vectors the driver chose are in
+ * vstate_dev.msix_config and vstate_queue.msix_vector.  The checksum is
+ * 32-bit FNV-1a over the whole blob with the checksum field 0.
+ *
+ * Version 1 had no MSI-X (reserved fields where the vectors are now, no
+ * table): a provider refuses it and resets the devices, as for any blob
+ * it cannot trust.
  *
  * In-flight file layout: struct vstate_ifl_hdr, then per device and queue
  * a struct vq_inflight with room for the device's maximum queue size, its
@@ -40,7 +52,7 @@
 
 #define VSTATE_MAGIC		0x53444256u	/* "VBDS" */
 #define VSTATE_IFL_MAGIC	0x4c464956u	/* "VIFL" */
-#define VSTATE_VERSION		1
+#define VSTATE_VERSION		2	/* of the blob and the in-flight file */
 
 /**
  * struct vstate_hdr - head of a blob
@@ -79,10 +91,15 @@ struct vstate_hdr {
  * @config_generation: configuration generation
  * @reserved0: 0
  * @queue_select: queue_select
- * @reserved1: 0
+ * @msix_config: msix_config (VIRTIO_MSI_NO_VECTOR: none, always without
+ *	MSI-X)
  * @dfselect: device_feature_select
  * @gfselect: driver_feature_select
  * @guest_features: driver features
+ * @msix_nr: MSI-X vectors of the function, 0 without MSI-X
+ * @reserved1: 0
+ * @msix_len: bytes of MSI-X state after the queues:
+ *	PCI_MSIX_STATE_SIZE(@msix_nr), 0 without MSI-X
  * @cfg: configuration space, first 256 bytes
  */
 struct vstate_dev {
@@ -95,10 +112,13 @@ struct vstate_dev {
 	uint8_t config_generation;
 	uint8_t reserved0;
 	uint16_t queue_select;
-	uint16_t reserved1;
+	uint16_t msix_config;
 	uint32_t dfselect;
 	uint32_t gfselect;
 	uint64_t guest_features;
+	uint16_t msix_nr;
+	uint16_t reserved1;
+	uint32_t msix_len;
 	uint8_t cfg[PCI_LEGACY_CFG_SIZE];
 };
 
@@ -106,6 +126,7 @@ struct vstate_dev {
  * struct vstate_queue - one queue
  * @size: queue_size
  * @enabled: 0 or 1
+ * @msix_vector: queue_msix_vector (VIRTIO_MSI_NO_VECTOR: none)
  * @reserved: 0
  * @desc: queue_desc
  * @driver: queue_driver
@@ -114,7 +135,8 @@ struct vstate_dev {
 struct vstate_queue {
 	uint16_t size;
 	uint16_t enabled;
-	uint32_t reserved;
+	uint16_t msix_vector;
+	uint16_t reserved;
 	uint64_t desc;
 	uint64_t driver;
 	uint64_t device;
@@ -157,8 +179,11 @@ void vstate_seal(void *blob, size_t len);
 
 /*
  * Whether blob (len bytes) is a state of devs for VM generation: 0, or
- * -ESTALE (of another VM, or empty) or -EINVAL (damaged, of other devices,
- * or a state these devices cannot have been in), with a message in why.
+ * -ESTALE (of another VM, or empty) or -EINVAL (of another format
+ * version, damaged, of other devices, another MSI-X vector count among
+ * them, or a state these devices cannot have been in, such as a vector
+ * they do not have or table bits a guest cannot set), with a message in
+ * why.
  */
 int vstate_check(struct virtio_dev *const *devs, unsigned int n,
 		 const void *blob, size_t len, uint64_t generation, char *why,
@@ -186,7 +211,10 @@ int vstate_ifl_init(struct virtio_dev *const *devs, unsigned int n, void *mem,
  * configuration header, then its transport state (virtio_dev_restore()).
  * In-flight records that are missing or do not belong to the blob are
  * not used, with a message in why: the running devices then ask their
- * drivers for a reset.  Returns 0 when the records were used, -EINVAL
+ * drivers for a reset.  A function's MSI-X table and PBA come back after
+ * its header (so Message Control is back first) and before its transport
+ * state, whose takeover sends what the restored state has pending and
+ * unmasked.  Returns 0 when the records were used, -EINVAL
  * when not; *replayed (may be NULL) counts the requests the devices take
  * again.
  */

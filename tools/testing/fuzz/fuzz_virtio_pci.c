@@ -8,8 +8,10 @@
  * nowhere), kicks, BAR assignment by the host, and a save of what the
  * guest programmed (configuration header, transport state) put back,
  * after the input changed any bytes of it, into the same functions
- * (pci_func_check_cfg / pci_func_restore_cfg) or checked against them
- * (virtio_dev_check_state).
+ * (pci_func_check_cfg / pci_func_restore_cfg, and with MSI-X the table
+ * and PBA: pci_msix_check / pci_msix_restore, which must give back what
+ * it was given) or checked against them (virtio_dev_check_state, the
+ * MSI-X vectors among the rest).
  *
  * Two functions share the bus: virtio-rng (no device configuration) in
  * slot 1 and virtio-input (a writable one) in slot 2; slot 0 is empty.
@@ -42,6 +44,29 @@ static struct virtio_dev *pick(struct fz *f)
 	return vds[fz_u8(f) % NR_FUNCS];
 }
 
+/* The same for the MSI-X table and PBA: what checks out is put back. */
+static void msix_save_restore(struct fz *f, struct virtio_dev *vd)
+{
+	uint8_t ms[PCI_MSIX_STATE_SIZE(5)], again[sizeof(ms)];
+	size_t len = PCI_MSIX_STATE_SIZE(vd->msix.nr);
+	unsigned int n = fz_u8(f) % 8, i;
+	char why[160];
+
+	if (len > sizeof(ms))
+		fz_fail("%u MSI-X vectors: more than the queues allow", vd->msix.nr);
+	pci_msix_save(&vd->msix, ms);
+	for (i = 0; i < n; i++)
+		ms[fz_u8(f) % len] ^= fz_u8(f);
+	if (pci_msix_check(&vd->msix, ms, why, sizeof(why)))
+		return;
+	if (pci_msix_restore(&vd->msix, ms))
+		fz_fail("an MSI-X state that checks out was refused");
+	pci_msix_save(&vd->msix, again);
+	if (memcmp(ms, again, len))
+		fz_fail("the MSI-X state restored is not the one given");
+	pci_msix_send_pending(&vd->msix);
+}
+
 /* Save, let the input change it, put back: what a restarted host does. */
 static void op_save_restore(struct fz *f)
 {
@@ -66,7 +91,11 @@ static void op_save_restore(struct fz *f)
 	st.guest_features ^= fz_u64(f);
 	qs[0].size ^= fz_u16(f);
 	qs[0].enabled ^= fz_u8(f) & 1;
+	st.msix_config ^= fz_u16(f);
+	qs[0].msix_vector ^= fz_u16(f);
 	virtio_dev_check_state(vd, &st, why, sizeof(why));
+	if (vd->msix.f)
+		msix_save_restore(f, vd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

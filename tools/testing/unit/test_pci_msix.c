@@ -4,7 +4,9 @@
  * writable bits of Message Control, the vector table's fields and access
  * sizes, the read-only PBA, and when a raised vector is sent, held pending
  * or dropped (disabled, masked per vector, Function Mask, unmasked later,
- * out of range).
+ * out of range); the saved table and PBA (what the guest reads, put back
+ * into another function without sending anything, pending vectors sent
+ * once the host asks, states a guest cannot have made refused).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -299,10 +301,122 @@ static void test_delivery(void)
 	world_down(&w);
 }
 
+static void bar_image(struct world *w, uint8_t *buf)
+{
+	vt_msix_image(w->bus, w->bar, TABLE_OFF, PBA_OFF, NR, buf);
+}
+
+static void test_save_restore(void)
+{
+	static uint8_t saved[PCI_MSIX_STATE_SIZE(NR)], img[sizeof(saved)];
+	static uint8_t bad[sizeof(saved)];
+	struct world a, b;
+	char why[128] = "";
+	uint8_t *pba = saved + PCI_MSIX_TABLE_SIZE(NR);
+
+	TAP_EQ_INT(sizeof(saved), NR * 16 + 16, "save: 16 bytes a vector, then two PBA words");
+	world_up(&a);
+	TAP_EQ_INT(pci_msix_notify(&a.mf->m, 3), PCI_MSIX_OFF, "raised: OFF while disabled");
+	program(&a, 3, 0xfee00000, 0x31, false);
+	program(&a, 66, 0x1fee01000ull, 0x66, true);
+	program(&a, 69, 0xfee02000, 0x69, true);
+	ctrl_set(&a, PCI_MSIX_FLAGS_ENABLE);
+	TAP_EQ_INT(pci_msix_notify(&a.mf->m, 3), PCI_MSIX_DONE, "raised: DONE when sent");
+	TAP_EQ_INT(pci_msix_notify(&a.mf->m, 66), PCI_MSIX_HELD,
+		   "raised: HELD when newly pending");
+	TAP_EQ_INT(pci_msix_notify(&a.mf->m, 66), PCI_MSIX_DONE,
+		   "raised: DONE when pending already");
+	TAP_EQ_INT(pci_msix_notify(&a.mf->m, NR), PCI_MSIX_DONE,
+		   "raised: DONE for no such vector");
+	pci_msix_save(&a.mf->m, saved);
+	bar_image(&a, img);
+	TAP_CHECK(!memcmp(saved, img, sizeof(saved)),
+		  "save: the table and the PBA as the guest reads them");
+	TAP_EQ_INT(pba[8], 1 << 2, "save: vector 66 pending: bit 2 of PBA byte 8");
+	TAP_EQ_INT(pci_msix_check(&a.mf->m, saved, why, sizeof(why)), 0,
+		   "check: a saved state checks");
+
+	/* Another process's function, Message Control already back. */
+	world_up(&b);
+	ctrl_set(&b, PCI_MSIX_FLAGS_ENABLE);
+	TAP_EQ_INT(pci_msix_restore(&b.mf->m, saved), 0, "restore: accepted");
+	TAP_EQ_INT(nr_sent, 0, "restore: sends nothing by itself");
+	bar_image(&b, img);
+	TAP_CHECK(!memcmp(saved, img, sizeof(saved)),
+		  "restore: the guest reads the same table and PBA");
+	pci_msix_send_pending(&b.mf->m);
+	TAP_EQ_INT(nr_sent, 0, "restore: a pending vector still masked is not sent");
+	pci_msix_notify(&b.mf->m, 3);
+	TAP_CHECK(nr_sent == 1 && sent_log[0].addr == 0xfee00000 &&
+		  sent_log[0].data == 0x31, "restore: vector 3 sends its message");
+	wr(&b, entry_off(66, PCI_MSIX_ENTRY_VECTOR_CTRL), 4, 0);
+	TAP_CHECK(nr_sent == 2 && sent_log[1].addr == 0x1fee01000ull &&
+		  sent_log[1].data == 0x66,
+		  "restore: unmasking the restored pending vector sends it");
+	world_down(&b);
+
+	/* Saved pending and unmasked: the old process died before sending. */
+	memcpy(bad, saved, sizeof(bad));
+	bad[66 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL] = 0;
+	world_up(&b);
+	ctrl_set(&b, PCI_MSIX_FLAGS_ENABLE);
+	pci_msix_restore(&b.mf->m, bad);
+	TAP_EQ_INT(nr_sent, 0, "pending unmasked: the restore sends nothing");
+	TAP_CHECK(pci_msix_pending(&b.mf->m, 66), "pending unmasked: still pending");
+	pci_msix_send_pending(&b.mf->m);
+	TAP_CHECK(nr_sent == 1 && sent_log[0].data == 0x66,
+		  "pending unmasked: sent when the host asks");
+	TAP_CHECK(!pci_msix_pending(&b.mf->m, 66), "pending unmasked: and no longer pending");
+	pci_msix_send_pending(&b.mf->m);
+	TAP_EQ_INT(nr_sent, 1, "pending unmasked: once");
+	world_down(&b);
+
+	/* Disabled or Function Mask: held until the guest lets it through. */
+	world_up(&b);
+	ctrl_set(&b, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	pci_msix_restore(&b.mf->m, bad);
+	pci_msix_send_pending(&b.mf->m);
+	TAP_EQ_INT(nr_sent, 0, "pending unmasked: Function Mask holds it");
+	ctrl_set(&b, PCI_MSIX_FLAGS_ENABLE);
+	TAP_EQ_INT(nr_sent, 1, "pending unmasked: clearing Function Mask sends it");
+	world_down(&b);
+
+	/* States the guest cannot have made. */
+	world_up(&b);
+	memcpy(bad, saved, sizeof(bad));
+	bad[5 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL] |= 2;
+	TAP_EQ_INT(pci_msix_check(&b.mf->m, bad, why, sizeof(why)), -EINVAL,
+		   "check: Vector Control's reserved bits refused");
+	TAP_CHECK(strstr(why, "vector 5 has reserved bits"), "check: says which vector");
+	TAP_EQ_INT(pci_msix_restore(&b.mf->m, bad), -EINVAL, "restore: refused too");
+	TAP_EQ_U64(rd(&b, entry_off(3, PCI_MSIX_ENTRY_DATA), 4), 0,
+		   "restore: a refused state changes nothing");
+	memcpy(bad, saved, sizeof(bad));
+	bad[7 * 16 + PCI_MSIX_ENTRY_VECTOR_CTRL + 3] = 0x80;
+	TAP_EQ_INT(pci_msix_check(&b.mf->m, bad, NULL, 0), -EINVAL,
+		   "check: Vector Control's upper bytes refused");
+	memcpy(bad, saved, sizeof(bad));
+	bad[9 * 16 + PCI_MSIX_ENTRY_LOWER_ADDR] |= 1;
+	TAP_EQ_INT(pci_msix_check(&b.mf->m, bad, why, sizeof(why)), -EINVAL,
+		   "check: an address's low bits refused");
+	memcpy(bad, saved, sizeof(bad));
+	bad[PCI_MSIX_TABLE_SIZE(NR) + 8] |= 1 << 6;
+	TAP_EQ_INT(pci_msix_check(&b.mf->m, bad, why, sizeof(why)), -EINVAL,
+		   "check: a pending bit past the last vector refused");
+	TAP_CHECK(strstr(why, "pending bit 70"), "check: says which bit");
+	memcpy(bad, saved, sizeof(bad));
+	bad[PCI_MSIX_TABLE_SIZE(NR) + 8] |= 1 << 5;
+	TAP_EQ_INT(pci_msix_check(&b.mf->m, bad, why, sizeof(why)), 0,
+		   "check: the last vector's pending bit is fine");
+	world_down(&b);
+	world_down(&a);
+}
+
 int main(void)
 {
 	test_capability();
 	test_table();
 	test_delivery();
+	test_save_restore();
 	return tap_done();
 }

@@ -14,8 +14,12 @@
  * every kind of blob the new process must not trust (refused with a
  * message, nothing applied); in-flight files that do not belong to the
  * blob (the running device asks its driver for a reset and touches no
- * ring); devices saved before DRIVER_OK or after failing; and what a
- * guest does after reading all-ones from a load the dead process lost.
+ * ring); devices saved before DRIVER_OK or after failing; what a guest
+ * does after reading all-ones from a load the dead process lost; and
+ * functions with MSI-X (the table, pending bits and vectors come back, the
+ * new process interrupts through them and never through INTx, a vector
+ * pending and unmasked is sent, blobs with MSI-X state these functions
+ * cannot have are refused).
  */
 #include <endian.h>
 #include <fcntl.h>
@@ -74,14 +78,47 @@ static struct vt_host *host_new(void)
 	return h;
 }
 
-/* Start a process with rng, and blk and vsock when full. */
-static int proc_start(struct proc *p, bool full)
+/* The MSIs the hosts sent, in order (the I/O threads may send too). */
+struct msi {
+	unsigned int devfn;
+	uint64_t addr;
+	uint32_t data;
+};
+
+#define MSI_LOG		32
+static struct msi msi_log[MSI_LOG];
+static int nr_msi;
+
+static void t_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
+		       uint32_t data)
+{
+	int n = __atomic_fetch_add(&nr_msi, 1, __ATOMIC_SEQ_CST);
+
+	if (n < MSI_LOG)
+		msi_log[n] = (struct msi){ pci_func_devfn(f), addr, data };
+}
+
+static const struct pci_host_ops msi_host_ops = {
+	.set_intx = vt_set_intx,
+	.add_doorbell = vt_add_db,
+	.del_doorbell = vt_del_db,
+	.kick_defer = vt_kick_defer,
+	.send_msi = t_send_msi,
+};
+
+/*
+ * Start a process with rng, and blk and vsock when full; with msi, a host
+ * that takes MSIs and functions with MSI-X.
+ */
+static int proc_start_with(struct proc *p, bool full, bool msi)
 {
 	struct blk_cfg bc = { .path = img };
 	unsigned int i;
 
 	memset(p, 0, sizeof(*p));
 	p->vh = host_new();
+	if (msi)
+		p->vh->host.ops = &msi_host_ops;
 	p->bus = pci_bus_new(&p->vh->host);
 	p->devs[p->n++] = rng_new();
 	if (full) {
@@ -89,12 +126,17 @@ static int proc_start(struct proc *p, bool full)
 		p->devs[p->n++] = vsock_new(CID, uds);
 	}
 	for (i = 0; i < p->n; i++) {
-		if (!p->devs[i])
+		if (!p->devs[i] || (msi && virtio_dev_add_msix(p->devs[i])))
 			return -1;
 		pci_bus_add(p->bus, PCI_DEVFN(i, 0), &p->devs[i]->func);
 		virtio_dev_start(p->devs[i]);
 	}
 	return 0;
+}
+
+static int proc_start(struct proc *p, bool full)
+{
+	return proc_start_with(p, full, false);
 }
 
 /* The process dies: its devices go, guest RAM and the records stay. */
@@ -163,7 +205,8 @@ static struct vstate_dev *dev_at(uint8_t *b, unsigned int i)
 	struct vstate_dev *d = (struct vstate_dev *)p;
 
 	while (i--) {
-		p += sizeof(*d) + d->num_queues * sizeof(struct vstate_queue);
+		p += sizeof(*d) + d->num_queues * sizeof(struct vstate_queue) +
+		     d->msix_len;
 		d = (struct vstate_dev *)p;
 	}
 	return d;
@@ -172,6 +215,12 @@ static struct vstate_dev *dev_at(uint8_t *b, unsigned int i)
 static struct vstate_queue *queue_at(uint8_t *b, unsigned int i, unsigned int q)
 {
 	return (struct vstate_queue *)(dev_at(b, i) + 1) + q;
+}
+
+/* Device i's MSI-X table, then its PBA (pci_msix_save()). */
+static uint8_t *msix_at(uint8_t *b, unsigned int i)
+{
+	return (uint8_t *)queue_at(b, i, dev_at(b, i)->num_queues);
 }
 
 /* --- the round trip --------------------------------------------------- */
@@ -335,20 +384,25 @@ static void test_round_trip(void)
 
 /* --- blobs that must not be trusted ------------------------------------- */
 
-static void refused(const char *what, int want, const char *needle,
-		    void (*spoil)(uint8_t *b, ssize_t *len), bool reseal)
+/*
+ * The blob src (src_len bytes), spoiled, is refused by a new process
+ * (with MSI-X when msi) as want with a message saying needle.
+ */
+static void refused_from(const uint8_t *src, ssize_t src_len, bool msi,
+			 const char *what, int want, const char *needle,
+			 void (*spoil)(uint8_t *b, ssize_t *len), bool reseal)
 {
 	uint8_t *b = malloc(BLOB_MAX + 64);
-	ssize_t len = blob_len;
+	ssize_t len = src_len;
 	char why[256] = "", msg[200];
 	struct proc p;
 	int ret;
 
-	memcpy(b, blob, blob_len);
+	memcpy(b, src, src_len);
 	spoil(b, &len);
 	if (reseal)
 		vstate_seal(b, len);
-	proc_start(&p, true);
+	proc_start_with(&p, true, msi);
 	ret = vstate_check(p.devs, p.n, b, len, GEN, why, sizeof(why));
 	snprintf(msg, sizeof(msg), "refused: %s: %s", what,
 		 want == -ESTALE ? "not this VM's" : "invalid");
@@ -363,10 +417,17 @@ static void refused(const char *what, int want, const char *needle,
 	free(b);
 }
 
+static void refused(const char *what, int want, const char *needle,
+		    void (*spoil)(uint8_t *b, ssize_t *len), bool reseal)
+{
+	refused_from(blob, blob_len, false, what, want, needle, spoil, reseal);
+}
+
 static void sp_empty(uint8_t *b, ssize_t *len) { *len = 0; }
 static void sp_short(uint8_t *b, ssize_t *len) { *len = 12; }
 static void sp_magic(uint8_t *b, ssize_t *len) { ((struct vstate_hdr *)b)->magic ^= 1; }
-static void sp_version(uint8_t *b, ssize_t *len) { ((struct vstate_hdr *)b)->version = 2; }
+static void sp_version(uint8_t *b, ssize_t *len) { ((struct vstate_hdr *)b)->version = 1; }
+static void sp_version3(uint8_t *b, ssize_t *len) { ((struct vstate_hdr *)b)->version = 3; }
 static void sp_entry(uint8_t *b, ssize_t *len) { ((struct vstate_hdr *)b)->dev_len += 8; }
 static void sp_trunc(uint8_t *b, ssize_t *len) { *len -= 1; }
 static void sp_truncq(uint8_t *b, ssize_t *len)
@@ -403,6 +464,8 @@ static void sp_nov1(uint8_t *b, ssize_t *len) { dev_at(b, 1)->guest_features &= 
 static void sp_qsize(uint8_t *b, ssize_t *len) { queue_at(b, 1, 0)->size = 512; }
 static void sp_qsize3(uint8_t *b, ssize_t *len) { queue_at(b, 2, 0)->size = 3; }
 static void sp_isr(uint8_t *b, ssize_t *len) { dev_at(b, 0)->isr = 0x81; }
+static void sp_qvector(uint8_t *b, ssize_t *len) { queue_at(b, 0, 0)->msix_vector = 0; }
+static void sp_cvector(uint8_t *b, ssize_t *len) { dev_at(b, 1)->msix_config = 0; }
 
 static void sp_qnofok(uint8_t *b, ssize_t *len)
 {
@@ -414,7 +477,9 @@ static void test_refused(void)
 	refused("empty", -ESTALE, "no state", sp_empty, false);
 	refused("too short", -EINVAL, "too short", sp_short, false);
 	refused("bad magic", -EINVAL, "not a device state", sp_magic, true);
-	refused("other version", -EINVAL, "format version 2", sp_version, true);
+	refused("version 1", -EINVAL, "format version 1, this vbridge reads version 2 only (saved by an older vbridge)",
+		sp_version, true);
+	refused("version 3", -EINVAL, "newer vbridge", sp_version3, true);
 	refused("other entry size", -EINVAL, "format version", sp_entry, true);
 	refused("a byte missing", -EINVAL, "it is", sp_trunc, false);
 	refused("a queue missing", -EINVAL, "ends inside the queues", sp_truncq, true);
@@ -438,6 +503,12 @@ static void test_refused(void)
 	refused("unknown ISR bits", -EINVAL, "ISR 0x81", sp_isr, true);
 	refused("queue without FEATURES_OK", -EINVAL, "enabled without FEATURES_OK",
 		sp_qnofok, true);
+	refused("a queue vector without MSI-X", -EINVAL,
+		"queue 0: MSI-X vector 0 is neither one of its 0 nor NO_VECTOR",
+		sp_qvector, true);
+	refused("a configuration vector without MSI-X", -EINVAL,
+		"msix_config 0 is neither one of its 0 MSI-X vectors nor NO_VECTOR",
+		sp_cvector, true);
 }
 
 /* --- in-flight files that do not belong ----------------------------------- */
@@ -702,6 +773,335 @@ static void test_all_ones(void)
 	free(bl);
 }
 
+/* --- functions with MSI-X ------------------------------------------------- */
+
+#define MSIX_NR		2	/* rng and blk: a queue and configuration */
+#define MSIX_BYTES	PCI_MSIX_STATE_SIZE(MSIX_NR)
+
+static uint8_t *mblob;
+static ssize_t mblob_len;
+
+static unsigned int msix_cap(struct vt_dev *d)
+{
+	unsigned int cap;
+
+	for (cap = vt_cfg(d, PCI_CAPABILITY_LIST, 1); cap; cap = vt_cfg(d, cap + 1, 1))
+		if (vt_cfg(d, cap, 1) == PCI_CAP_ID_MSIX)
+			return cap;
+	return 0;
+}
+
+static void msix_program(struct vt_dev *d, unsigned int v, uint64_t addr,
+			 uint32_t data, bool masked)
+{
+	uint64_t e = VIRTIO_PCI_MSIX_TABLE_OFF + (uint64_t)v * PCI_MSIX_ENTRY_SIZE;
+
+	vt_wr(d, e + PCI_MSIX_ENTRY_LOWER_ADDR, 4, (uint32_t)addr);
+	vt_wr(d, e + PCI_MSIX_ENTRY_UPPER_ADDR, 4, addr >> 32);
+	vt_wr(d, e + PCI_MSIX_ENTRY_DATA, 4, data);
+	vt_wr(d, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, masked);
+}
+
+static void msix_mask(struct vt_dev *d, unsigned int v, bool masked)
+{
+	vt_wr(d, VIRTIO_PCI_MSIX_TABLE_OFF + (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
+	      PCI_MSIX_ENTRY_VECTOR_CTRL, 4, masked);
+}
+
+static void msix_image(struct vt_dev *d, uint8_t *buf)
+{
+	vt_msix_image(d->bus, d->bar, VIRTIO_PCI_MSIX_TABLE_OFF,
+		      VIRTIO_PCI_MSIX_PBA_OFF, MSIX_NR, buf);
+}
+
+/* vector < 0: msix_config, else queue_msix_vector of that queue. */
+static uint16_t vector_rd(struct vt_dev *d, int q)
+{
+	if (q < 0)
+		return vt_rd(d, d->common + VIRTIO_PCI_COMMON_MSIX, 2);
+	vt_wr(d, d->common + VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	return vt_rd(d, d->common + VIRTIO_PCI_COMMON_Q_MSIX, 2);
+}
+
+static void vector_wr(struct vt_dev *d, int q, uint16_t v)
+{
+	if (q < 0) {
+		vt_wr(d, d->common + VIRTIO_PCI_COMMON_MSIX, 2, v);
+		return;
+	}
+	vt_wr(d, d->common + VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	vt_wr(d, d->common + VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+}
+
+/* Whether a message went to addr with data from devfn (after index from). */
+static bool msi_sent(int from, unsigned int devfn, uint64_t addr, uint32_t data)
+{
+	int i, n = __atomic_load_n(&nr_msi, __ATOMIC_SEQ_CST);
+
+	for (i = from; i < n && i < MSI_LOG; i++)
+		if (msi_log[i].devfn == devfn && msi_log[i].addr == addr &&
+		    msi_log[i].data == data)
+			return true;
+	return false;
+}
+
+#define RNG_Q_ADDR	0xfee01000ull
+#define RNG_C_ADDR	0x1fee02000ull
+#define BLK_Q_ADDR	0xfee03000ull
+#define BLK_C_ADDR	0xfee04000ull
+
+static void test_msix(void)
+{
+	uint8_t img_rng[MSIX_BYTES], img_blk[MSIX_BYTES], now[MSIX_BYTES];
+	struct vt_dev rng, blk;
+	struct proc a, b;
+	unsigned int rcap, bcap;
+	char why[256] = "";
+	uint32_t seq;
+	int ret;
+
+	nr_msi = 0;
+	TAP_CHECK(!proc_start_with(&a, true, true), "msix: process A up, functions with MSI-X");
+	vstate_ifl_init(a.devs, a.n, ifl, ifl_len, GEN, COOKIE);
+	vt_probe(&rng, guest, a.bus, RNG_DEVFN, RNG_BAR);
+	vt_probe(&blk, guest, a.bus, BLK_DEVFN, BLK_BAR);
+	TAP_CHECK(!vt_bringup(&rng, 0, 1) && !vt_bringup(&blk, 0, 1), "msix: drivers up");
+	rcap = msix_cap(&rng);
+	bcap = msix_cap(&blk);
+	TAP_CHECK(rcap && bcap, "msix: the drivers find the capability");
+
+	/* What a driver does: messages, vectors, then Enable. */
+	seq = vstate_seq(a.devs, a.n);
+	msix_program(&rng, 0, RNG_Q_ADDR, 0x30, false);
+	TAP_CHECK(vstate_seq(a.devs, a.n) != seq, "msix: a table store needs a save");
+	msix_program(&rng, 1, RNG_C_ADDR, 0x31, true);
+	msix_program(&blk, 0, BLK_Q_ADDR, 0x40, true);
+	msix_program(&blk, 1, BLK_C_ADDR, 0x41, false);
+	seq = vstate_seq(a.devs, a.n);
+	vector_wr(&rng, -1, 1);
+	TAP_CHECK(vstate_seq(a.devs, a.n) != seq, "msix: an msix_config store needs a save");
+	seq = vstate_seq(a.devs, a.n);
+	vector_wr(&rng, 0, 0);
+	TAP_CHECK(vstate_seq(a.devs, a.n) != seq,
+		  "msix: a queue_msix_vector store needs a save");
+	vector_wr(&blk, 0, 0);	/* blk's configuration: no vector */
+	vt_cfgw(&rng, rcap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	vt_cfgw(&blk, bcap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+
+	/* blk's queue interrupt while its vector is masked: held pending. */
+	seq = vstate_seq(a.devs, a.n);
+	virtio_dev_raise(a.devs[1], 0);
+	TAP_CHECK(vt_rd(&blk, VIRTIO_PCI_MSIX_PBA_OFF, 4) == 1, "msix: blk's vector 0 is pending");
+	TAP_CHECK(vstate_seq(a.devs, a.n) != seq, "msix: a vector held pending needs a save");
+	seq = vstate_seq(a.devs, a.n);
+	virtio_dev_raise(a.devs[1], 0);
+	TAP_EQ_INT(vstate_seq(a.devs, a.n), seq, "msix: raised again while pending: no new save");
+	TAP_CHECK(!msi_sent(0, BLK_DEVFN, BLK_Q_ADDR, 0x40), "msix: and nothing sent");
+
+	mblob = malloc(BLOB_MAX);
+	mblob_len = vstate_save(a.devs, a.n, GEN, COOKIE, mblob, BLOB_MAX);
+	TAP_CHECK(mblob_len > 0, "msix: state saved");
+	TAP_CHECK(dev_at(mblob, 0)->msix_nr == MSIX_NR &&
+		  dev_at(mblob, 0)->msix_len == MSIX_BYTES &&
+		  dev_at(mblob, 2)->msix_nr == 4,
+		  "msix: the blob has each function's vector count and state length");
+	msix_image(&rng, img_rng);
+	msix_image(&blk, img_blk);
+	TAP_CHECK(!memcmp(msix_at(mblob, 0), img_rng, MSIX_BYTES) &&
+		  !memcmp(msix_at(mblob, 1), img_blk, MSIX_BYTES),
+		  "msix: the blob has the tables and PBAs as the guest reads them");
+	proc_kill(&a);
+
+	nr_msi = 0;
+	TAP_CHECK(!proc_start_with(&b, true, true), "msix: process B up");
+	rng.bus = blk.bus = b.bus;
+	ret = vstate_check(b.devs, b.n, mblob, mblob_len, GEN, why, sizeof(why));
+	TAP_EQ_INT(ret, 0, "msix: the state checks");
+	if (ret)
+		printf("#   %s\n", why);
+	ret = vstate_restore(b.devs, b.n, mblob, mblob_len, ifl, ifl_len, NULL, why,
+			     sizeof(why));
+	TAP_EQ_INT(ret, 0, "msix: restored");
+	if (ret)
+		printf("#   %s\n", why);
+
+	msix_image(&rng, now);
+	TAP_CHECK(!memcmp(now, img_rng, MSIX_BYTES), "msix: rng's table and PBA read back the same");
+	msix_image(&blk, now);
+	TAP_CHECK(!memcmp(now, img_blk, MSIX_BYTES), "msix: blk's table and PBA read back the same");
+	TAP_EQ_INT(vt_cfg(&rng, rcap + PCI_MSIX_FLAGS, 2), PCI_MSIX_FLAGS_ENABLE | (MSIX_NR - 1),
+		   "msix: Message Control: enabled");
+	TAP_CHECK(vector_rd(&rng, -1) == 1 && vector_rd(&rng, 0) == 0,
+		  "msix: rng's vectors read back");
+	TAP_CHECK(vector_rd(&blk, -1) == VIRTIO_MSI_NO_VECTOR && vector_rd(&blk, 0) == 0,
+		  "msix: blk's vectors read back, NO_VECTOR too");
+	TAP_CHECK(msi_sent(0, RNG_DEVFN, RNG_Q_ADDR, 0x30),
+		  "msix: the used-buffer interrupt a dead process may have lost is a message");
+	TAP_CHECK(!msi_sent(0, BLK_DEVFN, BLK_Q_ADDR, 0x40),
+		  "msix: blk's, on a masked vector, is not sent");
+	TAP_CHECK(vt_rd(&blk, VIRTIO_PCI_MSIX_PBA_OFF, 4) == 1, "msix: but still pending");
+	TAP_EQ_INT(vt_intx(b.vh, RNG_DEVFN) + vt_intx(b.vh, BLK_DEVFN), 0,
+		   "msix: no INTx with MSI-X enabled");
+
+	/* The new process interrupts through the restored table. */
+	nr_msi = 0;
+	virtio_dev_raise(b.devs[0], 0);
+	TAP_CHECK(nr_msi == 1 && msi_sent(0, RNG_DEVFN, RNG_Q_ADDR, 0x30),
+		  "msix: a queue interrupt goes to the programmed address with its data");
+	msix_mask(&blk, 0, false);
+	TAP_CHECK(msi_sent(1, BLK_DEVFN, BLK_Q_ADDR, 0x40),
+		  "msix: unmasking sends what the old process held pending");
+	TAP_EQ_U64(vt_rd(&blk, VIRTIO_PCI_MSIX_PBA_OFF, 4), 0, "msix: no longer pending");
+	msix_mask(&rng, 1, false);
+	virtio_dev_config_update(b.devs[1], 0, "\0\0\0\0\0\0\0\0", 8);
+	TAP_CHECK(!msi_sent(0, BLK_DEVFN, BLK_C_ADDR, 0x41),
+		  "msix: blk's configuration change: no vector, no message");
+	vector_wr(&blk, -1, 1);
+	virtio_dev_config_update(b.devs[1], 0, "\0\0\0\0\0\0\0\0", 8);
+	TAP_CHECK(msi_sent(0, BLK_DEVFN, BLK_C_ADDR, 0x41),
+		  "msix: with vector 1, its message");
+	proc_kill(&b);
+}
+
+/*
+ * blk's vectors pending and unmasked: the old process died before sending
+ * (vector 1, no queue's: only the pending bit can send it), or the guest
+ * unmasked vector 0 after the table was saved.
+ */
+static void sp_unmasked(uint8_t *b, ssize_t *len)
+{
+	msix_at(b, 1)[PCI_MSIX_ENTRY_VECTOR_CTRL] = 0;
+	msix_at(b, 1)[PCI_MSIX_TABLE_SIZE(MSIX_NR)] |= 2;
+}
+
+static void test_msix_pending(void)
+{
+	uint8_t *b = malloc(BLOB_MAX);
+	ssize_t len = mblob_len;
+	struct vt_dev blk;
+	char why[256] = "";
+	struct proc p;
+
+	memcpy(b, mblob, mblob_len);
+	sp_unmasked(b, &len);
+	vstate_seal(b, len);
+	proc_start_with(&p, true, true);
+	vt_probe(&blk, guest, p.bus, BLK_DEVFN, BLK_BAR);
+	TAP_EQ_INT(vstate_check(p.devs, p.n, b, len, GEN, why, sizeof(why)), 0,
+		   "msix pending unmasked: the state checks");
+	nr_msi = 0;
+	vstate_restore(p.devs, p.n, b, len, ifl, ifl_len, NULL, why, sizeof(why));
+	TAP_CHECK(msi_sent(0, BLK_DEVFN, BLK_C_ADDR, 0x41),
+		  "msix pending unmasked: sent by the restore");
+	TAP_CHECK(msi_sent(0, BLK_DEVFN, BLK_Q_ADDR, 0x40),
+		  "msix pending unmasked: the queue's too");
+	TAP_EQ_U64(vt_rd(&blk, VIRTIO_PCI_MSIX_PBA_OFF, 4), 0,
+		   "msix pending unmasked: no longer pending");
+	proc_kill(&p);
+	free(b);
+}
+
+/* A device that had failed: its configuration interrupt is sent again. */
+static void test_msix_failed(void)
+{
+	uint8_t *bl = malloc(BLOB_MAX);
+	struct vt_dev d;
+	struct proc a, b;
+	char why[200];
+	ssize_t n;
+
+	proc_start_with(&a, false, true);
+	vstate_ifl_init(a.devs, a.n, ifl, ifl_len, GEN, COOKIE);
+	vt_probe(&d, guest, a.bus, RNG_DEVFN, RNG_BAR);
+	vt_bringup(&d, 0, 1);
+	msix_program(&d, 1, RNG_C_ADDR, 0x31, false);
+	vector_wr(&d, -1, 1);
+	vt_cfgw(&d, msix_cap(&d) + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	nr_msi = 0;
+	virtio_dev_fail(a.devs[0], "test");
+	TAP_CHECK(msi_sent(0, RNG_DEVFN, RNG_C_ADDR, 0x31),
+		  "msix failed: the failure sends the configuration vector");
+	n = vstate_save(a.devs, a.n, GEN, COOKIE, bl, BLOB_MAX);
+	proc_kill(&a);
+	proc_start_with(&b, false, true);
+	d.bus = b.bus;
+	nr_msi = 0;
+	vstate_restore(b.devs, b.n, bl, n, ifl, vstate_ifl_size(b.devs, b.n), NULL,
+		       why, sizeof(why));
+	TAP_CHECK(vt_status(&d) & VIRTIO_CONFIG_S_NEEDS_RESET, "msix failed: still failed");
+	TAP_CHECK(msi_sent(0, RNG_DEVFN, RNG_C_ADDR, 0x31),
+		  "msix failed: the configuration vector is sent again (it may have been lost)");
+	TAP_EQ_INT(vt_intx(b.vh, RNG_DEVFN), 0, "msix failed: not INTx");
+	proc_kill(&b);
+	free(bl);
+}
+
+static void mrefused(const char *what, const char *needle,
+		     void (*spoil)(uint8_t *b, ssize_t *len))
+{
+	refused_from(mblob, mblob_len, true, what, -EINVAL, needle, spoil, true);
+}
+
+static void sp_none(uint8_t *b, ssize_t *len) { }
+static void sp_mnr(uint8_t *b, ssize_t *len) { dev_at(b, 0)->msix_nr = 3; }
+static void sp_mlen(uint8_t *b, ssize_t *len) { dev_at(b, 1)->msix_len += 8; }
+static void sp_mtrunc(uint8_t *b, ssize_t *len)
+{
+	*len -= 8;
+	((struct vstate_hdr *)b)->len = *len;
+}
+
+static void sp_mcfg(uint8_t *b, ssize_t *len) { dev_at(b, 0)->msix_config = MSIX_NR; }
+static void sp_mq(uint8_t *b, ssize_t *len) { queue_at(b, 2, 1)->msix_vector = 4; }
+static void sp_mnov(uint8_t *b, ssize_t *len) { queue_at(b, 2, 1)->msix_vector = 0xffff; }
+static void sp_mctrl(uint8_t *b, ssize_t *len)
+{
+	msix_at(b, 0)[PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] |= 2;
+}
+
+static void sp_mpba(uint8_t *b, ssize_t *len)
+{
+	msix_at(b, 0)[PCI_MSIX_TABLE_SIZE(MSIX_NR)] |= 1 << MSIX_NR;
+}
+
+static void test_msix_refused(void)
+{
+	char why[256] = "";
+	struct proc p;
+	uint8_t *b = malloc(BLOB_MAX);
+	ssize_t len = mblob_len;
+
+	refused_from(mblob, mblob_len, false, "MSI-X state, functions without", -EINVAL,
+		     "virtio-rng at 00.0: state has 2 MSI-X vectors, the function has 0",
+		     sp_none, false);
+	refused_from(blob, blob_len, true, "no MSI-X state, functions with", -EINVAL,
+		     "state has 0 MSI-X vectors, the function has 2", sp_none, false);
+	mrefused("another MSI-X vector count", "state has 3 MSI-X vectors, the function has 2",
+		 sp_mnr);
+	mrefused("MSI-X state length", "virtio-blk at 01.0: state has 48 bytes of MSI-X table and pending bits, 2 vectors take 40",
+		 sp_mlen);
+	mrefused("MSI-X state cut short", "ends inside the queues or MSI-X table of device 2",
+		 sp_mtrunc);
+	mrefused("msix_config past the table",
+		 "msix_config 2 is neither one of its 2 MSI-X vectors nor NO_VECTOR", sp_mcfg);
+	mrefused("queue vector past the table",
+		 "virtio-vsock at 02.0: queue 1: MSI-X vector 4 is neither one of its 4 nor NO_VECTOR",
+		 sp_mq);
+	mrefused("Vector Control reserved bits", "MSI-X vector 1 has reserved bits", sp_mctrl);
+	mrefused("pending bit past the table", "MSI-X pending bit 2 is past the last vector",
+		 sp_mpba);
+
+	/* NO_VECTOR is a vector register's other valid value. */
+	memcpy(b, mblob, mblob_len);
+	sp_mnov(b, &len);
+	vstate_seal(b, len);
+	proc_start_with(&p, true, true);
+	TAP_EQ_INT(vstate_check(p.devs, p.n, b, len, GEN, why, sizeof(why)), 0,
+		   "msix: a queue with NO_VECTOR checks");
+	proc_kill(&p);
+	free(b);
+}
+
 int main(void)
 {
 	snprintf(img, sizeof(img), "/tmp/vbridge-resume-test-%d.img", (int)getpid());
@@ -713,6 +1113,11 @@ int main(void)
 	test_ifl_bad();
 	test_states();
 	test_all_ones();
+	test_msix();
+	test_msix_pending();
+	test_msix_failed();
+	test_msix_refused();
+	free(mblob);
 	free(blob);
 	free(ifl);
 	vt_host_free(guest);

@@ -23,6 +23,7 @@
 #include <linux/virtio_ring.h>
 
 #include "bridge/kick_gate.h"
+#include "pci/msix.h"
 #include "pci/pci_func.h"
 
 #define VT_RAM_GPA	0x100000ull
@@ -470,6 +471,29 @@ static inline bool vt_wait_for(bool (*cond)(void *), void *arg)
 static inline bool vt_needs_reset_cond(void *arg)
 {
 	return vt_status(arg) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+/*
+ * The MSI-X table and PBA of nr vectors as a guest reads them, 4 bytes at
+ * a time, from a BAR at bar (the table at table_off, the PBA at pba_off):
+ * pci_msix_save()'s layout, PCI_MSIX_STATE_SIZE(nr) bytes into buf.
+ */
+static inline void vt_msix_image(struct pci_bus *bus, uint64_t bar,
+				 uint64_t table_off, uint64_t pba_off,
+				 unsigned int nr, uint8_t *buf)
+{
+	size_t i, t = PCI_MSIX_TABLE_SIZE(nr);
+	uint64_t v;
+
+	for (i = 0; i < PCI_MSIX_STATE_SIZE(nr); i += 4) {
+		v = 0;
+		pci_bus_mmio(bus, bar + (i < t ? table_off + i : pba_off + i - t),
+			     4, false, &v);
+		buf[i] = v;
+		buf[i + 1] = v >> 8;
+		buf[i + 2] = v >> 16;
+		buf[i + 3] = v >> 24;
+	}
 }
 
 /* A test point that could not run here: TAP SKIP with the reason. */
