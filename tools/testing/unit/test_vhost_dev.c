@@ -242,6 +242,8 @@ static void test_block(void)
 	qsd_kill(&q);
 	TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &r.d),
 		  "blk: the back-end killed: the device says DEVICE_NEEDS_RESET");
+	/* The status is set first, the interrupt raised after: wait for it. */
+	vt_wait_for(vt_intx_cond, &r.d);
 	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "blk: ... with a configuration interrupt");
 	vt_set_status(&r.d, 0);
 	TAP_EQ_INT(vt_status(&r.d), 0, "blk: a reset after the back-end died completes");

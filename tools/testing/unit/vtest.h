@@ -473,6 +473,14 @@ static inline bool vt_needs_reset_cond(void *arg)
 	return vt_status(arg) & VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
+/* The function's INTx line is up (its ISR has a bit). */
+static inline bool vt_intx_cond(void *arg)
+{
+	struct vt_dev *d = arg;
+
+	return vt_intx(d->vh, d->devfn);
+}
+
 /*
  * The MSI-X table and PBA of nr vectors as a guest reads them, 4 bytes at
  * a time, from a BAR at bar (the table at table_off, the PBA at pba_off):
