@@ -91,6 +91,9 @@ struct vbridge_irq {
  */
 #define VBRIDGE_GET_API_VERSION	_IO(VBRIDGE_IOCTL_MAGIC, 0x00)
 
+/* vbridge_attach.flags */
+#define VBRIDGE_ATTACH_F_MSI	_BITUL(0)	/* the VMM routes backends' MSIs */
+
 /**
  * struct vbridge_attach - VBRIDGE_ATTACH argument
  * @vmid: the VM this file descriptor will run (0..VBRIDGE_VMID_MAX)
@@ -110,9 +113,6 @@ struct vbridge_irq {
  * (VBRIDGE_A_VMM_GID), or it has CAP_SYS_ADMIN; anyone else gets -EPERM.
  * A vmid without an owner can be attached with CAP_SYS_ADMIN only.
  */
-/* vbridge_attach.flags */
-#define VBRIDGE_ATTACH_F_MSI	_BITUL(0)	/* the VMM routes backends' MSIs */
-
 struct vbridge_attach {
 	__u32 vmid;
 	__u32 flags;
