@@ -132,7 +132,7 @@ TEST_F(fe, attach_bad_arguments)
 	EXPECT_EQ(-EINVAL, attach_raw(self->w.fe, &a));
 	memset(&a, 0, sizeof(a));
 	a.vmid = VBST_VMID;
-	a.flags = 1;
+	a.flags = VBRIDGE_ATTACH_F_MSI << 1;	/* unknown */
 	EXPECT_EQ(-EINVAL, attach_raw(self->w.fe, &a));
 	memset(&a, 0, sizeof(a));
 	a.vmid = VBST_VMID;
