@@ -4,7 +4,7 @@
  * providers.  One opener at a time.  read() returns requests and VMSTART/
  * VMSTOP messages (device.c), write() takes replies and acknowledgments,
  * mmap() maps the running VM's RAM (mmap.c), ioctls set interrupt levels,
- * doorbells, readiness and the state blob.
+ * doorbells, MSI messages, readiness and the state blob.
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -114,6 +114,8 @@ static long vbridge_be_get_info(struct vbridge_dev *dev, void __user *uarg)
 	vm = vbridge_dev_running_vm(dev);
 	if (vm) {
 		info->generation = vm->generation;
+		if (vm->attach_flags & VBRIDGE_ATTACH_F_MSI)
+			info->flags |= VBRIDGE_BE_INFO_F_MSI;
 		info->nr_regions = vbridge_vm_copy_regions(vm, info->regions,
 							   VBRIDGE_MAX_REGIONS);
 		vbridge_vm_put(vm);
@@ -123,19 +125,32 @@ static long vbridge_be_get_info(struct vbridge_dev *dev, void __user *uarg)
 	return ret;
 }
 
-static long vbridge_be_add_doorbell(struct vbridge_dev *dev, void __user *uarg)
+/* VBRIDGE_BE_ADD_DOORBELL, or with @msi VBRIDGE_BE_ADD_MSI. */
+static long vbridge_be_add_db(struct vbridge_dev *dev, void __user *uarg,
+			      bool msi)
 {
-	struct vbridge_doorbell_req req;
+	union {
+		struct vbridge_doorbell_req db;
+		struct vbridge_msi_req msi;
+	} req;
+	size_t size = msi ? sizeof(req.msi) : sizeof(req.db);
+	u32 id;
 	int ret;
 
-	if (copy_from_user(&req, uarg, sizeof(req)))
+	if (copy_from_user(&req, uarg, size))
 		return -EFAULT;
-	ret = vbridge_db_add(dev, &req);
+	if (msi) {
+		ret = vbridge_msi_add(dev, &req.msi);
+		id = req.msi.id;
+	} else {
+		ret = vbridge_db_add(dev, &req.db);
+		id = req.db.id;
+	}
 	if (ret)
 		return ret;
-	if (copy_to_user(uarg, &req, sizeof(req))) {
+	if (copy_to_user(uarg, &req, size)) {
 		/* The caller cannot know the id: take it back. */
-		vbridge_db_del(dev, req.id);
+		vbridge_db_del(dev, id, msi);
 		return -EFAULT;
 	}
 	return 0;
@@ -239,11 +254,14 @@ static long vbridge_be_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		return vbridge_irq_set_level(dev, &lvl);
 	case VBRIDGE_BE_ADD_DOORBELL:
-		return vbridge_be_add_doorbell(dev, uarg);
+		return vbridge_be_add_db(dev, uarg, false);
+	case VBRIDGE_BE_ADD_MSI:
+		return vbridge_be_add_db(dev, uarg, true);
 	case VBRIDGE_BE_DEL_DOORBELL:
+	case VBRIDGE_BE_DEL_MSI:
 		if (arg > U32_MAX)
 			return -EINVAL;
-		return vbridge_db_del(dev, arg);
+		return vbridge_db_del(dev, arg, cmd == VBRIDGE_BE_DEL_MSI);
 	case VBRIDGE_BE_SET_STATE:
 		return vbridge_be_set_state(dev, uarg);
 	case VBRIDGE_BE_GET_STATE:

@@ -1143,11 +1143,11 @@ int vbridge_dev_be_open(struct vbridge_dev *dev)
  * @dev: the device
  *
  * Its mappings are gone (they held the file).  Its interrupt lines drop
- * and its doorbells are deassigned first, while the node still counts as
- * open: a new opener cannot come in before and lose its own doorbells and
- * line levels to this release.  Then loads it had read fail with -EIO and
- * make the device broken; unread requests stay queued for the next
- * opener; and a pending VMSTOP counts as acknowledged.
+ * and its doorbells and MSI messages are deassigned first, while the node
+ * still counts as open: a new opener cannot come in before and lose its
+ * own doorbells, messages and line levels to this release.  Then loads it
+ * had read fail with -EIO and make the device broken; unread requests stay
+ * queued for the next opener; and a pending VMSTOP counts as acknowledged.
  */
 void vbridge_dev_be_release(struct vbridge_dev *dev)
 {

@@ -68,8 +68,8 @@ static long vbridge_fe_attach(struct file *file, struct vbridge_vm *vm,
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.reserved0 || a.reserved[0] || a.reserved[1] ||
-	    a.vmid > VBRIDGE_VMID_MAX)
+	if (a.flags & ~VBRIDGE_ATTACH_F_MSI || a.reserved0 ||
+	    a.reserved[0] || a.reserved[1] || a.vmid > VBRIDGE_VMID_MAX)
 		return -EINVAL;
 	/* Prove the result can be written before the VM starts. */
 	if (copy_to_user(uarg, &a, sizeof(a)))
@@ -81,7 +81,8 @@ static long vbridge_fe_attach(struct file *file, struct vbridge_vm *vm,
 		ret = -EBUSY;	/* one attach per open file */
 		goto out;
 	}
-	ret = vbridge_vm_attach(vm, a.vmid, file->f_flags & O_NONBLOCK);
+	ret = vbridge_vm_attach(vm, a.vmid, a.flags,
+				file->f_flags & O_NONBLOCK);
 	if (ret)
 		goto out;
 	a.nr_devices = vm->nr_devs;

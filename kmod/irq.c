@@ -27,6 +27,17 @@
  * it with KVM_IOEVENTFD, so guest kicks reach the backend without leaving
  * the kernel.  Removal, the backend's close and the end of the VM withdraw
  * doorbells; the VMM gets every change in order, withdrawals as deassignments.
+ *
+ * MSI messages
+ * ------------
+ * A backend registers an eventfd for a message (address, data, requester
+ * id) of its device (VBRIDGE_BE_ADD_MSI), if the VM was attached with
+ * VBRIDGE_ATTACH_F_MSI.  A message is a doorbell of another kind: same list,
+ * same change queue and ids, same withdrawals, and the VMM fetches it with
+ * VBRIDGE_GET_DOORBELL (VBRIDGE_DOORBELL_F_MSI), then binds the eventfd to a
+ * GSI routed to the message with KVM_IRQFD.  Only the limit differs
+ * (VBRIDGE_MAX_MSIS, counted apart) and messages never conflict: the
+ * module does not interpret them, the VMM checks them.
  */
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -314,7 +325,7 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 /* ------------------------------------------------------------------ */
 
 /**
- * struct vbridge_dbev - a doorbell change the VMM has not fetched yet
+ * struct vbridge_dbev - a change the VMM has not fetched yet
  * @node: link in &vbridge_vm.db_events; &vbridge_vm.db_lock
  * @dev: the device whose backend made the change (counted in its
  *	 &vbridge_dev.db_events while queued); immutable
@@ -323,7 +334,7 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
  *	 after writing it out without the lock.
  * @info: what VBRIDGE_GET_DOORBELL returns (fd filled in then)
  * @file: an assignment's eventfd (one reference), NULL for a deassignment
- * @dbell: an assignment's doorbell while it exists, else NULL
+ * @dbell: an assignment's doorbell or message while it exists, else NULL
  */
 struct vbridge_dbev {
 	struct list_head node;
@@ -335,12 +346,14 @@ struct vbridge_dbev {
 };
 
 /**
- * struct vbridge_dbell - a doorbell of a VM
+ * struct vbridge_dbell - a doorbell or an MSI message of a VM
  * @node: link in &vbridge_vm.doorbells; &vbridge_vm.db_lock
- * @dev: the device whose backend registered it
- * @info: id, address, length, datamatch
+ * @dev: the device whose backend registered it; immutable
+ * @info: id, address, length, datamatch (a message's data), requester id;
+ *	  VBRIDGE_DOORBELL_F_MSI in its flags makes it a message; immutable
  * @assign: its assignment while still unfetched, else NULL; db_lock
- * @deassign: preallocated deassignment, so that withdrawing never fails
+ * @deassign: preallocated deassignment, so that withdrawing never fails;
+ *	      queued (and handed to the queue) under db_lock
  */
 struct vbridge_dbell {
 	struct list_head node;
@@ -365,6 +378,11 @@ static void vbridge_dbev_unqueue(struct vbridge_dbev *ev)
 	ev->dev->db_events--;
 }
 
+static bool vbridge_db_is_msi(const struct vbridge_doorbell *info)
+{
+	return info->flags & VBRIDGE_DOORBELL_F_MSI;
+}
+
 static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
 				const struct vbridge_doorbell *b)
 {
@@ -377,44 +395,25 @@ static bool vbridge_db_conflict(const struct vbridge_doorbell *a,
 	return a->datamatch == b->datamatch;
 }
 
-/**
- * vbridge_db_add() - VBRIDGE_BE_ADD_DOORBELL
- * @dev: the backend's device
- * @req: the request; @req->id is filled in
- *
- * Return: 0; -EINVAL; -EBADF; -ENOTCONN when the VM does not run; -EEXIST
- * for a doorbell KVM could not tell from an existing one; -ENOSPC beyond
- * VBRIDGE_MAX_DOORBELLS per device; -EAGAIN while VBRIDGE_DB_EVENTS_MAX
- * changes of the device wait for the VMM; -ENOMEM.
+/*
+ * Register @info (checked, but for its id and device) with the eventfd
+ * @fd in @dev's running VM and queue its assignment: what adding a
+ * doorbell and adding an MSI message have in common.  Each kind has its
+ * own limit; only doorbells can conflict.  The id is stored in @id.
  */
-int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
+static int vbridge_db_insert(struct vbridge_dev *dev,
+			     const struct vbridge_doorbell *info, int fd,
+			     u32 *id)
 {
+	bool msi = vbridge_db_is_msi(info);
 	struct vbridge_dbell *db, *it;
 	struct eventfd_ctx *ctx;
 	struct vbridge_vm *vm;
 	struct file *file;
 	unsigned int n = 0;
-	bool inside = false;
-	u32 w;
 	int ret;
 
-	if (req->flags & ~VBRIDGE_DOORBELL_F_DATAMATCH ||
-	    req->reserved[0] || req->reserved[1])
-		return -EINVAL;
-	if (req->len != 1 && req->len != 2 && req->len != 4 && req->len != 8)
-		return -EINVAL;
-	for (w = 0; w < dev->cfg.nr_windows; w++) {
-		const struct vbridge_window *win = &dev->cfg.windows[w];
-
-		if (req->addr >= win->addr &&
-		    req->addr - win->addr < win->size &&
-		    req->len <= win->size - (req->addr - win->addr))
-			inside = true;
-	}
-	if (!inside)
-		return -EINVAL;
-
-	file = fget(req->fd);
+	file = fget(fd);
 	if (!file)
 		return -EBADF;
 	ctx = eventfd_ctx_fileget(file);
@@ -437,29 +436,30 @@ int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 	vm = vbridge_dev_running_vm(dev);
 	if (!vm)
 		goto err_free;
+	/* An older VMM would not know what to do with the change. */
+	ret = -EOPNOTSUPP;
+	if (msi && !(vm->attach_flags & VBRIDGE_ATTACH_F_MSI))
+		goto err_put;
 
 	db->dev = dev;
+	db->info = *info;
 	db->info.device_id = dev->id;
-	db->info.addr = req->addr;
-	db->info.len = req->len;
-	db->info.flags = req->flags;
-	db->info.datamatch = req->flags & VBRIDGE_DOORBELL_F_DATAMATCH ?
-			     req->datamatch : 0;
 
+	ret = -ENOTCONN;
 	mutex_lock(&vm->db_lock);
 	/* The release work drops doorbells after the VM left RUNNING. */
 	if (smp_load_acquire(&vm->life) != VBRIDGE_VM_RUNNING)
 		goto err_unlock;
 	list_for_each_entry(it, &vm->doorbells, node) {
-		if (it->dev != dev)
+		if (it->dev != dev || vbridge_db_is_msi(&it->info) != msi)
 			continue;
 		ret = -EEXIST;
-		if (vbridge_db_conflict(&it->info, &db->info))
+		if (!msi && vbridge_db_conflict(&it->info, &db->info))
 			goto err_unlock;
 		n++;
 	}
 	ret = -ENOSPC;
-	if (n >= VBRIDGE_MAX_DOORBELLS)
+	if (n >= (msi ? VBRIDGE_MAX_MSIS : VBRIDGE_MAX_DOORBELLS))
 		goto err_unlock;
 	/*
 	 * Each change is memory (and an assignment an eventfd reference)
@@ -480,12 +480,13 @@ int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
 	mutex_unlock(&vm->db_lock);
 	wake_up_interruptible_poll(&vm->db_wq, EPOLLIN | EPOLLRDNORM);
 
-	req->id = db->info.id;
+	*id = db->info.id;
 	vbridge_vm_put(vm);
 	return 0;
 
 err_unlock:
 	mutex_unlock(&vm->db_lock);
+err_put:
 	vbridge_vm_put(vm);
 err_free:
 	if (db) {
@@ -498,8 +499,77 @@ err_fput:
 	return ret;
 }
 
+/**
+ * vbridge_db_add() - VBRIDGE_BE_ADD_DOORBELL
+ * @dev: the backend's device
+ * @req: the request; @req->id is filled in
+ *
+ * Return: 0; -EINVAL; -EBADF; -ENOTCONN when the VM does not run; -EEXIST
+ * for a doorbell KVM could not tell from an existing one; -ENOSPC beyond
+ * VBRIDGE_MAX_DOORBELLS per device; -EAGAIN while VBRIDGE_DB_EVENTS_MAX
+ * changes of the device wait for the VMM; -ENOMEM.
+ */
+int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req)
+{
+	struct vbridge_doorbell info = { };
+	bool inside = false;
+	u32 w;
+
+	if (req->flags & ~VBRIDGE_DOORBELL_F_DATAMATCH ||
+	    req->reserved[0] || req->reserved[1])
+		return -EINVAL;
+	if (req->len != 1 && req->len != 2 && req->len != 4 && req->len != 8)
+		return -EINVAL;
+	for (w = 0; w < dev->cfg.nr_windows; w++) {
+		const struct vbridge_window *win = &dev->cfg.windows[w];
+
+		if (req->addr >= win->addr &&
+		    req->addr - win->addr < win->size &&
+		    req->len <= win->size - (req->addr - win->addr))
+			inside = true;
+	}
+	if (!inside)
+		return -EINVAL;
+
+	info.addr = req->addr;
+	info.len = req->len;
+	info.flags = req->flags;
+	info.datamatch = req->flags & VBRIDGE_DOORBELL_F_DATAMATCH ?
+			 req->datamatch : 0;
+	return vbridge_db_insert(dev, &info, req->fd, &req->id);
+}
+
+/**
+ * vbridge_msi_add() - VBRIDGE_BE_ADD_MSI
+ * @dev: the backend's device
+ * @req: the request; @req->id is filled in
+ *
+ * The message is not checked against any architecture's rules: the VMM
+ * does that when it routes it.  The same message may be added twice.
+ *
+ * Return: 0; -EINVAL; -EBADF; -ENOTCONN when the VM does not run;
+ * -EOPNOTSUPP when it was not attached with VBRIDGE_ATTACH_F_MSI; -ENOSPC
+ * beyond VBRIDGE_MAX_MSIS per device; -EAGAIN while VBRIDGE_DB_EVENTS_MAX
+ * changes of the device wait for the VMM; -ENOMEM.
+ */
+int vbridge_msi_add(struct vbridge_dev *dev, struct vbridge_msi_req *req)
+{
+	struct vbridge_doorbell info = { };
+
+	if (req->flags || req->reserved0 || req->reserved[0] ||
+	    req->reserved[1] || req->rid > 0xffff)
+		return -EINVAL;
+
+	info.addr = req->addr;
+	info.len = sizeof(req->data);
+	info.flags = VBRIDGE_DOORBELL_F_MSI;
+	info.rid = req->rid;
+	info.datamatch = req->data;
+	return vbridge_db_insert(dev, &info, req->fd, &req->id);
+}
+
 /*
- * Withdraw one doorbell, under vm->db_lock.  The VMM gets every change in
+ * Withdraw one doorbell or message, under vm->db_lock.  The VMM gets every change in
  * order, so an assignment it has not fetched yet stays queued, followed by
  * the deassignment.
  */
@@ -518,13 +588,15 @@ static void vbridge_db_remove(struct vbridge_vm *vm, struct vbridge_dbell *db)
 }
 
 /**
- * vbridge_db_del() - VBRIDGE_BE_DEL_DOORBELL
+ * vbridge_db_del() - VBRIDGE_BE_DEL_DOORBELL, VBRIDGE_BE_DEL_MSI
  * @dev: the backend's device
- * @id: a doorbell id from VBRIDGE_BE_ADD_DOORBELL
+ * @id: an id from VBRIDGE_BE_ADD_DOORBELL or VBRIDGE_BE_ADD_MSI
+ * @msi: @id is an MSI message's, not a doorbell's
  *
- * Return: 0, or -ENOENT when @dev has no doorbell @id in its current VM.
+ * Return: 0, or -ENOENT when @dev has no doorbell (or, with @msi, no
+ * message) @id in its current VM.
  */
-int vbridge_db_del(struct vbridge_dev *dev, u32 id)
+int vbridge_db_del(struct vbridge_dev *dev, u32 id, bool msi)
 {
 	struct vbridge_dbell *db;
 	struct vbridge_vm *vm;
@@ -540,7 +612,8 @@ int vbridge_db_del(struct vbridge_dev *dev, u32 id)
 
 	mutex_lock(&vm->db_lock);
 	list_for_each_entry(db, &vm->doorbells, node) {
-		if (db->dev == dev && db->info.id == id) {
+		if (db->dev == dev && db->info.id == id &&
+		    vbridge_db_is_msi(&db->info) == msi) {
 			vbridge_db_remove(vm, db);
 			ret = 0;
 			break;
@@ -553,7 +626,7 @@ int vbridge_db_del(struct vbridge_dev *dev, u32 id)
 	return ret;
 }
 
-/* The backend of @dev closed: withdraw its doorbells. */
+/* The backend of @dev closed: withdraw its doorbells and messages. */
 void vbridge_db_drop_dev(struct vbridge_vm *vm, struct vbridge_dev *dev)
 {
 	struct vbridge_dbell *db, *tmp;
@@ -571,7 +644,10 @@ void vbridge_db_drop_dev(struct vbridge_vm *vm, struct vbridge_dev *dev)
 		wake_up_interruptible_poll(&vm->db_wq, EPOLLIN | EPOLLRDNORM);
 }
 
-/* The VM is released (or freed): drop every doorbell and pending change. */
+/*
+ * The VM is released (or freed): drop every doorbell, message and pending
+ * change.
+ */
 void vbridge_db_release(struct vbridge_vm *vm)
 {
 	struct vbridge_dbell *db, *dtmp;
@@ -647,6 +723,7 @@ int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg)
 		d.addr = ev->info.addr;
 		d.len = ev->info.len;
 		d.flags = ev->info.flags;
+		d.rid = ev->info.rid;
 		d.datamatch = ev->info.datamatch;
 		d.fd = -1;
 		mutex_unlock(&vm->db_lock);

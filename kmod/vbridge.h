@@ -116,7 +116,7 @@ struct netlink_ext_ack;
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
 #define VBRIDGE_INFLIGHT_TIMEOUT_MAX 3600000 /* ms */
-/* Doorbell changes of one device the VMM may leave unfetched. */
+/* Doorbell and MSI changes of one device the VMM may leave unfetched. */
 #define VBRIDGE_DB_EVENTS_MAX	(4 * VBRIDGE_MAX_DOORBELLS)
 
 /* Module parameters (main.c), runtime-writable: read with READ_ONCE(). */
@@ -396,7 +396,8 @@ struct vbridge_dev_config {
  * @lines: interrupt lines, @cfg.nr_irqs entries
  * @resample_pending: lines whose resample fired; atomic bitops
  * @irq_work: re-asserts resampled lines that are still high
- * @db_events: changes of this device's doorbells queued for the VMM and
+ * @db_events: changes of this device's doorbells and MSI messages queued
+ *	       for the VMM and
  *	       not fetched yet; protected by the &vbridge_vm.db_lock of the
  *	       VM the device is bound to (they are all dropped before the
  *	       device can be bound to the next VM)
@@ -514,6 +515,9 @@ struct vbridge_vm_win {
  * @life: &enum vbridge_vm_life; written under the vmid's lock with
  *	  smp_store_release(), read with smp_load_acquire()
  * @vmid: the vmid; set at attach, then immutable
+ * @attach_flags: VBRIDGE_ATTACH_F_*; set at attach before the devices are
+ *	  bound (a backend finds the VM through &vbridge_dev.lock, which
+ *	  orders it), then immutable
  * @generation: this instance's number; set at attach, then immutable
  * @pid: tgid of the attaching process in the initial pid namespace (for
  *	 events); set at attach
@@ -533,9 +537,9 @@ struct vbridge_vm_win {
  *	  while vbridge_vm_stop() runs
  * @release_work: releases the VM once @acks_pending drops to zero
  * @db_lock: protects @doorbells, @db_events, @next_db_id, @db_seq
- * @doorbells: doorbells (&struct vbridge_dbell) of this VM
- * @db_events: doorbell changes not yet fetched with VBRIDGE_GET_DOORBELL
- * @next_db_id: last doorbell id handed out
+ * @doorbells: doorbells and MSI messages (&struct vbridge_dbell) of this VM
+ * @db_events: their changes not yet fetched with VBRIDGE_GET_DOORBELL
+ * @next_db_id: last doorbell or MSI message id handed out
  * @db_seq: last sequence number given to a change on @db_events
  * @db_wq: the frontend's pollers wait here for doorbell changes
  */
@@ -544,6 +548,7 @@ struct vbridge_vm {
 	struct mutex lock;		/* frontend configuration */
 	enum vbridge_vm_life life;
 	u32 vmid;
+	u32 attach_flags;
 	u64 generation;
 	pid_t pid;
 	struct pid *tgid;
@@ -627,7 +632,8 @@ void vbridge_dev_params_changed(void);
 struct vbridge_vm *vbridge_vm_alloc(void);
 void vbridge_vm_get(struct vbridge_vm *vm);
 void vbridge_vm_put(struct vbridge_vm *vm);
-int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock);
+int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, u32 flags,
+		      bool nonblock);
 void vbridge_vm_stop(struct vbridge_vm *vm);
 void vbridge_vm_ack_put(struct vbridge_vm *vm);
 int vbridge_vm_add_region(struct vbridge_vm *vm,
@@ -657,7 +663,8 @@ int vbridge_irq_set_level(struct vbridge_dev *dev,
 void vbridge_irq_lower_all(struct vbridge_dev *dev);
 void vbridge_irq_unbind_all(struct vbridge_dev *dev);
 int vbridge_db_add(struct vbridge_dev *dev, struct vbridge_doorbell_req *req);
-int vbridge_db_del(struct vbridge_dev *dev, u32 id);
+int vbridge_db_del(struct vbridge_dev *dev, u32 id, bool msi);
+int vbridge_msi_add(struct vbridge_dev *dev, struct vbridge_msi_req *req);
 void vbridge_db_drop_dev(struct vbridge_vm *vm, struct vbridge_dev *dev);
 void vbridge_db_release(struct vbridge_vm *vm);
 int vbridge_db_get(struct vbridge_vm *vm, struct vbridge_doorbell __user *uarg);

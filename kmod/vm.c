@@ -258,6 +258,7 @@ static struct vbridge_vm_win *vbridge_vm_wins(struct vbridge_dev **devs,
  * vbridge_vm_attach() - run a VM under a vmid
  * @vm: a detached VM; the caller holds vm->lock
  * @vmid: 0..VBRIDGE_VMID_MAX
+ * @flags: VBRIDGE_ATTACH_F_* (checked by the caller)
  * @nonblock: fail with -EBUSY instead of waiting for a stopping VM
  *
  * The caller must be allowed to attach @vmid (vbridge_may_attach()); that
@@ -270,7 +271,8 @@ static struct vbridge_vm_win *vbridge_vm_wins(struct vbridge_dev **devs,
  * stopping and @nonblock), -EINTR (killed while waiting for the vmid's
  * lock or its stopping VM), -ENOMEM.
  */
-int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
+int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, u32 flags,
+		      bool nonblock)
 {
 	struct vbridge_vmid *v = vbridge_vmid(vmid);
 	struct vbridge_dev *dev, **devs;
@@ -326,6 +328,7 @@ int vbridge_vm_attach(struct vbridge_vm *vm, u32 vmid, bool nonblock)
 	vm->wins = wins;
 	vm->nr_wins = nr_wins;
 	vm->vmid = vmid;
+	vm->attach_flags = flags;
 	vm->generation = atomic64_inc_return(&vbridge_generation);
 	vm->pid = task_tgid_nr(current);
 	vm->tgid = get_pid(task_tgid(current));
