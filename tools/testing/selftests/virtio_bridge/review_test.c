@@ -424,23 +424,6 @@ TEST_F(rev, memfd_backs_one_vm_at_a_time)
 /* Doorbells                                                           */
 /* ------------------------------------------------------------------ */
 
-static int add_db(int be, uint64_t addr, int fd, uint32_t *id)
-{
-	struct vbridge_doorbell_req r = { .addr = addr, .len = 4, .fd = fd };
-
-	if (ioctl(be, VBRIDGE_BE_ADD_DOORBELL, &r))
-		return -errno;
-	if (id)
-		*id = r.id;
-	return 0;
-}
-
-static int get_db(int fe, struct vbridge_doorbell *d)
-{
-	memset(d, 0, sizeof(*d));
-	return ioctl(fe, VBRIDGE_GET_DOORBELL, d) ? -errno : 0;
-}
-
 struct db_call {
 	pthread_t thr;
 	int fd;
@@ -576,7 +559,7 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	}
 	self->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, self->kick);
-	ASSERT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, self->kick, &id));
+	ASSERT_EQ(0, vbst_be_add_doorbell(self->w.be, NOTIFY_ADDR, 4, self->kick, 0, 0, &id));
 
 	ret = wp_page_new(&wpp);
 	if (ret == -EOPNOTSUPP)
@@ -614,10 +597,10 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	EXPECT_LE(0, slow->fd);
 	if (slow->fd >= 0)
 		close(slow->fd);
-	ASSERT_EQ(0, get_db(self->w.fe, &d));
+	ASSERT_EQ(0, vbst_fe_get_doorbell(self->w.fe, &d));
 	EXPECT_EQ(id, d.id);
 	EXPECT_TRUE(d.flags & VBRIDGE_DOORBELL_F_DEASSIGN);
-	EXPECT_EQ(-EAGAIN, get_db(self->w.fe, &d));
+	EXPECT_EQ(-EAGAIN, vbst_fe_get_doorbell(self->w.fe, &d));
 	wp_page_free(&wpp);
 }
 
@@ -708,7 +691,7 @@ TEST_F(rev, unfetched_doorbell_changes_are_bounded)
 	ASSERT_LE(0, self->kick);
 
 	for (i = 0; i < 8192; i++) {
-		ret = add_db(self->w.be, NOTIFY_ADDR, self->kick, &id);
+		ret = vbst_be_add_doorbell(self->w.be, NOTIFY_ADDR, 4, self->kick, 0, 0, &id);
 		if (ret)
 			break;
 		ASSERT_EQ(0, ioctl(self->w.be, VBRIDGE_BE_DEL_DOORBELL, (unsigned long)id));
@@ -721,7 +704,7 @@ TEST_F(rev, unfetched_doorbell_changes_are_bounded)
 
 	/* Every change queued so far arrives, in order. */
 	for (;;) {
-		ret = get_db(self->w.fe, &d);
+		ret = vbst_fe_get_doorbell(self->w.fe, &d);
 		if (ret)
 			break;
 		if (!(got & 1)) {
@@ -738,7 +721,7 @@ TEST_F(rev, unfetched_doorbell_changes_are_bounded)
 	EXPECT_EQ(-EAGAIN, ret);
 	EXPECT_EQ(n, got);
 	/* Fetched: there is room again. */
-	EXPECT_EQ(0, add_db(self->w.be, NOTIFY_ADDR, self->kick, NULL));
+	EXPECT_EQ(0, vbst_be_add_doorbell(self->w.be, NOTIFY_ADDR, 4, self->kick, 0, 0, NULL));
 }
 
 /* ------------------------------------------------------------------ */

@@ -293,6 +293,21 @@ static inline uint64_t vbst_efd_take(int efd, int timeout_ms)
 	return v;
 }
 
+/* The oldest doorbell change (VBRIDGE_GET_DOORBELL), into a zeroed *d. */
+static inline int vbst_fe_get_doorbell(int fe, struct vbridge_doorbell *d)
+{
+	memset(d, 0, sizeof(*d));
+	return ioctl(fe, VBRIDGE_GET_DOORBELL, d) ? -errno : 0;
+}
+
+/* Does the frontend poll readable (a change pending) within timeout_ms? */
+static inline bool vbst_fe_readable(int fe, int timeout_ms)
+{
+	struct pollfd p = { .fd = fe, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
 /* ------------------------------------------------------------------ */
 /* Backend (device provider)                                          */
 /* ------------------------------------------------------------------ */
@@ -303,6 +318,21 @@ static inline int vbst_be_open(uint32_t vmid, const char *name, int flags)
 	int fd = open(vbst_be_path(p, sizeof(p), vmid, name), O_RDWR | O_CLOEXEC | flags);
 
 	return fd < 0 ? vbst_fail(-errno, "open %s", p) : fd;
+}
+
+/* VBRIDGE_BE_ADD_DOORBELL; its id in *id unless id is NULL. */
+static inline int vbst_be_add_doorbell(int be, uint64_t addr, uint32_t len, int fd,
+				       uint32_t flags, uint64_t datamatch, uint32_t *id)
+{
+	struct vbridge_doorbell_req r = {
+		.addr = addr, .len = len, .fd = fd, .flags = flags, .datamatch = datamatch,
+	};
+
+	if (ioctl(be, VBRIDGE_BE_ADD_DOORBELL, &r))
+		return -errno;
+	if (id)
+		*id = r.id;
+	return 0;
 }
 
 static inline int vbst_be_set_ready(int be, int ready)
