@@ -220,7 +220,9 @@ static void fz_fe_attach(uint64_t *s, int fe, uint32_t vmid)
 		.guest_phys_addr = VBST_RAM_GPA, .size = VBST_RAM_SIZE,
 		.fd = fz.memfd[fz_pick(s, 2)],
 	};
-	struct vbridge_attach a = { .vmid = vmid };
+	struct vbridge_attach a = {
+		.vmid = vmid, .flags = fz_pick(s, 2) ? VBRIDGE_ATTACH_F_MSI : 0,
+	};
 
 	ioctl(fe, VBRIDGE_ADD_REGION, &r);
 	if (!ioctl(fe, VBRIDGE_ATTACH, &a))
@@ -285,7 +287,8 @@ static const unsigned long fz_cmds[] = {
 	VBRIDGE_GET_DOORBELL, VBRIDGE_STOP,
 	VBRIDGE_BE_GET_INFO, VBRIDGE_BE_SET_READY, VBRIDGE_BE_SET_IRQ,
 	VBRIDGE_BE_ADD_DOORBELL, VBRIDGE_BE_DEL_DOORBELL, VBRIDGE_BE_SET_STATE,
-	VBRIDGE_BE_GET_STATE, VBRIDGE_BE_RESET,
+	VBRIDGE_BE_GET_STATE, VBRIDGE_BE_RESET, VBRIDGE_BE_ADD_MSI,
+	VBRIDGE_BE_DEL_MSI,
 };
 
 /* A command of ours, or a neighbour: other number, size or direction. */
@@ -357,6 +360,7 @@ static size_t fz_arg(struct fz_thread *t, unsigned long cmd, uint8_t *buf)
 		struct vbridge_attach *a = (void *)buf;
 
 		a->vmid = fz_vmid(s);
+		a->flags = fz_pick(s, 2) ? VBRIDGE_ATTACH_F_MSI : 0;
 		return sizeof(*a);
 	}
 	case VBRIDGE_GET_DEVICE:
@@ -409,6 +413,16 @@ static size_t fz_arg(struct fz_thread *t, unsigned long cmd, uint8_t *buf)
 		d->flags = fz_pick(s, 2);
 		d->datamatch = fz_pick(s, 4);
 		return sizeof(*d);
+	}
+	case VBRIDGE_BE_ADD_MSI: {
+		struct vbridge_msi_req *m = (void *)buf;
+
+		m->addr = fz_pick(s, 2) ? 0xfee00000 + (fz_pick(s, 256) << 12) :
+			  fz_interesting(s);
+		m->data = fz_pick(s, 2) ? fz_pick(s, 256) : fz_rand(s);
+		m->fd = fz_pick(s, 4) ? fz.efd[fz_pick(s, FUZZ_EFD)] : fz_any_fd(s);
+		m->rid = fz_pick(s, 4) ? fz_pick(s, 256) : fz_pick(s, 0x20000);
+		return sizeof(*m);
 	}
 	case VBRIDGE_BE_SET_STATE:
 	case VBRIDGE_BE_GET_STATE: {
@@ -904,6 +918,8 @@ static void fz_keep_vms(struct fz_thread *t)
 		if (fd < 0)
 			continue;
 		a.vmid = vmids[i];
+		/* One VM takes MSI messages, the other does not. */
+		a.flags = i ? 0 : VBRIDGE_ATTACH_F_MSI;
 		if (ioctl(fd, VBRIDGE_ADD_REGION, &r) || ioctl(fd, VBRIDGE_ATTACH, &a)) {
 			close(fd);
 			continue;

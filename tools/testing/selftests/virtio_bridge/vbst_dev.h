@@ -186,15 +186,21 @@ static inline int vbst_fe_open(int flags)
 	return fd < 0 ? vbst_fail(-errno, "open " VBRIDGE_FRONTEND_NODE) : fd;
 }
 
-static inline int vbst_fe_attach(int fe, uint32_t vmid, struct vbridge_attach *out)
+static inline int vbst_fe_attach_flags(int fe, uint32_t vmid, uint32_t flags,
+					struct vbridge_attach *out)
 {
-	struct vbridge_attach a = { .vmid = vmid };
+	struct vbridge_attach a = { .vmid = vmid, .flags = flags };
 
 	if (ioctl(fe, VBRIDGE_ATTACH, &a))
 		return vbst_fail(-errno, "VBRIDGE_ATTACH vm%u", vmid);
 	if (out)
 		*out = a;
 	return 0;
+}
+
+static inline int vbst_fe_attach(int fe, uint32_t vmid, struct vbridge_attach *out)
+{
+	return vbst_fe_attach_flags(fe, vmid, 0, out);
 }
 
 static inline int vbst_fe_add_region(int fe, uint64_t gpa, uint64_t size, int fd,
@@ -659,6 +665,7 @@ struct vbst_world {
 	struct vbst_nl nl;
 	struct vbst_ram ram;
 	int fe;
+	uint32_t attach_flags;	/* VBRIDGE_ATTACH_F_* for vbst_world_start_vm() */
 	struct vbridge_attach att;
 	struct vbridge_device_info dev;
 	int be;
@@ -712,7 +719,7 @@ static inline int vbst_world_start_vm(struct vbst_world *w, uint32_t vmid,
 		if (w->fe < 0)
 			return w->fe;
 	}
-	ret = vbst_fe_attach(w->fe, vmid, &w->att);
+	ret = vbst_fe_attach_flags(w->fe, vmid, w->attach_flags, &w->att);
 	if (ret)
 		return ret;
 	ret = vbst_fe_add_region(w->fe, VBST_RAM_GPA, VBST_RAM_SIZE, w->ram.fd, 0);
