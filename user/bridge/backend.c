@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -28,6 +29,21 @@ struct be_doorbell {
 	unsigned int len;
 	int efd;
 	uint32_t id;
+};
+
+/*
+ * An MSI message registered with the module (VBRIDGE_BE_ADD_MSI): the
+ * VMM routes it and binds efd to it, so a write to efd sends it.  Keyed
+ * by what is sent, not by vector: a message the guest reprograms is a new
+ * one, so a signal can never leave with a route the VMM has not applied.
+ */
+struct be_msi {
+	uint64_t addr;
+	uint32_t data;
+	uint16_t rid;
+	int efd;
+	uint32_t id;
+	uint64_t last_used;
 };
 
 /**
@@ -58,8 +74,12 @@ struct be_doorbell {
  * @line_slots: slots asserting each line
  * @doorbells: the doorbells registered with the module
  * @nr_doorbells: entries in @doorbells
+ * @msis: the MSI messages registered with the module, for its running VM
+ * @nr_msis: entries in @msis
+ * @msi_clock: ticks with every message sent (for evicting the oldest)
+ * @msi_refused: the running VM takes no MSI: said once, nothing sent
  *
- * All but the last five belong to the serving thread.
+ * All but the last nine belong to the serving thread.
  */
 struct bridge_be {
 	int fd;
@@ -87,6 +107,10 @@ struct bridge_be {
 	uint32_t line_slots[VBRIDGE_MAX_IRQS];
 	struct be_doorbell doorbells[VBRIDGE_MAX_DOORBELLS];
 	unsigned int nr_doorbells;
+	struct be_msi msis[VBRIDGE_MAX_MSIS];
+	unsigned int nr_msis;
+	uint64_t msi_clock;
+	bool msi_refused;
 };
 
 unsigned int bridge_slot_line(unsigned int slot, unsigned int nr_irqs)
@@ -226,6 +250,117 @@ static void be_del_doorbell(struct pci_host *h, uint64_t gpa, unsigned int len,
 	pthread_mutex_unlock(&be->lock);
 }
 
+/* Under be->lock: drop message i (its id is gone in the module, or goes). */
+static void be_msi_drop(struct bridge_be *be, unsigned int i, bool del)
+{
+	struct be_msi *m = &be->msis[i];
+
+	if (del)
+		ioctl(be->fd, VBRIDGE_BE_DEL_MSI, (unsigned long)m->id);
+	close(m->efd);
+	*m = be->msis[--be->nr_msis];
+}
+
+/* Under be->lock: the VM ended; the module dropped its messages with it. */
+static void be_msi_forget(struct bridge_be *be)
+{
+	while (be->nr_msis)
+		be_msi_drop(be, be->nr_msis - 1, false);
+	be->msi_refused = false;
+}
+
+/*
+ * Under be->lock: register a new message, evicting the one sent longest
+ * ago when the module's limit is reached.  Returns its entry or NULL.
+ */
+static struct be_msi *be_msi_add(struct bridge_be *be, uint16_t rid,
+				 uint64_t addr, uint32_t data)
+{
+	struct vbridge_msi_req req = {
+		.addr = addr, .data = data, .rid = rid,
+	};
+	unsigned int i, old = 0;
+	int ret;
+
+	if (be->nr_msis == VBRIDGE_MAX_MSIS) {
+		for (i = 1; i < be->nr_msis; i++)
+			if (be->msis[i].last_used < be->msis[old].last_used)
+				old = i;
+		be_msi_drop(be, old, true);
+	}
+	req.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (req.fd < 0) {
+		log_errno("%s: no eventfd for an MSI", be->node);
+		return NULL;
+	}
+	/*
+	 * -EAGAIN: the VMM has not fetched this device's last 256 changes
+	 * yet.  It will (its main loop does nothing else with them), and
+	 * the interrupt must not be lost: wait for it, 1 s at most.
+	 */
+	for (i = 0;; i++) {
+		ret = ioctl(be->fd, VBRIDGE_BE_ADD_MSI, &req);
+		if (!ret || errno != EAGAIN || i == 1000)
+			break;
+		usleep(1000);
+	}
+	if (ret) {
+		int err = errno;
+
+		close(req.fd);
+		if (err == EOPNOTSUPP || err == ENOTTY) {
+			/* Said once; the guest's MSI-X is then of no use. */
+			log_error("%s: %s takes no MSI: the guest's MSI-X interrupts of this device are lost; run the same vbridge version and module on both sides",
+				  be->node, err == ENOTTY ?
+				  "the module (an older virtio_bridge.ko?)" :
+				  "the VMM (a vbridge run older than this provider?)");
+			be->msi_refused = true;
+		} else if (err != ENOTCONN) {
+			errno = err;
+			log_errno("%s: cannot register MSI 0x%llx/0x%x",
+				  be->node, (unsigned long long)addr, data);
+		}
+		return NULL;
+	}
+	be->msis[be->nr_msis] = (struct be_msi) {
+		.addr = addr, .data = data, .rid = rid, .efd = req.fd,
+		.id = req.id,
+	};
+	return &be->msis[be->nr_msis++];
+}
+
+/*
+ * A function sends an MSI: one eventfd write, which KVM turns into the
+ * message; a message seen for the first time is registered first (the
+ * VMM binds it when it reads the change, and KVM then sends what was
+ * signalled meanwhile).
+ */
+static void be_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
+			uint32_t data)
+{
+	struct bridge_be *be = h->priv;
+	uint16_t rid = pci_func_devfn(f);
+	struct be_msi *m = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&be->lock);
+	for (i = 0; i < be->nr_msis; i++) {
+		if (be->msis[i].addr == addr && be->msis[i].data == data &&
+		    be->msis[i].rid == rid) {
+			m = &be->msis[i];
+			break;
+		}
+	}
+	if (!m && !be->msi_refused)
+		m = be_msi_add(be, rid, addr, data);
+	if (m) {
+		m->last_used = ++be->msi_clock;
+		if (eventfd_write(m->efd, 1))
+			log_errno("%s: cannot signal MSI %u", be->node, m->id);
+	}
+	pthread_mutex_unlock(&be->lock);
+}
+
 static bool be_kick_defer(struct pci_host *h)
 {
 	struct bridge_be *be = h->priv;
@@ -238,6 +373,7 @@ static const struct pci_host_ops be_host_ops = {
 	.add_doorbell = be_add_doorbell,
 	.del_doorbell = be_del_doorbell,
 	.kick_defer = be_kick_defer,
+	.send_msi = be_send_msi,
 };
 
 int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
@@ -325,6 +461,7 @@ void bridge_be_close(struct bridge_be *be)
 		return;
 	be_unmap(be);
 	state_file_close(&be->sf);
+	be_msi_forget(be);	/* closing the node withdraws them */
 	close(be->fd);
 	kick_gate_destroy(&be->gate);
 	pthread_mutex_destroy(&be->lock);
@@ -554,6 +691,9 @@ static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 	}
 	be->generation = generation;
 	memset(be->line_slots, 0, sizeof(be->line_slots));
+	pthread_mutex_lock(&be->lock);
+	be_msi_forget(be);	/* of a VM this process saw no VMSTOP of */
+	pthread_mutex_unlock(&be->lock);
 	resumed = !be->served && !be_state_resume(be, devs, generation);
 	if (!resumed) {
 		device_set_reset(devs);
@@ -583,6 +723,7 @@ static int be_vmstop(struct bridge_be *be, struct device_set *devs,
 	device_set_pause(devs);
 	pthread_mutex_lock(&be->lock);
 	be->nr_doorbells = 0;	/* the module dropped them with the VM */
+	be_msi_forget(be);
 	pthread_mutex_unlock(&be->lock);
 	if (!be->stale_read)
 		be_unmap(be);

@@ -96,13 +96,21 @@ static int bridge_fe_do_attach(struct bridge_fe *fe, struct vbridge_attach *a,
 	return ret;
 }
 
-int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, bool nonblock)
+int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, uint32_t flags,
+		     bool nonblock)
 {
-	struct vbridge_attach attach = { .vmid = vmid };
+	struct vbridge_attach attach = { .vmid = vmid, .flags = flags };
 	unsigned int i;
 	int ret;
 
 	ret = bridge_fe_do_attach(fe, &attach, nonblock);
+	if (ret == -EINVAL && flags && vmid <= VBRIDGE_VMID_MAX) {
+		/* A module older than the flags: without them, then. */
+		log_warn("%s does not take attach flags 0x%x (an older virtio_bridge.ko?): bridged functions interrupt through INTx only",
+			 VBRIDGE_FRONTEND_NODE, flags);
+		attach = (struct vbridge_attach){ .vmid = vmid };
+		ret = bridge_fe_do_attach(fe, &attach, nonblock);
+	}
 	if (ret) {
 		if (ret == -EBUSY)
 			log_error("vmid %u is in use by another VM%s", vmid,

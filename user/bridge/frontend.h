@@ -42,13 +42,16 @@ struct bridge_fe_device {
 int bridge_fe_open(struct bridge_fe **out, const char *node);
 
 /*
- * Attach to vmid and read the device list.  While an earlier VM of that
+ * Attach to vmid with flags (VBRIDGE_ATTACH_F_*; a module that refuses
+ * them is attached without, with a warning) and read the device list.
+ * While an earlier VM of that
  * vmid is still stopping (its backends acknowledging VMSTOP) this says so
  * and waits, unless nonblock: then it fails with -EBUSY.  A vmid another
  * VM still runs is retried for 5 s (a VMM just killed takes a moment to
  * go), then -EBUSY.  Returns 0 or -errno with a message printed.
  */
-int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, bool nonblock);
+int bridge_fe_attach(struct bridge_fe *fe, uint32_t vmid, uint32_t flags,
+		     bool nonblock);
 void bridge_fe_close(struct bridge_fe *fe);
 
 /* The attached VM's generation, the fd (poll it for doorbells). */

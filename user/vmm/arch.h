@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 struct bridge_fe_device;
+struct kvm_irq_routing_entry;
 struct run_boot;
 struct vcpu;
 struct vmm;
@@ -134,5 +135,21 @@ int arch_pci_attach(struct vmm *vm);
 int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      const struct bridge_fe_device *devs,
 			      unsigned int n);
+
+/*
+ * Bridge mode's MSIs (vmm/irq_routes.h).  The routes KVM made with the
+ * irqchip, into e (VMM_ARCH_IRQ_ROUTE_PINS entries); returns how many.
+ */
+unsigned int arch_irq_routes_pins(const struct vmm *vm,
+				  struct kvm_irq_routing_entry *e);
+/*
+ * The route of message addr/data that function rid of bridged device idx
+ * (vmm_bridge_device() order) sends, in *e, or -1 with why in err when a
+ * device may not send it to this guest.
+ */
+int arch_bridge_msi_route(const struct vmm *vm, unsigned int idx, uint32_t rid,
+			  uint64_t addr, uint32_t data,
+			  struct kvm_irq_routing_entry *e, char *err,
+			  size_t err_len);
 
 #endif

@@ -14,12 +14,20 @@
 #include "bridge/frontend.h"
 #include "lib/log.h"
 #include "pci/pci.h"
+#include "vmm/irq_routes.h"
 #include "vmm/vmm.h"
 
 /* One installed doorbell: what KVM_IOEVENTFD was given for id. */
 struct vmm_doorbell {
 	uint32_t id;
 	struct kvm_ioeventfd io;
+};
+
+/* One MSI message of a provider: its eventfd, bound to a GSI routed to it. */
+struct vmm_msi {
+	uint32_t id;
+	int fd;
+	unsigned int gsi;
 };
 
 /**
@@ -38,6 +46,12 @@ struct vmm_doorbell {
  * @nr_doorbells: entries of @doorbells (main thread only)
  * @doorbells: the KVM_IOEVENTFDs installed for the module's doorbells
  *	(main thread only)
+ * @routes: the GSI routing table, set up with the first MSI message
+ *	(main thread only, like the rest)
+ * @routes_set: @routes is set up
+ * @nr_msis: entries of @msis
+ * @msis: the providers' MSI messages, each a KVM irqfd on its own GSI
+ * @msi_refused: messages refused so far (the first one is a warning)
  */
 struct vmm_bridge {
 	struct bridge_fe *fe;
@@ -49,6 +63,11 @@ struct vmm_bridge {
 	bool db_off;
 	unsigned int nr_doorbells;
 	struct vmm_doorbell *doorbells;
+	struct irq_routes routes;
+	bool routes_set;
+	unsigned int nr_msis;
+	struct vmm_msi *msis;
+	unsigned long msi_refused;
 };
 
 int64_t vmm_bridge_ecam_offset(uint64_t ecam_size, unsigned int devfn,
@@ -139,7 +158,11 @@ int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
 					 r->offset))
 			return -1;
 	}
-	if (bridge_fe_attach(br->fe, vmid, false))
+	/*
+	 * Every architecture routes the providers' MSIs; whether a guest
+	 * uses them is the architecture's description's (arm64: msi-map).
+	 */
+	if (bridge_fe_attach(br->fe, vmid, VBRIDGE_ATTACH_F_MSI, false))
 		return -1;
 	return 0;
 }
@@ -271,22 +294,169 @@ static void vmm_bridge_doorbell_del(struct vmm *vm, uint32_t id)
 	/* One that could not be installed: nothing to undo. */
 }
 
+/* The index of the device with module id id, or -1. */
+static int vmm_bridge_dev_index(const struct vmm_bridge *br, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < bridge_fe_nr_devices(br->fe); i++)
+		if (bridge_fe_device(br->fe, i)->id == id)
+			return i;
+	return -1;
+}
+
+/* Give KVM the routing table.  Returns 0 or -errno. */
+static int vmm_bridge_routes_commit(struct vmm *vm)
+{
+	struct kvm_irq_routing *t = irq_routes_table(&vm->bridge->routes);
+	int ret = 0;
+
+	if (!t)
+		return -ENOMEM;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
+		ret = -errno;
+	free(t);
+	return ret;
+}
+
+static int vmm_bridge_routes_setup(struct vmm *vm)
+{
+	struct vmm_bridge *br = vm->bridge;
+	struct kvm_irq_routing_entry *pins;
+	unsigned int n;
+	int ret;
+
+	if (br->routes_set)
+		return 0;
+	pins = calloc(VMM_ARCH_IRQ_ROUTE_PINS, sizeof(*pins));
+	if (!pins)
+		return -ENOMEM;
+	n = arch_irq_routes_pins(vm, pins);
+	ret = irq_routes_init(&br->routes, pins, n);
+	free(pins);
+	br->routes_set = !ret;
+	return ret;
+}
+
+/*
+ * A provider's MSI message: a GSI routed to it, and its eventfd bound to
+ * that GSI, so that the provider's eventfd write is the interrupt.  One
+ * the architecture does not let a device send is refused (and its
+ * eventfd closed: the provider's signals go nowhere).
+ */
+static void vmm_bridge_msi_add(struct vmm *vm, const struct vbridge_doorbell *db)
+{
+	struct vmm_bridge *br = vm->bridge;
+	int idx = vmm_bridge_dev_index(br, db->device_id);
+	struct kvm_irq_routing_entry e;
+	struct kvm_irqfd irqfd = { .fd = db->fd };
+	struct vmm_msi *n;
+	char why[200] = "no such device";
+	int gsi, err;
+
+	if (idx < 0 || arch_bridge_msi_route(vm, idx, db->rid, db->addr,
+					     (uint32_t)db->datamatch, &e, why,
+					     sizeof(why))) {
+		if (!br->msi_refused++)
+			log_warn("vmid %u: MSI 0x%llx/0x%x of device %u (requester 0x%x) refused: %s",
+				 br->vmid, (unsigned long long)db->addr,
+				 (uint32_t)db->datamatch, db->device_id, db->rid,
+				 why);
+		else
+			log_debug("vmid %u: MSI 0x%llx/0x%x of device %u refused: %s",
+				  br->vmid, (unsigned long long)db->addr,
+				  (uint32_t)db->datamatch, db->device_id, why);
+		close(db->fd);
+		return;
+	}
+	n = realloc(br->msis, (br->nr_msis + 1) * sizeof(*n));
+	if (!n) {
+		err = -ENOMEM;
+		goto err;
+	}
+	br->msis = n;
+	err = vmm_bridge_routes_setup(vm);
+	if (err)
+		goto err;
+	gsi = irq_routes_add(&br->routes, &e);
+	if (gsi < 0) {
+		err = gsi;
+		goto err;
+	}
+	err = vmm_bridge_routes_commit(vm);
+	irqfd.gsi = gsi;
+	if (!err && ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		err = -errno;
+	if (err) {
+		irq_routes_del(&br->routes, gsi);
+		goto err;
+	}
+	n[br->nr_msis++] = (struct vmm_msi){
+		.id = db->id, .fd = db->fd, .gsi = gsi,
+	};
+	log_debug("vmid %u: MSI %u (0x%llx/0x%x) of device %u on GSI %d",
+		  br->vmid, db->id, (unsigned long long)db->addr,
+		  (uint32_t)db->datamatch, db->device_id, gsi);
+	return;
+err:
+	log_warn("vmid %u: cannot route MSI 0x%llx/0x%x of device %u: %s; that interrupt is lost",
+		 br->vmid, (unsigned long long)db->addr, (uint32_t)db->datamatch,
+		 db->device_id, strerror(-err));
+	close(db->fd);
+}
+
+/*
+ * The GSI's route stays in KVM's table until a new message takes the
+ * GSI: nothing is bound to it, and each table change costs KVM an SRCU
+ * grace period.
+ */
+static void vmm_bridge_msi_del(struct vmm *vm, uint32_t id)
+{
+	struct vmm_bridge *br = vm->bridge;
+	unsigned int i;
+
+	for (i = 0; i < br->nr_msis; i++) {
+		struct vmm_msi *m = &br->msis[i];
+		struct kvm_irqfd irqfd = {
+			.fd = m->fd, .gsi = m->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN,
+		};
+
+		if (m->id != id)
+			continue;
+		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+			log_errno("vmid %u: cannot unbind MSI %u", br->vmid, id);
+		close(m->fd);
+		irq_routes_del(&br->routes, m->gsi);
+		*m = br->msis[--br->nr_msis];
+		return;
+	}
+	/* One that was refused: nothing to undo. */
+}
+
 void vmm_bridge_doorbells(struct vmm *vm)
 {
 	struct vbridge_doorbell db;
 	int ret;
 
 	while ((ret = bridge_fe_next_doorbell(vm->bridge->fe, &db)) > 0) {
-		if (db.flags & VBRIDGE_DOORBELL_F_DEASSIGN)
-			vmm_bridge_doorbell_del(vm, db.id);
-		else
+		bool msi = db.flags & VBRIDGE_DOORBELL_F_MSI;
+
+		if (db.flags & VBRIDGE_DOORBELL_F_DEASSIGN) {
+			if (msi)
+				vmm_bridge_msi_del(vm, db.id);
+			else
+				vmm_bridge_doorbell_del(vm, db.id);
+		} else if (msi) {
+			vmm_bridge_msi_add(vm, &db);
+		} else {
 			vmm_bridge_doorbell_add(vm, &db);
+		}
 	}
 	if (ret < 0) {
 		/* Still pending: polling again would spin.  Kicks still work. */
 		vm->bridge->db_off = true;
 		if (ret != -ESHUTDOWN)
-			log_warn("vmid %u: cannot read doorbell changes (%s); kicks are forwarded from now on",
+			log_warn("vmid %u: cannot read doorbell and MSI changes (%s): kicks are forwarded from now on, and MSIs the provider has not sent yet are lost",
 				 vm->bridge->vmid, strerror(-ret));
 	}
 }
@@ -379,6 +549,10 @@ void vmm_bridge_destroy(struct vmm *vm)
 	for (i = 0; i < br->nr_doorbells; i++)
 		close(br->doorbells[i].io.fd);
 	free(br->doorbells);
+	for (i = 0; i < br->nr_msis; i++)
+		close(br->msis[i].fd);
+	free(br->msis);
+	irq_routes_free(&br->routes);
 	for (i = 0; i < br->nr_efds; i++)
 		close(br->efds[i]);
 	bridge_fe_close(br->fe);

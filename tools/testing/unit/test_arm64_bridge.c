@@ -194,7 +194,7 @@ static int add_example(void *fdt, void *opaque)
 	const struct bridge_fe_device *d = opaque;
 	struct arm64_fdt_bridge_host h;
 
-	arm64_bridge_host_desc(d, 0, &h);
+	arm64_bridge_host_desc(d, 0, false, &h);
 	return arm64_fdt_add_bridge_host(fdt, &h);
 }
 
@@ -248,7 +248,7 @@ static void test_node(void)
 	p = prop(path, "#interrupt-cells", &len);
 	TAP_CHECK(p && len == 4 && cell(p, 0) == 1, "#interrupt-cells = <1>");
 	TAP_CHECK(!prop(path, "msi-map", &len) && !prop(path, "msi-parent", &len),
-		  "no MSI: the provider's functions interrupt through INTx");
+		  "no ITS, no MSI: the provider's functions interrupt through INTx");
 	p = prop(path, "interrupt-map-mask", &len);
 	TAP_CHECK(p && len == 16 && cell(p, 0) == 0xf800 && !cell(p, 1) &&
 		  !cell(p, 2) && cell(p, 3) == 7, "interrupt-map-mask <0xf800 0 0 7>");
@@ -309,9 +309,85 @@ static void test_node(void)
 		  "a BAR window above 4 GiB is 64-bit memory in ranges");
 }
 
+static int add_example_its(void *fdt, void *opaque)
+{
+	const struct bridge_fe_device *d = opaque;
+	struct arm64_fdt_bridge_host h;
+
+	/* The second bridged host of the VM. */
+	arm64_bridge_host_desc(d, 1, true, &h);
+	return arm64_fdt_add_bridge_host(fdt, &h);
+}
+
+/* A bridged host's MSIs go through the ITS, with device IDs of its own. */
+static void test_msi(void)
+{
+	struct kvm_irq_routing_entry pins[ARM64_GIC_NR_SPIS], e;
+	struct arm64_fdt_config c;
+	struct bridge_fe_device d;
+	const char *path = "/pcie@10000";
+	char err[200] = "";
+	unsigned int i, n, bad = 0;
+	const void *p;
+	int len, size;
+
+	example(&d);
+	arm64_fdt_default_config(&c, 512 * MiB, 2, 3, 1);
+	c.gic_its_base = ARM64_GIC_ITS_BASE;
+	c.add_nodes = add_example_its;
+	c.opaque = &d;
+	size = arm64_fdt_build(&c, blob, sizeof(blob), err, sizeof(err));
+	if (!TAP_CHECK(size > 0, "msi: the tree with an ITS and the bridged host builds"))
+		printf("# %s\n", err);
+	p = prop(path, "msi-map", &len);
+	TAP_CHECK(p && len == 16 && cell(p, 0) == 0 &&
+		  cell(p, 1) == ARM64_FDT_PHANDLE_ITS && cell(p, 2) == 0x200 &&
+		  cell(p, 3) == 0x100,
+		  "msi: the second bridged host maps bus 0's requester IDs to ITS device IDs 0x200..0x2ff");
+	p = prop("/pcie@3f000000", "msi-map", &len);
+	TAP_CHECK(p && len == 16 && cell(p, 2) == 0 && cell(p, 3) == 0x100,
+		  "msi: the in-process host keeps device IDs 0..0xff (its bus 0)");
+
+	n = arm64_irq_routes_pins(pins);
+	for (i = 0; i < n; i++)
+		bad += pins[i].gsi != i || pins[i].type != KVM_IRQ_ROUTING_IRQCHIP ||
+		       pins[i].u.irqchip.irqchip || pins[i].u.irqchip.pin != i;
+	TAP_CHECK(n == ARM64_GIC_NR_SPIS && !bad,
+		  "msi: the pin routes are KVM's default, GSI n on SPI n, all 96");
+
+	TAP_EQ_INT(arm64_bridge_msi_route(true, 1, 0x08, ARM64_GITS_TRANSLATER,
+					  5, &e, err, sizeof(err)), 0,
+		   "msi: function 01.0 of bridged host 1 writing GITS_TRANSLATER is routed");
+	TAP_CHECK(e.type == KVM_IRQ_ROUTING_MSI && e.flags == KVM_MSI_VALID_DEVID &&
+		  e.u.msi.devid == 0x208 && e.u.msi.data == 5 &&
+		  e.u.msi.address_lo == (uint32_t)ARM64_GITS_TRANSLATER &&
+		  !e.u.msi.address_hi && !e.gsi,
+		  "msi: ... with device ID 0x200 + 0x08 and the message's event ID");
+	TAP_EQ_INT(arm64_bridge_msi_route(true, 254, 0xff, ARM64_GITS_TRANSLATER,
+					  0, &e, err, sizeof(err)), 0,
+		   "msi: the 255th bridged host has device IDs");
+	TAP_CHECK(e.u.msi.devid == 0xffff, "msi: ... the last one, 0xffff");
+	TAP_EQ_INT(arm64_bridge_msi_route(false, 0, 0, ARM64_GITS_TRANSLATER, 0,
+					  &e, err, sizeof(err)), -1,
+		   "msi: without an ITS nothing is routed");
+	TAP_CHECK(strstr(err, "no ITS"), "msi: ... and the reason says so");
+	TAP_EQ_INT(arm64_bridge_msi_route(true, 255, 0, ARM64_GITS_TRANSLATER, 0,
+					  &e, err, sizeof(err)), -1,
+		   "msi: the 256th bridged host has no device IDs (16-bit)");
+	TAP_EQ_INT(arm64_bridge_msi_route(true, 0, 0x100, ARM64_GITS_TRANSLATER,
+					  0, &e, err, sizeof(err)), -1,
+		   "msi: a requester ID off bus 0 would be another host's device ID: refused");
+	TAP_EQ_INT(arm64_bridge_msi_route(true, 0, 0, ARM64_GIC_DIST_BASE + 0x40,
+					  0, &e, err, sizeof(err)), -1,
+		   "msi: a store anywhere but GITS_TRANSLATER (here the distributor's SETSPI) is refused");
+	TAP_CHECK(strstr(err, "0x8000040") && strstr(err, "GITS_TRANSLATER"),
+		  "msi: ... naming the address and what it should be");
+}
+
 int main(void)
 {
 	test_check();
 	test_node();
+	test_msi();
 	return tap_done();
 }

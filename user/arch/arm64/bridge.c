@@ -66,10 +66,26 @@ int arm64_bridge_fdt_nodes(void *fdt, void *opaque)
 				return ret;
 			continue;
 		}
-		arm64_bridge_host_desc(vmm_bridge_device(vm, i), i, &h);
+		arm64_bridge_host_desc(vmm_bridge_device(vm, i), i,
+				       vm->arch.its_fd >= 0, &h);
 		ret = arm64_fdt_add_bridge_host(fdt, &h);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
+}
+
+unsigned int arch_irq_routes_pins(const struct vmm *vm,
+				  struct kvm_irq_routing_entry *e)
+{
+	return arm64_irq_routes_pins(e);
+}
+
+int arch_bridge_msi_route(const struct vmm *vm, unsigned int idx, uint32_t rid,
+			  uint64_t addr, uint32_t data,
+			  struct kvm_irq_routing_entry *e, char *err,
+			  size_t err_len)
+{
+	return arm64_bridge_msi_route(vm->arch.its_fd >= 0, idx, rid, addr,
+				      data, e, err, err_len);
 }

@@ -161,7 +161,7 @@ int arm64_bridge_check(const struct arm64_bridge_board *b, uint32_t vmid,
 }
 
 void arm64_bridge_host_desc(const struct bridge_fe_device *d, unsigned int idx,
-			    struct arm64_fdt_bridge_host *h)
+			    bool its, struct arm64_fdt_bridge_host *h)
 {
 	unsigned int i;
 
@@ -179,4 +179,55 @@ void arm64_bridge_host_desc(const struct bridge_fe_device *d, unsigned int idx,
 	}
 	h->nr_lines = i;
 	h->domain = ARM64_BRIDGE_DOMAIN_FIRST + idx;
+	h->msi = its && idx < ARM64_ITS_BRIDGE_HOSTS;
+	h->msi_devid_base = h->msi ? ARM64_ITS_DEVID_SPAN * (idx + 1) : 0;
+}
+
+unsigned int arm64_irq_routes_pins(struct kvm_irq_routing_entry *e)
+{
+	unsigned int i;
+
+	memset(e, 0, ARM64_GIC_NR_SPIS * sizeof(*e));
+	for (i = 0; i < ARM64_GIC_NR_SPIS; i++) {
+		e[i].gsi = i;
+		e[i].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[i].u.irqchip.irqchip = 0;
+		e[i].u.irqchip.pin = i;
+	}
+	return i;
+}
+
+int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
+			   uint64_t addr, uint32_t data,
+			   struct kvm_irq_routing_entry *e, char *err,
+			   size_t err_len)
+{
+	if (!its) {
+		snprintf(err, err_len, "this VM has no ITS (a GICv2, or a KVM without ITS emulation): its PCI functions use INTx");
+		return -1;
+	}
+	if (idx >= ARM64_ITS_BRIDGE_HOSTS) {
+		snprintf(err, err_len, "bridged host %u has no ITS device IDs (the first %u hosts have): its functions use INTx",
+			 idx, ARM64_ITS_BRIDGE_HOSTS);
+		return -1;
+	}
+	if (rid >= ARM64_ITS_DEVID_SPAN) {
+		snprintf(err, err_len, "requester ID 0x%x is not on bus 0, the only bus with MSIs",
+			 rid);
+		return -1;
+	}
+	if (addr != ARM64_GITS_TRANSLATER) {
+		snprintf(err, err_len, "address 0x%llx is not the ITS's GITS_TRANSLATER (0x%llx)",
+			 (unsigned long long)addr,
+			 (unsigned long long)ARM64_GITS_TRANSLATER);
+		return -1;
+	}
+	memset(e, 0, sizeof(*e));
+	e->type = KVM_IRQ_ROUTING_MSI;
+	e->flags = KVM_MSI_VALID_DEVID;
+	e->u.msi.address_lo = (uint32_t)addr;
+	e->u.msi.address_hi = addr >> 32;
+	e->u.msi.data = data;
+	e->u.msi.devid = ARM64_ITS_DEVID_SPAN * (idx + 1) + rid;
+	return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef VBRIDGE_ARCH_ARM64_BRIDGE_HOST_H
 #define VBRIDGE_ARCH_ARM64_BRIDGE_HOST_H
 
+#include <linux/kvm.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,8 +51,28 @@ int arm64_bridge_check(const struct arm64_bridge_board *b, uint32_t vmid,
 		       const struct bridge_fe_device *devs, unsigned int n,
 		       char *err, size_t err_len);
 
-/* The node of device d (checked), the idx-th bridged host of the VM. */
+/*
+ * The node of device d (checked), the idx-th bridged host of the VM; its
+ * functions send MSIs through the ITS when its is true (and idx <
+ * ARM64_ITS_BRIDGE_HOSTS).
+ */
 void arm64_bridge_host_desc(const struct bridge_fe_device *d, unsigned int idx,
-			    struct arm64_fdt_bridge_host *h);
+			    bool its, struct arm64_fdt_bridge_host *h);
+
+/* KVM's default routes with a vGIC: GSI n is SPI n.  ARM64_GIC_NR_SPIS. */
+unsigned int arm64_irq_routes_pins(struct kvm_irq_routing_entry *e);
+
+/*
+ * The route of a message that function rid of bridged host idx sends
+ * (e->gsi left 0), or -1 with what is wrong in err when it must not
+ * reach the guest: without an ITS (its false) none does; else only a
+ * store to GITS_TRANSLATER from a requester ID of the host's bus 0, sent
+ * with the host's ITS device ID for it (so a provider can raise only
+ * interrupts the guest mapped for its own functions).
+ */
+int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
+			   uint64_t addr, uint32_t data,
+			   struct kvm_irq_routing_entry *e, char *err,
+			   size_t err_len);
 
 #endif

@@ -392,7 +392,7 @@ static int add_pci(void *fdt, const struct arm64_fdt_config *c)
 		put(&cells, 0);
 		put(&cells, ARM64_FDT_PHANDLE_ITS);
 		put(&cells, 0);
-		put(&cells, 0x10000);
+		put(&cells, ARM64_ITS_DEVID_SPAN);
 		PTRY(setcells(fdt, node, "msi-map", &cells));
 	}
 #undef PTRY
@@ -444,6 +444,14 @@ int arm64_fdt_add_bridge_host(void *fdt, const struct arm64_fdt_bridge_host *h)
 					 ARM64_FDT_IRQ_EDGE);
 		}
 		PTRY(set_intx_map(fdt, node, map));
+	}
+	if (h->msi) {
+		ranges.n = 0;	/* written out: reused */
+		put(&ranges, 0);
+		put(&ranges, ARM64_FDT_PHANDLE_ITS);
+		put(&ranges, h->msi_devid_base);
+		put(&ranges, ARM64_ITS_DEVID_SPAN);
+		PTRY(setcells(fdt, node, "msi-map", &ranges));
 	}
 #undef PTRY
 	ret = 0;

@@ -138,7 +138,7 @@ struct arm64_fdt_config {
 /**
  * struct arm64_fdt_bridge_host - a bridged PCI host (vbridge run --vmid):
  *	a pci-host-ecam-generic node whose windows the device provider
- *	serves, with INTx only (no msi-map: its functions fall back to INTx).
+ *	serves.
  * @ecam_base, @ecam_size: its ECAM window (1 MiB per bus; bus-range is
  *	0 .. @ecam_size / 1 MiB - 1, at most 255)
  * @nr_ranges, @range_base, @range_size: its BAR windows, PCI address =
@@ -149,6 +149,10 @@ struct arm64_fdt_config {
  *	(level high; else edge rising).  Every pin of slot s is wired to line
  *	s mod @nr_lines, the line the provider drives for that slot
  * @domain: linux,pci-domain (distinct from the in-process host's)
+ * @msi: its functions send MSIs through the ITS (which the device tree
+ *	must have): msi-map from its bus 0's requester IDs to ITS device
+ *	IDs @msi_devid_base on.  Without, they fall back to INTx.
+ * @msi_devid_base: the ITS device ID of requester ID 0
  */
 struct arm64_fdt_bridge_host {
 	uint64_t ecam_base, ecam_size;
@@ -159,6 +163,8 @@ struct arm64_fdt_bridge_host {
 	uint32_t line_spi[32];
 	bool line_level[32];
 	uint32_t domain;
+	bool msi;
+	uint32_t msi_devid_base;
 };
 
 /*

@@ -54,6 +54,16 @@
 #define ARM64_GIC_CPU_SIZE		0x00002000ULL
 #define ARM64_GIC_ITS_BASE		0x08080000ULL	/* GICv3 ITS */
 #define ARM64_GIC_ITS_SIZE		0x00020000ULL
+/* Where an MSI's store goes: the ITS's GITS_TRANSLATER register. */
+#define ARM64_GITS_TRANSLATER		(ARM64_GIC_ITS_BASE + 0x10040)
+/*
+ * ITS device IDs per PCI host: a requester ID of its bus 0 (the only bus
+ * of any host here).  The in-process host has IDs 0..0xff, bridged host
+ * i (vmm_bridge_device() order) 0x100 * (i + 1) on; KVM's ITS takes
+ * 16-bit device IDs, so bridged hosts from the 255th on get no MSIs.
+ */
+#define ARM64_ITS_DEVID_SPAN		0x100
+#define ARM64_ITS_BRIDGE_HOSTS		255
 #define ARM64_GIC_REDIST_BASE		0x080a0000ULL	/* GICv3 */
 #define ARM64_GIC_REDIST_STRIDE		0x00020000ULL	/* per vCPU */
 #define ARM64_GIC_REDIST_REGION		0x00f60000ULL	/* to 0x09000000 */

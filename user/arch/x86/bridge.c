@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "arch/x86/board.h"
+#include "arch/x86/msi.h"
 #include "bridge/frontend.h"
 #include "lib/log.h"
 #include "vmm/bridge.h"
@@ -132,4 +133,19 @@ int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      unsigned int n)
 {
 	return x86_bridge_check_devices(&vm->arch.layout, vmid, devs, n);
+}
+
+unsigned int arch_irq_routes_pins(const struct vmm *vm,
+				  struct kvm_irq_routing_entry *e)
+{
+	return x86_irq_routes_pins(e);
+}
+
+/* Every function is on bus 0 of the one PCI segment: rid says nothing. */
+int arch_bridge_msi_route(const struct vmm *vm, unsigned int idx, uint32_t rid,
+			  uint64_t addr, uint32_t data,
+			  struct kvm_irq_routing_entry *e, char *err,
+			  size_t err_len)
+{
+	return x86_msi_route(addr, data, e, err, err_len);
 }

@@ -31,6 +31,8 @@
 #define VMM_ARCH_RAM_MAX	ARM64_RAM_MAX
 #define ARM64_GIC_NR_IRQS	(32 + ARM64_GIC_NR_SPIS)	/* INTIDs the GIC has */
 #define VMM_ARCH_NR_IRQS	(ARM64_GIC_NR_IRQS - 32)	/* SPIs */
+/* The vGIC's default routes: GSI n on SPI n */
+#define VMM_ARCH_IRQ_ROUTE_PINS	ARM64_GIC_NR_SPIS
 
 #define VMM_MAX_UARTS		ARM64_UART_MAX
 

@@ -14,6 +14,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
+#include "arch/x86/msi.h"
 #include "arch/x86/pci.h"
 #include "arch/x86/power.h"
 #include "arch/x86/rtc.h"
@@ -26,6 +27,7 @@
 #define VMM_ARCH_RAM_MIN	X86_RAM_MIN
 #define VMM_ARCH_RAM_MAX	X86_RAM_MAX
 #define VMM_ARCH_NR_IRQS	24	/* pins of the in-kernel IOAPIC */
+#define VMM_ARCH_IRQ_ROUTE_PINS	X86_IRQ_ROUTES_PINS	/* KVM_CREATE_IRQCHIP's */
 /*
  * Bridge mode (vmm/bridge.h): the bridged host's slots join bus 0 behind
  * CF8/CFC, from slot VMM_BRIDGE_FIRST_SLOT on.
