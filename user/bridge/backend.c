@@ -53,6 +53,7 @@ struct be_msi {
  * @no_ack: --test-no-ack
  * @stale_read: --test-stale-read: keep a stopped VM's mapping and read it
  *	at the next VMSTART (implies @no_ack)
+ * @msi_init: --test-msi-init: every MSI goes also as an INIT
  * @state_dir: where the in-flight file goes
  * @cfg_layout: how window 0 is decoded (ECAM or CAM)
  * @first_slot: the slot that drives line 0
@@ -86,6 +87,7 @@ struct bridge_be {
 	const char *node;
 	bool no_ack;
 	bool stale_read;
+	bool msi_init;
 	const char *state_dir;
 	enum pci_cfg_layout cfg_layout;
 	unsigned int first_slot;
@@ -335,15 +337,12 @@ static struct be_msi *be_msi_add(struct bridge_be *be, uint16_t rid,
  * VMM binds it when it reads the change, and KVM then sends what was
  * signalled meanwhile).
  */
-static void be_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
+static void be_msi_send(struct bridge_be *be, uint16_t rid, uint64_t addr,
 			uint32_t data)
 {
-	struct bridge_be *be = h->priv;
-	uint16_t rid = pci_func_devfn(f);
 	struct be_msi *m = NULL;
 	unsigned int i;
 
-	pthread_mutex_lock(&be->lock);
 	for (i = 0; i < be->nr_msis; i++) {
 		if (be->msis[i].addr == addr && be->msis[i].data == data &&
 		    be->msis[i].rid == rid) {
@@ -358,6 +357,19 @@ static void be_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
 		if (eventfd_write(m->efd, 1))
 			log_errno("%s: cannot signal MSI %u", be->node, m->id);
 	}
+}
+
+static void be_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
+			uint32_t data)
+{
+	struct bridge_be *be = h->priv;
+	uint16_t rid = pci_func_devfn(f);
+
+	pthread_mutex_lock(&be->lock);
+	/* The hostile copy first: a guest it reached would not see the real one. */
+	if (be->msi_init)
+		be_msi_send(be, rid, addr, (data & ~0x700U) | 0x500U);
+	be_msi_send(be, rid, addr, data);
 	pthread_mutex_unlock(&be->lock);
 }
 
@@ -369,6 +381,14 @@ static bool be_kick_defer(struct pci_host *h)
 }
 
 static const struct pci_host_ops be_host_ops = {
+	.set_intx = be_set_intx,
+	.add_doorbell = be_add_doorbell,
+	.del_doorbell = be_del_doorbell,
+	.kick_defer = be_kick_defer,
+};
+
+/* --msi: the same, and the functions offer MSI-X. */
+static const struct pci_host_ops be_host_ops_msi = {
 	.set_intx = be_set_intx,
 	.add_doorbell = be_add_doorbell,
 	.del_doorbell = be_del_doorbell,
@@ -387,6 +407,7 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 	be->node = opts->node;
 	be->no_ack = opts->no_ack || opts->stale_read;
 	be->stale_read = opts->stale_read;
+	be->msi_init = opts->msi_init;
 	be->state_dir = state_dir_choose(opts->state_dir);
 	be->cfg_layout = opts->cfg_layout;
 	be->first_slot = opts->first_slot;
@@ -430,7 +451,7 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 		goto err_close;
 	}
 	kick_gate_init(&be->gate, be->fd);
-	be->host.ops = &be_host_ops;
+	be->host.ops = opts->msi ? &be_host_ops_msi : &be_host_ops;
 	be->host.mem = &be->mem;
 	be->host.priv = be;
 	*out = be;

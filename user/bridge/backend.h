@@ -46,6 +46,9 @@ struct bridge_be_opts {
 	bool no_ack;		/* test switch: never acknowledge VMSTOP */
 	bool stale_read;	/* test switch: no_ack, keep the stopped VM's
 				 * mapping and read it at the next VMSTART */
+	bool msi;		/* functions with MSI-X (else INTx only) */
+	bool msi_init;		/* test switch: send each MSI also as an
+				 * x86 INIT (delivery mode 5); implies msi */
 	enum pci_cfg_layout cfg_layout;	/* how window 0 is decoded */
 	unsigned int first_slot;	/* where the functions start: the
 					 * slot of line 0 */

@@ -21,6 +21,8 @@ enum {
 	OPT_NODE = 0x100,
 	OPT_NO_ACK,
 	OPT_STALE_READ,
+	OPT_MSI,
+	OPT_MSI_INIT,
 	OPT_STATE_DIR,
 	OPT_PCI_CONFIG,
 	OPT_PCI_FIRST_SLOT,
@@ -30,6 +32,8 @@ static const struct option devices_own_options[] = {
 	{ "pci-bus-devfd", required_argument, NULL, OPT_NODE },
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
 	{ "test-stale-read", no_argument, NULL, OPT_STALE_READ },
+	{ "msi", no_argument, NULL, OPT_MSI },
+	{ "test-msi-init", no_argument, NULL, OPT_MSI_INIT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "pci-config", required_argument, NULL, OPT_PCI_CONFIG },
 	{ "pci-first-slot", required_argument, NULL, OPT_PCI_FIRST_SLOT },
@@ -75,12 +79,21 @@ static void devices_usage(FILE *f)
 		"                        0): the slot whose interrupt-map entry is the\n"
 		"                        device's first interrupt line (1 for the\n"
 		"                        configuration guide's node)\n"
+		"  --msi                 give the functions MSI-X: each message goes to\n"
+		"                        the guest through an eventfd the VMM binds to\n"
+		"                        it (no process in the path, no ISR read); the\n"
+		"                        default is INTx lines only, while a hang seen\n"
+		"                        once with MSI-X is looked into\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
 		"                        RAM mapped, then read it when the next VM\n"
 		"                        starts: the module revoked it, so the\n"
 		"                        daemon dies of SIGBUS (for testing)\n"
+		"  --test-msi-init       as --msi, and send every MSI also with the x86\n"
+		"                        INIT delivery mode, as a hostile provider\n"
+		"                        would: the VMM refuses it and the guest runs\n"
+		"                        on (for testing)\n"
 		"  -v, --verbose         more messages\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -144,6 +157,12 @@ int cmd_devices(int argc, char **argv)
 			break;
 		case OPT_STALE_READ:
 			opts.stale_read = true;
+			break;
+		case OPT_MSI:
+			opts.msi = true;
+			break;
+		case OPT_MSI_INIT:
+			opts.msi = opts.msi_init = true;
 			break;
 		case OPT_STATE_DIR:
 			if (!*optarg) {

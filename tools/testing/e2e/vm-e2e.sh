@@ -325,7 +325,7 @@ scenario_devices() {
 	vm_end
 	devices_verdict devices "$DEV_HVC" devices
 	devices_mq devices devices
-	devices_msix devices devices 0 devices
+	devices_msix devices devices devices
 	check "$([ "$VM_STATUS" = 0 ]; echo $?)" "devices: poweroff ends vbridge with status 0 (got $VM_STATUS)" devices
 }
 
