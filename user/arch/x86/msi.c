@@ -31,7 +31,7 @@ int x86_msi_route(uint64_t addr, uint32_t data,
 {
 	uint32_t mode = data & X86_MSI_DATA_MODE;
 
-	if ((addr & ~0xfffffULL) != X86_MSI_ADDR_BASE) {
+	if ((addr & ~X86_MSI_ADDR_OFFSET) != X86_MSI_ADDR_BASE) {
 		snprintf(err, err_len, "address 0x%llx is not in the local APICs' window 0xfee00000..0xfeefffff",
 			 (unsigned long long)addr);
 		return -1;

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define X86_MSI_ADDR_BASE	0xfee00000ULL
-#define X86_MSI_ADDR_MASK	0xfff00000ULL
+#define X86_MSI_ADDR_OFFSET	0x000fffffULL	/* destination and mode bits */
 #define X86_MSI_DATA_VECTOR	0x000000ffU
 #define X86_MSI_DATA_MODE	0x00000700U
 #define  X86_MSI_MODE_FIXED	0x000
