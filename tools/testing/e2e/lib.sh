@@ -71,7 +71,22 @@ vm_start() {
 }
 
 # vm_input TEXT: a line to the guest's console
-vm_input() { echo "$1" >&3; }
+vm_input() { echo "$1" | fifo_write 3 "$VM_NAME's console input"; }
+
+# fifo_write FD WHAT [FILE...]: FILEs (standard input without one) to fd FD,
+# a FIFO that a VMM or provider reads, within FIFO_SECONDS (30).  A reader
+# that stopped (a guest that no longer takes hvc0 input, so the provider
+# leaves its standard input unread) is a note and a failed write, never a
+# wait for ever: a blocked write once held a whole suite until its timeout.
+fifo_write() {
+	fw_fd=$1 fw_what=$2
+	shift 2
+	timeout -k 2 "${FIFO_SECONDS:-30}" cat "$@" >&"$fw_fd"
+	fw_rc=$?
+	[ $fw_rc = 0 ] ||
+		note "$fw_what: not all written, nothing read it for ${FIFO_SECONDS:-30} s (status $fw_rc)"
+	return $fw_rc
+}
 
 # vm_wait WHAT COMMAND...: run COMMAND every 0.2 s until it succeeds; sets
 # VM_SEEN to the seconds since vbridge started.  Fails, saying so in a
@@ -497,18 +512,20 @@ devices_serve() {
 		# shellcheck disable=SC2086
 		set -- $want
 		case "$2" in
-		hvc-line) echo "hello-hvc0-from-the-host" >&"$ds_hvc_fd" ;;
+		hvc-line) echo "hello-hvc0-from-the-host" | fifo_write "$ds_hvc_fd" "hvc0 input" ;;
 		hvc-bulk-out)	# the md5 of what followed the guest's marker
 			"$HELPER" after "$DEV_HVC" E2E-HVC-BULK "$3" 120 2> "$OUT/hvc-bulk-out.err" |
 				md5sum | cut -d' ' -f1 > "$OUT/hvc-bulk-out.txt"
-			cat "$OUT/hvc-bulk-out.txt" >&"$ds_hvc_fd" ;;
-		hvc-bulk-in)	# (in the background: the guest reads as it goes)
+			fifo_write "$ds_hvc_fd" "hvc0 input" "$OUT/hvc-bulk-out.txt" ;;
+		hvc-bulk-in)	# (in the background: the guest reads as it goes,
+				# for at most 120 s; busybox's timeout execs cat,
+				# so devices_verdict's kill reaches it)
 			head -c "$3" /dev/urandom > "$OUT/hvc-bulk-in.data"
 			md5sum < "$OUT/hvc-bulk-in.data" | cut -d' ' -f1 > "$OUT/hvc-bulk-in.txt"
-			cat "$OUT/hvc-bulk-in.data" >&"$ds_hvc_fd" &
+			timeout -k 2 150 cat "$OUT/hvc-bulk-in.data" >&"$ds_hvc_fd" &
 			dev_hvc_cat_pid=$! ;;
-		hvc-bulk-in-sum) cat "$OUT/hvc-bulk-in.txt" >&"$ds_hvc_fd" ;;
-		key) echo key >&4 ;;
+		hvc-bulk-in-sum) fifo_write "$ds_hvc_fd" "hvc0 input" "$OUT/hvc-bulk-in.txt" ;;
+		key) echo key | fifo_write 4 "the uinput keyboard's input" ;;
 		tcp-send) "$HELPER" tcp-send "$3" "$4" 3000000 11 > "$OUT/tcp-out.txt" 2>&1 ;;
 		vsock-connect) "$HELPER" uds-connect "$OUT/vsock.sock" "$3" hello-guest \
 				> "$OUT/uds-out.txt" 2>&1 ;;

@@ -77,12 +77,21 @@ daemon_start() {
 # has a provider that declared itself ready
 node_ready() { "$VBRIDGE" ctl status 2>/dev/null | grep "$1" | grep -q ready; }
 
-# daemon_stop: SIGTERM, and its exit status in DAEMON_STATUS
+# daemon_stop: SIGTERM, and its exit status in DAEMON_STATUS (137 when it
+# had to be killed).  A provider that outlives SIGKILL too is stuck in the
+# kernel: lib.sh's VMRUN-KERNEL-FAULT line says where, and DAEMON_STATUS is
+# 255, rather than a wait for ever.
 daemon_stop() {
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	wait_for 20 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || kill -9 "$DAEMON_PID"
-	wait "$DAEMON_PID"
-	DAEMON_STATUS=$?
+	if wait_for 20 sh -c "! kill -0 $DAEMON_PID 2>/dev/null"; then
+		wait "$DAEMON_PID"
+		DAEMON_STATUS=$?
+	else
+		echo "# VMRUN-KERNEL-FAULT: vbridge devices (pid $DAEMON_PID) outlived SIGKILL by 20 s; kernel stack:"
+		sed 's/^/#   /' "/proc/$DAEMON_PID/stack" 2>/dev/null
+		DAEMON_STATUS=255
+	fi
 	exec 5>&-
 }
 
