@@ -39,6 +39,8 @@ static const char *const request_names[] = {
 	[VHOST_USER_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
 	[VHOST_USER_GET_CONFIG] = "GET_CONFIG",
 	[VHOST_USER_SET_CONFIG] = "SET_CONFIG",
+	[VHOST_USER_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
+	[VHOST_USER_SET_INFLIGHT_FD] = "SET_INFLIGHT_FD",
 	[VHOST_USER_RESET_DEVICE] = "RESET_DEVICE",
 };
 
@@ -60,6 +62,8 @@ static uint32_t expect_size(const struct vhost_user_expect *want)
 		return sizeof(struct vhost_user_vring_state);
 	case VHOST_USER_REPLY_CONFIG:
 		return VHOST_USER_CONFIG_HDR + want->cfg_size;
+	case VHOST_USER_REPLY_INFLIGHT:
+		return sizeof(struct vhost_user_inflight);
 	case VHOST_USER_REPLY_U64:
 	default:
 		return sizeof(uint64_t);
@@ -73,6 +77,7 @@ int vhost_user_check_header(const struct vhost_user_expect *want,
 	char b1[24], b2[24];
 	const char *name = vhost_user_request_name(want->request, b1, sizeof(b1));
 	uint32_t size = expect_size(want);
+	unsigned int want_fds = want->kind == VHOST_USER_REPLY_INFLIGHT;
 
 	if (hdr->request != want->request)
 		return err_set(err, errlen, -EPROTO,
@@ -88,10 +93,11 @@ int vhost_user_check_header(const struct vhost_user_expect *want,
 		return err_set(err, errlen, -EPROTO,
 			       "backend's %s reply carried more file descriptors than fit (MSG_CTRUNC)",
 			       name);
-	if (nfds)
+	if (nfds != want_fds)
 		return err_set(err, errlen, -EPROTO,
-			       "backend sent %u file descriptor%s with its %s reply, want none",
-			       nfds, nfds == 1 ? "" : "s", name);
+			       "backend sent %u file descriptor%s with its %s reply, want %s",
+			       nfds, nfds == 1 ? "" : "s", name,
+			       want_fds ? "one" : "none");
 	if (want->kind == VHOST_USER_REPLY_CONFIG && hdr->size == 0)
 		return err_set(err, errlen, -EIO,
 			       "backend refused %s of %u bytes at offset %u",
@@ -153,6 +159,23 @@ int vhost_user_parse_reply(const struct vhost_user_expect *want,
 				       name, out->config.size,
 				       out->config.offset, want->cfg_size,
 				       want->cfg_offset);
+		break;
+	case VHOST_USER_REPLY_INFLIGHT:
+		memcpy(&out->inflight, p, sizeof(out->inflight));
+		if (!out->inflight.mmap_size ||
+		    out->inflight.mmap_size > VHOST_USER_INFLIGHT_MAX_SIZE)
+			return err_set(err, errlen, -EPROTO,
+				       "backend answered %s with a region of %llu bytes, want 1 to %llu",
+				       name,
+				       (unsigned long long)out->inflight.mmap_size,
+				       VHOST_USER_INFLIGHT_MAX_SIZE);
+		/* mmap() takes the end as an off_t. */
+		if (out->inflight.mmap_offset >
+		    (uint64_t)INT64_MAX - out->inflight.mmap_size)
+			return err_set(err, errlen, -EPROTO,
+				       "backend answered %s with a region at offset 0x%llx, past what a file can hold",
+				       name,
+				       (unsigned long long)out->inflight.mmap_offset);
 		break;
 	}
 	return 0;
@@ -371,12 +394,13 @@ static int vu_send(struct vhost_user *vu, uint32_t request, uint32_t flags,
 
 /*
  * Read exactly len bytes by deadline.  Any fds that come along are
- * counted into *nfds and closed: no reply this client asks for carries
- * one.
+ * counted into *nfds; the first is kept in *fd (when it is -1: the
+ * caller closes it), every other closed at once.  Only GET_INFLIGHT_FD's
+ * reply may carry one, and the caller decides whether it is kept.
  */
 static int vu_recv(struct vhost_user *vu, void *buf, size_t len,
-		   int64_t deadline, unsigned int *nfds, bool *ctrunc,
-		   const char *name)
+		   int64_t deadline, unsigned int *nfds, int *keep,
+		   bool *ctrunc, const char *name)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_REGIONS)];
@@ -425,7 +449,10 @@ static int vu_recv(struct vhost_user *vu, void *buf, size_t len,
 			for (i = 0; i < n; i++) {
 				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
 				       sizeof(fd));
-				close(fd);
+				if (*keep < 0)
+					*keep = fd;
+				else
+					close(fd);
 				(*nfds)++;
 			}
 		}
@@ -440,8 +467,13 @@ static int vu_recv(struct vhost_user *vu, void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * Read and check the reply to want.  *fd: the fd a REPLY_INFLIGHT reply
+ * carries (NULL for every other kind); whatever fd came with a reply
+ * that is refused, or that wants none, is closed.
+ */
 static int vu_reply(struct vhost_user *vu, const struct vhost_user_expect *want,
-		    struct vhost_user_reply *out)
+		    struct vhost_user_reply *out, int *fd)
 {
 	uint8_t msg[sizeof(struct vhost_user_hdr) + sizeof(struct vhost_user_config)];
 	int64_t deadline = now_ms() + vu->timeout_ms;
@@ -450,28 +482,39 @@ static int vu_reply(struct vhost_user *vu, const struct vhost_user_expect *want,
 	bool ctrunc = false;
 	char err[200], b[24];
 	const char *name = vhost_user_request_name(want->request, b, sizeof(b));
-	int ret;
+	int ret, got = -1;
 
-	ret = vu_recv(vu, &hdr, sizeof(hdr), deadline, &nfds, &ctrunc, name);
+	ret = vu_recv(vu, &hdr, sizeof(hdr), deadline, &nfds, &got, &ctrunc,
+		      name);
 	if (ret)
-		return ret;
+		goto out;
 	ret = vhost_user_check_header(want, &hdr, nfds, ctrunc, err, sizeof(err));
 	if (ret == -EIO) {
 		/* A well-formed refusal: the stream is still in step. */
-		return vu_fail(vu, ret, "%s", err);
+		ret = vu_fail(vu, ret, "%s", err);
+		goto out;
 	}
-	if (ret)
-		return vu_broken(vu, ret, "%s", err);
+	if (ret) {
+		ret = vu_broken(vu, ret, "%s", err);
+		goto out;
+	}
 	memcpy(msg, &hdr, sizeof(hdr));
-	ret = vu_recv(vu, msg + sizeof(hdr), hdr.size, deadline, &nfds, &ctrunc,
-		      name);
+	ret = vu_recv(vu, msg + sizeof(hdr), hdr.size, deadline, &nfds, &got,
+		      &ctrunc, name);
 	if (ret)
-		return ret;
+		goto out;
 	ret = vhost_user_parse_reply(want, msg, sizeof(hdr) + hdr.size, nfds,
 				     ctrunc, out, err, sizeof(err));
 	if (ret)
-		return vu_broken(vu, ret, "%s", err);
-	return 0;
+		ret = vu_broken(vu, ret, "%s", err);
+out:
+	if (!ret && fd) {
+		*fd = got;
+		got = -1;
+	}
+	if (got >= 0)
+		close(got);
+	return ret;
 }
 
 /*
@@ -499,7 +542,7 @@ static int vu_request(struct vhost_user *vu, uint32_t request,
 		      payload, size, fds, nfds);
 	if (ret || !ack)
 		return ret;
-	ret = vu_reply(vu, &want, &r);
+	ret = vu_reply(vu, &want, &r, NULL);
 	if (ret)
 		return ret;
 	if (r.u64)
@@ -511,7 +554,7 @@ static int vu_request(struct vhost_user *vu, uint32_t request,
 /* Send a request and read its own reply. */
 static int vu_query(struct vhost_user *vu, const struct vhost_user_expect *want,
 		    const void *payload, uint32_t size,
-		    struct vhost_user_reply *out)
+		    struct vhost_user_reply *out, int *fd)
 {
 	char b[24];
 	int ret;
@@ -522,7 +565,7 @@ static int vu_query(struct vhost_user *vu, const struct vhost_user_expect *want,
 	ret = vu_send(vu, want->request, 0, payload, size, NULL, 0);
 	if (ret)
 		return ret;
-	return vu_reply(vu, want, out);
+	return vu_reply(vu, want, out, fd);
 }
 
 static int vu_get_u64(struct vhost_user *vu, uint32_t request, uint64_t *val)
@@ -533,7 +576,7 @@ static int vu_get_u64(struct vhost_user *vu, uint32_t request, uint64_t *val)
 	struct vhost_user_reply r;
 	int ret;
 
-	ret = vu_query(vu, &want, NULL, 0, &r);
+	ret = vu_query(vu, &want, NULL, 0, &r, NULL);
 	if (!ret)
 		*val = r.u64;
 	return ret;
@@ -691,7 +734,7 @@ int vhost_user_get_vring_base(struct vhost_user *vu, unsigned int index,
 	struct vhost_user_reply r;
 	int ret;
 
-	ret = vu_query(vu, &want, &s, sizeof(s), &r);
+	ret = vu_query(vu, &want, &s, sizeof(s), &r, NULL);
 	if (!ret)
 		*base = r.state.num;
 	return ret;
@@ -760,7 +803,7 @@ int vhost_user_get_config(struct vhost_user *vu, uint32_t offset, void *buf,
 	ret = check_config(vu, VHOST_USER_GET_CONFIG, offset, len);
 	if (ret)
 		return ret;
-	ret = vu_query(vu, &want, &cfg, VHOST_USER_CONFIG_HDR + len, &r);
+	ret = vu_query(vu, &want, &cfg, VHOST_USER_CONFIG_HDR + len, &r, NULL);
 	if (!ret)
 		memcpy(buf, r.config.payload, len);
 	return ret;
@@ -778,4 +821,47 @@ int vhost_user_set_config(struct vhost_user *vu, uint32_t offset,
 	memcpy(cfg.payload, buf, len);
 	return vu_request(vu, VHOST_USER_SET_CONFIG, &cfg,
 			  VHOST_USER_CONFIG_HDR + len, NULL, 0);
+}
+
+int vhost_user_get_inflight_fd(struct vhost_user *vu, unsigned int num_queues,
+			       unsigned int queue_size,
+			       struct vhost_user_inflight *out, int *fd)
+{
+	struct vhost_user_inflight in = {
+		.num_queues = num_queues, .queue_size = queue_size,
+	};
+	struct vhost_user_expect want = {
+		.request = VHOST_USER_GET_INFLIGHT_FD,
+		.kind = VHOST_USER_REPLY_INFLIGHT,
+	};
+	struct vhost_user_reply r;
+	int ret = need_pf(vu, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD,
+			  VHOST_USER_GET_INFLIGHT_FD, "INFLIGHT_SHMFD");
+
+	*fd = -1;
+	if (ret)
+		return ret;
+	if (!num_queues || num_queues > UINT16_MAX || !queue_size ||
+	    queue_size > UINT16_MAX)
+		return vu_fail(vu, -EINVAL,
+			       "GET_INFLIGHT_FD of %u queues of %u entries, want 1 to %u of each",
+			       num_queues, queue_size, UINT16_MAX);
+	ret = vu_query(vu, &want, &in, sizeof(in), &r, fd);
+	if (!ret)
+		*out = r.inflight;
+	return ret;
+}
+
+int vhost_user_set_inflight_fd(struct vhost_user *vu,
+			       const struct vhost_user_inflight *in, int fd)
+{
+	int ret = need_pf(vu, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD,
+			  VHOST_USER_SET_INFLIGHT_FD, "INFLIGHT_SHMFD");
+
+	if (ret)
+		return ret;
+	if (fd < 0 || !in->mmap_size)
+		return vu_fail(vu, -EINVAL, "SET_INFLIGHT_FD without a region");
+	return vu_request(vu, VHOST_USER_SET_INFLIGHT_FD, in, sizeof(*in),
+			  &fd, 1);
 }

@@ -5,7 +5,8 @@
  * process (qemu-storage-daemon's vhost-user-blk export, virtiofsd ...).
  *
  * The back-end is another, untrusted process: every reply is checked
- * (request code, flags, size, no file descriptors) before it is used, every
+ * (request code, flags, size, no file descriptors but the one
+ * GET_INFLIGHT_FD's reply must carry) before it is used, every
  * wait for a reply has a timeout, and a back-end that goes away is reported
  * as such (-EPIPE) instead of killing us with SIGPIPE.  After a malformed
  * reply or a timeout the stream is out of step, so the connection is marked
@@ -40,6 +41,8 @@ enum {
 	VHOST_USER_SET_VRING_ENABLE = 18,
 	VHOST_USER_GET_CONFIG = 24,
 	VHOST_USER_SET_CONFIG = 25,
+	VHOST_USER_GET_INFLIGHT_FD = 31,
+	VHOST_USER_SET_INFLIGHT_FD = 32,
 	VHOST_USER_RESET_DEVICE = 34,
 };
 
@@ -56,6 +59,7 @@ enum {
 #define VHOST_USER_PROTOCOL_F_MQ		0
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK		3
 #define VHOST_USER_PROTOCOL_F_CONFIG		9
+#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD	12
 #define VHOST_USER_PROTOCOL_F_RESET_DEVICE	13
 
 /* The protocol features this client implements (what it may ack). */
@@ -63,6 +67,7 @@ enum {
 	((1ull << VHOST_USER_PROTOCOL_F_MQ) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
 	 (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |		\
+	 (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |	\
 	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE))
 
 #define VHOST_USER_MAX_REGIONS		8	/* SET_MEM_TABLE, one fd each */
@@ -116,12 +121,32 @@ struct vhost_user_config {
 
 #define VHOST_USER_CONFIG_HDR	12u	/* offset, size, flags */
 
+/*
+ * GET_INFLIGHT_FD/SET_INFLIGHT_FD: the shared region where the back-end
+ * keeps track of the requests it took from the rings but has not
+ * completed, so that a back-end that restarts can finish them.  The
+ * front-end asks with the queue count and size; the back-end answers with
+ * the region's size and offset in the one fd that comes with the reply.
+ * 24 bytes on the wire: QEMU's layout, padded to 8.
+ */
+struct vhost_user_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint32_t padding;
+} __attribute__((packed));
+
+/* More than any queue count and size could need (64 x 32768 x 32 bytes). */
+#define VHOST_USER_INFLIGHT_MAX_SIZE	(1ull << 30)
+
 /* --- parsing a reply (pure: bytes in, decoded reply or error out) -------- */
 
 enum vhost_user_reply_kind {
 	VHOST_USER_REPLY_U64,		/* GET_*FEATURES, GET_QUEUE_NUM, ack */
 	VHOST_USER_REPLY_STATE,		/* GET_VRING_BASE */
 	VHOST_USER_REPLY_CONFIG,	/* GET_CONFIG */
+	VHOST_USER_REPLY_INFLIGHT,	/* GET_INFLIGHT_FD: exactly one fd */
 };
 
 /**
@@ -144,13 +169,15 @@ struct vhost_user_reply {
 	uint64_t u64;
 	struct vhost_user_vring_state state;
 	struct vhost_user_config config;
+	struct vhost_user_inflight inflight;
 };
 
 /*
  * Check a reply's header before its payload is read: request code, flags
- * (exactly version 1 and the reply bit), size, and that no fds came with it
- * (nfds) and none were cut off (ctrunc).  0, or -EPROTO with the reason in
- * err.
+ * (exactly version 1 and the reply bit), size, and that the fds that came
+ * with it (nfds) are what the kind wants (one for REPLY_INFLIGHT, none for
+ * every other) and none were cut off (ctrunc).  0, or -EPROTO with the
+ * reason in err.
  */
 int vhost_user_check_header(const struct vhost_user_expect *want,
 			    const struct vhost_user_hdr *hdr, unsigned int nfds,
@@ -158,6 +185,8 @@ int vhost_user_check_header(const struct vhost_user_expect *want,
 
 /*
  * Decode a whole reply (header and payload, len bytes of buf) into out.
+ * REPLY_INFLIGHT: the region must have a size, at most
+ * VHOST_USER_INFLIGHT_MAX_SIZE, and end within what mmap() can take.
  * 0, or -EPROTO with the reason in err.
  */
 int vhost_user_parse_reply(const struct vhost_user_expect *want,
@@ -241,5 +270,16 @@ int vhost_user_get_config(struct vhost_user *vu, uint32_t offset, void *buf,
 			  uint32_t len);
 int vhost_user_set_config(struct vhost_user *vu, uint32_t offset,
 			  const void *buf, uint32_t len);
+/*
+ * INFLIGHT_SHMFD: ask for the inflight region of num_queues queues of
+ * queue_size entries.  0 with the description in *out and its fd in *fd
+ * (the caller's to close); on failure no fd is left open.
+ */
+int vhost_user_get_inflight_fd(struct vhost_user *vu, unsigned int num_queues,
+			       unsigned int queue_size,
+			       struct vhost_user_inflight *out, int *fd);
+/* Hand the region (as GET_INFLIGHT_FD described it) to the back-end. */
+int vhost_user_set_inflight_fd(struct vhost_user *vu,
+			       const struct vhost_user_inflight *in, int fd);
 
 #endif

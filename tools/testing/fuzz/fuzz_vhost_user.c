@@ -9,8 +9,9 @@
  * up to 300 so that too-big asks are tried too), then the message bytes.
  * Oracles: a failure has a message and a known code; a success means the
  * header was exactly what the request wants (check_header agrees), the
- * payload size is the one asked for, no fd came along, and what was
- * decoded is the bytes received.
+ * payload size is the one asked for, no fd came along (exactly one for
+ * GET_INFLIGHT_FD), what was decoded is the bytes received, and an
+ * inflight region has a size within bounds and an end that fits an off_t.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static const struct {
 	{ VHOST_USER_SET_VRING_KICK, VHOST_USER_REPLY_U64 },	/* REPLY_ACK */
 	{ VHOST_USER_GET_VRING_BASE, VHOST_USER_REPLY_STATE },
 	{ VHOST_USER_GET_CONFIG, VHOST_USER_REPLY_CONFIG },
+	{ VHOST_USER_GET_INFLIGHT_FD, VHOST_USER_REPLY_INFLIGHT },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,12 +67,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_fail("error %d without a message", ret);
 		return 0;
 	}
-	if (nfds || ctrunc)
-		fz_fail("accepted a reply that carried fds");
+	if (ctrunc || nfds != (want.kind == VHOST_USER_REPLY_INFLIGHT))
+		fz_fail("accepted a reply with %u fds", nfds);
 	if (f.n < sizeof(hdr))
 		fz_fail("accepted %zu bytes, shorter than a header", f.n);
 	memcpy(&hdr, f.p, sizeof(hdr));
-	ret2 = vhost_user_check_header(&want, &hdr, 0, false, err, sizeof(err));
+	ret2 = vhost_user_check_header(&want, &hdr, nfds, false, err, sizeof(err));
 	if (ret2)
 		fz_fail("parse accepted what check_header refuses: %s", err);
 	if (hdr.request != want.request ||
@@ -95,6 +97,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(r.config.payload, f.p + sizeof(hdr) + VHOST_USER_CONFIG_HDR,
 			   want.cfg_size))
 			fz_fail("config reply wrong");
+		break;
+	case VHOST_USER_REPLY_INFLIGHT:
+		if (hdr.size != sizeof(r.inflight) ||
+		    memcmp(&r.inflight, f.p + sizeof(hdr), sizeof(r.inflight)))
+			fz_fail("inflight reply of %u bytes or decoded wrong", hdr.size);
+		if (!r.inflight.mmap_size ||
+		    r.inflight.mmap_size > VHOST_USER_INFLIGHT_MAX_SIZE ||
+		    r.inflight.mmap_offset + r.inflight.mmap_size < r.inflight.mmap_offset ||
+		    r.inflight.mmap_offset + r.inflight.mmap_size > (uint64_t)INT64_MAX)
+			fz_fail("accepted an inflight region of %llu bytes at %llu",
+				(unsigned long long)r.inflight.mmap_size,
+				(unsigned long long)r.inflight.mmap_offset);
 		break;
 	}
 	return 0;
