@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
@@ -26,6 +28,9 @@
 #include "virtio/virtio_pci.h"
 
 #define VHOST_DEV_QUEUE_SIZE	256
+#define VHOST_DEV_RC_PERIOD_MS	100	/* between two reconnection attempts */
+/* A reply during a reconnection: the I/O thread waits for it. */
+#define VHOST_DEV_RC_TIMEOUT_MS	1000
 
 /*
  * The back-end's feature bits the guest may see: the device type's own
@@ -54,6 +59,12 @@ static const unsigned int blk_config_sizes[] = {
 	offsetof(struct virtio_blk_config, num_queues) + sizeof(__le16),
 };
 
+/* A queue's rings as the driver set them when it was started. */
+struct vhost_ring {
+	uint16_t size;
+	uint64_t desc, avail, used;
+};
+
 /**
  * struct vhost_dev - a device whose queues a vhost-user back-end serves
  * @vd: transport (first member)
@@ -63,11 +74,20 @@ static const unsigned int blk_config_sizes[] = {
  * @type: what the device is
  * @features: what the back-end offered (creation, then read-only)
  * @started: queue i was handed to the back-end and not stopped (@lock)
+ * @ring: where started queue i's rings are (@lock)
  * @call: the queues' call eventfds, which the back-end writes
  * @call_src: @call in the I/O loop
  * @hup_src: the connection in the I/O loop, for its closing only
  * @gone: the back-end closed the connection or broke the protocol
  *	(atomic)
+ * @inflight: the inflight region GET_INFLIGHT_FD described (@lock)
+ * @inflight_fd: its fd, from the first DRIVER_OK to the driver's next
+ *	reset; -1 none (@lock)
+ * @reconnect_ms: how long a back-end that closed the connection has to
+ *	come back; 0 none
+ * @rc_src: while reconnecting, a timerfd in the I/O loop; fd -1 otherwise
+ *	(I/O thread)
+ * @rc_start: when the back-end went away (ms, I/O thread)
  */
 struct vhost_dev {
 	struct virtio_dev vd;
@@ -77,10 +97,16 @@ struct vhost_dev {
 	enum vhost_dev_type type;
 	uint64_t features;
 	bool started[VHOST_DEV_MAX_QUEUES];
+	struct vhost_ring ring[VHOST_DEV_MAX_QUEUES];
 	int call[VHOST_DEV_MAX_QUEUES];
 	struct vloop_src call_src[VHOST_DEV_MAX_QUEUES];
 	struct vloop_src hup_src;
 	bool gone;
+	struct vhost_user_inflight inflight;
+	int inflight_fd;
+	unsigned int reconnect_ms;
+	struct vloop_src rc_src;
+	int64_t rc_start;
 };
 
 static const char *const type_names[] = {
@@ -142,19 +168,120 @@ static void call_cb(struct vloop_src *src, uint32_t events)
 		virtio_dev_raise(&vh->vd, q);
 }
 
-/* I/O thread: the back-end closed the connection. */
+static int64_t vh_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The back-end keeps its unfinished requests in a region we hold. */
+static bool vh_has_inflight(const struct vhost_dev *vh)
+{
+	return vh->vu.protocol_features &
+	       (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+}
+
+/* I/O thread: the back-end is gone for good ("closed the connection"). */
+static void vh_lost(struct vhost_dev *vh, const char *why)
+{
+	if (virtio_dev_running(&vh->vd))
+		virtio_dev_fail_host(&vh->vd, "the vhost-user back-end at '%s' %s",
+				     vh->socket, why);
+	else
+		log_warn("%s: the vhost-user back-end at '%s' %s; the device fails when the driver starts it",
+			 vh->vd.info.name, vh->socket, why);
+}
+
+static int vh_reconnect(struct vhost_dev *vh);
+
+/* I/O thread: stop the reconnection attempts. */
+static void rc_stop(struct vhost_dev *vh)
+{
+	if (vh->rc_src.fd < 0)
+		return;
+	vloop_del(virtio_dev_loop(&vh->vd), &vh->rc_src);
+	close(vh->rc_src.fd);
+	vh->rc_src.fd = -1;
+}
+
+/*
+ * I/O thread, every VHOST_DEV_RC_PERIOD_MS while the back-end is gone:
+ * one attempt; the device fails when time is up or a back-end came that
+ * cannot take over.
+ */
+static void rc_cb(struct vloop_src *src, uint32_t events)
+{
+	struct vhost_dev *vh = src->arg;
+	int64_t waited;
+	uint64_t ticks;
+	int ret;
+
+	if (read(src->fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	ret = vh_reconnect(vh);
+	waited = vh_now_ms() - vh->rc_start;
+	if (ret == -EAGAIN && waited < vh->reconnect_ms)
+		return;
+	rc_stop(vh);
+	if (!ret) {
+		log_info("%s: reconnected to the vhost-user back-end at '%s' after %lld ms",
+			 vh->vd.info.name, vh->socket, (long long)waited);
+		return;
+	}
+	if (ret == -EAGAIN)
+		log_error("%s: the vhost-user back-end at '%s' did not come back within %u s",
+			  vh->vd.info.name, vh->socket, vh->reconnect_ms / 1000);
+	vh_lost(vh, ret == -EAGAIN ? "closed the connection and did not come back" :
+		"came back but could not take over the device");
+}
+
+/* I/O thread: start trying to reach the back-end again.  0 or -errno. */
+static int rc_begin(struct vhost_dev *vh)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, VHOST_DEV_RC_PERIOD_MS * 1000000L },
+		.it_value = { 0, VHOST_DEV_RC_PERIOD_MS * 1000000L },
+	};
+	int fd, ret;
+
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL)) {
+		ret = -errno;
+		log_errno("%s: reconnection timer", vh->vd.info.name);
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	vh->rc_src = (struct vloop_src){ .fd = fd, .fn = rc_cb, .arg = vh };
+	ret = vloop_add(virtio_dev_loop(&vh->vd), &vh->rc_src, EPOLLIN);
+	if (ret) {
+		close(fd);
+		vh->rc_src.fd = -1;
+		return ret;
+	}
+	vh->rc_start = vh_now_ms();
+	return 0;
+}
+
+/*
+ * I/O thread: the back-end closed the connection.  With the inflight
+ * region it can be resumed: try to reconnect; without, the device fails.
+ */
 static void hup_cb(struct vloop_src *src, uint32_t events)
 {
 	struct vhost_dev *vh = src->arg;
 
 	vloop_del(virtio_dev_loop(&vh->vd), src);
 	__atomic_store_n(&vh->gone, true, __ATOMIC_RELEASE);
-	if (virtio_dev_running(&vh->vd))
-		virtio_dev_fail_host(&vh->vd, "the vhost-user back-end at '%s' closed the connection",
-				     vh->socket);
-	else
-		log_warn("%s: the vhost-user back-end at '%s' closed the connection; the device fails when the driver starts it",
-			 vh->vd.info.name, vh->socket);
+	if (vh->reconnect_ms && vh_has_inflight(vh) && vh->rc_src.fd < 0 &&
+	    !rc_begin(vh)) {
+		log_warn("%s: the vhost-user back-end at '%s' closed the connection; reconnecting for up to %u s",
+			 vh->vd.info.name, vh->socket, vh->reconnect_ms / 1000);
+		return;
+	}
+	vh_lost(vh, "closed the connection");
 }
 
 /* Called with vh->lock: guest RAM, as the back-end must map it. */
@@ -191,15 +318,16 @@ static int send_mem_table(struct vhost_dev *vh)
 }
 
 /*
- * Called with vh->lock: hand queue q to the back-end.  Its rings are
- * valid guest memory (the transport checked them when the driver enabled
- * the queue).  The back-end goes on from the used index the ring holds: 0
- * for a ring the driver just set up.
+ * Called with vh->lock: hand queue q, whose rings are vh->ring[q], to the
+ * back-end.  They are valid guest memory (the transport checked them when
+ * the driver enabled the queue).  The back-end goes on from the used index
+ * the ring holds: 0 for a ring the driver just set up, where the last
+ * back-end stopped after a reconnection.
  */
 static int start_queue(struct vhost_dev *vh, unsigned int q)
 {
 	struct virtio_dev *vd = &vh->vd;
-	struct virtio_queue *vq = &vd->queues[q];
+	const struct vhost_ring *vq = &vh->ring[q];
 	struct pci_host *h = pci_func_host(&vd->func);
 	struct vhost_user_vring_addr addr = { .index = q };
 	void *desc, *avail, *used;
@@ -207,8 +335,8 @@ static int start_queue(struct vhost_dev *vh, unsigned int q)
 	int ret;
 
 	desc = guest_mem_ptr(h->mem, vq->desc, 16ull * vq->size);
-	avail = guest_mem_ptr(h->mem, vq->driver, 6 + 2ull * vq->size);
-	used = guest_mem_ptr(h->mem, vq->device, 6 + 8ull * vq->size);
+	avail = guest_mem_ptr(h->mem, vq->avail, 6 + 2ull * vq->size);
+	used = guest_mem_ptr(h->mem, vq->used, 6 + 8ull * vq->size);
 	if (!desc || !avail || !used)
 		return -EFAULT;
 	addr.desc = (uintptr_t)desc;
@@ -231,6 +359,25 @@ static int start_queue(struct vhost_dev *vh, unsigned int q)
 	return vh_check(vh, ret);
 }
 
+/*
+ * Called with vh->lock: the inflight region to the back-end, asked for at
+ * the first start after the driver's reset and kept until the next.
+ */
+static int set_inflight(struct vhost_dev *vh)
+{
+	struct virtio_dev *vd = &vh->vd;
+	int ret = 0;
+
+	if (vh->inflight_fd < 0)
+		ret = vh_check(vh, vhost_user_get_inflight_fd(&vh->vu,
+				vd->info.num_queues, vd->info.queue_size,
+				&vh->inflight, &vh->inflight_fd));
+	if (!ret)
+		ret = vh_check(vh, vhost_user_set_inflight_fd(&vh->vu,
+				&vh->inflight, vh->inflight_fd));
+	return ret;
+}
+
 /* Parked, under the transport's lock: the driver set DRIVER_OK. */
 static int vh_start(struct virtio_dev *vd)
 {
@@ -250,9 +397,19 @@ static int vh_start(struct virtio_dev *vd)
 	ret = vh_check(vh, vhost_user_set_features(&vh->vu, f));
 	if (!ret)
 		ret = send_mem_table(vh);
-	for (i = 0; !ret && i < vd->info.num_queues; i++)
-		if (vd->queues[i].enabled)
-			ret = start_queue(vh, i);
+	if (!ret && vh_has_inflight(vh))
+		ret = set_inflight(vh);
+	for (i = 0; !ret && i < vd->info.num_queues; i++) {
+		const struct virtio_queue *vq = &vd->queues[i];
+
+		if (!vq->enabled)
+			continue;
+		vh->ring[i] = (struct vhost_ring){
+			.size = vq->size, .desc = vq->desc,
+			.avail = vq->driver, .used = vq->device,
+		};
+		ret = start_queue(vh, i);
+	}
 out:
 	pthread_mutex_unlock(&vh->lock);
 	return ret;
@@ -279,6 +436,19 @@ static void vh_quiesce(struct virtio_dev *vd)
 	pthread_mutex_unlock(&vh->lock);
 }
 
+/* Parked and quiesced: the driver reset the device; a fresh region next time. */
+static void vh_reset(struct virtio_dev *vd)
+{
+	struct vhost_dev *vh = to_vh(vd);
+
+	pthread_mutex_lock(&vh->lock);
+	if (vh->inflight_fd >= 0)
+		close(vh->inflight_fd);
+	vh->inflight_fd = -1;
+	memset(&vh->inflight, 0, sizeof(vh->inflight));
+	pthread_mutex_unlock(&vh->lock);
+}
+
 /* Called with cfg_lock: the driver wrote the configuration (block: wce). */
 static void vh_config_write(struct virtio_dev *vd, unsigned int off,
 			    unsigned int len, const uint8_t *data)
@@ -299,6 +469,10 @@ static void vh_release(struct vhost_dev *vh)
 	unsigned int i;
 
 	vhost_user_close(&vh->vu);
+	if (vh->inflight_fd >= 0)
+		close(vh->inflight_fd);
+	if (vh->rc_src.fd >= 0)
+		close(vh->rc_src.fd);
 	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++)
 		if (vh->call[i] >= 0)
 			close(vh->call[i]);
@@ -315,36 +489,139 @@ static void vh_free(struct virtio_dev *vd)
 static const struct virtio_dev_ops vhost_dev_ops = {
 	.start = vh_start,
 	.quiesce = vh_quiesce,
+	.reset = vh_reset,
 	.config_write = vh_config_write,
 	.free = vh_free,
 };
 
-/* Protocol features and ownership; the back-end's queue count in *nq. */
-static int vh_handshake(struct vhost_dev *vh, uint64_t *nq)
+/*
+ * Features in *features, protocol features (those of pf_want offered) and
+ * ownership; the back-end's queue count in *nq.
+ */
+static int vh_handshake(struct vhost_dev *vh, uint64_t pf_want,
+			uint64_t *features, uint64_t *nq)
 {
 	uint64_t pf = 0;
 	int ret;
 
 	*nq = 1;
-	ret = vhost_user_get_features(&vh->vu, &vh->features);
+	ret = vhost_user_get_features(&vh->vu, features);
 	if (ret)
 		return ret;
-	if (!(vh->features & (1ull << VIRTIO_F_VERSION_1))) {
+	if (!(*features & (1ull << VIRTIO_F_VERSION_1))) {
 		log_error("vhost-user back-end at '%s' does not offer VIRTIO_F_VERSION_1 (features 0x%llx); a legacy-only back-end cannot serve a virtio-pci modern device",
-			  vh->socket, (unsigned long long)vh->features);
+			  vh->socket, (unsigned long long)*features);
 		return -EPROTO;
 	}
-	if (vh->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
+	if (*features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
 		ret = vhost_user_get_protocol_features(&vh->vu, &pf);
 		if (!ret)
 			ret = vhost_user_set_protocol_features(&vh->vu,
-					pf & VHOST_USER_PROTOCOL_SUPPORTED);
+					pf & pf_want);
 		if (ret)
 			return ret;
 	}
 	ret = vhost_user_set_owner(&vh->vu);
 	if (!ret && (vh->vu.protocol_features & (1ull << VHOST_USER_PROTOCOL_F_MQ)))
 		ret = vhost_user_get_queue_num(&vh->vu, nq);
+	return ret;
+}
+
+/*
+ * Called with vh->lock, connected again: the same handshake, and the new
+ * back-end must offer what is in force: the protocol features (pf, which
+ * include INFLIGHT_SHMFD), the queues, and the features the driver took
+ * (when it runs) or may take.
+ */
+static int vh_rehandshake(struct vhost_dev *vh, uint64_t pf)
+{
+	const uint64_t pbit = 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
+	struct virtio_dev *vd = &vh->vd;
+	uint64_t f, nq, want;
+	int ret;
+
+	want = virtio_dev_running(vd) ? vd->guest_features :
+	       vh->features & VHOST_DEV_GUEST_FEATURES;
+	want |= vh->features & pbit;
+	ret = vh_handshake(vh, pf, &f, &nq);
+	if (ret)
+		return ret;
+	if ((f & want) != want || vh->vu.protocol_features != pf ||
+	    ((pf & (1ull << VHOST_USER_PROTOCOL_F_MQ)) &&
+	     nq < vd->info.num_queues)) {
+		log_error("%s: the vhost-user back-end at '%s' came back with less than the device has: features 0x%llx (want 0x%llx), protocol features 0x%llx (want 0x%llx), %llu queues (want %u)",
+			  vd->info.name, vh->socket, (unsigned long long)f,
+			  (unsigned long long)want,
+			  (unsigned long long)vh->vu.protocol_features,
+			  (unsigned long long)pf, (unsigned long long)nq,
+			  vd->info.num_queues);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * I/O thread: connect to the back-end's socket again and give the new
+ * back-end what the old one had: the driver's features, guest memory, the
+ * inflight region and every started queue, then kick them.  0 done,
+ * -EAGAIN nobody answers yet, another -errno: the back-end came but
+ * cannot take over.
+ */
+static int vh_reconnect(struct vhost_dev *vh)
+{
+	struct virtio_dev *vd = &vh->vd;
+	struct vhost_user vu = { .quiet = true };
+	bool started[VHOST_DEV_MAX_QUEUES], any = false;
+	uint64_t pf, one = 1;
+	unsigned int i;
+	int ret;
+
+	if (vhost_user_connect(&vu, vh->socket))
+		return -EAGAIN;
+	log_info("%s: the vhost-user back-end at '%s' is back; handing the device over",
+		 vd->info.name, vh->socket);
+	pthread_mutex_lock(&vh->lock);
+	pf = vh->vu.protocol_features;
+	vhost_user_close(&vh->vu);
+	vh->vu = vu;
+	vh->vu.quiet = false;
+	vh->vu.timeout_ms = VHOST_DEV_RC_TIMEOUT_MS;
+	for (i = 0; i < vd->info.num_queues; i++) {
+		started[i] = vh->started[i];
+		any |= started[i];
+	}
+	ret = vh_rehandshake(vh, pf);
+	if (!ret && any) {
+		ret = vhost_user_set_features(&vh->vu, vd->guest_features |
+					      (vh->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)));
+		if (!ret)
+			ret = send_mem_table(vh);
+		if (!ret)
+			ret = set_inflight(vh);
+		for (i = 0; !ret && i < vd->info.num_queues; i++)
+			if (started[i])
+				ret = start_queue(vh, i);
+	}
+	vh->vu.timeout_ms = VHOST_USER_TIMEOUT_MS;
+	if (!ret) {
+		vh->hup_src.fd = vh->vu.fd;
+		ret = vloop_add(virtio_dev_loop(vd), &vh->hup_src, EPOLLRDHUP);
+	}
+	if (ret) {
+		vhost_user_close(&vh->vu);
+		vh->vu.protocol_features = pf;	/* for the next attempt */
+		/* It went away again half-way: it may come back once more. */
+		if (ret == -EPIPE)
+			ret = -EAGAIN;
+	} else {
+		__atomic_store_n(&vh->gone, false, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vh->lock);
+	/* The back-end looks at the rings: what the driver made available meanwhile. */
+	for (i = 0; !ret && i < vd->info.num_queues; i++)
+		if (started[i] &&
+		    write(virtio_dev_kick_fd(vd, i), &one, sizeof(one)) < 0)
+			log_errno("%s: kicking queue %u", vd->info.name, i);
 	return ret;
 }
 
@@ -394,8 +671,12 @@ struct virtio_dev *vhost_dev_new(const struct vhost_dev_spec *spec)
 	}
 	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++)
 		vh->call[i] = -1;
+	vh->inflight_fd = -1;
+	vh->rc_src.fd = -1;
 	pthread_mutex_init(&vh->lock, NULL);
 	vh->type = spec->type;
+	vh->reconnect_ms = (spec->reconnect < VHOST_DEV_RECONNECT_MAX ?
+			    spec->reconnect : VHOST_DEV_RECONNECT_MAX) * 1000;
 	vh->socket = strdup(spec->socket);
 	if (!vh->socket)
 		goto fail;
@@ -407,7 +688,7 @@ struct virtio_dev *vhost_dev_new(const struct vhost_dev_spec *spec)
 			  vh->vu.err, spec->socket, spec->socket);
 		goto fail;
 	}
-	if (vh_handshake(vh, &nq))
+	if (vh_handshake(vh, VHOST_USER_PROTOCOL_SUPPORTED, &vh->features, &nq))
 		goto fail_proto;
 	if (!nq || nq > VHOST_DEV_MAX_QUEUES)
 		nq = nq ? VHOST_DEV_MAX_QUEUES : 1;
@@ -478,9 +759,11 @@ struct virtio_dev *vhost_dev_new(const struct vhost_dev_spec *spec)
 	if (vloop_add(virtio_dev_loop(&vh->vd), &vh->hup_src, EPOLLRDHUP))
 		goto fail_dev;
 	vh->vu.quiet = false;
-	log_info("%s: %llu queue%s served by the vhost-user back-end at '%s'",
+	log_info("%s: %llu queue%s served by the vhost-user back-end at '%s'%s",
 		 info.name, (unsigned long long)nq, nq == 1 ? "" : "s",
-		 vh->socket);
+		 vh->socket, !vh_has_inflight(vh) ? "" : vh->reconnect_ms ?
+		 ", resumed if it restarts (inflight region)" :
+		 " (inflight region; reconnect=0: no reconnection)");
 	return &vh->vd;
 
 fail_dev:

@@ -14,22 +14,44 @@
  *
  * Control path, in order:
  *   creation   connect, GET_FEATURES, protocol features (MQ, REPLY_ACK,
- *              CONFIG), SET_OWNER, GET_QUEUE_NUM, GET_CONFIG (block) or the
- *              configuration built here (fs: tag and request queues)
- *   DRIVER_OK  SET_FEATURES (the driver's), SET_MEM_TABLE, then for each
- *              enabled queue SET_VRING_NUM/BASE/ADDR/KICK/CALL and
- *              SET_VRING_ENABLE
+ *              CONFIG, INFLIGHT_SHMFD), SET_OWNER, GET_QUEUE_NUM,
+ *              GET_CONFIG (block) or the configuration built here (fs:
+ *              tag and request queues)
+ *   DRIVER_OK  SET_FEATURES (the driver's), SET_MEM_TABLE, with
+ *              INFLIGHT_SHMFD GET_INFLIGHT_FD (once per driver reset: the
+ *              region is kept) and SET_INFLIGHT_FD, then for each enabled
+ *              queue SET_VRING_NUM/BASE/ADDR/KICK/CALL and SET_VRING_ENABLE
  *   reset,     GET_VRING_BASE of every started queue: the back-end stops
- *   VMSTOP     them and touches no ring of this guest any more
+ *   VMSTOP     them and touches no ring of this guest any more; a driver's
+ *              reset also drops the inflight region
  *
  * The back-end is another, untrusted process: every reply is checked
- * (user/vhost/vhost_user.h) and waited for at most 5 s.  When it closes the
- * connection, or a reply is malformed or late, the device fails: the
- * driver sees DEVICE_NEEDS_RESET, and every later start fails until a new
- * back-end is given (no reconnection yet).
+ * (user/vhost/vhost_user.h) and waited for at most 5 s.  When a reply is
+ * malformed or late, the device fails: the driver sees DEVICE_NEEDS_RESET,
+ * and every later start fails until a new back-end is given.
+ *
+ * Reconnection: when the back-end closes the connection and INFLIGHT_SHMFD
+ * was negotiated (the back-end kept its unfinished requests in the region
+ * this device holds), the device does not fail: its I/O thread tries to
+ * connect to the same socket every 100 ms for up to reconnect= seconds;
+ * the new back-end gets the same handshake (its features and protocol
+ * features must include the ones in force), then SET_FEATURES,
+ * SET_MEM_TABLE, SET_INFLIGHT_FD with the kept region and every started
+ * queue as DRIVER_OK handed it over (from the used index in the ring),
+ * and each queue's kick eventfd is written once.  The back-end finishes
+ * what the region says was in flight and goes on with the rings; the
+ * guest sees only a delay.  Without INFLIGHT_SHMFD, with reconnect=0, or
+ * when no back-end answers in time, the device fails as above.  What is
+ * not resumed: a configuration write made while the back-end was gone
+ * (the driver sees the old value) and a back-end's own state outside the
+ * rings and the region.
  *
  * Locks: vhost_dev.lock (the connection) is taken inside the transport's
- * virtio_dev.lock and virtio_dev.cfg_lock, and takes nothing itself.
+ * virtio_dev.lock and virtio_dev.cfg_lock, and takes nothing itself.  The
+ * reconnection runs in the I/O thread's callbacks (so never at the same
+ * time as the parked start and quiesce), takes vhost_dev.lock only while
+ * it talks to a connected back-end, and sleeps in the loop, holding
+ * nothing.
  */
 #ifndef VBRIDGE_VHOST_VHOST_DEV_H
 #define VBRIDGE_VHOST_VHOST_DEV_H
@@ -45,6 +67,9 @@ enum vhost_dev_type {
 
 #define VHOST_DEV_TAG_MAX	36	/* virtio_fs_config.tag */
 #define VHOST_DEV_MAX_QUEUES	64
+/* reconnect=: --vhost-user's default, and the most it takes (seconds). */
+#define VHOST_DEV_RECONNECT_DEFAULT	10
+#define VHOST_DEV_RECONNECT_MAX		3600
 
 /**
  * struct vhost_dev_spec - what --vhost-user asked for
@@ -53,12 +78,15 @@ enum vhost_dev_type {
  * @tag: VHOST_DEV_FS: the file system's tag, 1..36 bytes
  * @num_queues: request queues wanted (0: as many as the back-end serves,
  *	up to VHOST_DEV_MAX_QUEUES)
+ * @reconnect: how many seconds a back-end that closed the connection has
+ *	to come back (0: none, the device fails at once)
  */
 struct vhost_dev_spec {
 	enum vhost_dev_type type;
 	const char *socket;
 	const char *tag;
 	unsigned int num_queues;
+	unsigned int reconnect;
 };
 
 /* "block", "fs"; NULL for a type this build does not know. */

@@ -170,17 +170,9 @@ static inline int qsd_spawn(struct qsd *q, char *const argv[], const char **why)
 	return -1;
 }
 
-/*
- * A QSD_IMG_SIZE image of qsd_img_byte()s, exported by qemu-storage-daemon
- * as vhost-user-blk with the given queues.  0 or -1 (why in *why).
- */
-static inline int qsd_start(struct qsd *q, int queues, const char **why)
+/* A private directory with a QSD_IMG_SIZE image of qsd_img_byte()s. */
+static inline int qsd_image(struct qsd *q, const char **why)
 {
-	char blk0[200], exp0[300];
-	char *argv[] = {
-		QSD, "--blockdev", blk0, "--blockdev",
-		"driver=raw,node-name=disk0,file=file0", "--export", exp0, NULL,
-	};
 	uint8_t *img;
 	size_t i;
 	int fd;
@@ -205,6 +197,23 @@ static inline int qsd_start(struct qsd *q, int queues, const char **why)
 	}
 	free(img);
 	close(fd);
+	return 0;
+}
+
+/*
+ * qsd_image(), exported by qemu-storage-daemon as vhost-user-blk with the
+ * given queues.  0 or -1 (why in *why).
+ */
+static inline int qsd_start(struct qsd *q, int queues, const char **why)
+{
+	char blk0[200], exp0[300];
+	char *argv[] = {
+		QSD, "--blockdev", blk0, "--blockdev",
+		"driver=raw,node-name=disk0,file=file0", "--export", exp0, NULL,
+	};
+
+	if (qsd_image(q, why))
+		return -1;
 	snprintf(blk0, sizeof(blk0), "driver=file,node-name=file0,filename=%s",
 		 q->img);
 	snprintf(exp0, sizeof(exp0),

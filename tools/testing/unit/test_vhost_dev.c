@@ -11,7 +11,13 @@
  *    the interrupt; a write on queue 1 reaches the image file; the kicks
  *    go to the back-end through the doorbells' eventfds; a reset and a
  *    second bring-up work on the same connection; the back-end killed
- *    under a running device fails it (DEVICE_NEEDS_RESET) without a hang;
+ *    under a running device fails it (DEVICE_NEEDS_RESET) without a hang,
+ *    at once: QEMU 7.2's export keeps no inflight region;
+ *  - vub.h's back-end, which keeps one (INFLIGHT_SHMFD): killed under the
+ *    running device, which does not fail; a read posted meanwhile, and a
+ *    read the back-end held when it was killed, complete once a new
+ *    back-end is on the socket; no back-end within reconnect=, or
+ *    reconnect=0, or no region: the device fails as above;
  *  - virtiofsd sharing a directory: the tag and request queue count in
  *    the configuration, then FUSE_INIT, LOOKUP, OPEN and READ of a file
  *    through the request queue;
@@ -36,6 +42,7 @@
 #include "vhost/vhost_dev.h"
 #include "virtio/virtio_pci.h"
 #include "vtest.h"
+#include "vub.h"
 
 #define DEVFN		PCI_DEVFN(2, 0)
 #define BAR		0xc0000000ull
@@ -84,9 +91,9 @@ static uint16_t num_queues(struct vt_dev *d)
 	return vt_rd(d, d->common + VIRTIO_PCI_COMMON_NUMQ, 2);
 }
 
-/* One virtio-blk request on queue qi: 0 and *status, or -1 (no completion). */
-static int blk_rw(struct rig *r, unsigned int qi, uint32_t type,
-		  uint64_t sector, uint64_t data, uint8_t *status)
+/* Post one virtio-blk request on queue qi and kick; its status byte's gpa. */
+static uint64_t blk_post(struct rig *r, unsigned int qi, uint32_t type,
+			 uint64_t sector, uint64_t data)
 {
 	struct virtio_blk_outhdr *hdr;
 	uint64_t h = vt_alloc(r->vh, sizeof(*hdr), 16);
@@ -96,7 +103,6 @@ static int blk_rw(struct rig *r, unsigned int qi, uint32_t type,
 		{ data, 512, type == VIRTIO_BLK_T_IN },
 		{ st, 1, true },
 	};
-	uint32_t id, len;
 
 	hdr = vt_ptr(r->vh, h);
 	hdr->type = htole32(type);
@@ -104,6 +110,16 @@ static int blk_rw(struct rig *r, unsigned int qi, uint32_t type,
 	*(uint8_t *)vt_ptr(r->vh, st) = 0xff;
 	vt_add(&r->d, qi, seg, 3);
 	vt_kick(&r->d, qi);
+	return st;
+}
+
+/* One virtio-blk request on queue qi: 0 and *status, or -1 (no completion). */
+static int blk_rw(struct rig *r, unsigned int qi, uint32_t type,
+		  uint64_t sector, uint64_t data, uint8_t *status)
+{
+	uint64_t st = blk_post(r, qi, type, sector, data);
+	uint32_t id, len;
+
 	if (vt_wait_used(&r->d, qi, &id, &len) != 1)
 		return -1;
 	*status = *(uint8_t *)vt_ptr(r->vh, st);
@@ -135,7 +151,10 @@ static void test_no_backend(void)
 
 static void test_block(void)
 {
-	struct vhost_dev_spec spec = { .type = VHOST_DEV_BLOCK, .num_queues = 1 };
+	/* Reconnection asked for, but the back-end has no inflight region. */
+	struct vhost_dev_spec spec = {
+		.type = VHOST_DEV_BLOCK, .num_queues = 1, .reconnect = 10,
+	};
 	int fds0 = tap_dir_entries("/proc/self/fd");
 	struct virtio_blk_config cfg;
 	const char *why = NULL;
@@ -144,6 +163,7 @@ static void test_block(void)
 	struct qsd q;
 	struct rig r;
 	unsigned int i;
+	int64_t t0;
 	int fd;
 
 	if (access(QSD, X_OK)) {
@@ -237,11 +257,17 @@ static void test_block(void)
 			  "blk: a read after the reset returns the image's sector 7");
 	}
 
-	/* The back-end dies under the running device. */
+	/*
+	 * The back-end dies under the running device.  QEMU 7.2's export
+	 * keeps no inflight region: no reconnection, reconnect= or not.
+	 */
 	vt_rd(&r.d, r.d.isr, 1);
+	t0 = qsd_ms();
 	qsd_kill(&q);
 	TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &r.d),
 		  "blk: the back-end killed: the device says DEVICE_NEEDS_RESET");
+	TAP_CHECK(qsd_ms() - t0 < 2000,
+		  "blk: ... at once: no reconnection without INFLIGHT_SHMFD");
 	/* The status is set first, the interrupt raised after: wait for it. */
 	vt_wait_for(vt_intx_cond, &r.d);
 	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "blk: ... with a configuration interrupt");
@@ -258,6 +284,208 @@ out_rig:
 out:
 	qsd_stop(&q);
 	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "blk: no fd left open");
+}
+
+/* --- reconnection, against vub.h's back-end --------------------------------- */
+
+static int vub_spawn(struct qsd *q, const char *mode, const char **why)
+{
+	char *argv[] = {
+		"/proc/self/exe", "--vub", q->sock, q->img, (char *)mode, NULL,
+	};
+
+	return qsd_spawn(q, argv, why);
+}
+
+/* Whether the back-end's log has s, waiting up to ms for it. */
+static bool vub_said(const struct qsd *q, const char *s, int ms)
+{
+	int64_t deadline = qsd_ms() + ms;
+	char buf[4096];
+
+	do {
+		int fd = open(q->log, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, s))
+				return true;
+		}
+		vt_msleep(10);
+	} while (qsd_ms() < deadline);
+	return false;
+}
+
+/* The device's rig on a vub back-end in mode, driver up with one queue. */
+static int vub_rig(struct rig *r, struct qsd *q, const char *mode,
+		   unsigned int reconnect, const char *tag)
+{
+	struct vhost_dev_spec spec = {
+		.type = VHOST_DEV_BLOCK, .reconnect = reconnect,
+	};
+	const char *why = "";
+	char msg[160];
+
+	memset(r, 0, sizeof(*r));
+	if (qsd_image(q, &why) || vub_spawn(q, mode, &why)) {
+		snprintf(msg, sizeof(msg), "%s: test back-end: %s", tag, why);
+		TAP_CHECK(0, msg);
+		qsd_print_log(q);
+		return -1;
+	}
+	spec.socket = q->sock;
+	snprintf(msg, sizeof(msg), "%s: device made", tag);
+	if (!TAP_CHECK(rig_up(r, &spec) == 0, msg))
+		return -1;
+	snprintf(msg, sizeof(msg), "%s: driver up", tag);
+	return TAP_CHECK(vt_bringup(&r->d, 0, 1) == 0 &&
+			 !(vt_status(&r->d) & VIRTIO_CONFIG_S_NEEDS_RESET), msg) ? 0 : -1;
+}
+
+/*
+ * A read on queue 0 that completes: right data, status OK, a queue
+ * interrupt and no configuration one.
+ */
+static void check_read(struct rig *r, uint64_t st, uint64_t data,
+		       uint64_t sector, const char *what)
+{
+	char msg[200];
+	uint32_t id, len;
+	uint8_t isr;
+
+	snprintf(msg, sizeof(msg), "%s completes", what);
+	if (!TAP_CHECK(vt_wait_used(&r->d, 0, &id, &len) == 1, msg))
+		return;
+	snprintf(msg, sizeof(msg), "%s: status OK and the image's sector %llu",
+		 what, (unsigned long long)sector);
+	TAP_CHECK(*(uint8_t *)vt_ptr(r->vh, st) == VIRTIO_BLK_S_OK &&
+		  sector_is_image(r, data, sector), msg);
+	vt_wait_for(vt_intx_cond, &r->d);
+	isr = vt_rd(&r->d, r->d.isr, 1);
+	snprintf(msg, sizeof(msg), "%s: a queue interrupt, no configuration interrupt", what);
+	TAP_EQ_INT(isr, 1, msg);
+}
+
+/* A read of sector on queue 0 that gives the image's data; its interrupt taken. */
+static void read_sector(struct rig *r, uint64_t sector, const char *what)
+{
+	uint64_t data = vt_alloc(r->vh, 512, 512);
+	uint8_t status = 0xff;
+
+	TAP_CHECK(blk_rw(r, 0, VIRTIO_BLK_T_IN, sector, data, &status) == 0 &&
+		  status == VIRTIO_BLK_S_OK && sector_is_image(r, data, sector), what);
+	vt_wait_for(vt_intx_cond, &r->d);
+	vt_rd(&r->d, r->d.isr, 1);
+}
+
+static void test_reconnect(void)
+{
+	int fds0 = tap_dir_entries("/proc/self/fd");
+	const char *why = "";
+	uint64_t data, st;
+	struct qsd q;
+	struct rig r;
+	int64_t t0;
+
+	if (vub_rig(&r, &q, "inflight", 3, "reconnect"))
+		goto out_rig;
+	TAP_CHECK(vub_said(&q, "inflight region set", 2000),
+		  "reconnect: INFLIGHT_SHMFD negotiated, the region handed over at DRIVER_OK");
+	read_sector(&r, 3, "reconnect: a read before the kill");
+
+	/* (b) killed; a read posted while it is gone; a new one comes. */
+	qsd_kill(&q);
+	data = vt_alloc(r.vh, 512, 512);
+	st = blk_post(&r, 0, VIRTIO_BLK_T_IN, 11, data);
+	vt_msleep(300);
+	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET) && !vt_intx(r.vh, DEVFN),
+		  "reconnect: the back-end killed: no DEVICE_NEEDS_RESET, no interrupt");
+	TAP_EQ_INT(vt_used_pending(&r.d, 0), 0, "reconnect: the read posted meanwhile waits");
+	if (!TAP_CHECK(vub_spawn(&q, "inflight", &why) == 0, "reconnect: a new back-end on the socket"))
+		goto out_rig;
+	check_read(&r, st, data, 11, "reconnect: the read posted while the back-end was gone");
+	TAP_CHECK(vub_said(&q, "inflight region set", 2000),
+		  "reconnect: the new back-end got the inflight region");
+	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		  "reconnect: the device never failed");
+
+	/* (c) a request in flight in the back-end when it is killed. */
+	qsd_kill(&q);
+	if (!TAP_CHECK(vub_spawn(&q, "hold", &why) == 0 &&
+		       vub_said(&q, "inflight region set", 3000),
+		       "inflight: a back-end that holds requests took over"))
+		goto out_rig;
+	data = vt_alloc(r.vh, 512, 512);
+	st = blk_post(&r, 0, VIRTIO_BLK_T_IN, 17, data);
+	TAP_CHECK(vub_said(&q, "held", 3000), "inflight: it took the read and holds it");
+	qsd_kill(&q);
+	if (!TAP_CHECK(vub_spawn(&q, "inflight", &why) == 0, "inflight: killed, a new back-end"))
+		goto out_rig;
+	check_read(&r, st, data, 17, "inflight: the read in flight at the kill");
+	TAP_CHECK(vub_said(&q, "resubmitting 1", 1000),
+		  "inflight: ... finished by the new back-end from the region");
+
+	/* A driver's reset: a fresh region for the next DRIVER_OK. */
+	vt_set_status(&r.d, 0);
+	TAP_CHECK(vt_status(&r.d) == 0 && vt_bringup(&r.d, 0, 1) == 0 &&
+		  !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		  "reconnect: reset and up again");
+	read_sector(&r, 21, "reconnect: a read after the reset");
+
+	/* (d) it does not come back within reconnect=3. */
+	t0 = qsd_ms();
+	qsd_kill(&q);
+	TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &r.d),
+		  "reconnect: no back-end within reconnect=3: DEVICE_NEEDS_RESET");
+	t0 = qsd_ms() - t0;
+	printf("#   failed after %lld ms\n", (long long)t0);
+	TAP_CHECK(t0 >= 2900 && t0 < 6000, "reconnect: ... after the 3 s");
+	vt_wait_for(vt_intx_cond, &r.d);
+	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "reconnect: ... with a configuration interrupt");
+out_rig:
+	rig_down(&r);
+	qsd_stop(&q);
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "reconnect: no fd left open");
+}
+
+/* reconnect=0, and a back-end without the region: the device fails at once. */
+static void test_no_reconnect(void)
+{
+	static const struct {
+		const char *mode, *tag;
+		unsigned int reconnect;
+	} cases[] = {
+		{ "inflight", "reconnect=0", 0 },
+		{ "plain", "no INFLIGHT_SHMFD", 10 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fds0 = tap_dir_entries("/proc/self/fd");
+		char msg[160];
+		struct qsd q;
+		struct rig r;
+		int64_t t0;
+
+		if (vub_rig(&r, &q, cases[i].mode, cases[i].reconnect, cases[i].tag))
+			goto out;
+		t0 = qsd_ms();
+		qsd_kill(&q);
+		snprintf(msg, sizeof(msg), "%s: the back-end killed: DEVICE_NEEDS_RESET at once",
+			 cases[i].tag);
+		TAP_CHECK(vt_wait_for(vt_needs_reset_cond, &r.d) && qsd_ms() - t0 < 2000, msg);
+		snprintf(msg, sizeof(msg), "%s: the region was %snegotiated", cases[i].tag,
+			 cases[i].reconnect ? "not " : "");
+		TAP_CHECK(vub_said(&q, "inflight region set", 0) == !cases[i].reconnect, msg);
+out:
+		rig_down(&r);
+		qsd_stop(&q);
+		snprintf(msg, sizeof(msg), "%s: no fd left open", cases[i].tag);
+		TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, msg);
+	}
 }
 
 /*
@@ -373,11 +601,15 @@ out:
 	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "fs: no fd left open");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "--vub"))
+		return vub_main(argv);
 	log_set_prefix("test_vhost_dev");
 	test_no_backend();
 	test_block();
+	test_reconnect();
+	test_no_reconnect();
 	test_fs();
 	return tap_done();
 }
