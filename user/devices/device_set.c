@@ -102,14 +102,17 @@ const char *device_set_usage(void)
 "                        DIR/vbridge-vsock-N.sock, DIR: $VBRIDGE_STATE_DIR,\n"
 "                        else /run/vbridge as root, else\n"
 "                        $XDG_RUNTIME_DIR/vbridge)\n"
-"  --vhost-user [type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N]\n"
+"  --vhost-user [type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N][,reconnect=S]\n"
 "                        a device whose queues an external vhost-user\n"
 "                        back-end serves, listening on PATH: TYPE block\n"
 "                        (qemu-storage-daemon --export\n"
 "                        type=vhost-user-blk) or fs (virtiofsd; tag= names\n"
 "                        the file system for mount -t virtiofs);\n"
 "                        num_queues: request queues, at most the\n"
-"                        back-end's [all of them]\n";
+"                        back-end's [all of them]; reconnect: seconds a\n"
+"                        back-end that offers INFLIGHT_SHMFD has to come\n"
+"                        back after it went away, 0 to fail the device at\n"
+"                        once [10]\n";
 }
 
 struct serial_opt {
@@ -122,6 +125,7 @@ struct vhost_opt {
 	char *socket;
 	char *tag;
 	unsigned int num_queues;
+	unsigned int reconnect;		/* seconds */
 };
 
 struct disk_spec {
@@ -592,7 +596,7 @@ bad:
 	return -1;
 }
 
-#define VHOST_KEYS "[type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N]"
+#define VHOST_KEYS "[type=]TYPE,socket=PATH[,tag=TAG][,num_queues=N][,reconnect=S]"
 
 /* One key of --vhost-user; 0, or -1 with the message printed. */
 static int vhost_key(struct vhost_opt *v, const char *key, const char *val,
@@ -632,6 +636,13 @@ static int vhost_key(struct vhost_opt *v, const char *key, const char *val,
 			return -1;
 		}
 		v->num_queues = n;
+	} else if (!strcmp(key, "reconnect")) {
+		if (!val || opt_parse_u64(val, VHOST_DEV_RECONNECT_MAX, &n)) {
+			log_error("--vhost-user: reconnect=%s is not 0 to %d seconds",
+				  val ? val : "", VHOST_DEV_RECONNECT_MAX);
+			return -1;
+		}
+		v->reconnect = n;
 	} else {
 		log_error("--vhost-user: unknown key '%s' (" VHOST_KEYS ")", key);
 		return -1;
@@ -641,7 +652,9 @@ static int vhost_key(struct vhost_opt *v, const char *key, const char *val,
 
 static int parse_vhost_user(struct device_set *s, const char *arg)
 {
-	struct vhost_opt v = { .type = VHOST_DEV_BLOCK };
+	struct vhost_opt v = {
+		.type = VHOST_DEV_BLOCK, .reconnect = VHOST_DEV_RECONNECT_DEFAULT,
+	};
 	const char *key, *val;
 	bool has_type = false, first = true;
 	struct opt_kv it;
@@ -1003,6 +1016,7 @@ int device_set_realize(struct device_set *s, struct pci_bus *bus,
 			.socket = s->vhost[i].socket,
 			.tag = s->vhost[i].tag,
 			.num_queues = s->vhost[i].num_queues,
+			.reconnect = s->vhost[i].reconnect,
 		};
 
 		if (add_dev(devs, &n, vhost_dev_new(&spec)))

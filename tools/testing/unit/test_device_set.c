@@ -98,6 +98,11 @@ static void test_good(void)
 		   "good: --vhost-user type=blk with num_queues");
 	TAP_EQ_INT(one("--vhost-user", "fs,socket=/run/fs.sock,tag=share"), 1,
 		   "good: --vhost-user fs with a tag");
+	/* 0: no reconnection; 3600: the most. */
+	TAP_CHECK(one("--vhost-user", "block,socket=/run/vu.sock,reconnect=0") == 1 &&
+		  one("--vhost-user", "blk,socket=/run/vu.sock,reconnect=30") == 1 &&
+		  one("--vhost-user", "block,reconnect=3600,socket=/run/vu.sock") == 1,
+		  "good: --vhost-user reconnect=0, 30, 3600");
 }
 
 /* Each of bad (option, value, why) is refused alone. */
@@ -167,6 +172,11 @@ static void test_bad(void)
 		{ "--vhost-user", "block,socket=/s,num_queues=0", "0 queues" },
 		{ "--vhost-user", "block,socket=/s,num_queues=65", "65 queues" },
 		{ "--vhost-user", "block,socket=/s,cache=none", "unknown key" },
+		{ "--vhost-user", "block,socket=/s,reconnect", "reconnect without a value" },
+		{ "--vhost-user", "block,socket=/s,reconnect=", "empty reconnect" },
+		{ "--vhost-user", "block,socket=/s,reconnect=-1", "negative reconnect" },
+		{ "--vhost-user", "block,socket=/s,reconnect=3601", "reconnect over an hour" },
+		{ "--vhost-user", "block,socket=/s,reconnect=5s", "reconnect with a unit" },
 	};
 
 	refused("bad", bad, sizeof(bad) / sizeof(bad[0]));
