@@ -27,6 +27,7 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -385,7 +386,8 @@ static void test_reconnect(void)
 {
 	int fds0 = tap_dir_entries("/proc/self/fd");
 	const char *why = "";
-	uint64_t data, st;
+	uint64_t data, st, data2, st2, kicks;
+	struct pollfd pfd;
 	struct qsd q;
 	struct rig r;
 	int64_t t0;
@@ -396,17 +398,30 @@ static void test_reconnect(void)
 		  "reconnect: INFLIGHT_SHMFD negotiated, the region handed over at DRIVER_OK");
 	read_sector(&r, 3, "reconnect: a read before the kill");
 
-	/* (b) killed; a read posted while it is gone; a new one comes. */
+	/*
+	 * (b) killed; two reads posted while it is gone, whose kicks (we
+	 * pretend) the dying back-end had read: only the device's kick
+	 * makes the new one look; a new one comes.
+	 */
 	qsd_kill(&q);
 	data = vt_alloc(r.vh, 512, 512);
 	st = blk_post(&r, 0, VIRTIO_BLK_T_IN, 11, data);
+	data2 = vt_alloc(r.vh, 512, 512);
+	st2 = blk_post(&r, 0, VIRTIO_BLK_T_IN, 12, data2);
+	pfd = (struct pollfd){ .fd = virtio_dev_kick_fd(r.vd, 0), .events = POLLIN };
+	TAP_CHECK(poll(&pfd, 1, 1000) == 1 && read(pfd.fd, &kicks, sizeof(kicks)) == sizeof(kicks),
+		  "reconnect: the kicks taken off the eventfd");
 	vt_msleep(300);
 	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET) && !vt_intx(r.vh, DEVFN),
 		  "reconnect: the back-end killed: no DEVICE_NEEDS_RESET, no interrupt");
 	TAP_EQ_INT(vt_used_pending(&r.d, 0), 0, "reconnect: the read posted meanwhile waits");
 	if (!TAP_CHECK(vub_spawn(&q, "inflight", &why) == 0, "reconnect: a new back-end on the socket"))
 		goto out_rig;
-	check_read(&r, st, data, 11, "reconnect: the read posted while the back-end was gone");
+	check_read(&r, st, data, 11, "reconnect: the first read posted while the back-end was gone");
+	TAP_CHECK(vt_wait_used(&r.d, 0, NULL, NULL) == 1 &&
+		  *(uint8_t *)vt_ptr(r.vh, st2) == VIRTIO_BLK_S_OK &&
+		  sector_is_image(&r, data2, 12),
+		  "reconnect: ... and the second, the image's sector 12");
 	TAP_CHECK(vub_said(&q, "inflight region set", 2000),
 		  "reconnect: the new back-end got the inflight region");
 	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
@@ -427,12 +442,16 @@ static void test_reconnect(void)
 	check_read(&r, st, data, 17, "inflight: the read in flight at the kill");
 	TAP_CHECK(vub_said(&q, "resubmitting 1", 1000),
 		  "inflight: ... finished by the new back-end from the region");
+	TAP_CHECK(!vub_said(&q, "inflight region made", 0),
+		  "inflight: the new back-end was given the kept region, not asked for one");
 
 	/* A driver's reset: a fresh region for the next DRIVER_OK. */
 	vt_set_status(&r.d, 0);
 	TAP_CHECK(vt_status(&r.d) == 0 && vt_bringup(&r.d, 0, 1) == 0 &&
 		  !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
 		  "reconnect: reset and up again");
+	TAP_CHECK(vub_said(&q, "inflight region made", 1000),
+		  "reconnect: a fresh region after the driver's reset");
 	read_sector(&r, 21, "reconnect: a read after the reset");
 
 	/* (d) it does not come back within reconnect=3. */

@@ -264,6 +264,8 @@ static int vub_request(struct vub *b)
 			exit(1);
 		vub_reply(b, &h, d, sizeof(*d), mfd);
 		close(mfd);
+		printf("inflight region made\n");
+		fflush(stdout);
 		return 0;
 	}
 	case VHOST_USER_SET_INFLIGHT_FD: {
