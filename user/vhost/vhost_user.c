@@ -253,7 +253,12 @@ int vhost_user_connect(struct vhost_user *vu, const char *path)
 		return vu_fail(vu, -ENAMETOOLONG, "socket path '%s' is too long",
 			       path);
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking (every read and write polls anyway): a back-end that
+	 * listens but does not accept, its backlog full, gives -EAGAIN at
+	 * once instead of a connect() that waits for ever.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return vu_fail(vu, -errno, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -261,6 +266,7 @@ int vhost_user_connect(struct vhost_user *vu, const char *path)
 
 		close(fd);
 		return vu_fail(vu, -e, "cannot connect to '%s': %s", path,
+			       e == EAGAIN ? "it does not accept connections (backlog full)" :
 			       strerror(e));
 	}
 	vu->fd = fd;

@@ -229,7 +229,10 @@ struct vhost_user_region {
 	int fd;
 };
 
-/* Connect to the back-end listening on path. 0 or a negative errno. */
+/*
+ * Connect to the back-end listening on path, without waiting: 0 or a
+ * negative errno (-EAGAIN: it listens but its backlog is full).
+ */
 int vhost_user_connect(struct vhost_user *vu, const char *path);
 /* Use fd, a connected Unix stream socket, which vu now owns. */
 void vhost_user_init_fd(struct vhost_user *vu, int fd);

@@ -34,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <linux/virtio_blk.h>
@@ -548,6 +549,31 @@ static void test_fake_backend(void)
 	fb_stop(&b, &vu);
 	TAP_CHECK(b.req.request == VHOST_USER_SET_INFLIGHT_FD && b.req.size == 24 &&
 		  b.req_fds == 1, "fake: SET_INFLIGHT_FD sent the description and its fd");
+
+	/* A back-end that listens but never accepts: no wait in connect(). */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct vhost_user held[3];
+		int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vu-full-%d.sock", (int)getpid());
+		unlink(sa.sun_path);
+		if (ls >= 0 && !bind(ls, (struct sockaddr *)&sa, sizeof(sa)) && !listen(ls, 0)) {
+			t0 = qsd_ms();
+			while (n < 3 && !vhost_user_connect(&held[n], sa.sun_path))
+				n++;
+			ret = n < 3 ? vhost_user_connect(&vu, sa.sun_path) : 0;
+			TAP_CHECK(n < 3 && ret == -EAGAIN && qsd_ms() - t0 < 1000,
+				  "connect: a full backlog gives -EAGAIN at once");
+			while (n--)
+				vhost_user_close(&held[n]);
+		} else {
+			TAP_CHECK(0, "connect: cannot make a listening socket");
+		}
+		if (ls >= 0)
+			close(ls);
+		unlink(sa.sun_path);
+	}
 
 	/* A dead back-end: EPIPE, not SIGPIPE. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
