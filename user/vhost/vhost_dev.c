@@ -195,6 +195,7 @@ static void vh_lost(struct vhost_dev *vh, const char *why)
 }
 
 static int vh_reconnect(struct vhost_dev *vh);
+static int vh_connect_anew(struct vhost_dev *vh);
 
 /* I/O thread: stop the reconnection attempts. */
 static void rc_stop(struct vhost_dev *vh)
@@ -387,8 +388,16 @@ static int vh_start(struct virtio_dev *vd)
 	int ret;
 
 	pthread_mutex_lock(&vh->lock);
+	/*
+	 * A back-end lost before the driver's last reset left nothing in
+	 * force: one that listens on the socket again (restarted, without
+	 * an inflight region to resume from) serves this start.  Not while
+	 * the I/O thread's reconnection is under way: that one resumes.
+	 */
+	if (vh_gone(vh) && vh->rc_src.fd < 0)
+		vh_connect_anew(vh);
 	if (vh_gone(vh)) {
-		log_error("%s: the vhost-user back-end at '%s' is gone; restart it and the VM",
+		log_error("%s: the vhost-user back-end at '%s' is gone; restart it, then the driver (or the VM)",
 			  vd->info.name, vh->socket);
 		ret = -ENOTCONN;
 		goto out;
@@ -623,6 +632,43 @@ static int vh_reconnect(struct vhost_dev *vh)
 		    write(virtio_dev_kick_fd(vd, i), &one, sizeof(one)) < 0)
 			log_errno("%s: kicking queue %u", vd->info.name, i);
 	return ret;
+}
+
+/*
+ * Called with vh->lock at a start, the I/O thread parked: a new connection
+ * to a back-end that was lost, and the same handshake; it must offer what
+ * the device was made with.  Nothing else is handed over here: the start
+ * does that.  0, or -errno with the device still gone.
+ */
+static int vh_connect_anew(struct vhost_dev *vh)
+{
+	struct virtio_dev *vd = &vh->vd;
+	struct vhost_user vu = { .quiet = true };
+	uint64_t pf = vh->vu.protocol_features;
+	int ret;
+
+	ret = vhost_user_connect(&vu, vh->socket);
+	if (ret)
+		return ret;
+	vhost_user_close(&vh->vu);
+	vh->vu = vu;
+	vh->vu.quiet = false;
+	ret = vh_rehandshake(vh, pf);
+	if (!ret) {
+		vh->hup_src.fd = vh->vu.fd;
+		ret = vloop_add(virtio_dev_loop(vd), &vh->hup_src, EPOLLRDHUP);
+	}
+	if (ret) {
+		vhost_user_close(&vh->vu);
+		vh->vu.protocol_features = pf;	/* for the next start */
+		log_error("%s: the vhost-user back-end at '%s' listens again but cannot serve the device",
+			  vd->info.name, vh->socket);
+		return ret;
+	}
+	__atomic_store_n(&vh->gone, false, __ATOMIC_RELEASE);
+	log_info("%s: reconnected to the vhost-user back-end at '%s' (a new connection: the driver reset the device since the last one was lost)",
+		 vd->info.name, vh->socket);
+	return 0;
 }
 
 /* The block device's configuration, as the back-end has it. */

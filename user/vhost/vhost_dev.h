@@ -27,8 +27,11 @@
  *
  * The back-end is another, untrusted process: every reply is checked
  * (user/vhost/vhost_user.h) and waited for at most 5 s.  When a reply is
- * malformed or late, the device fails: the driver sees DEVICE_NEEDS_RESET,
- * and every later start fails until a new back-end is given.
+ * malformed or late, the device fails: the driver sees DEVICE_NEEDS_RESET.
+ * Its next start (after the driver's reset, or a new VM's in a provider)
+ * connects to the socket anew, and fails again while nothing listens
+ * there: a restarted back-end serves the device again from a reset, as
+ * nothing of the lost connection is in force then.
  *
  * Reconnection: when the back-end closes the connection and INFLIGHT_SHMFD
  * was negotiated (the back-end kept its unfinished requests in the region

@@ -223,6 +223,27 @@ static inline int qsd_start(struct qsd *q, int queues, const char **why)
 }
 
 /*
+ * qemu-storage-daemon again, after qsd_kill(), on the same image and
+ * socket: a back-end restarted under a device.  0 or -1 (why in *why).
+ */
+static inline int qsd_restart(struct qsd *q, int queues, const char **why)
+{
+	char blk0[200], exp0[300];
+	char *argv[] = {
+		QSD, "--blockdev", blk0, "--blockdev",
+		"driver=raw,node-name=disk0,file=file0", "--export", exp0, NULL,
+	};
+
+	unlink(q->sock);
+	snprintf(blk0, sizeof(blk0), "driver=file,node-name=file0,filename=%s",
+		 q->img);
+	snprintf(exp0, sizeof(exp0),
+		 "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
+		 q->sock, queues);
+	return qsd_spawn(q, argv, why);
+}
+
+/*
  * virtiofsd sharing q->dir/share, which holds one file, "file", with
  * content.  0 or -1 (why in *why).
  */

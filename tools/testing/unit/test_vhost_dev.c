@@ -280,6 +280,27 @@ static void test_block(void)
 	vt_driver_ok(&r.d);
 	TAP_CHECK(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET,
 		  "blk: starting it again fails: the back-end is gone");
+
+	/*
+	 * The daemon started again on the same socket: the driver's next
+	 * start connects to it anew (nothing of the lost connection was in
+	 * force after the reset), and the disk works again.
+	 */
+	vt_set_status(&r.d, 0);
+	if (!TAP_CHECK(qsd_restart(&q, 2, &why) == 0, "blk: qemu-storage-daemon started again on the same socket")) {
+		printf("#   %s\n", why);
+		goto out_rig;
+	}
+	vt_rd(&r.d, r.d.isr, 1);
+	if (TAP_CHECK(vt_bringup(&r.d, 0, 1) == 0 &&
+		      (vt_status(&r.d) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		      !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		      "blk: after a reset, the next start connects to the restarted back-end")) {
+		data = vt_alloc(r.vh, 512, 512);
+		TAP_CHECK(blk_rw(&r, 0, VIRTIO_BLK_T_IN, 11, data, &status) == 0 &&
+			  status == VIRTIO_BLK_S_OK && sector_is_image(&r, data, 11),
+			  "blk: ... and a read through it returns the image's sector 11");
+	}
 out_rig:
 	rig_down(&r);
 out:
