@@ -437,20 +437,29 @@ vhost_prepare() {
 	# virtiofsd keeps a pid file under /var/run, which vm-run's root lacks
 	[ -e /var/run ] || { mkdir -p /var && ln -s /run /var/run; }
 	dd if=/dev/urandom of="$VU_DISK" bs=1M count=16 2>/dev/null
-	rm -rf "$VU_SHARE" "$OUT/vu-blk.sock" "$OUT/vu-fs.sock"
+	rm -rf "$VU_SHARE" "$OUT/vu-blk.sock" "$OUT/vu-fs.sock" "$OUT"/vu-qsd.*
 	mkdir -p "$VU_SHARE"
 	dd if=/dev/urandom of="$VU_SHARE/in.bin" bs=64k count=8 2>/dev/null
-	"$VU_QSD" --blockdev "driver=file,node-name=file0,filename=$VU_DISK" \
-		--blockdev driver=raw,node-name=disk0,file=file0 \
-		--export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$OUT/vu-blk.sock,writable=on,num-queues=2" \
-		> "$OUT/vu-qsd.out" 2> "$OUT/vu-qsd.err" &
-	vu_qsd_pid=$!
+	vu_qsd_start
 	"$VU_FSD" --socket-path="$OUT/vu-fs.sock" -o source="$VU_SHARE" \
 		-o cache=none -o sandbox=chroot > "$OUT/vu-fsd.out" 2> "$OUT/vu-fsd.err" &
 	vu_fsd_pid=$!
 	wait_for 20 listening "$OUT/vu-blk.sock" && wait_for 20 listening "$OUT/vu-fs.sock"
 	check $? "vhost: qemu-storage-daemon and virtiofsd listen on their sockets" vu-qsd vu-fsd
 	VHOST_ARGS="--vhost-user block,socket=$OUT/vu-blk.sock --vhost-user type=fs,socket=$OUT/vu-fs.sock,tag=vbshare"
+}
+
+# vu_qsd_start: qemu-storage-daemon exporting $VU_DISK as vhost-user-blk
+# (2 queues) on $OUT/vu-blk.sock, in the background (vu_qsd_pid); its
+# output is appended to vu-qsd.out and vu-qsd.err, so a restarted one's
+# follows the first one's.
+vu_qsd_start() {
+	rm -f "$OUT/vu-blk.sock"
+	"$VU_QSD" --blockdev "driver=file,node-name=file0,filename=$VU_DISK" \
+		--blockdev driver=raw,node-name=disk0,file=file0 \
+		--export "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=$OUT/vu-blk.sock,writable=on,num-queues=2" \
+		>> "$OUT/vu-qsd.out" 2>> "$OUT/vu-qsd.err" &
+	vu_qsd_pid=$!
 }
 
 # listening PATH: a Unix socket bound to PATH listens (/proc/net/unix's
