@@ -201,30 +201,9 @@ static inline int qsd_image(struct qsd *q, const char **why)
 }
 
 /*
- * qsd_image(), exported by qemu-storage-daemon as vhost-user-blk with the
- * given queues.  0 or -1 (why in *why).
- */
-static inline int qsd_start(struct qsd *q, int queues, const char **why)
-{
-	char blk0[200], exp0[300];
-	char *argv[] = {
-		QSD, "--blockdev", blk0, "--blockdev",
-		"driver=raw,node-name=disk0,file=file0", "--export", exp0, NULL,
-	};
-
-	if (qsd_image(q, why))
-		return -1;
-	snprintf(blk0, sizeof(blk0), "driver=file,node-name=file0,filename=%s",
-		 q->img);
-	snprintf(exp0, sizeof(exp0),
-		 "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
-		 q->sock, queues);
-	return qsd_spawn(q, argv, why);
-}
-
-/*
- * qemu-storage-daemon again, after qsd_kill(), on the same image and
- * socket: a back-end restarted under a device.  0 or -1 (why in *why).
+ * qemu-storage-daemon exporting q->img as vhost-user-blk with the given
+ * queues on q->sock: at first, and again after qsd_kill() (a back-end
+ * restarted under a device).  0 or -1 (why in *why).
  */
 static inline int qsd_restart(struct qsd *q, int queues, const char **why)
 {
@@ -241,6 +220,14 @@ static inline int qsd_restart(struct qsd *q, int queues, const char **why)
 		 "type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path=%s,writable=on,num-queues=%d",
 		 q->sock, queues);
 	return qsd_spawn(q, argv, why);
+}
+
+/* qsd_image(), exported by qsd_restart().  0 or -1 (why in *why). */
+static inline int qsd_start(struct qsd *q, int queues, const char **why)
+{
+	if (qsd_image(q, why))
+		return -1;
+	return qsd_restart(q, queues, why);
 }
 
 /*
