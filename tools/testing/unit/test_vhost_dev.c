@@ -269,9 +269,11 @@ static void test_block(void)
 		  "blk: the back-end killed: the device says DEVICE_NEEDS_RESET");
 	TAP_CHECK(qsd_ms() - t0 < 2000,
 		  "blk: ... at once: no reconnection without INFLIGHT_SHMFD");
-	/* The status is set first, the interrupt raised after: wait for it. */
-	vt_wait_for(vt_intx_cond, &r.d);
-	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "blk: ... with a configuration interrupt");
+	/*
+	 * The status is set first, the interrupt raised after: wait for it
+	 * (past a late one of the read before).
+	 */
+	TAP_EQ_INT(vt_wait_isr(&r.d, 2) & 2, 2, "blk: ... with a configuration interrupt");
 	vt_set_status(&r.d, 0);
 	TAP_EQ_INT(vt_status(&r.d), 0, "blk: a reset after the back-end died completes");
 	TAP_CHECK((vt_negotiate(&r.d, BASE_FEATURES) & VIRTIO_CONFIG_S_FEATURES_OK) &&
@@ -433,8 +435,13 @@ static void test_reconnect(void)
 	TAP_CHECK(poll(&pfd, 1, 1000) == 1 && read(pfd.fd, &kicks, sizeof(kicks)) == sizeof(kicks),
 		  "reconnect: the kicks taken off the eventfd");
 	vt_msleep(300);
-	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET) && !vt_intx(r.vh, DEVFN),
-		  "reconnect: the back-end killed: no DEVICE_NEEDS_RESET, no interrupt");
+	/*
+	 * A queue interrupt may still come for the read before the kill (the
+	 * back-end's call at start-up and the read's can be taken apart).
+	 */
+	TAP_CHECK(!(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+		  !(vt_rd(&r.d, r.d.isr, 1) & 2),
+		  "reconnect: the back-end killed: no DEVICE_NEEDS_RESET, no configuration interrupt");
 	TAP_EQ_INT(vt_used_pending(&r.d, 0), 0, "reconnect: the read posted meanwhile waits");
 	if (!TAP_CHECK(vub_spawn(&q, "inflight", &why) == 0, "reconnect: a new back-end on the socket"))
 		goto out_rig;
@@ -483,8 +490,7 @@ static void test_reconnect(void)
 	t0 = qsd_ms() - t0;
 	printf("#   failed after %lld ms\n", (long long)t0);
 	TAP_CHECK(t0 >= 2900 && t0 < 6000, "reconnect: ... after the 3 s");
-	vt_wait_for(vt_intx_cond, &r.d);
-	TAP_EQ_INT(vt_rd(&r.d, r.d.isr, 1) & 2, 2, "reconnect: ... with a configuration interrupt");
+	TAP_EQ_INT(vt_wait_isr(&r.d, 2) & 2, 2, "reconnect: ... with a configuration interrupt");
 out_rig:
 	rig_down(&r);
 	qsd_stop(&q);

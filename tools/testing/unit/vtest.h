@@ -482,6 +482,25 @@ static inline bool vt_intx_cond(void *arg)
 }
 
 /*
+ * The ISR bits read (each read clears them) until one of want is among
+ * them or 10 s passed.  An interrupt raised for earlier work may come
+ * first; it is taken and the wait goes on.
+ */
+static inline uint8_t vt_wait_isr(struct vt_dev *d, uint8_t want)
+{
+	uint8_t seen = 0;
+	int i;
+
+	for (i = 0; i < 10000 && !(seen & want); i++) {
+		if (vt_intx(d->vh, d->devfn))
+			seen |= vt_rd(d, d->isr, 1);
+		else
+			vt_msleep(1);
+	}
+	return seen;
+}
+
+/*
  * The MSI-X table and PBA of nr vectors as a guest reads them, 4 bytes at
  * a time, from a BAR at bar (the table at table_off, the PBA at pba_off):
  * pci_msix_save()'s layout, PCI_MSIX_STATE_SIZE(nr) bytes into buf.
