@@ -60,6 +60,15 @@
  *                                      (util-linux's script -qfec, which
  *                                      the arm64 test VM lacks)
  *
+ *   peek PID                           test VM: every mapping of guest
+ *                                      RAM through a backend node in
+ *                                      process PID (/proc/PID/maps'
+ *                                      [virtio-bridge-ram]), each read at
+ *                                      its first page through /proc/PID/mem
+ *                                      as the process itself would touch
+ *                                      it; prints "peek mappings=N
+ *                                      readable=R faulting=F"
+ *
  *   nisv RESOURCE                      arm64 guest: maps a virtio-pci
  *                                      function's BAR 0 (its sysfs
  *                                      resource0, the function unbound and
@@ -859,6 +868,41 @@ static int cmd_nisv(const char *path)
 }
 #endif
 
+/*
+ * A mapping whose pages the module revoked faults (SIGBUS for the process
+ * itself); the kernel's access on our behalf fails with EIO instead, and
+ * the process is left alone.
+ */
+static int cmd_peek(const char *pid)
+{
+	unsigned long start, end;
+	int n = 0, readable = 0, faulting = 0;
+	char path[64], line[512], page[4096];
+	FILE *maps;
+	int mem;
+
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	maps = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	if (!maps || mem < 0)
+		return fail("peek: /proc/PID/maps and mem");
+	while (fgets(line, sizeof(line), maps)) {
+		if (!strstr(line, "[virtio-bridge-ram]") ||
+		    sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		n++;
+		if (pread(mem, page, sizeof(page), (off_t)start) == (ssize_t)sizeof(page))
+			readable++;
+		else
+			faulting++;
+	}
+	fclose(maps);
+	close(mem);
+	printf("peek mappings=%d readable=%d faulting=%d\n", n, readable, faulting);
+	return 0;
+}
+
 static int cmd_pty(const char *cmd)
 {
 	char buf[4096];
@@ -981,6 +1025,8 @@ int main(int argc, char **argv)
 		limit(c, CMD_LIMIT);
 		return cmd_pty(argv[2]);
 	}
+	if (!strcmp(c, "peek") && argc == 3)
+		return cmd_peek(argv[2]);
 	if (!strcmp(c, "nisv") && argc == 3) {
 		limit(c, CMD_LIMIT);
 		return cmd_nisv(argv[2]);

@@ -462,6 +462,19 @@ vu_qsd_start() {
 	vu_qsd_pid=$!
 }
 
+# vu_peek: "MAPPINGS READABLE FAULTING" of qemu-storage-daemon's mappings
+# of guest RAM through a backend node, each read at its first page from
+# outside (e2e-helper peek); vu_revoked: it has some, and all fault.
+vu_peek() {
+	"$HELPER" peek "$vu_qsd_pid" |
+		sed -n 's/^peek mappings=\([0-9]*\) readable=\([0-9]*\) faulting=\([0-9]*\)$/\1 \2 \3/p'
+}
+vu_revoked() {
+	# shellcheck disable=SC2086
+	set -- $(vu_peek)
+	[ "${1:-0}" -ge 1 ] && [ "$3" = "$1" ]
+}
+
 # listening PATH: a Unix socket bound to PATH listens (/proc/net/unix's
 # flags say __SO_ACCEPTCON)
 listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; }
