@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -21,6 +22,17 @@
 struct vmm_doorbell {
 	uint32_t id;
 	struct kvm_ioeventfd io;
+};
+
+/*
+ * One interrupt line of a bridged device: what KVM_IRQFD is given for it
+ * (the eventfd the module raises it through and, level-triggered, the
+ * resample eventfd), bound at its first assertion.
+ */
+struct vmm_line {
+	struct kvm_irqfd irqfd;
+	const char *dev;
+	unsigned int line;
 };
 
 /* One MSI message of a provider: its eventfd, bound to a GSI routed to it. */
@@ -39,8 +51,12 @@ struct vmm_msi {
  *	(constant)
  * @nr_slots: how many of its slots the ECAM window holds, at most
  *	VMM_BRIDGE_SLOTS (constant)
- * @nr_efds: entries of @efds in use (set-up thread)
- * @efds: irqfds and resample eventfds, closed at the end
+ * @nr_lines: entries of @lines made (set-up thread, then constant)
+ * @lines: every device's interrupt lines, in the module's order; their
+ *	eventfds are closed at the end
+ * @lines_epfd: the lines not bound to KVM yet, each waiting for its
+ *	first assertion (main thread after set-up), or -1
+ * @nr_unbound: how many lines @lines_epfd waits for
  * @db_off: reading doorbell changes failed: stop polling for them, kicks
  *	are forwarded as stores instead (main thread only)
  * @nr_doorbells: entries of @doorbells (main thread only)
@@ -58,8 +74,10 @@ struct vmm_bridge {
 	uint32_t vmid;
 	const struct bridge_fe_device *host;
 	unsigned int nr_slots;
-	unsigned int nr_efds;
-	int efds[2 * VBRIDGE_MAX_IRQS];
+	unsigned int nr_lines;
+	struct vmm_line *lines;
+	int lines_epfd;
+	unsigned int nr_unbound;
 	bool db_off;
 	unsigned int nr_doorbells;
 	struct vmm_doorbell *doorbells;
@@ -147,6 +165,7 @@ int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
 		return -1;
 	}
 	br->vmid = vmid;
+	br->lines_epfd = -1;
 	vm->bridge = br;
 	if (bridge_fe_open(&br->fe, node))
 		return -1;
@@ -167,35 +186,77 @@ int vmm_bridge_open(struct vmm *vm, const char *node, uint32_t vmid)
 	return 0;
 }
 
-/* One line: a KVM irqfd on its GSI, bound to the line in the module. */
-static int vmm_bridge_irqfd(struct vmm *vm, const struct bridge_fe_device *d,
-			    unsigned int line)
+/*
+ * One line: its eventfds, given to the module; KVM gets them when the line
+ * is first raised (vmm_bridge_lines()).  A line KVM has costs the VM's
+ * teardown a wait for each of its resamplers (an SRCU grace period each:
+ * 4 ms and more under nested virtualization), while most declared lines
+ * are never raised: the example overlays declare a line for every slot.
+ */
+static int vmm_bridge_line(struct vmm *vm, const struct bridge_fe_device *d,
+			   unsigned int line)
 {
 	struct vmm_bridge *br = vm->bridge;
-	bool level = d->irqs[line].flags & VBRIDGE_IRQ_F_LEVEL;
-	struct kvm_irqfd irqfd = { .gsi = d->irqs[line].num };
+	struct vmm_line *l = &br->lines[br->nr_lines];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = br->nr_lines };
 	int efd, rfd = -1;
 
 	efd = eventfd(0, EFD_CLOEXEC);
 	if (efd < 0)
 		goto err;
-	br->efds[br->nr_efds++] = efd;
-	irqfd.fd = efd;
-	if (level) {
+	*l = (struct vmm_line){
+		.irqfd = { .fd = efd, .gsi = d->irqs[line].num },
+		.dev = d->name, .line = line,
+	};
+	br->nr_lines++;		/* closed by vmm_bridge_destroy() from here on */
+	if (d->irqs[line].flags & VBRIDGE_IRQ_F_LEVEL) {
 		rfd = eventfd(0, EFD_CLOEXEC);
 		if (rfd < 0)
 			goto err;
-		br->efds[br->nr_efds++] = rfd;
-		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
-		irqfd.resamplefd = rfd;
+		l->irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		l->irqfd.resamplefd = rfd;
 	}
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+	if (epoll_ctl(br->lines_epfd, EPOLL_CTL_ADD, efd, &ev))
 		goto err;
+	br->nr_unbound++;
 	return bridge_fe_set_irqfd(br->fe, d->id, line, efd, rfd) ? -1 : 0;
 err:
-	log_errno("vmid %u: cannot make an irqfd for line %u (GSI %u) of '%s'",
+	log_errno("vmid %u: cannot make the eventfds of line %u (GSI %u) of '%s'",
 		  br->vmid, line, d->irqs[line].num, d->name);
 	return -1;
+}
+
+int vmm_bridge_lines_fd(const struct vmm *vm)
+{
+	const struct vmm_bridge *br = vm->bridge;
+
+	return br && br->nr_unbound ? br->lines_epfd : -1;
+}
+
+void vmm_bridge_lines(struct vmm *vm)
+{
+	struct vmm_bridge *br = vm->bridge;
+	struct epoll_event ev[8];
+	int i, n;
+
+	n = epoll_wait(br->lines_epfd, ev, 8, 0);
+	for (i = 0; i < n; i++) {
+		struct vmm_line *l = &br->lines[ev[i].data.u32];
+
+		epoll_ctl(br->lines_epfd, EPOLL_CTL_DEL, l->irqfd.fd, NULL);
+		br->nr_unbound--;
+		/*
+		 * KVM looks at the eventfd as it binds it: the assertion
+		 * that woke us is delivered now.
+		 */
+		if (ioctl(vm->vm_fd, KVM_IRQFD, &l->irqfd) < 0) {
+			log_errno("vmid %u: cannot bind line %u (GSI %u) of '%s' to KVM: its interrupts are lost",
+				  br->vmid, l->line, l->irqfd.gsi, l->dev);
+			continue;
+		}
+		log_info("vmid %u: line %u (GSI %u) of '%s' bound to KVM at its first interrupt",
+			 br->vmid, l->line, l->irqfd.gsi, l->dev);
+	}
 }
 
 /* Windows outside the PCI window are not seen by the PCI host's handler. */
@@ -207,13 +268,22 @@ static void vmm_bridge_window_io(void *opaque, struct io_access *a)
 int vmm_bridge_setup(struct vmm *vm)
 {
 	struct vmm_bridge *br = vm->bridge;
-	unsigned int i, j;
+	unsigned int i, j, n = 0;
 
+	for (i = 0; i < bridge_fe_nr_devices(br->fe); i++)
+		n += bridge_fe_device(br->fe, i)->nr_irqs;
+	br->lines = calloc(n ? n : 1, sizeof(*br->lines));
+	br->lines_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!br->lines || br->lines_epfd < 0) {
+		log_errno("vmid %u: cannot set up the bridged devices' %u interrupt lines",
+			  br->vmid, n);
+		return -1;
+	}
 	for (i = 0; i < bridge_fe_nr_devices(br->fe); i++) {
 		const struct bridge_fe_device *d = bridge_fe_device(br->fe, i);
 
 		for (j = 0; j < d->nr_irqs; j++)
-			if (vmm_bridge_irqfd(vm, d, j))
+			if (vmm_bridge_line(vm, d, j))
 				return -1;
 		for (j = 0; j < d->nr_windows; j++) {
 			const struct vbridge_window *w = &d->windows[j];
@@ -553,8 +623,14 @@ void vmm_bridge_destroy(struct vmm *vm)
 		close(br->msis[i].fd);
 	free(br->msis);
 	irq_routes_free(&br->routes);
-	for (i = 0; i < br->nr_efds; i++)
-		close(br->efds[i]);
+	for (i = 0; i < br->nr_lines; i++) {
+		close(br->lines[i].irqfd.fd);
+		if (br->lines[i].irqfd.flags & KVM_IRQFD_FLAG_RESAMPLE)
+			close(br->lines[i].irqfd.resamplefd);
+	}
+	free(br->lines);
+	if (br->lines_epfd >= 0)
+		close(br->lines_epfd);
 	bridge_fe_close(br->fe);
 	free(br);
 	vm->bridge = NULL;

@@ -68,6 +68,14 @@ int vmm_bridge_check(struct vmm *vm);
  */
 int vmm_bridge_setup(struct vmm *vm);
 
+/*
+ * The fd to poll (POLLIN) for a bridged line raised the first time, or -1
+ * when every line is bound to KVM (or there is no bridge); then
+ * vmm_bridge_lines() binds the lines raised (main thread).
+ */
+int vmm_bridge_lines_fd(const struct vmm *vm);
+void vmm_bridge_lines(struct vmm *vm);
+
 /* The fd to poll for doorbell requests (POLLIN), or -1 without a bridge. */
 int vmm_bridge_fd(const struct vmm *vm);
 

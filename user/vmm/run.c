@@ -651,8 +651,8 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con,
 	uint64_t cnt;
 
 	for (;;) {
-		struct pollfd p[5];
-		int n = 0, i_sig, i_in = -1, i_rx = -1, i_br = -1;
+		struct pollfd p[6];
+		int n = 0, i_sig, i_in = -1, i_rx = -1, i_br = -1, i_ln = -1;
 
 		p[n].fd = vm->done_efd;
 		p[n++].events = POLLIN;
@@ -672,6 +672,11 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con,
 		if (vmm_bridge_fd(vm) >= 0) {
 			i_br = n;
 			p[n].fd = vmm_bridge_fd(vm);
+			p[n++].events = POLLIN;
+		}
+		if (vmm_bridge_lines_fd(vm) >= 0) {
+			i_ln = n;
+			p[n].fd = vmm_bridge_lines_fd(vm);
 			p[n++].events = POLLIN;
 		}
 		int wait = -1, r;
@@ -715,6 +720,8 @@ static int run_loop(struct vmm *vm, int sfd, struct run_console *con,
 			run_console_input(vm, con);
 		if (i_br >= 0 && (p[i_br].revents & POLLIN))
 			vmm_bridge_doorbells(vm);
+		if (i_ln >= 0 && (p[i_ln].revents & POLLIN))
+			vmm_bridge_lines(vm);
 	}
 	switch (atomic_load(&vm->exit_reason)) {
 	case VMM_EXIT_POWEROFF:
