@@ -205,6 +205,90 @@ wait_for() {
 	done
 }
 
+# --- the scenario watchdog ---------------------------------------------------
+#
+# Every wait of a scenario has a bound of its own, but a shell `wait` for
+# a process that ignores its signal, or a helper stuck in the kernel,
+# would hold the whole run until vm-run's timeout, and say nothing.  So
+# each scenario runs under a watchdog.  Past SCENARIO_MAX seconds it
+# prints at once, on the run's own output, a failed check that says
+# where the script and its processes wait (the details as comments, kept
+# in $OUT/watchdog.txt), then kills the scenario's processes (every
+# descendant of the script but the watchdog and the pids in RUN_SPARE),
+# again every 2 s until the scenario returns.  Such a scenario fails and
+# is never run again.  The longest scenario takes 92 s (daemon_kill,
+# debug kit).
+SCENARIO_MAX=${SCENARIO_MAX:-360}
+RUN_SPARE=''
+
+# wd_procs ROOT SPARE...: "PID PPID STATE COMM" of ROOT's descendants,
+# leaving out SPARE pids and theirs
+wd_procs() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v spare="$*" '
+		BEGIN { n = split(spare, s, " "); for (i = 2; i <= n; i++) skip[s[i]] = 1 }
+		{
+			# comm may hold spaces: what follows its last ")" is "STATE PPID ..."
+			r = $0; sub(/^.*\) /, "", r); split(r, f, " ")
+			c = $0; sub(/\) [^)]*$/, "", c); sub(/^[0-9]+ \(/, "", c); gsub(/ /, "_", c)
+			ppid[$1] = f[2]; line[$1] = $1 " " f[2] " " f[1] " " c
+		}
+		END {
+			for (p in line) {
+				for (q = p; q != "" && q != root && q > 1; q = ppid[q])
+					if (q in skip) break
+				if (q == root && !(p in skip) && p != root) print line[p]
+			}
+		}' | sort -n
+}
+
+# wd_where PID: "STATE WHERE" of a process, WHERE its kernel wait channel
+# (its innermost kernel frame when the channel says nothing)
+wd_where() {
+	ww_w=$(cat "/proc/$1/wchan" 2>/dev/null)
+	[ -n "$ww_w" ] && [ "$ww_w" != 0 ] ||
+		ww_w=$(head -n 1 "/proc/$1/stack" 2>/dev/null | sed 's/^\[<[0-9a-f]*>\] //; s/+.*//')
+	echo "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) ${ww_w:-?}"
+}
+
+# wd_run NAME SHELL-PID: the watchdog's body, in the background with the
+# run's output on fd 9 (which no sleep of it keeps open)
+wd_run() {
+	read -r wr_self _ < /proc/self/stat
+	wr_t0=$(now)
+	while [ ! -e "$OUT/watchdog.stop" ]; do
+		if awk -v a="$wr_t0" -v n="$(now)" -v m="$SCENARIO_MAX" 'BEGIN { exit !(n - a >= m) }'; then
+			break
+		fi
+		sleep 2 9>&-
+	done
+	[ ! -e "$OUT/watchdog.stop" ] || return 0
+	{
+		echo "WD-SCRIPT $(wd_where "$2")"
+		# shellcheck disable=SC2086
+		wd_procs "$2" "$wr_self" $RUN_SPARE | while read -r wr_p _ _ wr_c; do
+			echo "WD-PROC $wr_p $wr_c ($(wd_where "$wr_p")) | $(tr '\0' ' ' < "/proc/$wr_p/cmdline" 2>/dev/null | cut -c1-160)"
+			sed 's/^\[<[0-9a-f]*>\] /WD-STACK   /' "/proc/$wr_p/stack" 2>/dev/null | head -n 8
+		done
+	} > "$OUT/watchdog.tmp"
+	# one in uninterruptible sleep first: no signal ends that wait
+	wr_proc=$({ grep '^WD-PROC [0-9]* [^ ]* (D ' "$OUT/watchdog.tmp"; grep '^WD-PROC ' "$OUT/watchdog.tmp"; } |
+		head -n 1 | sed 's/^WD-PROC //; s/ |.*//')
+	{
+		nok "$1: still running after $SCENARIO_MAX s, its processes killed: the script waited ($(sed -n 's/^WD-SCRIPT //p' "$OUT/watchdog.tmp")); its process ${wr_proc:-(none)}"
+		sed 's/^/#   /' "$OUT/watchdog.tmp"
+	} >&9
+	# (the scenario's end may kill the watchdog before this: then the
+	# line above, if printed, fails the run on its own)
+	mv "$OUT/watchdog.tmp" "$OUT/watchdog.txt"
+	while [ ! -e "$OUT/watchdog.stop" ]; do
+		# shellcheck disable=SC2086
+		wd_procs "$2" "$wr_self" $RUN_SPARE | while read -r wr_p _; do
+			kill -9 "$wr_p" 2>/dev/null
+		done
+		sleep 2 9>&-
+	done
+}
+
 # run [--again-on-triple-fault] SCENARIO-FUNCTION: run it and print its
 # TAP.  A second-level guest that triple-faults fails its scenario like any
 # other failure.  With --again-on-triple-fault (only for the scenarios that
@@ -229,10 +313,12 @@ run() {
 	run_status=$status
 	: > "$OUT/started"
 	sp_clear
-	"$@" > "$OUT/scenario.tap"
+	run_guarded "$@"
 	run_attempt=1
 	while [ $run_attempt -le $RUN_AGAIN_MAX ] && grep -q '^not ok' "$OUT/scenario.tap"; do
-		if run_cause=$(silent_storms); then
+		if [ -e "$OUT/watchdog.txt" ]; then
+			break
+		elif run_cause=$(silent_storms); then
 			run_cause="a second-level guest never started: $run_cause"
 		elif run_cause=$(stale_int3s); then
 			run_cause="a second-level guest ran an int3 no longer in its memory: $run_cause"
@@ -250,13 +336,30 @@ run() {
 		status=$run_status
 		: > "$OUT/started"
 		sp_clear
-		"$@" > "$OUT/scenario.tap"
+		run_guarded "$@"
 		run_attempt=$((run_attempt + 1))
 	done
 	cat "$OUT/scenario.tap"
 	triple_faulted &&
 		note "$1: a second-level guest triple-faulted: $(triple_faults) probe: $(sp_hits | tr '\n' ';')"
 	echo "# $1 took $(elapsed "$run_t0") s"
+}
+
+# run_guarded SCENARIO-FUNCTION: run it under the watchdog, its TAP in
+# $OUT/scenario.tap (the watchdog's line, if any, already printed)
+run_guarded() {
+	rm -f "$OUT/watchdog.stop" "$OUT/watchdog.tmp" "$OUT/watchdog.txt"
+	wd_run "${1#scenario_}" $$ 9>&1 < /dev/null > /dev/null 2>&1 &
+	rg_wd=$!
+	"$@" > "$OUT/scenario.tap"
+	: > "$OUT/watchdog.stop"
+	# (its sleep of at most 2 s may outlive it, holding only /dev/null)
+	kill "$rg_wd" 2>/dev/null
+	wait "$rg_wd" 2>/dev/null
+	if [ -e "$OUT/watchdog.txt" ]; then
+		status=1
+		echo "# ${1#scenario_}: ended after the watchdog's failed check above" >> "$OUT/scenario.tap"
+	fi
 }
 
 # --- the shutdown probe ----------------------------------------------------
@@ -513,8 +616,16 @@ vhost_stop() {
 	fi
 	kill -0 "$vu_qsd_pid" 2>/dev/null && { [ "$vs_fsd" = running ] || [ "$vs_fsd" = 0 ]; }
 	check $? "$1: qemu-storage-daemon runs on, virtiofsd did not die of a signal ($vs_fsd)" vu-qsd vu-fsd
-	kill $vu_qsd_pid $vu_fsd_pid 2>/dev/null
-	wait $vu_qsd_pid $vu_fsd_pid 2>/dev/null
+	for vs_pid in $vu_qsd_pid $vu_fsd_pid; do
+		kill "$vs_pid" 2>/dev/null
+		# (a signal that reaches one of virtiofsd's worker threads
+		# may leave its main loop in its poll)
+		wait_for 10 sh -c "! kill -0 $vs_pid 2>/dev/null" || {
+			note "$1: back-end $vs_pid ($(cat "/proc/$vs_pid/comm" 2>/dev/null)) ignored SIGTERM for 10 s: killed"
+			kill -9 "$vs_pid" 2>/dev/null
+		}
+		wait "$vs_pid" 2>/dev/null
+	done
 	vu_qsd_pid='' vu_fsd_pid=''
 }
 
@@ -679,6 +790,7 @@ keeper_start() {
 	"$VBRIDGE" run --kernel /root/e2e/halt.img --mem 32M --shutdown-timeout 0 \
 		--serial hardware=serial,num=1,type=sink < /dev/null > "$OUT/keeper.log" 2>&1 &
 	KEEPER_PID=$!
+	RUN_SPARE="$RUN_SPARE $KEEPER_PID"
 }
 keeper_stop() {
 	kill -TERM "$KEEPER_PID" 2>/dev/null

@@ -36,7 +36,7 @@ SCENARIOS=${*:-$ALL}
 expect=3
 for s in $SCENARIOS; do
 	case $s in
-	devices) expect=$((expect + 26))
+	devices) expect=$((expect + 27))
 		[ "$ARCH" = x86_64 ] || expect=$((expect + 7)) ;;
 	vmm_kill) expect=$((expect + 7)) ;;
 	no_ack) expect=$((expect + 8)) ;;
@@ -882,6 +882,7 @@ fi
 check $? "the $ARCH example overlay declares vm3/cvm2rb-pci" load
 "$VBRIDGE" ctl events > "$OUT/events.txt" 2>&1 &
 events_pid=$!
+RUN_SPARE=$events_pid
 # The keeper (lib.sh) works around x86's static-key patching under TCG.
 [ "$ARCH" = arm64 ] || keeper_start
 
