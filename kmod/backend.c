@@ -4,7 +4,8 @@
  * providers.  One opener at a time.  read() returns requests and VMSTART/
  * VMSTOP messages (device.c), write() takes replies and acknowledgments,
  * mmap() maps the running VM's RAM (mmap.c), ioctls set interrupt levels,
- * doorbells, MSI messages, readiness and the state blob.
+ * doorbells, MSI messages, readiness and the state blob, and make files
+ * that map RAM from offset 0 (mmap.c).
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -269,6 +270,8 @@ static long vbridge_be_ioctl(struct file *file, unsigned int cmd,
 	case VBRIDGE_BE_RESET:
 		vbridge_dev_reset(dev);
 		return 0;
+	case VBRIDGE_BE_MEM_FD:
+		return vbridge_be_mem_fd(file, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -35,6 +35,7 @@
  * backend's promise that it has none left.  A revoked mapping that is not
  * unmapped keeps the memfd (and the memory in it) until it is.
  */
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -267,6 +268,110 @@ int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma)
 err_unlock:
 	up_read(&dev->map_lock);
 	kfree(m);
+	return ret;
+}
+
+/**
+ * struct vbridge_mem_file - a file of VBRIDGE_BE_MEM_FD
+ * @be_file: the backend file (a reference)
+ * @gpa: the guest-physical address of offset 0
+ * @size: bytes it covers
+ *
+ * The private data of the file; immutable.
+ */
+struct vbridge_mem_file {
+	struct file *be_file;
+	u64 gpa;
+	u64 size;
+};
+
+static int vbridge_mem_file_release(struct inode *inode, struct file *file)
+{
+	struct vbridge_mem_file *mf = file->private_data;
+
+	fput(mf->be_file);
+	kfree(mf);
+	return 0;
+}
+
+/* The node's mmap() at @gpa + offset; the VMA leaves this file for good. */
+static int vbridge_mem_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vbridge_mem_file *mf = file->private_data;
+	u64 off, len = vma->vm_end - vma->vm_start;
+
+	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT))
+		return -EINVAL;
+	off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	if (off >= mf->size || len > mf->size - off)
+		return -EINVAL;
+	vma->vm_pgoff = (mf->gpa + off) >> PAGE_SHIFT;
+	return vbridge_be_mmap(mf->be_file, vma);
+}
+
+static const struct file_operations vbridge_mem_file_fops = {
+	.owner = THIS_MODULE,
+	.release = vbridge_mem_file_release,
+	.mmap = vbridge_mem_file_mmap,
+	.llseek = noop_llseek,
+};
+
+/**
+ * vbridge_be_mem_fd() - VBRIDGE_BE_MEM_FD
+ * @be_file: the backend file
+ * @uarg: struct vbridge_mem_fd
+ *
+ * Return: 0 with the new file's descriptor in @uarg->fd; -EFAULT; -EINVAL
+ * for flags, reserved fields, an unaligned, empty or wrapping range;
+ * -EMFILE, -ENOMEM.
+ */
+long vbridge_be_mem_fd(struct file *be_file, void __user *uarg)
+{
+	struct vbridge_mem_fd req;
+	struct vbridge_mem_file *mf;
+	struct file *file;
+	u64 end;
+	int fd, ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved[0] || req.reserved[1])
+		return -EINVAL;
+	if (!req.size || !PAGE_ALIGNED(req.gpa) || !PAGE_ALIGNED(req.size) ||
+	    check_add_overflow(req.gpa, req.size - 1, &end))
+		return -EINVAL;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	if (!mf)
+		return -ENOMEM;
+	mf->gpa = req.gpa;
+	mf->size = req.size;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_free;
+	}
+	mf->be_file = get_file(be_file);
+	file = anon_inode_getfile("[virtio-bridge-mem]", &vbridge_mem_file_fops, mf,
+				  (be_file->f_mode & FMODE_WRITE) ? O_RDWR : O_RDONLY);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+	req.fd = fd;
+	if (copy_to_user(uarg, &req, sizeof(req))) {
+		put_unused_fd(fd);
+		fput(file);		/* its release frees mf */
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_fd:
+	fput(mf->be_file);
+	put_unused_fd(fd);
+err_free:
+	kfree(mf);
 	return ret;
 }
 

@@ -650,6 +650,7 @@ void vbridge_vm_set_owner(u32 vmid, const struct vbridge_owner *owner);
 
 /* mmap.c */
 int vbridge_be_mmap(struct file *file, struct vm_area_struct *vma);
+long vbridge_be_mem_fd(struct file *be_file, void __user *uarg);
 void vbridge_map_bind(struct vbridge_dev *dev, struct vbridge_vm *vm);
 void vbridge_map_revoke(struct vbridge_dev *dev);
 

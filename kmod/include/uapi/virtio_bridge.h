@@ -505,6 +505,37 @@ struct vbridge_msi_req {
 #define VBRIDGE_BE_DEL_MSI	_IO(VBRIDGE_IOCTL_MAGIC, 0x29)
 
 /**
+ * struct vbridge_mem_fd - VBRIDGE_BE_MEM_FD argument
+ * @gpa: the guest-physical address offset 0 of the new file stands for;
+ *       page aligned
+ * @size: bytes of guest-physical space the file covers from @gpa; page
+ *        aligned, not 0, @gpa + @size not past 2^64
+ * @flags: must be 0
+ * @fd: out: the new file descriptor (close-on-exec)
+ * @reserved: must be 0
+ *
+ * A file whose mmap() at offset X is mmap() of the node at offset @gpa + X,
+ * for a range inside [@gpa, @gpa + @size): for a program that maps a memory
+ * file from its offset 0, such as a vhost-user back-end built on QEMU's
+ * libvhost-user before 9.1 (it maps mmap_offset + size bytes from offset 0
+ * of the file it gets with SET_MEM_TABLE).  Handed over with mmap_offset 0,
+ * it gives such a back-end one region of guest RAM that does not start at
+ * guest-physical 0.  Its mappings are the node's in every way: made only
+ * inside one region of the running VM, revoked at VMSTOP.  It has the
+ * node's access mode and holds the node open until it is closed.  Nothing
+ * is checked against the VM's regions until mmap().
+ */
+struct vbridge_mem_fd {
+	__u64 gpa;
+	__u64 size;
+	__u32 flags;
+	__s32 fd;
+	__u64 reserved[2];
+};
+
+#define VBRIDGE_BE_MEM_FD	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x2a, struct vbridge_mem_fd)
+
+/**
  * struct vbridge_state_blob - VBRIDGE_BE_{SET,GET}_STATE argument
  * @buf: user pointer
  * @len: SET: bytes at @buf (<= VBRIDGE_STATE_MAX); GET: in: room at @buf,

@@ -18,8 +18,9 @@
  *    ending at an unmapped page, NULL, kernel addresses;
  *  - read() of backend nodes with random sizes; write() of random bytes and
  *    of structurally mutated struct vbridge_reply (ids of real requests);
- *  - mmap() of backend nodes at random offsets, sizes, protections and
- *    flags, page faults (read, write, zap, SIGBUS caught), munmap();
+ *  - mmap() of backend nodes (and of their VBRIDGE_BE_MEM_FD files) at
+ *    random offsets, sizes, protections and flags, page faults (read,
+ *    write, zap, SIGBUS caught), munmap();
  *  - generic netlink messages: every command with random and mutated
  *    attributes, nests and lengths, and valid declarations, removals and
  *    overrides of the fuzzer's own devices;
@@ -288,7 +289,7 @@ static const unsigned long fz_cmds[] = {
 	VBRIDGE_BE_GET_INFO, VBRIDGE_BE_SET_READY, VBRIDGE_BE_SET_IRQ,
 	VBRIDGE_BE_ADD_DOORBELL, VBRIDGE_BE_DEL_DOORBELL, VBRIDGE_BE_SET_STATE,
 	VBRIDGE_BE_GET_STATE, VBRIDGE_BE_RESET, VBRIDGE_BE_ADD_MSI,
-	VBRIDGE_BE_DEL_MSI,
+	VBRIDGE_BE_DEL_MSI, VBRIDGE_BE_MEM_FD,
 };
 
 /* A command of ours, or a neighbour: other number, size or direction. */
@@ -424,6 +425,16 @@ static size_t fz_arg(struct fz_thread *t, unsigned long cmd, uint8_t *buf)
 		m->rid = fz_pick(s, 4) ? fz_pick(s, 256) : fz_pick(s, 0x20000);
 		return sizeof(*m);
 	}
+	case VBRIDGE_BE_MEM_FD: {
+		struct vbridge_mem_fd *m = (void *)buf;
+
+		m->gpa = fz_pick(s, 2) ? VBST_RAM_GPA + 4096 * fz_pick(s, VBST_RAM_SIZE / 4096) :
+			 fz_interesting(s);
+		m->size = fz_pick(s, 2) ? 4096 * fz_pick(s, VBST_RAM_SIZE / 4096 + 2) :
+			  fz_interesting(s);
+		m->flags = !fz_pick(s, 8);
+		return sizeof(*m);
+	}
 	case VBRIDGE_BE_SET_STATE:
 	case VBRIDGE_BE_GET_STATE: {
 		struct vbridge_state_blob *b = (void *)buf;
@@ -498,12 +509,18 @@ static void fz_ioctl(struct fz_thread *t, int fd)
 	t->doing = "ioctl";
 	r = ioctl(fd, cmd, arg);
 	fz_ok(r >= 0);
-	/* Doorbells hand out descriptors: give them back. */
+	/* Doorbells and mem fds hand out descriptors: give them back. */
 	if (!r && cmd == VBRIDGE_GET_DOORBELL && arg == (uintptr_t)buf) {
 		struct vbridge_doorbell *d = (void *)buf;
 
 		if (d->fd > 2)
 			close(d->fd);
+	}
+	if (!r && cmd == VBRIDGE_BE_MEM_FD && arg == (uintptr_t)buf) {
+		struct vbridge_mem_fd *m = (void *)buf;
+
+		if (m->fd > 2)
+			close(m->fd);
 	}
 }
 
@@ -586,7 +603,18 @@ static void fz_mmap(struct fz_thread *t)
 		off = VBST_RAM_GPA + 4096 * fz_pick(s, VBST_RAM_SIZE / 4096);
 	}
 	t->doing = "mmap";
-	p = mmap(NULL, len, prot, flags, fz.be[i], off);
+	if (fz_pick(s, 4)) {
+		p = mmap(NULL, len, prot, flags, fz.be[i], off);
+	} else {
+		/* through a file of the RAM from offset 0 (VBRIDGE_BE_MEM_FD) */
+		struct vbridge_mem_fd m = { .gpa = VBST_RAM_GPA, .size = VBST_RAM_SIZE };
+
+		p = MAP_FAILED;
+		if (!ioctl(fz.be[i], VBRIDGE_BE_MEM_FD, &m)) {
+			p = mmap(NULL, len, prot, flags, m.fd, off - VBST_RAM_GPA);
+			close(m.fd);
+		}
+	}
 	fz_ok(p != MAP_FAILED);
 	if (p == MAP_FAILED)
 		return;
