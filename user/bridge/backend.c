@@ -470,8 +470,10 @@ static void be_unmap(struct bridge_be *be)
 {
 	unsigned int i;
 
-	for (i = 0; i < be->mem.nr; i++)
+	for (i = 0; i < be->mem.nr; i++) {
 		munmap(be->mem.region[i].hva, be->mem.region[i].size);
+		close(be->mem.region[i].fd);
+	}
 	memset(&be->mem, 0, sizeof(be->mem));
 	be->generation = 0;
 }
@@ -690,21 +692,37 @@ static int be_vmstart(struct bridge_be *be, struct device_set *devs,
 	}
 	for (i = 0; i < be->info.nr_regions; i++) {
 		const struct vbridge_window *r = &be->info.regions[i];
+		struct vbridge_mem_fd mf = { .gpa = r->addr, .size = r->size };
+		int err;
 		void *p;
 
 		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 be->fd, (off_t)r->addr);
 		if (p == MAP_FAILED) {
+			err = -errno;
 			log_errno("%s: cannot map guest RAM 0x%llx+0x%llx", be->node,
 				  (unsigned long long)r->addr,
 				  (unsigned long long)r->size);
 			be_unmap(be);
-			return -errno;
+			return err;
 		}
-		/* offset = guest-physical address, for a vhost-user back-end */
-		if (guest_mem_add_fd(&be->mem, r->addr, r->size, p, be->fd,
-				     r->addr)) {
+		/*
+		 * For a vhost-user back-end: a file of this region alone, from
+		 * its offset 0, as libvhost-user maps it (mmap_offset + size
+		 * bytes from offset 0); its mappings are the node's.
+		 */
+		if (ioctl(be->fd, VBRIDGE_BE_MEM_FD, &mf)) {
+			err = -errno;
+			log_errno("%s: cannot make a file of guest RAM 0x%llx+0x%llx for vhost-user back-ends",
+				  be->node, (unsigned long long)r->addr,
+				  (unsigned long long)r->size);
 			munmap(p, r->size);
+			be_unmap(be);
+			return err;
+		}
+		if (guest_mem_add_fd(&be->mem, r->addr, r->size, p, mf.fd, 0)) {
+			munmap(p, r->size);
+			close(mf.fd);
 			be_unmap(be);
 			log_error("%s: overlapping guest RAM regions", be->node);
 			return -EPROTO;
