@@ -48,20 +48,41 @@ e2e_guest_image() {
 	initramfs_pack "$groot" "$work/guest.gz"
 }
 
-# vhost_backend_args ARCH [SCENARIO...]: vm-run's -a options that bring
+# vhost_backend_args ARCH DIR [SCENARIO...]: vm-run's -a options that bring
 # Debian's vhost-user back-ends (qemu-storage-daemon and virtiofsd, package
 # qemu-system-common) into the test VM at their own paths, when the vhost
-# scenario runs: on x86_64 (the host's binaries), with no scenario named
-# (all of them) or vhost among them.  One option and its value per line.
+# scenario runs: with no scenario named (all of them) or vhost among them.
+# x86_64: the host's binaries.  arm64: Debian's arm64 ones (kernel-kit
+# vhost-arm64), staged with their libraries in DIR, which it empties
+# first.  One option and its value per line; a failure to stage is said
+# on stderr, and the scenario then reports the back-ends as missing.
 vhost_backend_args() {
-	local arch=$1 b
-	shift
-	[ "$arch" = x86_64 ] || return 0
+	local arch=$1 dir=$2 b kk root libdirs
+	shift 2
 	[ $# = 0 ] || [[ " $* " == *" vhost "* ]] || return 0
-	for b in /usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd; do
-		[ -x "$b" ] && printf -- '-a\n%s:%s\n' "$b" "$b"
-	done
-	return 0
+	if [ "$arch" = x86_64 ]; then
+		for b in /usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd; do
+			[ -x "$b" ] && printf -- '-a\n%s:%s\n' "$b" "$b"
+		done
+		return 0
+	fi
+	kk="$(dirname "${BASH_SOURCE[0]}")/../vm/kernel-kit"
+	if ! root=$("$kk" -q --print root vhost-arm64) ||
+	   ! libdirs=$("$kk" -q --print libdirs vhost-arm64); then
+		echo "vhost: cannot fetch Debian's arm64 qemu-storage-daemon and virtiofsd (kernel-kit vhost-arm64)" >&2
+		return 0
+	fi
+	rm -rf "$dir"
+	if ! (
+		INITRAMFS_ARM64_LIBDIRS="$libdirs $INITRAMFS_ARM64_LIBDIRS"
+		for b in /usr/bin/qemu-storage-daemon /usr/lib/qemu/virtiofsd; do
+			initramfs_copy "$dir" "$root$b" "$b" || exit 1
+		done
+	); then
+		echo "vhost: cannot stage the arm64 back-ends' libraries in $dir" >&2
+		return 0
+	fi
+	printf -- '-a\n%s:/\n' "$dir"
 }
 
 # tiny_put FILE OFFSET HEXBYTES: write bytes at an offset

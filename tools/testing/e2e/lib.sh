@@ -528,12 +528,13 @@ devices_prepare() {
 # its own socket, for the guest's check-vhost; VHOST_ARGS has the
 # --vhost-user options for vbridge run or vbridge devices.  Returns 1 (a
 # SKIP line printed) when the test VM has no such binaries (run-e2e and
-# run-bridge bring them on x86_64 only).
+# run-bridge bring them: the host's on x86_64, Debian's arm64 ones through
+# kernel-kit vhost-arm64 on arm64).
 VU_QSD=/usr/bin/qemu-storage-daemon VU_FSD=/usr/lib/qemu/virtiofsd
 vhost_prepare() {
 	vu_qsd_pid='' vu_fsd_pid=''
 	if [ ! -x "$VU_QSD" ] || [ ! -x "$VU_FSD" ]; then
-		echo "ok - e2e $KIT: vhost: # SKIP no $VU_QSD or $VU_FSD in this test VM (x86_64 only)"
+		echo "ok - e2e $KIT: vhost: # SKIP no $VU_QSD or $VU_FSD in this test VM (the runner could not bring them: see its output)"
 		return 1
 	fi
 	VU_DISK=$OUT/vu-disk.img VU_SHARE=$OUT/vu-share

@@ -27,9 +27,9 @@ esac
 . /root/e2e/lib.sh
 sp_setup
 
-ALL="errors devices vmm_kill no_ack daemon_kill two_vms events"
+ALL="errors devices vmm_kill no_ack daemon_kill two_vms events vhost"
 [ "$ARCH" = x86_64 ] || ALL="$ALL guide"
-[ "$ARCH" != x86_64 ] || ALL="$ALL vhost hostile_msi"
+[ "$ARCH" != x86_64 ] || ALL="$ALL hostile_msi"
 SCENARIOS=${*:-$ALL}
 # Checks per scenario (and the 3 around them), so run-bridge can tell
 # when some never ran.

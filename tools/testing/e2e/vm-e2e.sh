@@ -440,7 +440,7 @@ scenario_tiny() {
 
 if [ $# -eq 0 ]; then
 	if [ "$ARCH" = arm64 ]; then
-		set -- tiny boot reset nisv uboot shutdown devices seed
+		set -- tiny boot reset nisv uboot shutdown devices vhost seed
 	else
 		set -- tiny boot mptable highmem shutdown devices vhost seed
 	fi
