@@ -516,9 +516,9 @@ struct vbridge_msi_req {
  *
  * A file whose mmap() at offset X is mmap() of the node at offset @gpa + X,
  * for a range inside [@gpa, @gpa + @size): for a program that maps a memory
- * file from its offset 0, such as a vhost-user back-end built on QEMU's
- * libvhost-user before 9.1 (it maps mmap_offset + size bytes from offset 0
- * of the file it gets with SET_MEM_TABLE).  Handed over with mmap_offset 0,
+ * file from its offset 0, such as a vhost-user back-end built on QEMU 7.2's
+ * libvhost-user (Debian 12's; it maps mmap_offset + size bytes from offset
+ * 0 of the file it gets with SET_MEM_TABLE).  Handed over with mmap_offset 0,
  * it gives such a back-end one region of guest RAM that does not start at
  * guest-physical 0.  Its mappings are the node's in every way: made only
  * inside one region of the running VM, revoked at VMSTOP.  It has the
