@@ -23,8 +23,9 @@
 #     (the heartbeat says so): a deadlock or a fault of the module looks
 #     exactly like that.  A reset without a word is still the emulator's: a
 #     module cannot triple-fault the test VM without an Oops first.  So is,
-#     once per run, nested TCG's stack-end panic at a vCPU thread's exit
-#     (verdict_stack_end_panic: measured as often with QEMU).
+#     once per run, nested TCG's stack-end panic in a vCPU thread
+#     (verdict_stack_end_panic: measured as often with QEMU).  So is QEMU
+#     killed by SIGKILL long before its timeout: from outside vm-run.
 #
 # vm_verdict CONSOLE OUTPUT QEMU_DEBUG QRC STALLED NONCE RETRY_PANIC
 #   CONSOLE, OUTPUT, QEMU_DEBUG: the attempt's files (missing ones are empty)
@@ -79,11 +80,14 @@ verdict_blame() {
 # test VM itself dies").  So such a panic is not by itself a sign of our
 # code, the module loaded or not, when: the panicking task is a vCPU
 # thread, the trace shows it in do_exit (where all but one measured were
-# detected) or returning to user mode from write(2) (x86_64's ORIG_RAX 1:
+# detected), returning to user mode from write(2) (x86_64's ORIG_RAX 1:
 # a whole run of 6 December 2026 saw vcpu0 preempted there right after
 # its guest powered off, as it wrote the VMM's done eventfd; no node of
 # the module has a write operation, so no code of the module ran in that
-# system call), the kernel is untainted or tainted only by out-of-tree or
+# system call) or returning to user mode from an interrupt taken in user
+# mode (irqentry_exit_to_user_mode with a user RIP, 0033: a run of 7
+# December 2026 saw vcpu0 preempted there by a reschedule IPI; no system
+# call, so no code of the module, was under way), the kernel is untainted or tainted only by out-of-tree or
 # unsigned modules (O, E: ours), and no stack names a function of the
 # module.  Any kernel report, a frame of the module, another task, or a
 # second such panic with the module loaded in one vm-run (vm_verdict
@@ -95,7 +99,9 @@ verdict_stack_end_panic() {
 		grep -aqE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ Comm: (vcpu[0-9]+|CPU [0-9]+/KVM) (Not tainted|Tainted: G[ OE]*[0-9])' <<< "$klog" &&
 		{ grep -aqE '^ *do_exit\+' <<< "$klog" ||
 		  { grep -aqE '^ *syscall_exit_to_user_mode\+' <<< "$klog" &&
-		    grep -aqE 'ORIG_RAX: 0000000000000001$' <<< "$klog"; }; } &&
+		    grep -aqE 'ORIG_RAX: 0000000000000001$' <<< "$klog"; } ||
+		  { grep -aqE '^ *irqentry_exit_to_user_mode\+' <<< "$klog" &&
+		    grep -aqE '^RIP: 0033:' <<< "$klog"; }; } &&
 		! grep -aq '\[virtio_bridge\]' <<< "$klog"
 }
 
@@ -117,6 +123,11 @@ vm_verdict() {
 		retriable=1
 		verdict_module_loaded "$console" &&
 			blame="virtio_bridge was loaded: a deadlock of the module looks the same"
+	elif [ "$qrc" = 137 ] && [ "${elapsed:-$timeout}" -lt $((timeout - 10)) ]; then
+		# SIGKILL long before timeout(1) could have sent it: from outside
+		# vm-run (the host's OOM killer, a person), nothing of the test VM
+		why="QEMU was killed (SIGKILL) after ${elapsed}s, long before the ${timeout}s timeout: not by vm-run"
+		retriable=1
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="no result within ${timeout}s (hang); killed"
 	elif verdict_klog "$console" | grep -aq '^Kernel panic'; then
