@@ -3,7 +3,8 @@
 #   make check            everything below, then one summary line
 #   make check-unit       host unit tests (plain and ASan+UBSan)
 #   make check-kstyle     the module's sparse (each kit), kernel-doc, checkpatch
-#   make check-fuzz       every libFuzzer harness for 20 s (make fuzz builds them)
+#   make check-fuzz       every libFuzzer harness for 10 s (make fuzz builds them;
+#                         FUZZ_SECONDS=N for longer)
 #   make check-kselftest  module kselftests in the test VM, each kit
 #                         (x86_64 TEST_KITS and arm64 ARM64_KITS)
 #   make check-e2e        end-to-end tests in the test VM (in-process, bridge)
