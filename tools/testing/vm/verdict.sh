@@ -60,9 +60,11 @@ verdict_klog() {
 # nothing points at our code); the first reason found.
 verdict_blame() {
 	local line rcu='^rcu: INFO:|detected stalls? on CPU|self-detected stall'
+	# (the first line, read to the end: under pipefail, an early exit
+	# would fail the pipeline with the line found)
 	if line=$(verdict_klog "$1" | grep -aE -- "$VERDICT_KERNEL_BAD" |
 		  { if verdict_dead_cpu "$1"; then grep -avE -- "$rcu"; else cat; fi; } |
-		  head -n 1 | grep .); then
+		  awk 'NR == 1 { l = $0 } END { if (NR) print l; exit !NR }'); then
 		echo "the test VM's kernel reported: $line"
 	elif line=$(verdict_klog "$1" | grep -aE -m 1 -- "$VERDICT_OURS") &&
 	     ! verdict_stack_end_panic "$1"; then
@@ -84,8 +86,8 @@ verdict_blame() {
 # report still blames the attempt.
 verdict_dead_cpu() {
 	! verdict_module_loaded "$1" &&
-		verdict_klog "$1" |
-		grep -aqE '^rcu:[[:space:]]+[0-9]+-\.\.\.!: \(0 ticks this GP\) idle=0000/0/0x0'
+		[ "$(verdict_klog "$1" |
+		     grep -acE '^rcu:[[:space:]]+[0-9]+-\.\.\.!: \(0 ticks this GP\) idle=0000/0/0x0')" -gt 0 ]
 }
 
 # verdict_stack_end_panic CONSOLE: the test VM panicked with "corrupted
