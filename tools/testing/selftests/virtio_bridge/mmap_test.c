@@ -369,6 +369,7 @@ TEST_F(map, mem_fd_refuses_bad_arguments)
 		{ -2 * PAGE, 4 * PAGE, 0, 0 },			/* past 2^64 */
 	};
 	unsigned int i;
+	int fd;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&req, 0, sizeof(req));
@@ -386,9 +387,9 @@ TEST_F(map, mem_fd_refuses_bad_arguments)
 		EXPECT_EQ(-7, req.fd);
 	}
 	/* The last page of the space is fine. */
-	i = mem_fd(self->w.be, -PAGE, PAGE);
-	EXPECT_LE(0, (int)i);
-	close(i);
+	fd = mem_fd(self->w.be, -PAGE, PAGE);
+	EXPECT_LE(0, fd);
+	close(fd);
 	EXPECT_EQ(-1, ioctl(self->w.be, VBRIDGE_BE_MEM_FD, (void *)16));
 	EXPECT_EQ(EFAULT, errno);
 }
