@@ -79,6 +79,20 @@ struct pci_host_ops {
 	 */
 	void (*send_msi)(struct pci_host *h, struct pci_func *f, uint64_t addr,
 			 uint32_t data);
+	/*
+	 * Optional (NULL: none), with send_msi.  An eventfd whose every
+	 * write sends function f's message addr/data as send_msi would,
+	 * with no thread of this process in the path: what a device whose
+	 * interrupts another process raises (a vhost-user back-end's call
+	 * fd) hands that process.  The host owns the fd; it stays open and
+	 * bound to the message until as many msi_fd_put() of the message
+	 * as msi_fd_get() succeeded.  Returns the fd or -errno (then the
+	 * device sends through send_msi as before).
+	 */
+	int (*msi_fd_get)(struct pci_host *h, struct pci_func *f,
+			  uint64_t addr, uint32_t data);
+	void (*msi_fd_put)(struct pci_host *h, struct pci_func *f,
+			   uint64_t addr, uint32_t data);
 };
 
 struct pci_host {

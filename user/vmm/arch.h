@@ -116,6 +116,15 @@ void arch_irq_line(struct vmm *vm, unsigned int irq, int level);
 bool arch_pci_msi(const struct vmm *vm);
 void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
 		       uint32_t data);
+/*
+ * The GSI route (a KVM_IRQ_ROUTING_MSI entry, gsi unset) that sends
+ * what arch_pci_send_msi() sends, for an eventfd bound to it
+ * (vmm/msi_fd.h).  0, or -1 with the reason in err: a message the
+ * machine would not take.
+ */
+int arch_pci_msi_route(const struct vmm *vm, unsigned int devfn, uint64_t addr,
+		       uint32_t data, struct kvm_irq_routing_entry *e, char *err,
+		       size_t err_len);
 
 /*
  * The in-process PCI host: the window its BARs are assigned in, the
@@ -137,7 +146,7 @@ int arch_bridge_check_devices(struct vmm *vm, uint32_t vmid,
 			      unsigned int n);
 
 /*
- * Bridge mode's MSIs (vmm/irq_routes.h).  The routes KVM made with the
+ * MSIs bound to eventfds (vmm/msi_fd.h).  The routes KVM made with the
  * irqchip, into e (VMM_ARCH_IRQ_ROUTE_PINS entries); returns how many.
  */
 unsigned int arch_irq_routes_pins(const struct vmm *vm,

@@ -15,7 +15,6 @@
 #include "bridge/frontend.h"
 #include "lib/log.h"
 #include "pci/pci.h"
-#include "vmm/irq_routes.h"
 #include "vmm/vmm.h"
 
 /* One installed doorbell: what KVM_IOEVENTFD was given for id. */
@@ -62,9 +61,6 @@ struct vmm_msi {
  * @nr_doorbells: entries of @doorbells (main thread only)
  * @doorbells: the KVM_IOEVENTFDs installed for the module's doorbells
  *	(main thread only)
- * @routes: the GSI routing table, set up with the first MSI message
- *	(main thread only, like the rest)
- * @routes_set: @routes is set up
  * @nr_msis: entries of @msis
  * @msis: the providers' MSI messages, each a KVM irqfd on its own GSI
  * @msi_refused: messages refused so far (the first one is a warning)
@@ -81,8 +77,6 @@ struct vmm_bridge {
 	bool db_off;
 	unsigned int nr_doorbells;
 	struct vmm_doorbell *doorbells;
-	struct irq_routes routes;
-	bool routes_set;
 	unsigned int nr_msis;
 	struct vmm_msi *msis;
 	unsigned long msi_refused;
@@ -376,38 +370,6 @@ static int vmm_bridge_dev_index(const struct vmm_bridge *br, uint32_t id)
 }
 
 /* Give KVM the routing table.  Returns 0 or -errno. */
-static int vmm_bridge_routes_commit(struct vmm *vm)
-{
-	struct kvm_irq_routing *t = irq_routes_table(&vm->bridge->routes);
-	int ret = 0;
-
-	if (!t)
-		return -ENOMEM;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
-		ret = -errno;
-	free(t);
-	return ret;
-}
-
-static int vmm_bridge_routes_setup(struct vmm *vm)
-{
-	struct vmm_bridge *br = vm->bridge;
-	struct kvm_irq_routing_entry *pins;
-	unsigned int n;
-	int ret;
-
-	if (br->routes_set)
-		return 0;
-	pins = calloc(VMM_ARCH_IRQ_ROUTE_PINS, sizeof(*pins));
-	if (!pins)
-		return -ENOMEM;
-	n = arch_irq_routes_pins(vm, pins);
-	ret = irq_routes_init(&br->routes, pins, n);
-	free(pins);
-	br->routes_set = !ret;
-	return ret;
-}
-
 /*
  * A provider's MSI message: a GSI routed to it, and its eventfd bound to
  * that GSI, so that the provider's eventfd write is the interrupt.  One
@@ -419,7 +381,6 @@ static void vmm_bridge_msi_add(struct vmm *vm, const struct vbridge_doorbell *db
 	struct vmm_bridge *br = vm->bridge;
 	int idx = vmm_bridge_dev_index(br, db->device_id);
 	struct kvm_irq_routing_entry e;
-	struct kvm_irqfd irqfd = { .fd = db->fd };
 	struct vmm_msi *n;
 	char why[200] = "no such device";
 	int gsi, err;
@@ -445,20 +406,9 @@ static void vmm_bridge_msi_add(struct vmm *vm, const struct vbridge_doorbell *db
 		goto err;
 	}
 	br->msis = n;
-	err = vmm_bridge_routes_setup(vm);
-	if (err)
-		goto err;
-	gsi = irq_routes_add(&br->routes, &e);
+	gsi = vmm_routes_bind(vm, &e, db->fd);
 	if (gsi < 0) {
 		err = gsi;
-		goto err;
-	}
-	err = vmm_bridge_routes_commit(vm);
-	irqfd.gsi = gsi;
-	if (!err && ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-		err = -errno;
-	if (err) {
-		irq_routes_del(&br->routes, gsi);
 		goto err;
 	}
 	n[br->nr_msis++] = (struct vmm_msi){
@@ -475,11 +425,7 @@ err:
 	close(db->fd);
 }
 
-/*
- * The GSI's route stays in KVM's table until a new message takes the
- * GSI: nothing is bound to it, and each table change costs KVM an SRCU
- * grace period.
- */
+/* The provider dropped a message (its route stays: msi_fd.h). */
 static void vmm_bridge_msi_del(struct vmm *vm, uint32_t id)
 {
 	struct vmm_bridge *br = vm->bridge;
@@ -487,16 +433,11 @@ static void vmm_bridge_msi_del(struct vmm *vm, uint32_t id)
 
 	for (i = 0; i < br->nr_msis; i++) {
 		struct vmm_msi *m = &br->msis[i];
-		struct kvm_irqfd irqfd = {
-			.fd = m->fd, .gsi = m->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN,
-		};
 
 		if (m->id != id)
 			continue;
-		if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-			log_errno("vmid %u: cannot unbind MSI %u", br->vmid, id);
+		vmm_routes_unbind(vm, m->gsi, m->fd);
 		close(m->fd);
-		irq_routes_del(&br->routes, m->gsi);
 		*m = br->msis[--br->nr_msis];
 		return;
 	}
@@ -622,7 +563,6 @@ void vmm_bridge_destroy(struct vmm *vm)
 	for (i = 0; i < br->nr_msis; i++)
 		close(br->msis[i].fd);
 	free(br->msis);
-	irq_routes_free(&br->routes);
 	for (i = 0; i < br->nr_lines; i++) {
 		close(br->lines[i].irqfd.fd);
 		if (br->lines[i].irqfd.flags & KVM_IRQFD_FLAG_RESAMPLE)

@@ -4,7 +4,8 @@
  * VM.  Configuration cycles arrive through the architecture's host bridge
  * (CF8/CFC on x86), BAR accesses as MMIO exits in its window, INTx lines
  * become its interrupt lines (arch_pci_intx_irq), MSI-X vectors become
- * MSIs where the machine takes them (arch_pci_send_msi), and queue
+ * MSIs where the machine takes them (arch_pci_send_msi, or an eventfd
+ * bound to the message for a vhost-user back-end: vmm/msi_fd.h), and queue
  * doorbells become KVM_IOEVENTFDs so kicks never leave the kernel.
  */
 #include "vmm/vmm.h"
@@ -72,6 +73,18 @@ static void host_send_msi(struct pci_host *h, struct pci_func *f,
 	arch_pci_send_msi(h->priv, pci_func_devfn(f), addr, data);
 }
 
+static int host_msi_fd_get(struct pci_host *h, struct pci_func *f,
+			   uint64_t addr, uint32_t data)
+{
+	return vmm_msi_fd_get(h->priv, pci_func_devfn(f), addr, data);
+}
+
+static void host_msi_fd_put(struct pci_host *h, struct pci_func *f,
+			    uint64_t addr, uint32_t data)
+{
+	vmm_msi_fd_put(h->priv, pci_func_devfn(f), addr, data);
+}
+
 static const struct pci_host_ops host_ops = {
 	.set_intx = host_set_intx,
 	.add_doorbell = host_add_doorbell,
@@ -84,6 +97,8 @@ static const struct pci_host_ops host_ops_msi = {
 	.add_doorbell = host_add_doorbell,
 	.del_doorbell = host_del_doorbell,
 	.send_msi = host_send_msi,
+	.msi_fd_get = host_msi_fd_get,
+	.msi_fd_put = host_msi_fd_put,
 };
 
 /* Bus 0: the bridged slots (bridge.h), then the in-process functions. */

@@ -25,6 +25,7 @@ void vmm_init(struct vmm *vm)
 	io_bus_init(&vm->pio, "pio");
 	io_bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->irq_lock, NULL);
+	vmm_routes_init(&vm->routes);
 	atomic_init(&vm->exit_reason, VMM_RUNNING);
 	vm->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->rx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -204,6 +205,7 @@ void vmm_destroy(struct vmm *vm)
 	if (vm->bus)
 		pci_bus_free(vm->bus);
 	vm->bus = NULL;
+	vmm_routes_destroy(&vm->routes);
 	arch_vmm_destroy(vm);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);

@@ -23,6 +23,7 @@
 #include "pci/pci.h"
 #include "vmm/arch.h"
 #include "vmm/iobus.h"
+#include "vmm/msi_fd.h"
 #include "vmm/serial.h"
 #include "vmm_arch.h"
 
@@ -140,6 +141,7 @@ struct vmm {
 	struct pci_host host;
 	struct pci_bus *bus;
 	struct vmm_bridge *bridge;
+	struct vmm_routes routes;
 	pthread_mutex_t irq_lock;
 	uint32_t irq_sources[VMM_NR_IRQS];
 	atomic_int exit_reason;

@@ -382,6 +382,20 @@ static void test_msi(void)
 		   "msi: a store anywhere but GITS_TRANSLATER (here the distributor's SETSPI) is refused");
 	TAP_CHECK(strstr(err, "0x8000040") && strstr(err, "GITS_TRANSLATER"),
 		  "msi: ... naming the address and what it should be");
+
+	/* vbridge run's own functions (a vhost-user back-end's call fd). */
+	TAP_EQ_INT(arm64_pci_msi_route(true, 0x10, ARM64_GITS_TRANSLATER, 3,
+				       &e, err, sizeof(err)), 0,
+		   "msi: in-process function 02.0 writing GITS_TRANSLATER is routed");
+	TAP_CHECK(e.type == KVM_IRQ_ROUTING_MSI && e.flags == KVM_MSI_VALID_DEVID &&
+		  e.u.msi.devid == 0x10 && e.u.msi.data == 3,
+		  "msi: ... with its requester ID as device ID, as KVM_SIGNAL_MSI has it");
+	TAP_EQ_INT(arm64_pci_msi_route(false, 0x10, ARM64_GITS_TRANSLATER, 3,
+				       &e, err, sizeof(err)), -1,
+		   "msi: in-process, without an ITS: no route");
+	TAP_EQ_INT(arm64_pci_msi_route(true, 0x10, ARM64_GIC_DIST_BASE + 0x40,
+				       3, &e, err, sizeof(err)), -1,
+		   "msi: in-process, a store elsewhere than GITS_TRANSLATER: no route");
 }
 
 int main(void)

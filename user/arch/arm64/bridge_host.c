@@ -197,18 +197,13 @@ unsigned int arm64_irq_routes_pins(struct kvm_irq_routing_entry *e)
 	return i;
 }
 
-int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
-			   uint64_t addr, uint32_t data,
-			   struct kvm_irq_routing_entry *e, char *err,
-			   size_t err_len)
+/* The checks and route of both kinds, the ITS device ID given. */
+static int its_msi_route(bool its, uint32_t devid, uint32_t rid, uint64_t addr,
+			 uint32_t data, struct kvm_irq_routing_entry *e,
+			 char *err, size_t err_len)
 {
 	if (!its) {
 		snprintf(err, err_len, "this VM has no ITS (a GICv2, or a KVM without ITS emulation): its PCI functions use INTx");
-		return -1;
-	}
-	if (idx >= ARM64_ITS_BRIDGE_HOSTS) {
-		snprintf(err, err_len, "bridged host %u has no ITS device IDs (the first %u hosts have): its functions use INTx",
-			 idx, ARM64_ITS_BRIDGE_HOSTS);
 		return -1;
 	}
 	if (rid >= ARM64_ITS_DEVID_SPAN) {
@@ -228,6 +223,27 @@ int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
 	e->u.msi.address_lo = (uint32_t)addr;
 	e->u.msi.address_hi = addr >> 32;
 	e->u.msi.data = data;
-	e->u.msi.devid = ARM64_ITS_DEVID_SPAN * (idx + 1) + rid;
+	e->u.msi.devid = devid + rid;
 	return 0;
+}
+
+int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
+			   uint64_t addr, uint32_t data,
+			   struct kvm_irq_routing_entry *e, char *err,
+			   size_t err_len)
+{
+	if (its && idx >= ARM64_ITS_BRIDGE_HOSTS) {
+		snprintf(err, err_len, "bridged host %u has no ITS device IDs (the first %u hosts have): its functions use INTx",
+			 idx, ARM64_ITS_BRIDGE_HOSTS);
+		return -1;
+	}
+	return its_msi_route(its, ARM64_ITS_DEVID_SPAN * (idx + 1), rid, addr,
+			     data, e, err, err_len);
+}
+
+int arm64_pci_msi_route(bool its, unsigned int devfn, uint64_t addr,
+			uint32_t data, struct kvm_irq_routing_entry *e,
+			char *err, size_t err_len)
+{
+	return its_msi_route(its, 0, devfn, addr, data, e, err, err_len);
 }

@@ -74,5 +74,13 @@ int arm64_bridge_msi_route(bool its, unsigned int idx, uint32_t rid,
 			   uint64_t addr, uint32_t data,
 			   struct kvm_irq_routing_entry *e, char *err,
 			   size_t err_len);
+/*
+ * The same for in-process function devfn (vbridge run's own bus 0, whose
+ * ITS device IDs are the requester IDs themselves): what
+ * arch_pci_send_msi() sends, for an eventfd bound to it.
+ */
+int arm64_pci_msi_route(bool its, unsigned int devfn, uint64_t addr,
+			uint32_t data, struct kvm_irq_routing_entry *e,
+			char *err, size_t err_len);
 
 #endif

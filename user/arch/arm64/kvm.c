@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/board.h"
+#include "arch/arm64/bridge_host.h"
 #include "lib/log.h"
 
 static const struct kvm_cap_need arm64_kvm_caps[] = {
@@ -177,6 +178,14 @@ void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
 {
 	if (vm->arch.its_fd >= 0)
 		kvm_vm_signal_msi(vm, addr, data, KVM_MSI_VALID_DEVID, devfn);
+}
+
+int arch_pci_msi_route(const struct vmm *vm, unsigned int devfn, uint64_t addr,
+		       uint32_t data, struct kvm_irq_routing_entry *e, char *err,
+		       size_t err_len)
+{
+	return arm64_pci_msi_route(vm->arch.its_fd >= 0, devfn, addr, data, e,
+				   err, err_len);
 }
 
 /* irq is an SPI number: INTID 32 + irq. */

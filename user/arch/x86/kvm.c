@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/x86/board.h"
+#include "arch/x86/msi.h"
 #include "lib/log.h"
 
 /* Addresses KVM needs for its own real-mode support on Intel (VMX). */
@@ -102,4 +103,11 @@ void arch_pci_send_msi(struct vmm *vm, unsigned int devfn, uint64_t addr,
 		       uint32_t data)
 {
 	kvm_vm_signal_msi(vm, addr, data, 0, 0);
+}
+
+int arch_pci_msi_route(const struct vmm *vm, unsigned int devfn, uint64_t addr,
+		       uint32_t data, struct kvm_irq_routing_entry *e, char *err,
+		       size_t err_len)
+{
+	return x86_msi_route(addr, data, e, err, err_len);
 }
