@@ -36,6 +36,8 @@ struct be_doorbell {
  * VMM routes it and binds efd to it, so a write to efd sends it.  Keyed
  * by what is sent, not by vector: a message the guest reprograms is a new
  * one, so a signal can never leave with a route the VMM has not applied.
+ * @users counts the vhost-user back-ends that hold efd as a call fd
+ * (be_msi_fd_get()): such a message is not evicted.
  */
 struct be_msi {
 	uint64_t addr;
@@ -44,6 +46,7 @@ struct be_msi {
 	int efd;
 	uint32_t id;
 	uint64_t last_used;
+	unsigned int users;
 };
 
 /**
@@ -285,9 +288,17 @@ static struct be_msi *be_msi_add(struct bridge_be *be, uint16_t rid,
 	int ret;
 
 	if (be->nr_msis == VBRIDGE_MAX_MSIS) {
-		for (i = 1; i < be->nr_msis; i++)
-			if (be->msis[i].last_used < be->msis[old].last_used)
+		old = be->nr_msis;
+		for (i = 0; i < be->nr_msis; i++)
+			if (!be->msis[i].users && (old == be->nr_msis ||
+			    be->msis[i].last_used < be->msis[old].last_used))
 				old = i;
+		if (old == be->nr_msis) {
+			log_error("%s: every one of the %u MSI messages the module takes is held by a vhost-user back-end; 0x%llx/0x%x is lost",
+				  be->node, be->nr_msis, (unsigned long long)addr,
+				  data);
+			return NULL;
+		}
 		be_msi_drop(be, old, true);
 	}
 	req.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -337,19 +348,24 @@ static struct be_msi *be_msi_add(struct bridge_be *be, uint16_t rid,
  * VMM binds it when it reads the change, and KVM then sends what was
  * signalled meanwhile).
  */
+/* Under be->lock: the registered message, or NULL. */
+static struct be_msi *be_msi_find(struct bridge_be *be, uint16_t rid,
+				  uint64_t addr, uint32_t data)
+{
+	unsigned int i;
+
+	for (i = 0; i < be->nr_msis; i++)
+		if (be->msis[i].addr == addr && be->msis[i].data == data &&
+		    be->msis[i].rid == rid)
+			return &be->msis[i];
+	return NULL;
+}
+
 static void be_msi_send(struct bridge_be *be, uint16_t rid, uint64_t addr,
 			uint32_t data)
 {
-	struct be_msi *m = NULL;
-	unsigned int i;
+	struct be_msi *m = be_msi_find(be, rid, addr, data);
 
-	for (i = 0; i < be->nr_msis; i++) {
-		if (be->msis[i].addr == addr && be->msis[i].data == data &&
-		    be->msis[i].rid == rid) {
-			m = &be->msis[i];
-			break;
-		}
-	}
 	if (!m && !be->msi_refused)
 		m = be_msi_add(be, rid, addr, data);
 	if (m) {
@@ -370,6 +386,45 @@ static void be_send_msi(struct pci_host *h, struct pci_func *f, uint64_t addr,
 	if (be->msi_init)
 		be_msi_send(be, rid, addr, (data & ~0x700U) | 0x500U);
 	be_msi_send(be, rid, addr, data);
+	pthread_mutex_unlock(&be->lock);
+}
+
+/*
+ * A vhost-user back-end's call fd for the message: the registered
+ * message's own eventfd, which the VMM binds as a KVM irqfd.  It stays
+ * registered while held.  A VM's end drops every message (the back-end's
+ * copy then signals nothing); a put after it finds none.
+ */
+static int be_msi_fd_get(struct pci_host *h, struct pci_func *f,
+			 uint64_t addr, uint32_t data)
+{
+	struct bridge_be *be = h->priv;
+	uint16_t rid = pci_func_devfn(f);
+	struct be_msi *m;
+	int fd = -ENOTCONN;
+
+	pthread_mutex_lock(&be->lock);
+	m = be_msi_find(be, rid, addr, data);
+	if (!m && !be->msi_refused)
+		m = be_msi_add(be, rid, addr, data);
+	if (m && !be->msi_init) {
+		m->users++;
+		fd = m->efd;
+	}
+	pthread_mutex_unlock(&be->lock);
+	return fd;
+}
+
+static void be_msi_fd_put(struct pci_host *h, struct pci_func *f,
+			  uint64_t addr, uint32_t data)
+{
+	struct bridge_be *be = h->priv;
+	struct be_msi *m;
+
+	pthread_mutex_lock(&be->lock);
+	m = be_msi_find(be, pci_func_devfn(f), addr, data);
+	if (m && m->users)
+		m->users--;
 	pthread_mutex_unlock(&be->lock);
 }
 
@@ -394,6 +449,8 @@ static const struct pci_host_ops be_host_ops_msi = {
 	.del_doorbell = be_del_doorbell,
 	.kick_defer = be_kick_defer,
 	.send_msi = be_send_msi,
+	.msi_fd_get = be_msi_fd_get,
+	.msi_fd_put = be_msi_fd_put,
 };
 
 int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)

@@ -236,6 +236,29 @@ enum pci_msix_raised pci_msix_notify(struct pci_msix *m, unsigned int v)
 	return r;
 }
 
+bool pci_msix_vector_live(struct pci_msix *m, unsigned int v, uint64_t *addr,
+			  uint32_t *data)
+{
+	uint16_t ctrl;
+	bool live;
+
+	if (!m->f || v >= m->nr)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	ctrl = msg_ctrl(m);
+	live = (ctrl & PCI_MSIX_FLAGS_ENABLE) && !(ctrl & PCI_MSIX_FLAGS_MASKALL) &&
+	       !entry_masked(m, v);
+	if (live) {
+		const uint8_t *e = entry(m, v);
+
+		*addr = get32(e + PCI_MSIX_ENTRY_LOWER_ADDR) |
+			(uint64_t)get32(e + PCI_MSIX_ENTRY_UPPER_ADDR) << 32;
+		*data = get32(e + PCI_MSIX_ENTRY_DATA);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return live;
+}
+
 bool pci_msix_pending(struct pci_msix *m, unsigned int v)
 {
 	bool p;

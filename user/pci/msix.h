@@ -137,6 +137,14 @@ enum pci_msix_raised {
  */
 enum pci_msix_raised pci_msix_notify(struct pci_msix *m, unsigned int v);
 
+/*
+ * Whether vector v would be sent now if raised (MSI-X enabled, no
+ * Function Mask, v in range and its Mask bit clear), and then its message
+ * in *addr and *data.
+ */
+bool pci_msix_vector_live(struct pci_msix *m, unsigned int v, uint64_t *addr,
+			  uint32_t *data);
+
 /* Vector v's pending bit (for tests). */
 bool pci_msix_pending(struct pci_msix *m, unsigned int v);
 

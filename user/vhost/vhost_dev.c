@@ -65,6 +65,16 @@ struct vhost_ring {
 	uint64_t desc, avail, used;
 };
 
+/*
+ * The host's eventfd for a queue's MSI-X message (pci_host_ops.msi_fd_get),
+ * which the back-end then writes itself: fd -1 while it writes ours.
+ */
+struct vhost_direct {
+	int fd;
+	uint64_t addr;
+	uint32_t data;
+};
+
 /**
  * struct vhost_dev - a device whose queues a vhost-user back-end serves
  * @vd: transport (first member)
@@ -75,8 +85,13 @@ struct vhost_ring {
  * @features: what the back-end offered (creation, then read-only)
  * @started: queue i was handed to the back-end and not stopped (@lock)
  * @ring: where started queue i's rings are (@lock)
- * @call: the queues' call eventfds, which the back-end writes
+ * @call: the queues' call eventfds, which the back-end writes unless
+ *	@direct says otherwise; the I/O thread raises the queue's interrupt
  * @call_src: @call in the I/O loop
+ * @direct: started queue i's call fd is the host's eventfd for its MSI-X
+ *	message, so the back-end's calls reach the guest without us
+ *	(@lock)
+ * @relayed: calls that went through @call (atomic; for tests and logs)
  * @hup_src: the connection in the I/O loop, for its closing only
  * @gone: the back-end closed the connection or broke the protocol
  *	(atomic)
@@ -100,6 +115,8 @@ struct vhost_dev {
 	struct vhost_ring ring[VHOST_DEV_MAX_QUEUES];
 	int call[VHOST_DEV_MAX_QUEUES];
 	struct vloop_src call_src[VHOST_DEV_MAX_QUEUES];
+	struct vhost_direct direct[VHOST_DEV_MAX_QUEUES];
+	uint64_t relayed;
 	struct vloop_src hup_src;
 	bool gone;
 	struct vhost_user_inflight inflight;
@@ -164,8 +181,97 @@ static void call_cb(struct vloop_src *src, uint32_t events)
 
 	if (read(src->fd, &v, sizeof(v)) < 0)
 		return;
+	__atomic_fetch_add(&vh->relayed, 1, __ATOMIC_RELAXED);
 	if (virtio_dev_running(&vh->vd))
 		virtio_dev_raise(&vh->vd, q);
+}
+
+/* Queue q's call fd as the back-end should have it now. */
+static int vh_call_fd(const struct vhost_dev *vh, unsigned int q)
+{
+	return vh->direct[q].fd >= 0 ? vh->direct[q].fd : vh->call[q];
+}
+
+static void vh_direct_put(struct vhost_dev *vh, struct vhost_direct *d)
+{
+	struct pci_host *h = pci_func_host(&vh->vd.func);
+
+	if (d->fd >= 0 && h && h->ops->msi_fd_put)
+		h->ops->msi_fd_put(h, &vh->vd.func, d->addr, d->data);
+	d->fd = -1;
+}
+
+/*
+ * Called with vh->lock: make queue q's call fd the one that fits how the
+ * driver has its interrupt now, and with send tell a started queue's
+ * back-end (else start_queue() gives it).  While the queue's MSI-X
+ * vector is enabled and unmasked, and the host binds messages to eventfds,
+ * the back-end writes the message's own eventfd: its calls reach the
+ * guest with no thread of ours in the path.  Otherwise (INTx, the vector
+ * masked, no vector) it writes ours, and the I/O thread raises the
+ * interrupt, which the transport holds pending while it is masked.  A
+ * call the back-end makes while the guest masks the vector, before the
+ * back-end has the new fd, still reaches the guest: a spurious interrupt
+ * to a driver, which a masked vector's is not supposed to be, but which
+ * no driver minds (QEMU's vhost has the same window).
+ */
+static void vh_route_call(struct vhost_dev *vh, unsigned int q, bool send)
+{
+	struct virtio_dev *vd = &vh->vd;
+	struct pci_host *h = pci_func_host(&vd->func);
+	struct vhost_direct *cur = &vh->direct[q];
+	struct vhost_direct want = { .fd = -1 };
+
+	if (h && h->ops->msi_fd_get &&
+	    virtio_dev_queue_msi(vd, q, &want.addr, &want.data)) {
+		if (cur->fd >= 0 && cur->addr == want.addr &&
+		    cur->data == want.data)
+			return;
+		want.fd = h->ops->msi_fd_get(h, &vd->func, want.addr, want.data);
+		if (want.fd < 0)
+			log_debug("%s: queue %u: no eventfd for MSI 0x%llx/0x%x (%s); its calls go through vbridge",
+				  vd->info.name, q, (unsigned long long)want.addr,
+				  want.data, strerror(-want.fd));
+	}
+	if (want.fd < 0 && cur->fd < 0)
+		return;
+	if (send && vh_check(vh, vhost_user_set_vring_call(&vh->vu, q,
+			want.fd >= 0 ? want.fd : vh->call[q]))) {
+		vh_direct_put(vh, &want);
+		return;
+	}
+	log_debug("%s: queue %u: the back-end's calls go %s", vd->info.name,
+		  q, want.fd >= 0 ? "straight to the guest" : "through vbridge");
+	vh_direct_put(vh, cur);
+	*cur = want;
+}
+
+/* Called with vh->lock, once a start handed the queues over: say where calls go. */
+static void vh_log_calls(struct vhost_dev *vh)
+{
+	unsigned int q, direct = 0, started = 0;
+
+	for (q = 0; q < vh->vd.info.num_queues; q++) {
+		started += vh->started[q];
+		direct += vh->started[q] && vh->direct[q].fd >= 0;
+	}
+	if (!direct)
+		log_info("%s: the back-end's calls go through vbridge (%u queue%s; INTx or masked vectors)",
+			 vh->vd.info.name, started, started == 1 ? "" : "s");
+	else
+		log_info("%s: the back-end's calls of %u of its %u queue%s go straight to the guest (MSI-X)",
+			 vh->vd.info.name, direct, started,
+			 started == 1 ? "" : "s");
+}
+
+/* Called with vh->lock: vh_route_call() for every started queue. */
+static void vh_route_calls(struct vhost_dev *vh)
+{
+	unsigned int q;
+
+	for (q = 0; q < vh->vd.info.num_queues; q++)
+		if (vh->started[q] && !vh_gone(vh))
+			vh_route_call(vh, q, true);
 }
 
 static int64_t vh_now_ms(void)
@@ -352,7 +458,7 @@ static int start_queue(struct vhost_dev *vh, unsigned int q)
 	if (!ret)
 		ret = vhost_user_set_vring_kick(&vh->vu, q, virtio_dev_kick_fd(vd, q));
 	if (!ret)
-		ret = vhost_user_set_vring_call(&vh->vu, q, vh->call[q]);
+		ret = vhost_user_set_vring_call(&vh->vu, q, vh_call_fd(vh, q));
 	if (!ret && (vh->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
 		ret = vhost_user_set_vring_enable(&vh->vu, q, true);
 	if (!ret)
@@ -417,8 +523,11 @@ static int vh_start(struct virtio_dev *vd)
 			.size = vq->size, .desc = vq->desc,
 			.avail = vq->driver, .used = vq->device,
 		};
+		vh_route_call(vh, i, false);
 		ret = start_queue(vh, i);
 	}
+	if (!ret)
+		vh_log_calls(vh);
 out:
 	pthread_mutex_unlock(&vh->lock);
 	return ret;
@@ -442,6 +551,22 @@ static void vh_quiesce(struct virtio_dev *vd)
 		if (!vh_gone(vh))
 			vh_check(vh, vhost_user_get_vring_base(&vh->vu, i, &base));
 	}
+	/*
+	 * Stopped (or gone): no back-end writes a call fd any more.  Every
+	 * queue's, a start that failed half-way may have taken one.
+	 */
+	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++)
+		vh_direct_put(vh, &vh->direct[i]);
+	pthread_mutex_unlock(&vh->lock);
+}
+
+/* The driver changed a queue's vector or the vector table. */
+static void vh_vectors_changed(struct virtio_dev *vd)
+{
+	struct vhost_dev *vh = to_vh(vd);
+
+	pthread_mutex_lock(&vh->lock);
+	vh_route_calls(vh);
 	pthread_mutex_unlock(&vh->lock);
 }
 
@@ -492,7 +617,19 @@ static void vh_release(struct vhost_dev *vh)
 
 static void vh_free(struct virtio_dev *vd)
 {
-	vh_release(to_vh(vd));
+	struct vhost_dev *vh = to_vh(vd);
+	unsigned int i;
+
+	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++)
+		vh_direct_put(vh, &vh->direct[i]);
+	log_info("%s: %llu of the back-end's calls went through vbridge",
+		 vd->info.name, (unsigned long long)vh->relayed);
+	vh_release(vh);
+}
+
+uint64_t vhost_dev_relayed(struct virtio_dev *vd)
+{
+	return __atomic_load_n(&to_vh(vd)->relayed, __ATOMIC_RELAXED);
 }
 
 static const struct virtio_dev_ops vhost_dev_ops = {
@@ -500,6 +637,7 @@ static const struct virtio_dev_ops vhost_dev_ops = {
 	.quiesce = vh_quiesce,
 	.reset = vh_reset,
 	.config_write = vh_config_write,
+	.vectors_changed = vh_vectors_changed,
 	.free = vh_free,
 };
 
@@ -607,9 +745,13 @@ static int vh_reconnect(struct vhost_dev *vh)
 			ret = send_mem_table(vh);
 		if (!ret)
 			ret = set_inflight(vh);
-		for (i = 0; !ret && i < vd->info.num_queues; i++)
-			if (started[i])
-				ret = start_queue(vh, i);
+		for (i = 0; !ret && i < vd->info.num_queues; i++) {
+			if (!started[i])
+				continue;
+			/* The driver may have masked or moved it meanwhile. */
+			vh_route_call(vh, i, false);
+			ret = start_queue(vh, i);
+		}
 	}
 	vh->vu.timeout_ms = VHOST_USER_TIMEOUT_MS;
 	if (!ret) {
@@ -715,8 +857,10 @@ struct virtio_dev *vhost_dev_new(const struct vhost_dev_spec *spec)
 		log_error("vhost-user: out of memory");
 		return NULL;
 	}
-	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++)
+	for (i = 0; i < VHOST_DEV_MAX_QUEUES; i++) {
 		vh->call[i] = -1;
+		vh->direct[i].fd = -1;
+	}
 	vh->inflight_fd = -1;
 	vh->rc_src.fd = -1;
 	pthread_mutex_init(&vh->lock, NULL);

@@ -9,8 +9,14 @@
  * memfd, or a device provider's backend node, so that a VMSTOP's
  * revocation reaches the back-end too), reads the queues' kick eventfds
  * (the doorbells the host installs write them directly) and writes a call
- * eventfd per queue, which this device's I/O thread turns into the
- * queue's interrupt (INTx or its MSI-X vector).
+ * eventfd per queue.  While the queue's MSI-X vector is enabled and
+ * unmasked, and the host binds MSI messages to eventfds (a KVM irqfd: the
+ * VMM in-process, the module and the VMM for a provider started with
+ * --msi), that eventfd is the message's own, so the call is the interrupt
+ * with no thread of ours in the path; SET_VRING_CALL switches it whenever
+ * the driver changes the vector, its entry or MSI-X itself.  Otherwise
+ * (INTx, a masked vector) it is this device's, and its I/O thread raises
+ * the queue's interrupt.
  *
  * Control path, in order:
  *   creation   connect, GET_FEATURES, protocol features (MQ, REPLY_ACK,
@@ -60,6 +66,7 @@
 #define VBRIDGE_VHOST_VHOST_DEV_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct virtio_dev;
 
@@ -103,5 +110,13 @@ int vhost_dev_type_parse(const char *name, enum vhost_dev_type *type);
  * there or cannot serve such a device.
  */
 struct virtio_dev *vhost_dev_new(const struct vhost_dev_spec *spec);
+
+/*
+ * Calls of the back-end that went through vbridge's I/O thread: all of
+ * them under INTx or a masked vector, none while the host takes the
+ * queue's MSI-X message as an eventfd (pci_host_ops.msi_fd_get), which the
+ * back-end then writes itself.
+ */
+uint64_t vhost_dev_relayed(struct virtio_dev *vd);
 
 #endif

@@ -116,6 +116,24 @@ void virtio_dev_raise(struct virtio_dev *vd, unsigned int q)
 		isr_raise(vd, ISR_QUEUE);
 }
 
+bool virtio_dev_queue_msi(struct virtio_dev *vd, unsigned int q,
+			  uint64_t *addr, uint32_t *data)
+{
+	if (q >= vd->info.num_queues || !vd->msix.f)
+		return false;
+	return pci_msix_vector_live(&vd->msix,
+				    __atomic_load_n(&vd->queues[q].msix_vector,
+						    __ATOMIC_ACQUIRE),
+				    addr, data);
+}
+
+/* After the driver changed what virtio_dev_queue_msi() says. */
+static void vectors_changed(struct virtio_dev *vd)
+{
+	if (vd->ops->vectors_changed)
+		vd->ops->vectors_changed(vd);
+}
+
 void virtio_dev_complete(struct virtio_dev *vd, unsigned int q, uint16_t head,
 			 uint32_t len)
 {
@@ -610,6 +628,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 {
 	struct virtio_queue *q;
 	unsigned int word;
+	bool vectors = false;
 
 	pthread_mutex_lock(&vd->lock);
 	if (vd->resetting) {
@@ -650,9 +669,11 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 			vd->queue_select = val;
 		break;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
-		if (len == 2 && q)
+		if (len == 2 && q) {
 			__atomic_store_n(&q->msix_vector, msix_vector_ok(vd, val),
 					 __ATOMIC_RELEASE);
+			vectors = true;
+		}
 		break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
 		if (len == 2 && q && !q->enabled)
@@ -683,6 +704,8 @@ static void common_write(struct virtio_dev *vd, unsigned int off,
 	}
 	state_changed(vd);
 	pthread_mutex_unlock(&vd->lock);
+	if (vectors)
+		vectors_changed(vd);
 }
 
 static uint64_t devcfg_read(struct virtio_dev *vd, unsigned int off,
@@ -740,6 +763,7 @@ static void bar_write(struct pci_func *f, unsigned int bar, uint64_t off,
 		return;
 	if (pci_msix_bar_access(&vd->msix, off, len, true, &val)) {
 		state_changed(vd);	/* the table is saved state */
+		vectors_changed(vd);
 		return;
 	}
 	if (off < VIRTIO_PCI_ISR_OFF) {
@@ -803,6 +827,7 @@ static void cfg_write(struct pci_func *f, unsigned int reg, unsigned int len,
 		pthread_mutex_lock(&vd->isr_lock);
 		pci_func_set_intx(f, vd->isr && !pci_msix_enabled(&vd->msix));
 		pthread_mutex_unlock(&vd->isr_lock);
+		vectors_changed(vd);
 	}
 	if (reg + len <= data || reg >= data + 4)
 		return;

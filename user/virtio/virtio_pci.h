@@ -203,6 +203,14 @@ struct virtio_dev_ops {
 						unsigned int q,
 						const struct vq_buf *b,
 						uint32_t *len);
+	/*
+	 * The driver changed how a queue's interrupt is sent: MSI-X Enable
+	 * or Function Mask, a vector's table entry, or a queue's vector.
+	 * virtio_dev_queue_msi() says what holds now.  Called after the
+	 * change, from the thread that made it, with no lock of the
+	 * transport held (the bus lock may be).  Optional.
+	 */
+	void (*vectors_changed)(struct virtio_dev *vd);
 	/* Release the device's resources and free the object. */
 	void (*free)(struct virtio_dev *vd);
 };
@@ -451,6 +459,15 @@ void virtio_dev_signal(struct virtio_dev *vd, unsigned int q);
  * external device, whose back-end already decided (its call eventfd).
  */
 void virtio_dev_raise(struct virtio_dev *vd, unsigned int q);
+
+/*
+ * Whether queue q's interrupt is an MSI-X message that is sent as soon as
+ * it is raised (MSI-X on, its vector valid and unmasked), and then the
+ * message in *addr and *data.  An external device whose host has
+ * msi_fd_get hands the message's eventfd to its back-end while this holds.
+ */
+bool virtio_dev_queue_msi(struct virtio_dev *vd, unsigned int q,
+			  uint64_t *addr, uint32_t *data);
 
 /*
  * Guest misbehaviour: log once, set DEVICE_NEEDS_RESET, interrupt the

@@ -26,8 +26,10 @@
  * A missing back-end binary is a SKIP with the package to install.
  */
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -308,6 +310,245 @@ out_rig:
 out:
 	qsd_stop(&q);
 	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "blk: no fd left open");
+}
+
+/* --- calls straight to the guest: MSI-X messages as eventfds --------------- */
+
+#define MSG_ADDR	0xfee00000ull
+#define MAX_MSG_FDS	8
+
+/* A host that sends MSIs and binds them to eventfds, as the VMM's does. */
+static struct {
+	int sent;			/* send_msi calls */
+	uint32_t sent_data;
+	int gets, puts;
+	struct { uint32_t data; int fd; int users; } fds[MAX_MSG_FDS];
+} mh;
+
+static void msg_send(struct pci_host *h, struct pci_func *f, uint64_t addr,
+		     uint32_t data)
+{
+	__atomic_store_n(&mh.sent_data, data, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&mh.sent, 1, __ATOMIC_SEQ_CST);
+}
+
+static int msg_fd_get(struct pci_host *h, struct pci_func *f, uint64_t addr,
+		      uint32_t data)
+{
+	int i, free_slot = -1;
+
+	if (addr != MSG_ADDR)
+		return -EINVAL;
+	mh.gets++;
+	for (i = 0; i < MAX_MSG_FDS; i++) {
+		if (mh.fds[i].users && mh.fds[i].data == data) {
+			mh.fds[i].users++;
+			return mh.fds[i].fd;
+		}
+		if (!mh.fds[i].users && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	mh.fds[free_slot].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	mh.fds[free_slot].data = data;
+	mh.fds[free_slot].users = 1;
+	return mh.fds[free_slot].fd;
+}
+
+static void msg_fd_put(struct pci_host *h, struct pci_func *f, uint64_t addr,
+		       uint32_t data)
+{
+	int i;
+
+	mh.puts++;
+	for (i = 0; i < MAX_MSG_FDS; i++)
+		if (mh.fds[i].users && mh.fds[i].data == data &&
+		    !--mh.fds[i].users)
+			close(mh.fds[i].fd);
+}
+
+/* Signals on the eventfd of message data since the last look; -1 none bound. */
+static int msg_signals(uint32_t data)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < MAX_MSG_FDS; i++)
+		if (mh.fds[i].users && mh.fds[i].data == data)
+			return read(mh.fds[i].fd, &v, sizeof(v)) == sizeof(v) ?
+			       (int)v : 0;
+	return -1;
+}
+
+static const struct pci_host_ops msg_host_ops = {
+	.set_intx = vt_set_intx,
+	.add_doorbell = vt_add_db,
+	.del_doorbell = vt_del_db,
+	.send_msi = msg_send,
+	.msi_fd_get = msg_fd_get,
+	.msi_fd_put = msg_fd_put,
+};
+
+static void entry_wr(struct rig *r, unsigned int v, unsigned int field,
+		     uint32_t val)
+{
+	vt_wr(&r->d, VIRTIO_PCI_MSIX_TABLE_OFF + 16 * v + field, 4, val);
+}
+
+static void queue_vector(struct rig *r, unsigned int q, uint16_t v)
+{
+	vt_wr(&r->d, r->d.common + VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	vt_wr(&r->d, r->d.common + VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+}
+
+/*
+ * One read of sector on queue 0 that completes with the image's data.
+ * used_event (EVENT_IDX) asks for a call at its completion.
+ */
+static bool read_ok(struct rig *r, uint64_t sector)
+{
+	const struct vt_queue *vq = &r->d.q[0];
+	uint64_t data = vt_alloc(r->vh, 512, 512);
+	uint16_t *used_event = vt_ptr(r->vh, vq->avail + 4 + 2ull * vq->size);
+	const uint16_t *used_idx = vt_ptr(r->vh, vq->used + 2);
+	uint8_t status = 0xff;
+
+	__atomic_store_n(used_event, __atomic_load_n(used_idx, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+
+	return blk_rw(r, 0, VIRTIO_BLK_T_IN, sector, data, &status) == 0 &&
+	       status == VIRTIO_BLK_S_OK && sector_is_image(r, data, sector);
+}
+
+/* Wait up to 1 s for a signal on message data's eventfd. */
+static int msg_wait(uint32_t data)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 100 && n <= 0; i++) {
+		n = msg_signals(data);
+		if (n <= 0)
+			vt_msleep(10);
+	}
+	return n;
+}
+
+static void test_direct_calls(void)
+{
+	struct vhost_dev_spec spec = { .type = VHOST_DEV_BLOCK, .num_queues = 1 };
+	int fds0 = tap_dir_entries("/proc/self/fd");
+	const char *why = NULL;
+	unsigned int mcap = 0, cap, i;
+	uint64_t relayed, pba = 0;
+	struct qsd q;
+	struct rig r;
+	int sent;
+
+	if (access(QSD, X_OK)) {
+		VT_SKIP("direct calls: %s is not installed (package qemu-system-common)", QSD);
+		return;
+	}
+	if (qsd_start(&q, 1, &why)) {
+		TAP_CHECK(0, why);
+		qsd_print_log(&q);
+		qsd_stop(&q);
+		return;
+	}
+	spec.socket = q.sock;
+	memset(&r, 0, sizeof(r));
+	r.vh = vt_host_new_shared();
+	if (!TAP_CHECK(r.vh, "direct calls: guest RAM in a memfd"))
+		goto out;
+	r.vh->host.ops = &msg_host_ops;
+	r.bus = pci_bus_new(&r.vh->host);
+	r.vd = vhost_dev_new(&spec);
+	if (!TAP_CHECK(r.vd && virtio_dev_add_msix(r.vd) == 0 &&
+		       pci_bus_add(r.bus, DEVFN, &r.vd->func) == 0 &&
+		       virtio_dev_start(r.vd) == 0 &&
+		       vt_probe(&r.d, r.vh, r.bus, DEVFN, BAR) == 0,
+		       "direct calls: device with MSI-X on a host that binds messages to eventfds"))
+		goto out_rig;
+	for (cap = vt_cfg(&r.d, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = vt_cfg(&r.d, cap + 1, 1))
+		if (vt_cfg(&r.d, cap, 1) == PCI_CAP_ID_MSIX)
+			mcap = cap;
+	for (i = 0; i < 2; i++) {
+		entry_wr(&r, i, PCI_MSIX_ENTRY_LOWER_ADDR, MSG_ADDR);
+		entry_wr(&r, i, PCI_MSIX_ENTRY_DATA, 0x40 + i);
+		entry_wr(&r, i, PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+	}
+	vt_cfgw(&r.d, mcap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	if (!TAP_CHECK(vt_bringup(&r.d, 0, 1) == 0 &&
+		       !(vt_status(&r.d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		       "direct calls: driver up, MSI-X on, the queue without a vector"))
+		goto out_rig;
+	TAP_EQ_INT(mh.gets, 0, "direct calls: no vector, no message's eventfd asked for");
+
+	/* The driver gives queue 0 vector 0 (data 0x40): calls go direct. */
+	queue_vector(&r, 0, 0);
+	TAP_EQ_INT(mh.gets, 1, "direct calls: the queue's vector set: its message's eventfd taken");
+	vt_msleep(50);		/* libvhost-user signals a new call fd once */
+	msg_signals(0x40);
+	relayed = vhost_dev_relayed(r.vd);
+	sent = mh.sent;
+	TAP_CHECK(read_ok(&r, 3), "direct calls: a read completes");
+	TAP_CHECK(msg_wait(0x40) > 0, "direct calls: the back-end signalled the message's eventfd itself");
+	TAP_EQ_U64(vhost_dev_relayed(r.vd), relayed, "direct calls: no call went through the device's I/O thread");
+	TAP_EQ_INT(mh.sent, sent, "direct calls: nor through send_msi");
+
+	/* Masked: back to our eventfd; the call is held in the PBA. */
+	entry_wr(&r, 0, PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	TAP_EQ_INT(mh.puts, 1, "direct calls: masking the vector gives the eventfd back");
+	TAP_CHECK(read_ok(&r, 4), "direct calls: a read with the vector masked completes");
+	for (i = 0; i < 100 && !(pba & 1); i++) {
+		pba = vt_rd(&r.d, VIRTIO_PCI_MSIX_PBA_OFF, 8);
+		if (!(pba & 1))
+			vt_msleep(10);
+	}
+	TAP_EQ_U64(pba & 1, 1, "direct calls: masked: the call is pending in the PBA");
+	TAP_CHECK(vhost_dev_relayed(r.vd) > relayed, "direct calls: masked: the call came through the I/O thread");
+	TAP_EQ_INT(mh.sent, sent, "direct calls: masked: nothing sent");
+
+	/* Unmasked: the pending message goes, then calls are direct again. */
+	entry_wr(&r, 0, PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+	TAP_CHECK(mh.sent == sent + 1 && mh.sent_data == 0x40,
+		  "direct calls: unmasking sends the pending message");
+	TAP_EQ_INT(mh.gets, 2, "direct calls: and takes the eventfd again");
+	vt_msleep(50);
+	msg_signals(0x40);
+	relayed = vhost_dev_relayed(r.vd);
+	TAP_CHECK(read_ok(&r, 5) && msg_wait(0x40) > 0 &&
+		  vhost_dev_relayed(r.vd) == relayed,
+		  "direct calls: unmasked: the next read's call is direct again");
+
+	/* The driver moves the queue to vector 1: the new message's eventfd. */
+	queue_vector(&r, 0, 1);
+	TAP_CHECK(mh.gets == 3 && mh.puts == 2, "direct calls: a new vector: its eventfd taken, the old one given back");
+	vt_msleep(50);
+	msg_signals(0x41);
+	TAP_CHECK(read_ok(&r, 6) && msg_wait(0x41) > 0, "direct calls: the call is vector 1's message");
+
+	/* MSI-X off: INTx, through the I/O thread. */
+	vt_cfgw(&r.d, mcap + PCI_MSIX_FLAGS, 2, 0);
+	TAP_EQ_INT(mh.puts, 3, "direct calls: MSI-X disabled gives the eventfd back");
+	relayed = vhost_dev_relayed(r.vd);
+	TAP_CHECK(read_ok(&r, 7), "direct calls: a read under INTx completes");
+	for (i = 0; i < 100 && !vt_intx(r.vh, DEVFN); i++)
+		vt_msleep(10);
+	TAP_CHECK(vt_intx(r.vh, DEVFN) && vhost_dev_relayed(r.vd) > relayed,
+		  "direct calls: INTx raised by the I/O thread");
+
+	/* Enabled again, then the driver resets the device: all given back. */
+	vt_cfgw(&r.d, mcap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	TAP_EQ_INT(mh.gets, 4, "direct calls: MSI-X on again: the eventfd taken again");
+	vt_set_status(&r.d, 0);
+	TAP_EQ_INT(mh.gets, mh.puts, "direct calls: a reset gives every eventfd back");
+out_rig:
+	rig_down(&r);
+out:
+	qsd_stop(&q);
+	TAP_EQ_INT(tap_dir_entries("/proc/self/fd"), fds0, "direct calls: no fd left open");
 }
 
 /* --- reconnection, against vub.h's back-end --------------------------------- */
@@ -654,6 +895,7 @@ int main(int argc, char **argv)
 	log_set_prefix("test_vhost_dev");
 	test_no_backend();
 	test_block();
+	test_direct_calls();
 	test_reconnect();
 	test_no_reconnect();
 	test_fs();
