@@ -541,16 +541,23 @@ vhost_prepare() {
 	# virtiofsd keeps a pid file under /var/run, which vm-run's root lacks
 	[ -e /var/run ] || { mkdir -p /var && ln -s /run /var/run; }
 	dd if=/dev/urandom of="$VU_DISK" bs=1M count=16 2>/dev/null
-	rm -rf "$VU_SHARE" "$OUT/vu-blk.sock" "$OUT/vu-fs.sock" "$OUT"/vu-qsd.*
+	rm -rf "$VU_SHARE" "$OUT/vu-blk.sock" "$OUT/vu-fs.sock" "$OUT"/vu-qsd.* "$OUT"/vu-fsd.*
 	mkdir -p "$VU_SHARE"
 	dd if=/dev/urandom of="$VU_SHARE/in.bin" bs=64k count=8 2>/dev/null
 	vu_qsd_start
-	"$VU_FSD" --socket-path="$OUT/vu-fs.sock" -o source="$VU_SHARE" \
-		-o cache=none -o sandbox=chroot > "$OUT/vu-fsd.out" 2> "$OUT/vu-fsd.err" &
-	vu_fsd_pid=$!
+	vu_fsd_start
 	wait_for 20 listening "$OUT/vu-blk.sock" && wait_for 20 listening "$OUT/vu-fs.sock"
 	check $? "vhost: qemu-storage-daemon and virtiofsd listen on their sockets" vu-qsd vu-fsd
 	VHOST_ARGS="--vhost-user block,socket=$OUT/vu-blk.sock --vhost-user type=fs,socket=$OUT/vu-fs.sock,tag=vbshare"
+}
+
+# vu_fsd_start: virtiofsd sharing $VU_SHARE on $OUT/vu-fs.sock, in the
+# background (vu_fsd_pid); output appended to vu-fsd.out and vu-fsd.err.
+# It serves one connection and ends with it.
+vu_fsd_start() {
+	"$VU_FSD" --socket-path="$OUT/vu-fs.sock" -o source="$VU_SHARE" \
+		-o cache=none -o sandbox=chroot >> "$OUT/vu-fsd.out" 2>> "$OUT/vu-fsd.err" &
+	vu_fsd_pid=$!
 }
 
 # vu_qsd_start: qemu-storage-daemon exporting $VU_DISK as vhost-user-blk
@@ -582,6 +589,42 @@ vu_revoked() {
 # listening PATH: a Unix socket bound to PATH listens (/proc/net/unix's
 # flags say __SO_ACCEPTCON)
 listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; }
+
+# vhost_calls WHAT LOG [GUESTS]: LOG is the vbridge whose devices the
+# vhost-user back-ends serve.  With MSI-X (vbridge run's in-process
+# functions, a provider's with --msi) the back-ends' calls are the
+# guest's interrupts, with no thread of vbridge in their path: LOG says,
+# for both devices, that the calls of every queue go straight to the
+# guest (the MSI message's eventfd, a KVM irqfd), and at its end that at
+# most 2 calls a queue and guest went through vbridge (libvhost-user
+# signals every new call fd once; the guest masks its vectors on the way
+# down), where every request's would without them.  GUESTS (1) is how
+# many guests it served.
+vhost_calls() {
+	for d in blk fs; do
+		st=$(grep -a "vhost-user-$d: the back-end's calls" "$OUT/$2.err" | tail -n 1)
+		nq=$(echo "$st" | sed -n "s/.*calls of \([0-9]*\) of its \1 queues* go straight to the guest.*/\1/p")
+		rl=$(grep -a "vhost-user-$d: [0-9]* of the back-end's calls went through vbridge" "$OUT/$2.err" |
+			tail -n 1 | sed "s/.*vhost-user-$d: \([0-9]*\) of.*/\1/")
+		[ -n "$nq" ] && [ -n "$rl" ] && [ "$rl" -le $((2 * nq * ${3:-1})) ]
+		check $? "$1: $d: its back-end's calls go straight to the guest: ${nq:-no} queues direct, ${rl:-?} calls through vbridge (${st#*: })" "$2"
+	done
+}
+
+# vhost_relayed WHAT LOG: without MSI-X (INTx) the calls of LOG's
+# vhost-user devices go through vbridge, which sets the ISR: it says so.
+vhost_relayed() {
+	for d in blk fs; do
+		st=$(grep -a "vhost-user-$d: the back-end's calls" "$OUT/$2.err" | tail -n 1)
+		rl=$(grep -a "vhost-user-$d: [0-9]* of the back-end's calls went through vbridge" "$OUT/$2.err" |
+			tail -n 1 | sed "s/.*vhost-user-$d: \([0-9]*\) of.*/\1/")
+		case "$st" in
+		*"calls go through vbridge ("*"INTx"*) [ "${rl:-0}" -gt 0 ] ;;
+		*) false ;;
+		esac
+		check $? "$1: $d: under INTx its back-end's calls go through vbridge (${rl:-?} of them; ${st#*: })" "$2"
+	done
+}
 
 # vhost_verdict WHAT LOG...: the guest's checksums against the files the
 # back-ends serve, once the VM ended.
