@@ -266,9 +266,9 @@ blk_start() {
 	dd if=/dev/zero of="$DISK" bs=1M count=$DISK_MIB 2> /dev/null ||
 		{ echo "# cannot create $DISK"; return 1; }
 	if [ "$1" = vbridge-bridge ]; then
-		prov_start --rwdisk "$DISK" --rng --msi || return 1
+		prov_start --rwdisk "$DISK" --rng || return 1
 		printf 'BENCH-INFO\t%s provider: %s\n' "$1" \
-			"$VBRIDGE devices --pci-bus-devfd=$NODE --state-dir DIR --rwdisk DISK --rng --msi"
+			"$VBRIDGE devices --pci-bus-devfd=$NODE --state-dir DIR --rwdisk DISK --rng"
 	fi
 	rm -f "$OUT/blk-$1.in"
 	mkfifo "$OUT/blk-$1.in" || return 1

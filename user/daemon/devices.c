@@ -22,6 +22,7 @@ enum {
 	OPT_NO_ACK,
 	OPT_STALE_READ,
 	OPT_MSI,
+	OPT_NO_MSI,
 	OPT_MSI_INIT,
 	OPT_STATE_DIR,
 	OPT_PCI_CONFIG,
@@ -33,6 +34,7 @@ static const struct option devices_own_options[] = {
 	{ "test-no-ack", no_argument, NULL, OPT_NO_ACK },
 	{ "test-stale-read", no_argument, NULL, OPT_STALE_READ },
 	{ "msi", no_argument, NULL, OPT_MSI },
+	{ "no-msi", no_argument, NULL, OPT_NO_MSI },
 	{ "test-msi-init", no_argument, NULL, OPT_MSI_INIT },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "pci-config", required_argument, NULL, OPT_PCI_CONFIG },
@@ -79,11 +81,12 @@ static void devices_usage(FILE *f)
 		"                        0): the slot whose interrupt-map entry is the\n"
 		"                        device's first interrupt line (1 for the\n"
 		"                        configuration guide's node)\n"
-		"  --msi                 give the functions MSI-X: each message goes to\n"
+		"  --no-msi              INTx lines only: the functions offer no MSI-X\n"
+		"                        (by default they do, and each message goes to\n"
 		"                        the guest through an eventfd the VMM binds to\n"
-		"                        it (no process in the path, no ISR read); the\n"
-		"                        default is INTx lines only, while a hang seen\n"
-		"                        once with MSI-X is looked into\n"
+		"                        it: no process in the path, no ISR read; a\n"
+		"                        guest without an MSI controller uses INTx)\n"
+		"  --msi                 the default, accepted for older command lines\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
@@ -129,7 +132,7 @@ static struct option *devices_options(void)
 
 int cmd_devices(int argc, char **argv)
 {
-	struct bridge_be_opts opts = { 0 };
+	struct bridge_be_opts opts = { .msi = true };
 	struct sigaction sa = { .sa_handler = devices_on_signal };
 	struct device_set *devs;
 	struct bridge_be *be = NULL;
@@ -160,6 +163,9 @@ int cmd_devices(int argc, char **argv)
 			break;
 		case OPT_MSI:
 			opts.msi = true;
+			break;
+		case OPT_NO_MSI:
+			opts.msi = false;
 			break;
 		case OPT_MSI_INIT:
 			opts.msi = opts.msi_init = true;

@@ -592,7 +592,7 @@ listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !
 
 # vhost_calls WHAT LOG [GUESTS]: LOG is the vbridge whose devices the
 # vhost-user back-ends serve.  With MSI-X (vbridge run's in-process
-# functions, a provider's with --msi) the back-ends' calls are the
+# functions, a provider's by default) the back-ends' calls are the
 # guest's interrupts, with no thread of vbridge in their path: LOG says,
 # for both devices, that the calls of every queue go straight to the
 # guest (the MSI message's eventfd, a KVM irqfd), and at its end that at
