@@ -342,12 +342,6 @@ static struct be_msi *be_msi_add(struct bridge_be *be, uint16_t rid,
 	return &be->msis[be->nr_msis++];
 }
 
-/*
- * A function sends an MSI: one eventfd write, which KVM turns into the
- * message; a message seen for the first time is registered first (the
- * VMM binds it when it reads the change, and KVM then sends what was
- * signalled meanwhile).
- */
 /* Under be->lock: the registered message, or NULL. */
 static struct be_msi *be_msi_find(struct bridge_be *be, uint16_t rid,
 				  uint64_t addr, uint32_t data)
@@ -361,6 +355,12 @@ static struct be_msi *be_msi_find(struct bridge_be *be, uint16_t rid,
 	return NULL;
 }
 
+/*
+ * A function sends an MSI: one eventfd write, which KVM turns into the
+ * message; a message seen for the first time is registered first (the
+ * VMM binds it when it reads the change, and KVM then sends what was
+ * signalled meanwhile).
+ */
 static void be_msi_send(struct bridge_be *be, uint16_t rid, uint64_t addr,
 			uint32_t data)
 {
