@@ -590,6 +590,15 @@ vu_revoked() {
 # flags say __SO_ACCEPTCON)
 listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; }
 
+# vhost_said DEV LOG: what LOG's vhost-user-DEV said of its back-end's
+# calls: where the last start sent them (st, the line) and how many went
+# through vbridge by its end (rl, empty when it did not say).
+vhost_said() {
+	st=$(grep -a "vhost-user-$1: the back-end's calls" "$OUT/$2.err" | tail -n 1)
+	rl=$(grep -a "vhost-user-$1: [0-9]* of the back-end's calls went through vbridge" "$OUT/$2.err" |
+		tail -n 1 | sed "s/.*vhost-user-$1: \([0-9]*\) of.*/\1/")
+}
+
 # vhost_calls WHAT LOG [GUESTS]: LOG is the vbridge whose devices the
 # vhost-user back-ends serve.  With MSI-X (vbridge run's in-process
 # functions, a provider's by default) the back-ends' calls are the
@@ -602,10 +611,8 @@ listening() { awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !
 # many guests it served.
 vhost_calls() {
 	for d in blk fs; do
-		st=$(grep -a "vhost-user-$d: the back-end's calls" "$OUT/$2.err" | tail -n 1)
+		vhost_said "$d" "$2"
 		nq=$(echo "$st" | sed -n "s/.*calls of \([0-9]*\) of its \1 queues* go straight to the guest.*/\1/p")
-		rl=$(grep -a "vhost-user-$d: [0-9]* of the back-end's calls went through vbridge" "$OUT/$2.err" |
-			tail -n 1 | sed "s/.*vhost-user-$d: \([0-9]*\) of.*/\1/")
 		[ -n "$nq" ] && [ -n "$rl" ] && [ "$rl" -le $((2 * nq * ${3:-1})) ]
 		check $? "$1: $d: its back-end's calls go straight to the guest: ${nq:-no} queues direct, ${rl:-?} calls through vbridge (${st#*: })" "$2"
 	done
@@ -615,9 +622,7 @@ vhost_calls() {
 # vhost-user devices go through vbridge, which sets the ISR: it says so.
 vhost_relayed() {
 	for d in blk fs; do
-		st=$(grep -a "vhost-user-$d: the back-end's calls" "$OUT/$2.err" | tail -n 1)
-		rl=$(grep -a "vhost-user-$d: [0-9]* of the back-end's calls went through vbridge" "$OUT/$2.err" |
-			tail -n 1 | sed "s/.*vhost-user-$d: \([0-9]*\) of.*/\1/")
+		vhost_said "$d" "$2"
 		case "$st" in
 		*"calls go through vbridge ("*"INTx"*) [ "${rl:-0}" -gt 0 ] ;;
 		*) false ;;
