@@ -33,7 +33,6 @@ device-tree-compiler
 dt-schema
 libnl-3-dev
 libnl-genl-3-dev
-libnl-route-3-dev
 liburing-dev
 qemu-system-x86
 qemu-system-arm
@@ -41,7 +40,6 @@ gcc-aarch64-linux-gnu
 libc6-dev-arm64-cross
 libnl-3-dev:arm64
 libnl-genl-3-dev:arm64
-libnl-route-3-dev:arm64
 liburing-dev:arm64
 pkgconf:arm64
 u-boot-qemu

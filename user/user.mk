@@ -38,10 +38,10 @@ ARCH_ALL_GLUE_SRCS := $(foreach v,$(filter ARCH_GLUE_SRCS_%,$(.VARIABLES)),$($(v
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
 	-Iuser -Iuser/arch/$(VB_ARCH)/include -Ikmod/include/uapi -DVBRIDGE_VERSION='"$(VERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 libnl-route-3.0 liburing 2>/dev/null) \
+	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 liburing 2>/dev/null) \
 	-MMD -MP
 USER_LDLIBS = $(shell $(PKG_CONFIG) $(PKG_STATIC) --libs libnl-genl-3.0 \
-	libnl-route-3.0 liburing 2>/dev/null) $(FDT_LIB) -lpthread
+	liburing 2>/dev/null) $(FDT_LIB) -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Taps for virtio-net: open one with IFF_VNET_HDR (an existing interface or
- * a new one), and give it an IPv4 address and bring it up with libnl-route.
+ * a new one), and give it an IPv4 address and bring it up (the interface
+ * ioctls).
  *
  * Several queue pairs get a multi-queue tap (IFF_MULTI_QUEUE): one file
  * descriptor per queue, each attached with TUNSETIFF of the same name;
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,11 +22,6 @@
 
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
-
-#include <netlink/addr.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
 
 #include "devices/virtio_devs.h"
 #include "lib/log.h"
@@ -146,79 +143,59 @@ fail:
 	return -1;
 }
 
-static int prefix_len(uint32_t netmask)
+/* ifr's address field as an AF_INET address of value a (network order) */
+static void ifr_set_in(struct sockaddr *sa, uint32_t a)
 {
-	uint32_t m = ntohl(netmask);
-	int n = 0;
+	struct sockaddr_in in = { .sin_family = AF_INET };
 
-	while (m & 0x80000000u) {
-		n++;
-		m <<= 1;
-	}
-	return n;
+	in.sin_addr.s_addr = a;
+	memcpy(sa, &in, sizeof(in));
 }
 
+/*
+ * The interface ioctls of an AF_INET socket, as ifconfig(8) uses them: no
+ * library (libnl-route ran dozens of constructors at every start of
+ * vbridge, for this one call of `vbridge run --host_ip`).
+ */
 int tap_configure(const char *name, uint32_t ip, uint32_t netmask)
 {
-	struct rtnl_link *link = NULL, *change = NULL;
-	struct rtnl_addr *addr = NULL;
-	struct nl_addr *local = NULL;
-	struct nl_sock *sk;
-	int ret = -1, err;
+	struct ifreq ifr = { 0 };
+	const char *what;
+	int s, ret = -1;
 
-	sk = nl_socket_alloc();
-	if (!sk) {
-		log_error("virtio-net: out of memory");
+	if (strlen(name) >= IFNAMSIZ) {
+		log_error("virtio-net: interface name '%s' is too long", name);
 		return -1;
 	}
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (err < 0) {
-		log_error("virtio-net: cannot talk to rtnetlink: %s", nl_geterror(err));
-		goto out;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		log_error("virtio-net: cannot open an AF_INET socket to configure '%s': %s",
+			  name, strerror(errno));
+		return -1;
 	}
-	err = rtnl_link_get_kernel(sk, 0, name, &link);
-	if (err < 0) {
-		log_error("virtio-net: cannot find interface '%s': %s", name,
-			  nl_geterror(err));
-		goto out;
-	}
-
-	addr = rtnl_addr_alloc();
-	local = nl_addr_build(AF_INET, &ip, sizeof(ip));
-	change = rtnl_link_alloc();
-	if (!addr || !local || !change) {
-		log_error("virtio-net: out of memory");
-		goto out;
-	}
-	nl_addr_set_prefixlen(local, prefix_len(netmask));
-	rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
-	rtnl_addr_set_family(addr, AF_INET);
-	err = rtnl_addr_set_local(addr, local);
-	if (!err)
-		err = rtnl_addr_add(sk, addr, NLM_F_REPLACE);
-	if (err < 0 && err != -NLE_EXIST) {
-		log_error("virtio-net: cannot give '%s' its address: %s%s", name,
-			  nl_geterror(err),
-			  err == -NLE_PERM ? " (needs CAP_NET_ADMIN)" : "");
-		goto out;
-	}
-	rtnl_link_set_flags(change, IFF_UP);
-	err = rtnl_link_change(sk, link, change, 0);
-	if (err < 0) {
-		log_error("virtio-net: cannot bring '%s' up: %s", name,
-			  nl_geterror(err));
-		goto out;
-	}
+	strcpy(ifr.ifr_name, name);
+	what = "find interface";
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto fail;
+	what = "give its address to";
+	ifr_set_in(&ifr.ifr_addr, ip);
+	if (ioctl(s, SIOCSIFADDR, &ifr))
+		goto fail;
+	ifr_set_in(&ifr.ifr_netmask, netmask);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr))
+		goto fail;
+	what = "bring up";
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		goto fail;
 	ret = 0;
+	goto out;
+fail:
+	log_error("virtio-net: cannot %s '%s': %s%s", what, name, strerror(errno),
+		  errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 out:
-	if (local)
-		nl_addr_put(local);
-	if (addr)
-		rtnl_addr_put(addr);
-	if (change)
-		rtnl_link_put(change);
-	if (link)
-		rtnl_link_put(link);
-	nl_socket_free(sk);
+	close(s);
 	return ret;
 }

@@ -58,7 +58,7 @@ struct virtio_dev *blk_new(const struct blk_cfg *c);
  * virtio-net on a tap opened with IFF_VNET_HDR: tap names an existing
  * interface or the name for a new one ("vbridge%d" when NULL); with
  * host_ip set the tap gets that address and netmask and is brought up
- * (libnl-route).  fd >= 0 instead uses that packet socket (one frame with
+ * (SIOCSIFADDR, SIOCSIFFLAGS).  fd >= 0 instead uses that packet socket (one frame with
  * its 12-byte virtio_net_hdr per datagram, as a tap delivers them): for
  * tests.  mac: the guest's MAC (VIRTIO_NET_F_MAC) when has_mac.
  * queue_pairs > 1: that many receive/transmit queue pairs
@@ -100,7 +100,7 @@ void net_get_stats(struct virtio_dev *vd, struct net_stats *st);
  * -1 with a message printed.
  */
 int tap_open(char name[16], int *fds, unsigned int n);
-/* Give the tap an IPv4 address and bring it up (libnl-route). */
+/* Give the tap an IPv4 address and bring it up (the interface ioctls). */
 int tap_configure(const char *name, uint32_t ip, uint32_t netmask);
 
 /*

@@ -347,6 +347,9 @@ static void test_tap(void)
 		if_freenameindex(ifs);
 	}
 	TAP_CHECK(ifr.ifr_name[0], "tap: an interface has 10.199.77.1");
+	TAP_CHECK(!ioctl(s, SIOCGIFNETMASK, &ifr) &&
+		  ((struct sockaddr_in *)&ifr.ifr_netmask)->sin_addr.s_addr == c.netmask,
+		  "tap: its netmask is 255.255.255.252");
 	TAP_CHECK(!ioctl(s, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP), "tap: it is up");
 	ioctl(s, SIOCGIFHWADDR, &ifr);
 	close(s);
@@ -1142,6 +1145,30 @@ static void test_tap_mq_errors(void)
 	close(fd);
 }
 
+/* tap_configure's errors name the interface and what failed. */
+static void test_tap_configure_errors(void)
+{
+	struct tap_stderr c;
+	uint32_t ip, mask;
+	char log[512];
+	int ret;
+
+	inet_pton(AF_INET, "10.199.78.1", &ip);
+	inet_pton(AF_INET, "255.255.255.0", &mask);
+	TAP_CHECK(!tap_stderr_begin(&c), "tap configure errors: standard error caught");
+	ret = tap_configure("vbnone0", ip, mask);
+	tap_stderr_end(&c, log, sizeof(log));
+	TAP_EQ_INT(ret, -1, "tap configure errors: no such interface fails");
+	TAP_CHECK(strstr(log, "cannot find interface 'vbnone0'") && strstr(log, "No such device"),
+		  "tap configure errors: the message names the interface and the cause");
+	TAP_CHECK(!tap_stderr_begin(&c), "tap configure errors: standard error caught again");
+	ret = tap_configure("vbridge-name-far-too-long", ip, mask);
+	tap_stderr_end(&c, log, sizeof(log));
+	TAP_EQ_INT(ret, -1, "tap configure errors: a name of IFNAMSIZ or more fails");
+	TAP_CHECK(strstr(log, "'vbridge-name-far-too-long' is too long"),
+		  "tap configure errors: the message says the name is too long");
+}
+
 int main(void)
 {
 	test_socketpair(true);
@@ -1154,5 +1181,6 @@ int main(void)
 	test_mq_pairs();
 	test_tap_mq();
 	test_tap_mq_errors();
+	test_tap_configure_errors();
 	return tap_done();
 }
