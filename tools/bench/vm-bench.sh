@@ -455,7 +455,13 @@ bench_blk() {
 	done
 	sleep 3		# the VMMs' memory is sampled 2 s after BENCH-READY
 	prov_kib=""
-	[ -n "$PROV_PID" ] && prov_kib=$(smaps_other "$PROV_PID" /dev/virtio/)
+	if [ -n "$PROV_PID" ]; then
+		prov_kib=$(smaps_other "$PROV_PID" /dev/virtio/)
+		progress "bridge: where the provider's RSS is (KiB): $(smaps_where "$PROV_PID" /dev/virtio/)"
+		vmm=${blk_vbridge_bridge_kvm##*/}
+		[ -z "$vmm" ] ||
+			progress "bridge: where the VMM's RSS is (KiB): $(smaps_where "${vmm%%-*}" vbridge-guest-ram)"
+	fi
 	seq=0
 	rep=1
 	while [ $rep -le "$BLK_REPS" ]; do
@@ -546,6 +552,22 @@ smaps_other() {
 		/^[0-9a-f]+-[0-9a-f]+ / { guest = index($0, pat) > 0; next }
 		/^Rss:/ { if (!guest) kib += $2 }
 		END { if (NR) print kib + 0 }' "/proc/$1/smaps" 2> /dev/null
+}
+
+# smaps_where PID PATTERN: smaps_other's KiB by mapping, largest first:
+# "NAME KiB" for each file (its base name) and [heap], [stack] and
+# [anon], one line
+smaps_where() {
+	awk -v pat="$2" '
+		/^[0-9a-f]+-[0-9a-f]+ / {
+			guest = index($0, pat) > 0
+			name = NF >= 6 ? $NF : "[anon]"
+			sub(/.*\//, "", name)
+			next
+		}
+		/^Rss:/ && !guest { kib[name] += $2 }
+		END { for (n in kib) if (kib[n]) print kib[n], n }' "/proc/$1/smaps" 2> /dev/null |
+		sort -rn | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }'
 }
 
 # bridge_mmio: in the bridged blk guest (still up), MMIO_RUNS rounds of
