@@ -65,6 +65,7 @@ verdict_blame() {
 	if line=$(verdict_klog "$1" | grep -aE -- "$VERDICT_KERNEL_BAD" |
 		  { if verdict_dead_cpu "$1"; then grep -avE -- "$rcu"; else cat; fi; } |
 		  { if verdict_stale_int3 "$1"; then grep -av '^Oops: int3: '; else cat; fi; } |
+		  { if verdict_stack_end_panic "$1"; then grep -av '^BUG: TASK stack guard page was hit at '; else cat; fi; } |
 		  awk 'NR == 1 { l = $0 } END { if (NR) print l; exit !NR }'); then
 		echo "the test VM's kernel reported: $line"
 	elif line=$(verdict_klog "$1" | grep -aE -m 1 -- "$VERDICT_OURS") &&
@@ -135,15 +136,23 @@ verdict_dead_cpu() {
 # December 2026 saw vcpu0 preempted there by a reschedule IPI; no system
 # call, so no code of the module, was under way), the kernel is untainted or tainted only by out-of-tree or
 # unsigned modules (O, E: ours), and no stack names a function of the
-# module.  Any kernel report, a frame of the module, another task, or a
-# second such panic with the module loaded in one vm-run (vm_verdict
-# counts them) still fails the run.
+# module.  Or the stack ran out first, in the kernel's exception entry
+# ("BUG: TASK stack guard page was hit", RIP error_entry: exceptions
+# nesting in the entry code, before any handler of theirs runs; the run of
+# 7 December 2026, with no trace after the registers): the module's own
+# functions take at most 1 KiB of the 16 KiB stack, with no recursion
+# (kstyle's kstack check), so they cannot have used it up.  Any other
+# kernel report, a frame of the module, another task, or a second such
+# panic with the module loaded in one vm-run (vm_verdict counts them)
+# still fails the run.
 verdict_stack_end_panic() {
 	local klog
 	klog=$(verdict_klog "$1")
 	grep -aq '^Kernel panic - not syncing: corrupted stack end detected inside scheduler' <<< "$klog" &&
 		grep -aqE '^CPU: [0-9]+ (UID: [0-9]+ )?PID: [0-9]+ Comm: (vcpu[0-9]+|CPU [0-9]+/KVM) (Not tainted|Tainted: G[ OE]*[0-9])' <<< "$klog" &&
-		{ grep -aqE '^ *do_exit\+' <<< "$klog" ||
+		{ { grep -aq '^BUG: TASK stack guard page was hit at ' <<< "$klog" &&
+		    grep -aqE '^RIP: 0010:error_entry\+' <<< "$klog"; } ||
+		  grep -aqE '^ *do_exit\+' <<< "$klog" ||
 		  { grep -aqE '^ *syscall_exit_to_user_mode\+' <<< "$klog" &&
 		    grep -aqE 'ORIG_RAX: 0000000000000001$' <<< "$klog"; } ||
 		  { grep -aqE '^ *irqentry_exit_to_user_mode\+' <<< "$klog" &&
