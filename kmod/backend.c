@@ -112,6 +112,7 @@ static long vbridge_be_get_info(struct vbridge_dev *dev, void __user *uarg)
 	info->flags = VBRIDGE_BE_INFO_F_RETRY;
 	info->retry_timeout_ms = vbridge_dev_retry_ms(dev);
 	info->down_ms = vbridge_dev_down_ms(dev);
+	info->poll_us = READ_ONCE(dev->poll_us);
 	vm = vbridge_dev_running_vm(dev);
 	if (vm) {
 		info->generation = vm->generation;
@@ -240,6 +241,7 @@ static long vbridge_be_ioctl(struct file *file, unsigned int cmd,
 	struct vbridge_dev *dev = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	struct vbridge_irq_level lvl;
+	struct vbridge_poll poll;
 
 	switch (cmd) {
 	case VBRIDGE_GET_API_VERSION:
@@ -272,6 +274,12 @@ static long vbridge_be_ioctl(struct file *file, unsigned int cmd,
 		return 0;
 	case VBRIDGE_BE_MEM_FD:
 		return vbridge_be_mem_fd(file, uarg);
+	case VBRIDGE_BE_SET_POLL:
+		if (copy_from_user(&poll, uarg, sizeof(poll)))
+			return -EFAULT;
+		if (poll.flags || poll.reserved)
+			return -EINVAL;
+		return vbridge_dev_set_poll(dev, poll.spin_us);
 	default:
 		return -ENOTTY;
 	}

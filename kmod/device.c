@@ -688,6 +688,40 @@ static bool vbridge_unready_cond(struct vbridge_dev *dev,
 	       vbridge_dev_ready(dev) || vbridge_dev_retry_ms(dev) != tmo;
 }
 
+/**
+ * vbridge_dev_poll_us() - how long a side of @dev's round trip may spin
+ * @dev: the device
+ *
+ * Its backend's choice (VBRIDGE_BE_SET_POLL), bounded by poll_max_us as it
+ * is now.  Lockless.
+ *
+ * Return: microseconds, 0 when the device does not poll.
+ */
+u32 vbridge_dev_poll_us(struct vbridge_dev *dev)
+{
+	return min_t(u32, READ_ONCE(dev->poll_us),
+		     max(READ_ONCE(vbridge_poll_max_us), 0));
+}
+
+/*
+ * Busy-poll for at most @us microseconds until @cond holds, with no lock
+ * held; as vhost's busy loop, give up at once when the CPU is wanted by
+ * another task or a signal is pending.  Evaluates to whether @cond held.
+ */
+#define vbridge_spin_until(cond, us)					\
+({									\
+	u64 __end = ktime_get_ns() + (u64)(us) * NSEC_PER_USEC;	\
+	bool __held;							\
+									\
+	while (!(__held = (cond))) {					\
+		if (need_resched() || signal_pending(current) ||	\
+		    ktime_get_ns() >= __end)				\
+			break;						\
+		cpu_relax();						\
+	}								\
+	__held;								\
+})
+
 static u64 vbridge_len_mask(u32 len)
 {
 	return len == 8 ? ~0ULL : (1ULL << (len * 8)) - 1;
@@ -707,6 +741,16 @@ static int vbridge_load_wait(struct vbridge_dev *dev, struct vbridge_req *req,
 	unsigned long start;
 	int tmo, itmo, ret;
 	long left;
+	u32 us;
+
+	/*
+	 * Polling mode: the reply may come before this thread would have
+	 * gone to sleep.  The waits below then find it done and do not
+	 * sleep, and the reply's wake-up finds this thread running.
+	 */
+	us = vbridge_dev_poll_us(dev);
+	if (us)
+		vbridge_spin_until(READ_ONCE(req->state) == VBRIDGE_REQ_DONE, us);
 
 	for (;;) {
 		itmo = vbridge_dev_inflight_ms(dev);
@@ -1173,6 +1217,7 @@ void vbridge_dev_be_release(struct vbridge_dev *dev)
 	vbridge_drop_ctl(dev);
 	WRITE_ONCE(dev->be_open, false);
 	WRITE_ONCE(dev->be_ready, false);
+	WRITE_ONCE(dev->poll_us, 0);
 	if (dev->run_state == VBRIDGE_RUN_RUNNING)
 		dev->down_since = ktime_get_ns();
 	pending = dev->stop_pending;
@@ -1230,9 +1275,10 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	const size_t sz = sizeof(struct vbridge_msg);
 	struct vbridge_qmsg *q;
 	unsigned int n, k = 0, i, copied;
+	bool full, spun = false;
 	unsigned long left;
-	bool full;
 	ssize_t ret;
+	u32 us;
 
 	if (count < sz)
 		return -EINVAL;
@@ -1248,6 +1294,17 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 	spin_lock(&dev->lock);
 	while (!dev->nr_msgs) {
 		spin_unlock(&dev->lock);
+		/*
+		 * Polling mode: spin once for a message before giving up
+		 * (O_NONBLOCK) or sleeping.  A spinning reader is not on
+		 * @be_wq, so a new message wakes no one.
+		 */
+		us = spun ? 0 : vbridge_dev_poll_us(dev);
+		spun = true;
+		if (us && vbridge_spin_until(READ_ONCE(dev->nr_msgs), us)) {
+			spin_lock(&dev->lock);
+			continue;
+		}
 		if (nonblock) {
 			ret = -EAGAIN;
 			goto out;
@@ -1365,6 +1422,23 @@ void vbridge_dev_reset(struct vbridge_dev *dev)
 	spin_lock(&dev->lock);
 	dev->broken = false;
 	spin_unlock(&dev->lock);
+}
+
+/**
+ * vbridge_dev_set_poll() - VBRIDGE_BE_SET_POLL: the device's polling mode
+ * @dev: the device, whose backend node the caller has open
+ * @spin_us: microseconds to spin, 0 for none
+ *
+ * Return: 0, or -ERANGE when @spin_us is above poll_max_us.
+ */
+int vbridge_dev_set_poll(struct vbridge_dev *dev, u32 spin_us)
+{
+	if (spin_us > (u32)max(READ_ONCE(vbridge_poll_max_us), 0))
+		return -ERANGE;
+	spin_lock(&dev->lock);
+	WRITE_ONCE(dev->poll_us, spin_us);
+	spin_unlock(&dev->lock);
+	return 0;
 }
 
 __poll_t vbridge_dev_poll(struct vbridge_dev *dev, struct file *file,

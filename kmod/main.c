@@ -22,6 +22,7 @@ int vbridge_vmstop_timeout = 5;
 bool vbridge_vmstop_autoack = true;
 int vbridge_retry_timeout_ms = 1000;
 int vbridge_inflight_timeout_ms;
+int vbridge_poll_max_us = 1000;
 
 /* An int parameter of 0..max. */
 static int vbridge_param_set_range(const char *val,
@@ -102,6 +103,25 @@ module_param_cb(inflight_timeout_ms, &vbridge_inflight_ops,
 		&vbridge_inflight_timeout_ms, 0644);
 MODULE_PARM_DESC(inflight_timeout_ms,
 		 "A load the backend has read and not answered fails after this many ms and marks the device broken, 0..3600000; 0 waits for the answer (default 0)");
+
+/*
+ * poll_max_us: 0..VBRIDGE_POLL_MAX_US; bounds every device's polling mode
+ * from the next spin on, so lowering it reaches the devices that poll.
+ */
+static int vbridge_param_set_poll(const char *val,
+				  const struct kernel_param *kp)
+{
+	return vbridge_param_set_range(val, kp, VBRIDGE_POLL_MAX_US);
+}
+
+static const struct kernel_param_ops vbridge_poll_ops = {
+	.set = vbridge_param_set_poll,
+	.get = param_get_int,
+};
+
+module_param_cb(poll_max_us, &vbridge_poll_ops, &vbridge_poll_max_us, 0644);
+MODULE_PARM_DESC(poll_max_us,
+		 "The longest spin a backend may choose for its device's polling mode (VBRIDGE_BE_SET_POLL), 0..10000 us; 0 forbids polling (default 1000)");
 
 /* The device table; each vmid's own state: see vbridge.h. */
 DEFINE_MUTEX(vbridge_devs_lock);

@@ -116,6 +116,7 @@ struct netlink_ext_ack;
 #define VBRIDGE_READ_BATCH	32	/* messages per read() call */
 #define VBRIDGE_VMSTOP_TIMEOUT_MAX 86400 /* seconds */
 #define VBRIDGE_INFLIGHT_TIMEOUT_MAX 3600000 /* ms */
+#define VBRIDGE_POLL_MAX_US 10000 /* the highest poll_max_us, us */
 /* Doorbell and MSI changes of one device the VMM may leave unfetched. */
 #define VBRIDGE_DB_EVENTS_MAX	(4 * VBRIDGE_MAX_DOORBELLS)
 
@@ -124,6 +125,7 @@ extern int vbridge_vmstop_timeout;
 extern bool vbridge_vmstop_autoack;
 extern int vbridge_retry_timeout_ms;
 extern int vbridge_inflight_timeout_ms;
+extern int vbridge_poll_max_us;
 
 /* Global state (main.c). */
 extern struct mutex vbridge_devs_lock;
@@ -358,7 +360,7 @@ struct vbridge_dev_config {
  * @vmid_node: link in &vbridge_vmid.devs; the vmid's lock
  * @removed: removed from the device table; the vmid's lock
  * @debugfs: debugfs file; the vmid's lock
- * @lock: protects the fields below down to @down_ms
+ * @lock: protects the fields below down to @poll_us
  * @vm: the VM the device is bound to, or NULL (also written under
  *	the vmid's lock, so either lock suffices to read it)
  * @run_state: &enum vbridge_run_state
@@ -383,6 +385,8 @@ struct vbridge_dev_config {
  * @down_ms: for the open backend: how long the device had none before it
  *	     opened while the current VM ran (VBRIDGE_BE_GET_INFO), 0 if
  *	     it never went away in this VM's life
+ * @poll_us: the open backend's polling mode (VBRIDGE_BE_SET_POLL), 0 when
+ *	     off; read locklessly (vbridge_dev_poll_us())
  * @wq: accessors wait here for readiness, queue room and completions
  * @be_wq: backend readers and pollers wait here for messages
  * @read_mutex: serializes readers of the backend node
@@ -442,6 +446,7 @@ struct vbridge_dev {
 	struct vbridge_qmsg stop_msg;
 	u64 down_since;
 	u32 down_ms;
+	u32 poll_us;
 
 	wait_queue_head_t wq;
 	wait_queue_head_t be_wq;
@@ -623,6 +628,8 @@ ssize_t vbridge_dev_read(struct vbridge_dev *dev, char __user *buf,
 int vbridge_dev_reply(struct vbridge_dev *dev, const struct vbridge_reply *r);
 int vbridge_dev_set_ready(struct vbridge_dev *dev, bool ready);
 void vbridge_dev_reset(struct vbridge_dev *dev);
+int vbridge_dev_set_poll(struct vbridge_dev *dev, u32 spin_us);
+u32 vbridge_dev_poll_us(struct vbridge_dev *dev);
 __poll_t vbridge_dev_poll(struct vbridge_dev *dev, struct file *file,
 			  poll_table *pt);
 void vbridge_dev_remove_all(void);

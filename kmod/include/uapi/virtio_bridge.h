@@ -387,7 +387,8 @@ struct vbridge_reply {
  *      the previous backend closed, or since the VM started without one);
  *      0 when the node was open all along or no VM runs; saturates at
  *      U32_MAX
- * @reserved0: 0
+ * @poll_us: the device's polling mode (VBRIDGE_BE_SET_POLL): spin_us,
+ *	     0 when off
  * @reserved: 0
  */
 struct vbridge_backend_info {
@@ -407,7 +408,7 @@ struct vbridge_backend_info {
 	__u32 flags;
 	__s32 retry_timeout_ms;
 	__u32 down_ms;
-	__u32 reserved0;
+	__u32 poll_us;
 	__u64 reserved[2];
 };
 
@@ -534,6 +535,30 @@ struct vbridge_mem_fd {
 };
 
 #define VBRIDGE_BE_MEM_FD	_IOWR(VBRIDGE_IOCTL_MAGIC, 0x2a, struct vbridge_mem_fd)
+
+/**
+ * struct vbridge_poll - VBRIDGE_BE_SET_POLL argument
+ * @spin_us: microseconds each side of a forwarded access spins before it
+ *	     sleeps, 0 (the default) for none: the backend's read() of an
+ *	     empty queue, and a vCPU thread waiting for the reply to a load;
+ *	     at most the module parameter poll_max_us
+ * @flags: must be 0
+ * @reserved: must be 0
+ *
+ * Polling mode of the device, chosen by its backend: busy-polling in the
+ * two system calls the round trip makes anyway (vhost-net's busyloop
+ * timeout does the same), so that neither side sleeps, and none has to be
+ * woken, while the other answers within @spin_us.  A spin ends early when
+ * its CPU is wanted by another task or a signal is pending.  The backend's
+ * close turns it off.
+ */
+struct vbridge_poll {
+	__u32 spin_us;
+	__u32 flags;
+	__u64 reserved;
+};
+
+#define VBRIDGE_BE_SET_POLL	_IOW(VBRIDGE_IOCTL_MAGIC, 0x2b, struct vbridge_poll)
 
 /**
  * struct vbridge_state_blob - VBRIDGE_BE_{SET,GET}_STATE argument

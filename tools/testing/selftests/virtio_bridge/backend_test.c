@@ -100,7 +100,7 @@ TEST_F(be, info_without_vm)
 	EXPECT_EQ(0, bi.windows[2].addr);
 	EXPECT_EQ(0, bi.irqs[4].num);
 	EXPECT_EQ(0, bi.regions[0].size);
-	EXPECT_EQ(0, bi.reserved0 | bi.reserved[0] | bi.reserved[1]);
+	EXPECT_EQ(0, bi.poll_us | bi.reserved[0] | bi.reserved[1]);
 	EXPECT_EQ(0, bi.name[VBRIDGE_NAME_MAX - 1]);
 }
 

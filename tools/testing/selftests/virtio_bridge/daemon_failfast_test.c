@@ -88,7 +88,7 @@ TEST_F(backend_outage, reports_the_retry_timeout_and_its_overrides)
 	EXPECT_EQ(VBRIDGE_BE_INFO_F_RETRY, bi.flags);
 	EXPECT_EQ(250, bi.retry_timeout_ms);
 	EXPECT_EQ(0, bi.down_ms);
-	EXPECT_EQ(0, bi.reserved0 | bi.reserved[0] | bi.reserved[1]);
+	EXPECT_EQ(0, bi.poll_us | bi.reserved[0] | bi.reserved[1]);
 
 	o.retry_timeout_ms = -1;
 	ASSERT_EQ(0, vbst_dev_set(&self->w.nl, VBST_VMID, VBST_NAME, &o));

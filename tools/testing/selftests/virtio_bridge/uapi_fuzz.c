@@ -289,7 +289,7 @@ static const unsigned long fz_cmds[] = {
 	VBRIDGE_BE_GET_INFO, VBRIDGE_BE_SET_READY, VBRIDGE_BE_SET_IRQ,
 	VBRIDGE_BE_ADD_DOORBELL, VBRIDGE_BE_DEL_DOORBELL, VBRIDGE_BE_SET_STATE,
 	VBRIDGE_BE_GET_STATE, VBRIDGE_BE_RESET, VBRIDGE_BE_ADD_MSI,
-	VBRIDGE_BE_DEL_MSI, VBRIDGE_BE_MEM_FD,
+	VBRIDGE_BE_DEL_MSI, VBRIDGE_BE_MEM_FD, VBRIDGE_BE_SET_POLL,
 };
 
 /* A command of ours, or a neighbour: other number, size or direction. */
@@ -434,6 +434,15 @@ static size_t fz_arg(struct fz_thread *t, unsigned long cmd, uint8_t *buf)
 			  fz_interesting(s);
 		m->flags = !fz_pick(s, 8);
 		return sizeof(*m);
+	}
+	case VBRIDGE_BE_SET_POLL: {
+		struct vbridge_poll *p = (void *)buf;
+
+		/* short spins mostly: each costs the fuzz its time */
+		p->spin_us = fz_pick(s, 4) ? fz_pick(s, 100) : fz_interesting(s);
+		p->flags = !fz_pick(s, 8);
+		p->reserved = !fz_pick(s, 8);
+		return sizeof(*p);
 	}
 	case VBRIDGE_BE_SET_STATE:
 	case VBRIDGE_BE_GET_STATE: {
