@@ -60,6 +60,8 @@ struct be_msi {
  * @state_dir: where the in-flight file goes
  * @cfg_layout: how window 0 is decoded (ECAM or CAM)
  * @first_slot: the slot that drives line 0
+ * @poll_us: the device's polling mode (0: off); the node is then
+ *	O_NONBLOCK, so a read that spun for nothing ends the batch
  * @info: the device's description (refreshed at VMSTART)
  * @opened_ms: CLOCK_MONOTONIC ms when the node was opened
  * @host: the pci_host the device model runs against
@@ -94,6 +96,7 @@ struct bridge_be {
 	const char *state_dir;
 	enum pci_cfg_layout cfg_layout;
 	unsigned int first_slot;
+	unsigned int poll_us;
 	struct vbridge_backend_info info;
 	uint64_t opened_ms;
 	struct pci_host host;
@@ -456,6 +459,20 @@ static const struct pci_host_ops be_host_ops_msi = {
 	.msi_fd_put = be_msi_fd_put,
 };
 
+/* The module's poll_max_us, -1 when it cannot be read. */
+static int be_poll_max_us(void)
+{
+	FILE *f = fopen("/sys/module/virtio_bridge/parameters/poll_max_us", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 {
 	struct bridge_be *be;
@@ -509,6 +526,27 @@ int bridge_be_open(struct bridge_be **out, const struct bridge_be_opts *opts)
 			  opts->node, be->info.nr_windows, be->info.nr_irqs);
 		ret = -EINVAL;
 		goto err_close;
+	}
+	if (opts->poll_us) {
+		struct vbridge_poll poll = { .spin_us = opts->poll_us };
+
+		if (ioctl(be->fd, VBRIDGE_BE_SET_POLL, &poll)) {
+			ret = -errno;
+			if (ret == -ERANGE)
+				log_error("--poll-us=%u: the module allows at most %d us (its parameter poll_max_us, in /sys/module/virtio_bridge/parameters/)",
+					  opts->poll_us, be_poll_max_us());
+			else
+				log_errno("%s: cannot turn polling on", opts->node);
+			goto err_close;
+		}
+		if (fcntl(be->fd, F_SETFL, fcntl(be->fd, F_GETFL) | O_NONBLOCK)) {
+			ret = -errno;
+			log_errno("%s: cannot make it non-blocking", opts->node);
+			goto err_close;
+		}
+		be->poll_us = opts->poll_us;
+		log_info("%s: polling mode: each side spins up to %u us before it sleeps",
+			 opts->node, opts->poll_us);
 	}
 	kick_gate_init(&be->gate, be->fd);
 	be->host.ops = opts->msi ? &be_host_ops_msi : &be_host_ops;
@@ -931,7 +969,7 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 	struct vbridge_msg msgs[BE_BATCH];
 	struct vbridge_reply replies[BE_BATCH];
 	struct pollfd pfd = { .fd = be->fd, .events = POLLIN };
-	bool ready = false;
+	bool ready = false, busy = false;
 	int ret = 0;
 
 	if (be->info.nr_windows > 1 &&
@@ -942,6 +980,13 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		return -ENOSPC;
 	}
 	be_state_open(be, devs);
+	if (be->poll_us) {
+		ret = kick_gate_interrupt_reads(&be->gate);
+		if (ret) {
+			log_error("%s: cannot set up polling mode: %s", be->node, strerror(-ret));
+			return ret;
+		}
+	}
 	/*
 	 * A VM that ran when the node was opened comes first, as VMSTART: the
 	 * takeover it leads to decides what becomes of the requests the guest
@@ -959,7 +1004,12 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		unsigned int n, i, nr = 0;
 		ssize_t len;
 
-		if (poll(&pfd, 1, -1) < 0) {
+		/*
+		 * In polling mode a batch is followed by a read at once: the
+		 * module spins in it for the next message, and only a read
+		 * that found none sends this thread to sleep in poll().
+		 */
+		if (!(be->poll_us && busy) && poll(&pfd, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
@@ -967,6 +1017,7 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		}
 		kick_gate_reading(&be->gate);
 		len = read(be->fd, msgs, sizeof(msgs));
+		busy = len > 0;
 		if (len < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				be_batch_done(be, devs);

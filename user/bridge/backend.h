@@ -52,6 +52,8 @@ struct bridge_be_opts {
 	enum pci_cfg_layout cfg_layout;	/* how window 0 is decoded */
 	unsigned int first_slot;	/* where the functions start: the
 					 * slot of line 0 */
+	unsigned int poll_us;	/* polling mode: spin this long before
+				 * sleeping (VBRIDGE_BE_SET_POLL); 0: off */
 };
 
 /*

@@ -2,6 +2,7 @@
 /* Stores before kicks on a bridged device: see kick_gate.h. */
 #include "bridge/kick_gate.h"
 
+#include <errno.h>
 #include <poll.h>
 
 void kick_gate_init(struct kick_gate *g, int fd)
@@ -10,6 +11,8 @@ void kick_gate_init(struct kick_gate *g, int fd)
 	g->fd = fd;
 	g->busy = false;
 	g->deferred = false;
+	g->interrupt = false;
+	g->signalled = false;
 }
 
 void kick_gate_destroy(struct kick_gate *g)
@@ -17,10 +20,29 @@ void kick_gate_destroy(struct kick_gate *g)
 	pthread_mutex_destroy(&g->lock);
 }
 
+static void kick_gate_on_signal(int sig)
+{
+}
+
+int kick_gate_interrupt_reads(struct kick_gate *g)
+{
+	struct sigaction sa = { .sa_handler = kick_gate_on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(KICK_GATE_SIGNAL, &sa, NULL))
+		return -errno;
+	pthread_mutex_lock(&g->lock);
+	g->reader = pthread_self();
+	g->interrupt = true;
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
 void kick_gate_reading(struct kick_gate *g)
 {
 	pthread_mutex_lock(&g->lock);
 	g->busy = true;
+	g->signalled = false;
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -49,6 +71,11 @@ bool kick_gate_defer(struct kick_gate *g)
 	defer = g->busy || (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN));
 	if (defer)
 		g->deferred = true;
+	/* A read that spins would keep it until the spin ends. */
+	if (g->busy && g->interrupt && !g->signalled) {
+		g->signalled = true;
+		pthread_kill(g->reader, KICK_GATE_SIGNAL);
+	}
 	pthread_mutex_unlock(&g->lock);
 	return defer;
 }

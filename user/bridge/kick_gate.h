@@ -13,12 +13,20 @@
  * The gate defers such a kick; the serving thread kicks again when its
  * batch is done (Documentation/virtio-bridge/uapi.rst, "Stores and
  * kicks").
+ *
+ * In polling mode the serving thread may sit in a read() that spins for
+ * the next message: a kick deferred then would wait for the spin's end.
+ * kick_gate_interrupt_reads() makes the gate end that read with a signal
+ * (KICK_GATE_SIGNAL, once per read), so the kick is taken at once.
  */
 #ifndef VBRIDGE_BRIDGE_KICK_GATE_H
 #define VBRIDGE_BRIDGE_KICK_GATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
+
+#define KICK_GATE_SIGNAL	SIGUSR2
 
 /**
  * struct kick_gate - stores before kicks
@@ -26,16 +34,28 @@
  * @fd: the backend node (only polled here)
  * @busy: the serving thread is reading or applying a batch
  * @deferred: a kick was deferred since the last batch ended
+ * @interrupt: a deferral signals @reader (kick_gate_interrupt_reads())
+ * @signalled: @reader was signalled since it started reading
+ * @reader: the serving thread
  */
 struct kick_gate {
 	pthread_mutex_t lock;
 	int fd;
 	bool busy;
 	bool deferred;
+	bool interrupt;
+	bool signalled;
+	pthread_t reader;
 };
 
 void kick_gate_init(struct kick_gate *g, int fd);
 void kick_gate_destroy(struct kick_gate *g);
+/*
+ * Serving thread, in polling mode, once: a deferred kick ends its read
+ * (KICK_GATE_SIGNAL gets a handler that does nothing, without SA_RESTART).
+ * Returns 0 or -errno.
+ */
+int kick_gate_interrupt_reads(struct kick_gate *g);
 /* Serving thread: before it reads the node. */
 void kick_gate_reading(struct kick_gate *g);
 /*

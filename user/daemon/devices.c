@@ -27,6 +27,7 @@ enum {
 	OPT_STATE_DIR,
 	OPT_PCI_CONFIG,
 	OPT_PCI_FIRST_SLOT,
+	OPT_POLL_US,
 };
 
 static const struct option devices_own_options[] = {
@@ -39,6 +40,7 @@ static const struct option devices_own_options[] = {
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "pci-config", required_argument, NULL, OPT_PCI_CONFIG },
 	{ "pci-first-slot", required_argument, NULL, OPT_PCI_FIRST_SLOT },
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -87,6 +89,14 @@ static void devices_usage(FILE *f)
 		"                        it: no process in the path, no ISR read; a\n"
 		"                        guest without an MSI controller uses INTx)\n"
 		"  --msi                 the default, accepted for older command lines\n"
+		"  --poll-us=US          polling mode: both sides of a forwarded access,\n"
+		"                        this provider waiting for a request and the\n"
+		"                        guest's vCPU thread waiting for the reply to\n"
+		"                        a load, spin up to US microseconds before they\n"
+		"                        sleep (at most the module's poll_max_us, 1000\n"
+		"                        by default): no sleep and no wake-up while the\n"
+		"                        other side answers in time, each keeping its\n"
+		"                        CPU busy meanwhile (default 0: off)\n"
 		"  --test-no-ack         never acknowledge VMSTOP (for testing the\n"
 		"                        module's timeout and auto-ack)\n"
 		"  --test-stale-read     as --test-no-ack, and keep the stopped VM's\n"
@@ -139,7 +149,7 @@ int cmd_devices(int argc, char **argv)
 	struct pci_bus *bus = NULL;
 	const struct serial_spec *uarts;
 	struct option *options;
-	uint64_t slot;
+	uint64_t slot, poll_us;
 	int opt, ret, status = EXIT_USAGE;
 
 	devs = device_set_new();
@@ -195,6 +205,13 @@ int cmd_devices(int argc, char **argv)
 				goto out;
 			}
 			opts.first_slot = slot;
+			break;
+		case OPT_POLL_US:
+			if (opt_parse_u64(optarg, 10000, &poll_us)) {
+				log_error("--poll-us=%s: give microseconds, 0..10000", optarg);
+				goto out;
+			}
+			opts.poll_us = poll_us;
 			break;
 		case 'v':
 			log_set_verbose(log_verbose() + 1);

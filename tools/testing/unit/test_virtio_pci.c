@@ -8,8 +8,10 @@
  * pause/reset for the device daemon.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
@@ -564,6 +566,100 @@ static void test_kicks_after_stores(void)
 	close(node[1]);
 }
 
+/*
+ * Polling mode: the serving thread may sit in a read that spins.  A kick
+ * the gate defers then ends that read with KICK_GATE_SIGNAL (once), and
+ * the batch's end takes the kick; without polling no signal is sent.  A
+ * pipe with nothing in it stands for the node: its read blocks until the
+ * signal.
+ */
+struct gate_reader {
+	struct kick_gate *gate;
+	int fd;
+	bool interrupt;
+	ssize_t n;
+	int err;
+	bool kick_again;
+	bool reading, done;	/* __atomic */
+};
+
+static void *gate_reader_main(void *arg)
+{
+	struct gate_reader *r = arg;
+	char c;
+
+	if (r->interrupt && kick_gate_interrupt_reads(r->gate))
+		abort();
+	kick_gate_reading(r->gate);
+	__atomic_store_n(&r->reading, true, __ATOMIC_SEQ_CST);
+	r->n = read(r->fd, &c, 1);
+	r->err = r->n < 0 ? errno : 0;
+	r->kick_again = kick_gate_done(r->gate);
+	__atomic_store_n(&r->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool gate_reader_done_within(struct gate_reader *r, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (__atomic_load_n(&r->done, __ATOMIC_SEQ_CST))
+			return true;
+		vt_msleep(10);
+	}
+	return __atomic_load_n(&r->done, __ATOMIC_SEQ_CST);
+}
+
+static void test_kick_ends_a_spinning_read(void)
+{
+	struct gate_reader r = { 0 };
+	struct kick_gate gate;
+	int node[2];
+	pthread_t t;
+	char c = 's';
+
+	if (pipe(node))
+		abort();
+	kick_gate_init(&gate, node[0]);
+	r.gate = &gate;
+	r.fd = node[0];
+	r.interrupt = true;
+	if (pthread_create(&t, NULL, gate_reader_main, &r))
+		abort();
+	while (!__atomic_load_n(&r.reading, __ATOMIC_SEQ_CST))
+		vt_msleep(1);
+	vt_msleep(100);
+	TAP_CHECK(!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST), "polling gate: the serving thread waits in its read");
+	TAP_CHECK(kick_gate_defer(&gate), "polling gate: a kick while it reads is deferred");
+	TAP_CHECK(kick_gate_defer(&gate), "polling gate: ... and a second one");
+	TAP_CHECK(gate_reader_done_within(&r, 5000), "polling gate: the deferral ended the read");
+	pthread_join(t, NULL);
+	TAP_CHECK(r.n == -1 && r.err == EINTR, "polling gate: the read said EINTR");
+	TAP_CHECK(r.kick_again, "polling gate: the batch's end says a kick waits");
+	TAP_CHECK(!kick_gate_defer(&gate), "polling gate: a kick with the thread idle is taken at once");
+
+	/* Without polling mode the read is left alone (a store ends it). */
+	memset(&r, 0, sizeof(r));
+	kick_gate_destroy(&gate);
+	kick_gate_init(&gate, node[0]);
+	r.gate = &gate;
+	r.fd = node[0];
+	if (pthread_create(&t, NULL, gate_reader_main, &r))
+		abort();
+	while (!__atomic_load_n(&r.reading, __ATOMIC_SEQ_CST))
+		vt_msleep(1);
+	TAP_CHECK(kick_gate_defer(&gate), "gate: a kick while the thread reads is deferred");
+	vt_msleep(200);
+	TAP_CHECK(!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST), "gate: without polling mode no signal ends the read");
+	if (write(node[1], &c, 1) != 1)
+		abort();
+	TAP_CHECK(gate_reader_done_within(&r, 5000) && r.n == 1 && r.kick_again,
+		  "gate: the read ends with the store, and the batch's end says a kick waits");
+	pthread_join(t, NULL);
+	kick_gate_destroy(&gate);
+	close(node[0]);
+	close(node[1]);
+}
+
 static void test_reset(void)
 {
 	struct env v;
@@ -779,6 +875,7 @@ int main(void)
 	test_msix();
 	test_doorbells();
 	test_kicks_after_stores();
+	test_kick_ends_a_spinning_read();
 	test_reset();
 	test_needs_reset();
 	test_pci_cfg_window();
