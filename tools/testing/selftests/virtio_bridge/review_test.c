@@ -59,28 +59,6 @@ FIXTURE_TEARDOWN(rev)
 	EXPECT_EQ(0, vbst_unload_wait(VBST_SOON_MS));
 }
 
-/*
- * Module loaded with params, the standard device declared, its backend
- * open (ready, not served), the VM running with its RAM, VMSTART read.
- */
-static int rev_up(struct vbst_world *w, const char *params)
-{
-	struct vbridge_msg m;
-	int ret;
-
-	ret = vbst_load(params);
-	if (ret)
-		return vbst_fail(ret, "insmod %s", vbst_ko_path());
-	ret = vbst_world_declare(w, VBST_VMID, VBST_NAME, 1);
-	if (!ret)
-		ret = vbst_world_backend(w, VBST_VMID, VBST_NAME, true, false);
-	if (!ret)
-		ret = vbst_world_start_vm(w, VBST_VMID, VBST_NAME);
-	if (!ret)
-		ret = vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS);
-	return ret;
-}
-
 /* Accesses through a mapping that the compiler may neither drop nor merge. */
 static uint8_t peek(const uint8_t *p)
 {
@@ -117,7 +95,7 @@ TEST_F(rev, hole_punched_by_the_vmm_reaches_the_backend)
 	unsigned long taint;
 	uint8_t *p;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be,
@@ -249,7 +227,7 @@ TEST_F(rev, mapping_of_a_forked_child_is_revoked)
 	int status;
 	uint8_t *p;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
@@ -288,7 +266,7 @@ TEST_F(rev, stale_mapping_of_a_reused_memfd)
 	int status;
 	uint8_t *p;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
@@ -337,7 +315,7 @@ TEST_F(rev, pinned_page_never_reaches_the_next_vm)
 	int pipefd[2];
 	uint8_t *p;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->w.be, VBST_RAM_GPA);
@@ -384,7 +362,7 @@ TEST_F(rev, memfd_backs_one_vm_at_a_time)
 	struct vbst_ram other;
 	int fe2;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	fe2 = vbst_fe_open(0);
@@ -554,7 +532,7 @@ TEST_F(rev, get_doorbell_does_not_hold_off_the_backend)
 	uint32_t id = 0;
 	int ret;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	self->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -620,7 +598,7 @@ TEST_F(rev, get_state_does_not_hold_off_set_state)
 	char *slow;
 	int ret;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	sb.buf = (uintptr_t)"first";
@@ -684,7 +662,7 @@ TEST_F(rev, unfetched_doorbell_changes_are_bounded)
 	int i, n = 0, ret = 0, got = 0;
 	uint32_t id, expect = 0;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	self->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -754,7 +732,7 @@ TEST_F(rev, room_made_by_a_killed_vcpu_wakes_waiters)
 	pid_t load, store;
 	int i, status;
 
-	ASSERT_EQ(0, rev_up(&self->w, "")) {
+	ASSERT_EQ(0, vbst_world_unserved(&self->w, "")) {
 		TH_LOG("%s", vbst_why);
 	}
 	/* A vCPU (another process sharing the VM's file) waits in a load. */

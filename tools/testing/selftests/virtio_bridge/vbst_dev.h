@@ -760,6 +760,29 @@ static inline int vbst_world_up(struct vbst_world *w, unsigned int nr_irqs)
 	return ret;
 }
 
+/*
+ * The module loaded with params, the standard device (one line), its VM
+ * running and its backend open and ready but not served, the VMSTART read:
+ * a test then plays the backend itself.
+ */
+static inline int vbst_world_unserved(struct vbst_world *w, const char *params)
+{
+	struct vbridge_msg m;
+	int ret;
+
+	ret = vbst_load(params);
+	if (ret)
+		return vbst_fail(ret, "loading the module with %s", params);
+	ret = vbst_world_declare(w, VBST_VMID, VBST_NAME, 1);
+	if (!ret)
+		ret = vbst_world_backend(w, VBST_VMID, VBST_NAME, true, false);
+	if (!ret)
+		ret = vbst_world_start_vm(w, VBST_VMID, VBST_NAME);
+	if (!ret)
+		ret = vbst_be_expect(w->be, VBRIDGE_MSG_VMSTART, &m, VBST_SOON_MS);
+	return ret;
+}
+
 static inline void vbst_world_fini(struct vbst_world *w)
 {
 	vbst_server_stop(&w->srv);
