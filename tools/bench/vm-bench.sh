@@ -479,7 +479,7 @@ bench_blk() {
 		done
 		rep=$((rep + 1))
 	done
-	case " $alive " in *" vbridge-bridge "*) bridge_mmio ;; esac
+	case " $alive " in *" vbridge-bridge "*) bridge_mmio; bridge_poll ;; esac
 	fd=4
 	for sys in "$@"; do
 		echo "0 end" > "$OUT/blk-$sys.in"
@@ -554,6 +554,22 @@ smaps_other() {
 		END { if (NR) print kib + 0 }' "/proc/$1/smaps" 2> /dev/null
 }
 
+# bridge_poll: the provider started again, in polling mode (--poll-us),
+# under the bridged blk guest (still up, idle), which it takes over as
+# after any restart; then bridge_mmio's rounds again, as the polling
+# metrics
+POLL_US=200
+bridge_poll() {
+	prov_stop
+	if ! prov_start --rwdisk "$OUT/disk-vbridge-bridge.img" --rng --poll-us="$POLL_US"; then
+		missing "$SEC_BRIDGE" mmio_load_poll_us vbridge-bridge "the provider did not start again with --poll-us=$POLL_US"
+		missing "$SEC_BRIDGE" ctxsw_per_load_poll vbridge-bridge "the provider did not start again with --poll-us=$POLL_US"
+		return
+	fi
+	progress "bridge: provider restarted in polling mode (--poll-us=$POLL_US)"
+	bridge_mmio mmio_load_poll_us ctxsw_per_load_poll
+}
+
 # smaps_where PID PATTERN: smaps_other's KiB by mapping, largest first:
 # "NAME KiB" for each file (its base name) and [heap], [stack] and
 # [anon], one line
@@ -576,6 +592,7 @@ smaps_where() {
 # provider per forwarded load; one command per
 # round, so that a slow round shows and a stuck one is given up
 bridge_mmio() {
+	lm=${1:-mmio_load_us} cm=${2:-ctxsw_per_load}
 	nin=0 nbr=0 run=1
 	# the bridged VMM (the pid of its KVM debugfs folder), for its
 	# context switches and the provider's per forwarded load
@@ -594,11 +611,11 @@ bridge_mmio() {
 		[ -n "$vmm" ] && cs1=$(ctxsw "$vmm" "$PROV_PID")
 		cs=$(per "$cs0" "$cs1" "$fw0" "$fw1")
 		if [ -n "$cs" ]; then
-			sample "$SEC_BRIDGE" ctxsw_per_load vbridge-bridge "$run" "$cs"
-			progress "bridge: mmio-read $run/$MMIO_RUNS: $((fw1 - fw0)) loads forwarded," \
+			sample "$SEC_BRIDGE" "$cm" vbridge-bridge "$run" "$cs"
+			progress "bridge: mmio-read ($lm) $run/$MMIO_RUNS: $((fw1 - fw0)) loads forwarded," \
 				"$cs context switches (VMM and provider) each"
 		else
-			missing "$SEC_BRIDGE" ctxsw_per_load vbridge-bridge \
+			missing "$SEC_BRIDGE" "$cm" vbridge-bridge \
 				"round $run: no count of context switches (VMM ${vmm:-unknown}: ${cs0:-?} to ${cs1:-?}) or forwarded loads (${fw0:-?} to ${fw1:-?})"
 		fi
 		tr -d '\r' < "$OUT/blk-vbridge-bridge.log" | grep "^BENCH-FAIL mmio $seq " | sed 's/^/#   /'
@@ -612,13 +629,13 @@ bridge_mmio() {
 			else
 				sys=vbridge nin=$((nin + 1)) r=$nin
 			fi
-			sample "$SEC_BRIDGE" mmio_load_us "$sys" "$r" "$(div "$ns" 1000 2)"
+			sample "$SEC_BRIDGE" "$lm" "$sys" "$r" "$(div "$ns" 1000 2)"
 			progress "bridge: mmio-read $run/$MMIO_RUNS $fn ($sys): $ns ns per load"
 		done < "$OUT/mmio.txt"
 		run=$((run + 1))
 	done
-	[ $nin -gt 0 ] || missing "$SEC_BRIDGE" mmio_load_us vbridge "no mmio-read result for the in-process rng"
-	[ $nbr -gt 0 ] || missing "$SEC_BRIDGE" mmio_load_us vbridge-bridge "no mmio-read result for the bridged rng"
+	[ $nin -gt 0 ] || missing "$SEC_BRIDGE" "$lm" vbridge "no mmio-read result for the in-process rng"
+	[ $nbr -gt 0 ] || missing "$SEC_BRIDGE" "$lm" vbridge-bridge "no mmio-read result for the bridged rng"
 }
 
 # vmm_halt NAME [--in-process]: a bridged VMM on vmid 3 (or one without
