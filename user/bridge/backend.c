@@ -1017,6 +1017,7 @@ int bridge_be_serve(struct bridge_be *be, struct pci_bus *bus,
 		}
 		kick_gate_reading(&be->gate);
 		len = read(be->fd, msgs, sizeof(msgs));
+		kick_gate_read_end(&be->gate);
 		busy = len > 0;
 		if (len < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -11,6 +11,7 @@ void kick_gate_init(struct kick_gate *g, int fd)
 	g->fd = fd;
 	g->busy = false;
 	g->deferred = false;
+	g->reading = false;
 	g->interrupt = false;
 	g->signalled = false;
 }
@@ -42,7 +43,15 @@ void kick_gate_reading(struct kick_gate *g)
 {
 	pthread_mutex_lock(&g->lock);
 	g->busy = true;
+	g->reading = true;
 	g->signalled = false;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void kick_gate_read_end(struct kick_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->reading = false;
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -72,7 +81,7 @@ bool kick_gate_defer(struct kick_gate *g)
 	if (defer)
 		g->deferred = true;
 	/* A read that spins would keep it until the spin ends. */
-	if (g->busy && g->interrupt && !g->signalled) {
+	if (g->reading && g->interrupt && !g->signalled) {
 		g->signalled = true;
 		pthread_kill(g->reader, KICK_GATE_SIGNAL);
 	}

@@ -17,7 +17,8 @@
  * In polling mode the serving thread may sit in a read() that spins for
  * the next message: a kick deferred then would wait for the spin's end.
  * kick_gate_interrupt_reads() makes the gate end that read with a signal
- * (KICK_GATE_SIGNAL, once per read), so the kick is taken at once.
+ * (KICK_GATE_SIGNAL, once per read, never while a batch is applied), so
+ * the kick is taken at once.
  */
 #ifndef VBRIDGE_BRIDGE_KICK_GATE_H
 #define VBRIDGE_BRIDGE_KICK_GATE_H
@@ -34,7 +35,9 @@
  * @fd: the backend node (only polled here)
  * @busy: the serving thread is reading or applying a batch
  * @deferred: a kick was deferred since the last batch ended
- * @interrupt: a deferral signals @reader (kick_gate_interrupt_reads())
+ * @reading: the serving thread is in its read() (part of @busy)
+ * @interrupt: a deferral signals @reader while @reading
+ *	       (kick_gate_interrupt_reads())
  * @signalled: @reader was signalled since it started reading
  * @reader: the serving thread
  */
@@ -43,6 +46,7 @@ struct kick_gate {
 	int fd;
 	bool busy;
 	bool deferred;
+	bool reading;
 	bool interrupt;
 	bool signalled;
 	pthread_t reader;
@@ -58,6 +62,11 @@ void kick_gate_destroy(struct kick_gate *g);
 int kick_gate_interrupt_reads(struct kick_gate *g);
 /* Serving thread: before it reads the node. */
 void kick_gate_reading(struct kick_gate *g);
+/*
+ * Serving thread: its read() returned (what it read is applied next, with
+ * no signal of the gate's to interrupt the system calls that takes).
+ */
+void kick_gate_read_end(struct kick_gate *g);
 /*
  * Serving thread: the batch it read is applied (or nothing was read).
  * Returns true when a kick was deferred meanwhile: kick every queue again.

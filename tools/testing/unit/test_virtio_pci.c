@@ -580,7 +580,8 @@ struct gate_reader {
 	ssize_t n;
 	int err;
 	bool kick_again;
-	bool reading, done;	/* __atomic */
+	int cut_short;		/* sleeps a signal ended while applying */
+	bool reading, applying, go, done;	/* __atomic */
 };
 
 static void *gate_reader_main(void *arg)
@@ -594,6 +595,13 @@ static void *gate_reader_main(void *arg)
 	__atomic_store_n(&r->reading, true, __ATOMIC_SEQ_CST);
 	r->n = read(r->fd, &c, 1);
 	r->err = r->n < 0 ? errno : 0;
+	kick_gate_read_end(r->gate);
+	/* Applying what it read: a kick now is deferred without a signal. */
+	if (r->n == 1 && r->interrupt) {
+		__atomic_store_n(&r->applying, true, __ATOMIC_SEQ_CST);
+		while (!__atomic_load_n(&r->go, __ATOMIC_SEQ_CST))
+			r->cut_short += usleep(1000) != 0;
+	}
 	r->kick_again = kick_gate_done(r->gate);
 	__atomic_store_n(&r->done, true, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -632,10 +640,30 @@ static void test_kick_ends_a_spinning_read(void)
 	TAP_CHECK(kick_gate_defer(&gate), "polling gate: a kick while it reads is deferred");
 	TAP_CHECK(kick_gate_defer(&gate), "polling gate: ... and a second one");
 	TAP_CHECK(gate_reader_done_within(&r, 5000), "polling gate: the deferral ended the read");
+	/* (a store ends it otherwise: never a hang) */
+	if (!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST) && write(node[1], &c, 1) != 1)
+		abort();
 	pthread_join(t, NULL);
 	TAP_CHECK(r.n == -1 && r.err == EINTR, "polling gate: the read said EINTR");
 	TAP_CHECK(r.kick_again, "polling gate: the batch's end says a kick waits");
 	TAP_CHECK(!kick_gate_defer(&gate), "polling gate: a kick with the thread idle is taken at once");
+
+	/* Applying a batch (its read returned): deferred, and no signal. */
+	memset(&r, 0, sizeof(r));
+	r.gate = &gate;
+	r.fd = node[0];
+	r.interrupt = true;
+	if (write(node[1], &c, 1) != 1 || pthread_create(&t, NULL, gate_reader_main, &r))
+		abort();
+	while (!__atomic_load_n(&r.applying, __ATOMIC_SEQ_CST))
+		vt_msleep(1);
+	TAP_CHECK(kick_gate_defer(&gate), "polling gate: a kick while a batch is applied is deferred");
+	vt_msleep(100);
+	__atomic_store_n(&r.go, true, __ATOMIC_SEQ_CST);
+	TAP_CHECK(gate_reader_done_within(&r, 5000), "polling gate: the batch ends");
+	pthread_join(t, NULL);
+	TAP_CHECK(!r.cut_short && r.kick_again,
+		  "polling gate: ... no signal cut its sleeps short, and its end says a kick waits");
 
 	/* Without polling mode the read is left alone (a store ends it). */
 	memset(&r, 0, sizeof(r));
