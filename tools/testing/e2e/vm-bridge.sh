@@ -36,8 +36,12 @@ SCENARIOS=${*:-$ALL}
 expect=3
 for s in $SCENARIOS; do
 	case $s in
-	devices) expect=$((expect + 28))
-		[ "$ARCH" = x86_64 ] || expect=$((expect + 6)) ;;
+	devices) expect=$((expect + 27))
+		if [ "$ARCH" = x86_64 ]; then
+			expect=$((expect + 1))
+		else
+			expect=$((expect + 6))
+		fi ;;
 	vmm_kill) expect=$((expect + 7)) ;;
 	no_ack) expect=$((expect + 8)) ;;
 	daemon_kill) expect=$((expect + 26)) ;;
@@ -199,17 +203,24 @@ ok_after() { [ "$(round_kinds "$1" | sed 's/^ok=\([0-9]*\) .*/\1/')" -ge "$2" ];
 # 1. Every device of the guest served by vbridge devices through the module.
 scenario_devices() {
 	devices_prepare
-	# In polling mode (--poll-us): every device, through the guest's own
-	# drivers, with the provider's reads and the vCPU threads' loads
-	# spinning first; the other scenarios' providers do not poll.
+	# x86_64: in polling mode (--poll-us): every device, through the
+	# guest's own drivers, with the provider's reads and the vCPU
+	# threads' loads spinning first; the other scenarios' providers do
+	# not poll.  Not on arm64: a make check saw the arm64 test VM's own
+	# FP/SVE state go wrong with it (testing.rst, the devices
+	# scenario); poll_test runs there.
+	dv_poll=
+	[ "$ARCH" != x86_64 ] || dv_poll=--poll-us=100
 	# shellcheck disable=SC2086
 	daemon_start daemon "$NODE3" \
 		--serial "hardware=virtio-console,num=1,type=file,path=$DEV_HVC,stdin" \
-		--poll-us=100 $DEV_ARGS
+		$dv_poll $DEV_ARGS
 	wait_for 30 node_ready cvm2rb-pci
 	check $? "devices: vbridge devices declares the node ready" daemon
-	grep -q "polling mode: each side spins up to 100 us" "$OUT/daemon.err"
-	check $? "devices: the provider serves in polling mode (--poll-us=100)" daemon
+	if [ -n "$dv_poll" ]; then
+		grep -q "polling mode: each side spins up to 100 us" "$OUT/daemon.err"
+		check $? "devices: the provider serves in polling mode (--poll-us=100)" daemon
+	fi
 	# arm64: an in-process virtio-rng beside the bridged host's functions,
 	# and last, LDP/STP on the bridged virtio-rng's BAR (check-nisv)
 	dv_checks=hvc,blk,rng,net,input,vsock,hostmap dv_own= dv_params=
