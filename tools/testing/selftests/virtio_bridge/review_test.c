@@ -128,20 +128,6 @@ TEST_F(rev, hole_punched_by_the_vmm_reaches_the_backend)
 	EXPECT_EQ(0, rev_taint() & ~taint);
 }
 
-/* Wait until no VM holds the vmid: 0, or -ETIMEDOUT. */
-static int rev_wait_released(struct vbst_nl *nl, uint32_t vmid)
-{
-	uint64_t end = vbst_now_ms() + VBST_SOON_MS;
-	struct vbst_vminfo vi;
-
-	while (vbst_vm_get(nl, vmid, &vi) != -ENOENT) {
-		if (vbst_now_ms() > end)
-			return -ETIMEDOUT;
-		vbst_sleep_ms(10);
-	}
-	return 0;
-}
-
 /* A child that touches an inherited mapping each time it is told to. */
 struct toucher {
 	pid_t pid;
@@ -244,7 +230,7 @@ TEST_F(rev, mapping_of_a_forked_child_is_revoked)
 	/* Released (by a work item) once the VMM's file is gone too. */
 	close(self->w.fe);
 	self->w.fe = -1;
-	ASSERT_EQ(0, rev_wait_released(&self->w.nl, VBST_VMID));
+	ASSERT_EQ(0, vbst_wait_released(&self->w.nl, VBST_VMID));
 	EXPECT_EQ(0, toucher_touch(&t));
 	status = toucher_end(&t);
 	self->child[0] = 0;

@@ -783,6 +783,24 @@ static inline int vbst_world_unserved(struct vbst_world *w, const char *params)
 	return ret;
 }
 
+/*
+ * Wait until no VM holds the vmid (its release, a work item after the
+ * last VMSTOP acknowledgment and the VMM's close, revoked every mapping
+ * of its memory first): 0, or -ETIMEDOUT.
+ */
+static inline int vbst_wait_released(struct vbst_nl *nl, uint32_t vmid)
+{
+	uint64_t end = vbst_now_ms() + VBST_SOON_MS;
+	struct vbst_vminfo vi;
+
+	while (vbst_vm_get(nl, vmid, &vi) != -ENOENT) {
+		if (vbst_now_ms() > end)
+			return -ETIMEDOUT;
+		vbst_sleep_ms(10);
+	}
+	return 0;
+}
+
 static inline void vbst_world_fini(struct vbst_world *w)
 {
 	vbst_server_stop(&w->srv);
